@@ -1,0 +1,349 @@
+//! Authentication, sans-IO: a presented credential, the records the caller looked up
+//! by its digest, and `now` in; a [`Principal`] or a typed failure out.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::lifetime::{Leeway, Validity};
+use crate::mint::{ApiKeyRecord, TokenRecord};
+use crate::principal::Principal;
+use crate::role::Role;
+use crate::secret::{AccessToken, ApiKey};
+use crate::user::{UserRecord, UserStatus};
+
+/// What the caller's lookup (by digest) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a, T> {
+    /// A record with that digest.
+    Found(&'a T),
+    /// The store remembers that a record with that digest was deleted.
+    Deleted,
+    /// No record with that digest.
+    NotFound,
+}
+
+impl<'a, T> From<Option<&'a T>> for Lookup<'a, T> {
+    fn from(o: Option<&'a T>) -> Self {
+        o.map_or(Lookup::NotFound, Lookup::Found)
+    }
+}
+
+/// Why a request is not authenticated. Every variant means 401 to the outside; the
+/// distinction is for the audit record. Never contains a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
+#[serde(tag = "failure", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthnFailure {
+    /// No credentials were sent.
+    #[error("no credentials were sent")]
+    Missing,
+    /// The credentials could not be parsed (e.g. a minted key with a bad checksum).
+    #[error("the credentials are malformed")]
+    Malformed,
+    /// No record matches the credential.
+    #[error("the credential is unknown")]
+    Unknown,
+    /// The credential was revoked.
+    #[error("the credential was revoked")]
+    Revoked {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The credential was deleted.
+    #[error("the credential was deleted")]
+    Deleted,
+    /// The token has expired.
+    #[error("the token has expired")]
+    Expired {
+        /// When it expired.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The credential is not valid yet.
+    #[error("the credential is not valid yet")]
+    NotYetValid {
+        /// When it becomes valid.
+        #[serde(with = "time::serde::rfc3339")]
+        from: OffsetDateTime,
+    },
+    /// The user behind the credential is disabled.
+    #[error("the user is disabled")]
+    UserDisabled,
+    /// The records handed over do not belong together (wrong digest, user or company,
+    /// or a key whose user is not an api-user). This is a bug in the caller's lookup
+    /// or corrupt data, and is denied like an unknown credential.
+    #[error("the looked-up records do not match the credential")]
+    RecordMismatch,
+}
+
+/// Settings for authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AuthnConfig {
+    /// Clock-skew leeway on token validity. Zero by default.
+    pub leeway: Leeway,
+}
+
+impl AuthnConfig {
+    /// The default: no leeway.
+    pub const fn new() -> AuthnConfig {
+        AuthnConfig {
+            leeway: Leeway::ZERO,
+        }
+    }
+
+    /// With a clock-skew leeway.
+    pub const fn with_leeway(mut self, leeway: Leeway) -> AuthnConfig {
+        self.leeway = leeway;
+        self
+    }
+}
+
+/// Checks presented credentials against looked-up records.
+///
+/// ```
+/// use pw_auth_core::*;
+/// use time::macros::datetime;
+/// let now = datetime!(2026-11-27 12:00 UTC);
+/// let acme = CompanyId::new("acme")?;
+/// let minted = mint_api_key(&acme, KeyLabel::new("erp")?, &[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3], now)?;
+///
+/// // Server side: the key arrives, the caller looks its record up by digest.
+/// let presented = ApiKey::new(minted.key.expose_secret().to_owned())?;
+/// assert_eq!(presented.digest(), minted.record.digest);
+/// let principal = Authenticator::default().api_key(
+///     &presented,
+///     Lookup::Found(&minted.record),
+///     Some(&minted.user),
+///     now,
+/// )?;
+/// assert_eq!(principal.role(), Role::ApiUser);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Authenticator {
+    config: AuthnConfig,
+}
+
+impl Authenticator {
+    /// An authenticator with the given settings.
+    pub const fn new(config: AuthnConfig) -> Authenticator {
+        Authenticator { config }
+    }
+
+    /// Authenticates an API key. `record` is what the caller found by
+    /// [`ApiKey::digest`]; `user` is the user that record names.
+    pub fn api_key(
+        &self,
+        key: &ApiKey,
+        record: Lookup<'_, ApiKeyRecord>,
+        user: Option<&UserRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
+        let record = found(record)?;
+        if record.digest != key.digest() {
+            return Err(AuthnFailure::RecordMismatch);
+        }
+        if let Some(at) = record.revoked_at {
+            return Err(AuthnFailure::Revoked { at });
+        }
+        if now < record.created_at {
+            return Err(AuthnFailure::NotYetValid {
+                from: record.created_at,
+            });
+        }
+        let user = user_for(user, &record.user, &record.company)?;
+        if user.role != Role::ApiUser {
+            return Err(AuthnFailure::RecordMismatch);
+        }
+        Ok(Principal::api_key(
+            user.id.clone(),
+            user.company.clone(),
+            record.id.clone(),
+        ))
+    }
+
+    /// Authenticates a bearer token. `record` is what the caller found by
+    /// [`AccessToken::digest`]; `user` is the user that record names. The principal
+    /// gets the user's role as it is now, not as it was when the token was issued.
+    pub fn bearer(
+        &self,
+        token: &AccessToken,
+        record: Lookup<'_, TokenRecord>,
+        user: Option<&UserRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
+        let record = found(record)?;
+        if record.digest != token.digest() {
+            return Err(AuthnFailure::RecordMismatch);
+        }
+        if let Some(at) = record.revoked_at {
+            return Err(AuthnFailure::Revoked { at });
+        }
+        match record.lifetime.validity(now, self.config.leeway) {
+            Validity::Valid => {}
+            Validity::NotYetValid => {
+                return Err(AuthnFailure::NotYetValid {
+                    from: record.lifetime.issued_at(),
+                });
+            }
+            Validity::Expired => {
+                return Err(AuthnFailure::Expired {
+                    at: record.lifetime.expires_at(),
+                });
+            }
+        }
+        let user = user_for(user, &record.user, &record.company)?;
+        Ok(Principal::bearer(
+            user.id.clone(),
+            user.company.clone(),
+            user.role,
+            record.id.clone(),
+            record.lifetime.expires_at(),
+        ))
+    }
+}
+
+fn found<T>(lookup: Lookup<'_, T>) -> Result<&T, AuthnFailure> {
+    match lookup {
+        Lookup::Found(r) => Ok(r),
+        Lookup::Deleted => Err(AuthnFailure::Deleted),
+        Lookup::NotFound => Err(AuthnFailure::Unknown),
+    }
+}
+
+fn user_for<'a>(
+    user: Option<&'a UserRecord>,
+    id: &crate::id::UserId,
+    company: &crate::id::CompanyId,
+) -> Result<&'a UserRecord, AuthnFailure> {
+    let user = user.ok_or(AuthnFailure::RecordMismatch)?;
+    if &user.id != id || &user.company != company {
+        return Err(AuthnFailure::RecordMismatch);
+    }
+    match user.status {
+        UserStatus::Active => Ok(user),
+        UserStatus::Disabled => Err(AuthnFailure::UserDisabled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{CompanyId, UserId};
+    use crate::lifetime::ExpiresIn;
+    use crate::mint::{KeyLabel, issue_token, mint_api_key};
+    use time::Duration;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+    const RANDOM: [u8; 16] = *b"0123456789abcdef";
+
+    fn acme() -> CompanyId {
+        CompanyId::new("acme").unwrap()
+    }
+
+    #[test]
+    fn api_key_paths() {
+        let a = Authenticator::default();
+        let mut m = mint_api_key(&acme(), KeyLabel::new("erp").unwrap(), &RANDOM, NOW).unwrap();
+        let p = a
+            .api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), NOW)
+            .unwrap();
+        assert_eq!(p.role(), Role::ApiUser);
+        assert_eq!(p.company(), &acme());
+
+        let other = ApiKey::new("some-other-key".into()).unwrap();
+        assert_eq!(
+            a.api_key(&other, Lookup::Found(&m.record), Some(&m.user), NOW),
+            Err(AuthnFailure::RecordMismatch)
+        );
+        assert_eq!(
+            a.api_key(&m.key, Lookup::NotFound, None, NOW),
+            Err(AuthnFailure::Unknown)
+        );
+        assert_eq!(
+            a.api_key(&m.key, Lookup::Deleted, None, NOW),
+            Err(AuthnFailure::Deleted)
+        );
+        assert_eq!(
+            a.api_key(&m.key, Lookup::Found(&m.record), None, NOW),
+            Err(AuthnFailure::RecordMismatch)
+        );
+        assert_eq!(
+            a.api_key(
+                &m.key,
+                Lookup::Found(&m.record),
+                Some(&m.user),
+                NOW - Duration::seconds(1)
+            ),
+            Err(AuthnFailure::NotYetValid { from: NOW })
+        );
+
+        let mut wrong_role = m.user.clone();
+        wrong_role.role = Role::Administrator;
+        assert_eq!(
+            a.api_key(&m.key, Lookup::Found(&m.record), Some(&wrong_role), NOW),
+            Err(AuthnFailure::RecordMismatch)
+        );
+        let mut other_company = m.user.clone();
+        other_company.company = CompanyId::new("globex").unwrap();
+        assert_eq!(
+            a.api_key(&m.key, Lookup::Found(&m.record), Some(&other_company), NOW),
+            Err(AuthnFailure::RecordMismatch)
+        );
+        let mut disabled = m.user.clone();
+        disabled.status = UserStatus::Disabled;
+        assert_eq!(
+            a.api_key(&m.key, Lookup::Found(&m.record), Some(&disabled), NOW),
+            Err(AuthnFailure::UserDisabled)
+        );
+
+        m.record.revoke(NOW).unwrap();
+        assert_eq!(
+            a.api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), NOW),
+            Err(AuthnFailure::Revoked { at: NOW })
+        );
+    }
+
+    #[test]
+    fn bearer_paths() {
+        let a = Authenticator::default();
+        let u = UserRecord::active(UserId::new("ann").unwrap(), acme(), Role::Administrator);
+        let t = issue_token(&u, &RANDOM, NOW, ExpiresIn::from_secs(60).unwrap()).unwrap();
+        let ok = |now| a.bearer(&t.token, Lookup::Found(&t.record), Some(&u), now);
+        assert_eq!(ok(NOW).unwrap().role(), Role::Administrator);
+        let end = NOW + Duration::seconds(60);
+        assert!(ok(end - Duration::nanoseconds(1)).is_ok());
+        assert_eq!(ok(end), Err(AuthnFailure::Expired { at: end }));
+        assert_eq!(
+            ok(NOW - Duration::seconds(1)),
+            Err(AuthnFailure::NotYetValid { from: NOW })
+        );
+
+        // The token follows the user's current role.
+        let mut demoted = u.clone();
+        demoted.role = Role::ReadOnly;
+        let p = a
+            .bearer(&t.token, Lookup::Found(&t.record), Some(&demoted), NOW)
+            .unwrap();
+        assert_eq!(p.role(), Role::ReadOnly);
+
+        let lenient = Authenticator::new(
+            AuthnConfig::new().with_leeway(Leeway::new(std::time::Duration::from_secs(5)).unwrap()),
+        );
+        assert!(
+            lenient
+                .bearer(&t.token, Lookup::Found(&t.record), Some(&u), end)
+                .is_ok()
+        );
+
+        let mut revoked = t.record.clone();
+        revoked.revoked_at = Some(NOW);
+        assert_eq!(
+            a.bearer(&t.token, Lookup::Found(&revoked), Some(&u), NOW),
+            Err(AuthnFailure::Revoked { at: NOW })
+        );
+    }
+}

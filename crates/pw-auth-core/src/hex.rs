@@ -1,0 +1,65 @@
+//! Lowercase hexadecimal, for digests and minted credentials. Encoding, not cryptography.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the lowercase hex form of `bytes` to `out`.
+pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
+    out.reserve(bytes.len().saturating_mul(2));
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                out.push(char::from(d));
+            }
+        }
+    }
+}
+
+/// The lowercase hex form of `bytes`.
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    encode_into(bytes, &mut s);
+    s
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => c.checked_sub(b'0'),
+        b'a'..=b'f' => c.checked_sub(b'a').and_then(|v| v.checked_add(10)),
+        _ => None,
+    }
+}
+
+/// Decodes exactly `N` bytes from lowercase hex; `None` on any other input.
+pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let bytes = s.as_bytes();
+    if bytes.len() != N.checked_mul(2)? {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        *slot = (nibble(*hi)? << 4) | nibble(*lo)?;
+    }
+    Some(out)
+}
+
+/// Whether `s` is non-empty lowercase hex.
+pub(crate) fn is_lower_hex(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| nibble(c).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let bytes = [0x00, 0x7f, 0x80, 0xff, 0x12];
+        assert_eq!(encode(&bytes), "007f80ff12");
+        assert_eq!(decode_array::<5>("007f80ff12"), Some(bytes));
+        assert_eq!(decode_array::<5>("007F80ff12"), None);
+        assert_eq!(decode_array::<5>("007f80ff1"), None);
+        assert_eq!(decode_array::<2>("zz00"), None);
+        assert!(is_lower_hex("0af9") && !is_lower_hex("") && !is_lower_hex("0g"));
+    }
+}

@@ -1,0 +1,81 @@
+//! # pw-auth-core
+//!
+//! The domain model and decision engine of pw-auth: who is calling, and may they do
+//! what they ask? It models the Patchworks Core API: API keys (each with its own
+//! manager-level `api-user`), OAuth 2 bearer tokens that inherit their user's role,
+//! four user roles, subscription tiers that trump roles, and linked companies.
+//!
+//! **This crate does no IO.** It never reads the clock, never draws random numbers,
+//! never touches files or the network. Time (`now`) and random bytes come in as
+//! arguments; lookups happen in the caller. That is what lets servers and clients
+//! alike link it.
+//!
+//! ```text
+//!  credential ──digest()──▶ caller looks up records ──▶ Authenticator ──▶ Principal
+//!                                                                           │
+//!  Request { action, company, tier, links } ───────────▶ authorize(&Policy) ◀┘
+//!                                                              │
+//!                                          Decision { Allow|Deny, Reason } ──▶ AuditRecord
+//! ```
+//!
+//! * Secrets ([`ApiKey`], [`AccessToken`], [`Password`]) never print, never
+//!   serialise, compare in constant time and are zeroized on drop. Servers store and
+//!   look up their [digests](ApiKeyDigest), never the secrets.
+//! * A token is valid on the half-open interval `[issued_at, expires_at)`; leeway
+//!   is explicit and zero by default ([`Lifetime`], [`Leeway`]).
+//! * A [`Decision`] is a value, never an error: `Allow` or `Deny` with a
+//!   [`Reason`]. Anything not explicitly allowed is denied.
+//! * The [`Policy`] is data, checked and compiled once; the default one is the whole
+//!   table of the platform's documentation.
+//!
+//! See `docs/design.md` in the repository for why each of these choices was made.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
+
+mod audit;
+mod authn;
+mod decision;
+mod digest;
+mod hex;
+mod id;
+mod lifetime;
+mod mint;
+mod policy;
+mod principal;
+mod role;
+mod secret;
+mod tier;
+mod user;
+
+pub use audit::{AuditPrincipal, AuditReason, AuditRecord, MAX_AUDIT_ACTION_LEN, Unauthenticated};
+pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup};
+pub use decision::{Decision, Effect, Reason, Request, Standing, authorize};
+pub use digest::{ApiKeyDigest, DigestError, TokenDigest};
+pub use id::{ApiKeyId, CompanyId, IdError, MAX_ID_LEN, TokenId, UserId};
+pub use lifetime::{
+    DEFAULT_EXPIRES_IN_SECS, ExpiresIn, Leeway, LeewayError, Lifetime, LifetimeError,
+    MAX_EXPIRES_IN_SECS, MAX_LEEWAY_SECS, Validity,
+};
+pub use mint::{
+    AlreadyRevoked, ApiKeyRecord, IssuedToken, KeyLabel, LabelError, MAX_LABEL_CHARS,
+    MAX_RANDOM_BYTES, MIN_RANDOM_BYTES, MintError, MintedApiKey, TokenRecord, issue_token,
+    mint_api_key,
+};
+pub use policy::{
+    ActionDef, ActionKind, ActionRef, ActionSpec, MAX_ACTION_ID_LEN, MAX_ACTIONS, Policy,
+    PolicyDocument, PolicyError, PolicyLoadError, Requirement,
+};
+pub use principal::{AuthMethod, Principal};
+pub use role::{Level, Role, RoleError};
+pub use secret::{
+    API_KEY_PREFIX, AccessToken, ApiKey, ApiKeyError, BadChar, MAX_API_KEY_LEN, MAX_PASSWORD_LEN,
+    MAX_TOKEN_LEN, Password, PasswordError, TOKEN_PREFIX, TokenError, is_b64token_char,
+};
+pub use tier::{Feature, Tier, TierError};
+pub use user::{UserRecord, UserStatus};
+
+/// The repository README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

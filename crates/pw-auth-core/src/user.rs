@@ -1,0 +1,42 @@
+//! User records, as the caller stores them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{CompanyId, UserId};
+use crate::role::Role;
+
+/// Whether a user may authenticate at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// The user may authenticate.
+    Active,
+    /// The user is disabled: none of its credentials authenticate.
+    Disabled,
+}
+
+/// A user of a company: a person, or the api-user behind one API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRecord {
+    /// The user's id.
+    pub id: UserId,
+    /// The company the user belongs to (its "home" company).
+    pub company: CompanyId,
+    /// The user's role in that company.
+    pub role: Role,
+    /// Whether the user may authenticate.
+    pub status: UserStatus,
+}
+
+impl UserRecord {
+    /// An active user.
+    pub fn active(id: UserId, company: CompanyId, role: Role) -> UserRecord {
+        UserRecord {
+            id,
+            company,
+            role,
+            status: UserStatus::Active,
+        }
+    }
+}
