@@ -1,6 +1,8 @@
 //! Authorisation: a principal, a request and a compiled policy in; a [`Decision`] out.
 //! A decision is a value with a reason, never an error and never a panic.
 
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::id::CompanyId;
@@ -165,6 +167,60 @@ impl Reason {
         match self {
             Reason::Allowed { .. } => Effect::Allow,
             _ => Effect::Deny,
+        }
+    }
+}
+
+/// A sentence a support engineer can read out: why the request was allowed or not.
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Reason::Allowed {
+                min_role,
+                feature,
+                standing,
+            } => {
+                match min_role {
+                    Requirement::AtLeast(l) => write!(f, "allowed: the action requires {l} or above")?,
+                    Requirement::Nobody => f.write_str("allowed")?,
+                }
+                if let Some(feature) = feature {
+                    write!(f, " and the `{feature}` feature, which the tier includes")?;
+                }
+                match standing {
+                    Standing::Member => Ok(()),
+                    Standing::Grant => f.write_str(", in a linked company entered by grant"),
+                }
+            }
+            Reason::UnknownAction => f.write_str("denied: the action is not in the policy"),
+            Reason::OtherCompany => {
+                f.write_str("denied: the company is neither the principal's own nor linked to it")
+            }
+            Reason::MissingGrant => f.write_str(
+                "denied: the company is linked to the principal's, but the principal holds no grant for it",
+            ),
+            Reason::LinkedRoleTooLow { role } => write!(
+                f,
+                "denied: acting in a linked company needs manager or above; the principal is {role}"
+            ),
+            Reason::GrantRequired => {
+                f.write_str("denied: the action is only allowed in a linked company, by grant")
+            }
+            Reason::PlatformSupportOnly => {
+                f.write_str("denied: nobody in a company may do this, only platform support")
+            }
+            Reason::AdministratorOnly { role } => write!(
+                f,
+                "denied: only an administrator may do this; the principal is {role}"
+            ),
+            Reason::RoleTooLow { required, role } => write!(
+                f,
+                "denied: the action requires {required} or above; the principal is {role}"
+            ),
+            Reason::TierExcludes { tier, feature } => write!(
+                f,
+                "denied: the `{tier}` tier does not include the `{feature}` feature"
+            ),
         }
     }
 }
@@ -393,6 +449,54 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn reasons_read_as_sentences() {
+        use Reason::*;
+        let all = [
+            Allowed {
+                min_role: Requirement::AtLeast(Level::Manager),
+                feature: Some(Feature::Advanced),
+                standing: Standing::Grant,
+            },
+            Allowed {
+                min_role: Requirement::AtLeast(Level::ReadOnly),
+                feature: None,
+                standing: Standing::Member,
+            },
+            UnknownAction,
+            OtherCompany,
+            MissingGrant,
+            LinkedRoleTooLow { role: Role::User },
+            GrantRequired,
+            PlatformSupportOnly,
+            AdministratorOnly {
+                role: Role::ApiUser,
+            },
+            RoleTooLow {
+                required: Level::Manager,
+                role: Role::ReadOnly,
+            },
+            TierExcludes {
+                tier: Tier::Standard,
+                feature: Feature::Advanced,
+            },
+        ];
+        let text: Vec<String> = all.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(text.join("\n"), @r"
+        allowed: the action requires manager or above and the `advanced` feature, which the tier includes, in a linked company entered by grant
+        allowed: the action requires read-only or above
+        denied: the action is not in the policy
+        denied: the company is neither the principal's own nor linked to it
+        denied: the company is linked to the principal's, but the principal holds no grant for it
+        denied: acting in a linked company needs manager or above; the principal is user
+        denied: the action is only allowed in a linked company, by grant
+        denied: nobody in a company may do this, only platform support
+        denied: only an administrator may do this; the principal is api-user
+        denied: the action requires manager or above; the principal is read-only
+        denied: the `standard` tier does not include the `advanced` feature
+        ");
     }
 
     #[test]

@@ -69,8 +69,9 @@ pub use policy::{
 pub use principal::{AuthMethod, Principal};
 pub use role::{Level, Role, RoleError};
 pub use secret::{
-    API_KEY_PREFIX, AccessToken, ApiKey, ApiKeyError, BadChar, MAX_API_KEY_LEN, MAX_PASSWORD_LEN,
-    MAX_TOKEN_LEN, Password, PasswordError, TOKEN_PREFIX, TokenError, is_b64token_char,
+    API_KEY_PREFIX, AccessToken, ApiKey, ApiKeyError, BadChar, Credential, MAX_API_KEY_LEN,
+    MAX_PASSWORD_LEN, MAX_TOKEN_LEN, Password, PasswordError, TOKEN_PREFIX, TokenError,
+    is_b64token_char,
 };
 pub use tier::{Feature, Tier, TierError};
 pub use user::{UserRecord, UserStatus};

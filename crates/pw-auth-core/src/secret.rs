@@ -341,6 +341,15 @@ impl Password {
     }
 }
 
+/// A credential as presented in an `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A raw API key: the whole header value, no scheme.
+    ApiKey(ApiKey),
+    /// `Bearer <token>`: an OAuth 2 access token.
+    Bearer(AccessToken),
+}
+
 macro_rules! secret_impls {
     ($($name:ident),*) => {$(
         /// Prints a fixed placeholder, never the secret.

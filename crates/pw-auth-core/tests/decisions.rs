@@ -1,0 +1,203 @@
+//! Authorisation: invariants over random requests, and the reviewed decision table.
+
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use pw_auth_core::*;
+
+use crate::support::*;
+
+const CASES: u32 = 4096;
+
+/// The actions of the default policy that a manager may not do.
+fn admin_only_action() -> impl Strategy<Value = String> {
+    let ids: Vec<String> = Policy::default_policy()
+        .actions()
+        .filter(|a| !a.requirement().admits(Level::Manager))
+        .map(|a| a.id().to_owned())
+        .collect();
+    assert!(
+        ids.len() >= 8,
+        "the default policy has administrator-only actions"
+    );
+    prop::sample::select(ids)
+}
+
+fn allowed(policy: &Policy, role: Role, home: &CompanyId, req: &Request<'_>) -> bool {
+    authorize(policy, &principal(role, home), req).is_allowed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn unknown_actions_are_denied(
+        action in any::<String>(), role in any_role(), home in any_company(),
+        target in any_company(), tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        prop_assume!(policy.action(&action).is_none());
+        let d = authorize(&policy, &principal(role, &home), &request(&action, &target, tier, &ctx));
+        prop_assert_eq!(d.reason(), Reason::UnknownAction);
+        prop_assert_eq!(d.effect(), Effect::Deny);
+    }
+
+    #[test]
+    fn api_user_never_gets_an_administrator_only_action(
+        action in admin_only_action(), home in any_company(), target in any_company(),
+        tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        let req = request(&action, &target, tier, &ctx);
+        prop_assert!(!allowed(&policy, Role::ApiUser, &home, &req));
+    }
+
+    #[test]
+    fn nothing_crosses_companies_without_a_link_and_a_grant(
+        action in any_action(), role in any_role(), home in any_company(),
+        target in any_company(), tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        let req = request(&action, &target, tier, &ctx);
+        if allowed(&policy, role, &home, &req) && target != home {
+            prop_assert_eq!(ctx.parent.as_ref(), Some(&home), "allowed into an unlinked company");
+            prop_assert!(ctx.grants.contains(&target), "allowed into a linked company without a grant");
+            prop_assert!(role.level() >= Level::Manager, "allowed into a linked company below manager");
+        }
+        // Without any link context, nothing is ever allowed outside the home company.
+        let bare = Request::new(&action, &target, tier);
+        if target != home {
+            prop_assert!(!allowed(&policy, role, &home, &bare));
+        }
+    }
+
+    #[test]
+    fn moving_up_the_hierarchy_never_loses_a_permission(
+        action in any_action(), home in any_company(), target in any_company(),
+        tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        let req = request(&action, &target, tier, &ctx);
+        let chain = [Role::ReadOnly, Role::User, Role::Manager, Role::Administrator];
+        for pair in chain.windows(2) {
+            if allowed(&policy, pair[0], &home, &req) {
+                prop_assert!(allowed(&policy, pair[1], &home, &req), "{} has it, {} does not", pair[0], pair[1]);
+            }
+        }
+    }
+
+    #[test]
+    fn api_user_has_exactly_the_managers_permissions(
+        action in any_action(), home in any_company(), target in any_company(),
+        tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        let req = request(&action, &target, tier, &ctx);
+        prop_assert_eq!(
+            allowed(&policy, Role::ApiUser, &home, &req),
+            allowed(&policy, Role::Manager, &home, &req)
+        );
+    }
+
+    #[test]
+    fn a_higher_tier_never_removes_a_permission(
+        action in any_action(), role in any_role(), home in any_company(),
+        target in any_company(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        let at = |tier| allowed(&policy, role, &home, &request(&action, &target, tier, &ctx));
+        prop_assert!(!at(Tier::Standard) || at(Tier::Professional));
+        prop_assert!(!at(Tier::Professional) || at(Tier::Enterprise));
+        prop_assert_eq!(at(Tier::Trial), at(Tier::Enterprise));
+    }
+
+    #[test]
+    fn every_allow_names_the_rule_it_used(
+        action in any_action(), role in any_role(), home in any_company(),
+        target in any_company(), tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = Policy::default_policy();
+        let d = authorize(&policy, &principal(role, &home), &request(&action, &target, tier, &ctx));
+        if let Reason::Allowed { min_role, feature, standing } = d.reason() {
+            let def = policy.def(policy.action(&action).unwrap()).unwrap();
+            prop_assert_eq!(min_role, def.requirement());
+            prop_assert_eq!(feature, def.feature());
+            prop_assert!(min_role.admits(role.level()));
+            prop_assert!(feature.is_none_or(|f| tier.includes(f)));
+            prop_assert_eq!(standing == Standing::Member, target == home);
+        }
+    }
+}
+
+/// A short code for a reason, for the table.
+fn code(r: Reason) -> String {
+    match r {
+        Reason::Allowed { .. } => "allow".into(),
+        Reason::UnknownAction => "unknown-action".into(),
+        Reason::OtherCompany => "other-company".into(),
+        Reason::MissingGrant => "missing-grant".into(),
+        Reason::LinkedRoleTooLow { .. } => "linked-role-too-low".into(),
+        Reason::GrantRequired => "grant-only".into(),
+        Reason::PlatformSupportOnly => "platform-only".into(),
+        Reason::AdministratorOnly { .. } => "admin-only".into(),
+        Reason::RoleTooLow { required, .. } => format!("needs-{required}"),
+        Reason::TierExcludes { feature, .. } => format!("tier-lacks-{feature}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every role × every action × both authentication methods (the four user roles by
+/// bearer token, the api-user by API key), one table per tier, in the principal's own
+/// company; then the same in a linked company entered by grant.
+#[test]
+fn decision_table() {
+    let policy = Policy::default_policy();
+    let acme = company("acme");
+    let child = company("acme-eu");
+    let grants = [child.clone()];
+    let mut out = String::new();
+    writeln!(out, "policy: {}", policy.id()).unwrap();
+    let header = |out: &mut String, title: &str| {
+        writeln!(out, "\n## {title}").unwrap();
+        write!(out, "{:<30}", "action").unwrap();
+        for role in Role::ALL {
+            let method = if role == Role::ApiUser {
+                "key"
+            } else {
+                "bearer"
+            };
+            write!(out, " {:<24}", format!("{role} ({method})")).unwrap();
+        }
+        writeln!(out).unwrap();
+    };
+    let row = |out: &mut String, action: &str, req: &Request<'_>| {
+        write!(out, "{action:<30}").unwrap();
+        for role in Role::ALL {
+            write!(
+                out,
+                " {:<24}",
+                code(authorize(&policy, &principal(role, &acme), req).reason())
+            )
+            .unwrap();
+        }
+        writeln!(out).unwrap();
+    };
+    for tier in Tier::ALL {
+        header(&mut out, &format!("own company, tier {tier}"));
+        for a in policy.actions() {
+            row(&mut out, a.id(), &Request::new(a.id(), &acme, tier));
+        }
+    }
+    header(
+        &mut out,
+        "linked company acme-eu entered by grant, tier professional",
+    );
+    for a in policy.actions() {
+        let req = Request::new(a.id(), &child, Tier::Professional)
+            .with_parent(&acme)
+            .with_grants(&grants);
+        row(&mut out, a.id(), &req);
+    }
+    let out: Vec<&str> = out.lines().map(str::trim_end).collect();
+    insta::assert_snapshot!("decision_table", out.join("\n"));
+}
