@@ -94,3 +94,46 @@ impl Principal {
         &self.method
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn an_api_key_principal_is_always_an_api_user() {
+        let p = Principal::api_key(
+            UserId::new("k").unwrap(),
+            CompanyId::new("acme").unwrap(),
+            ApiKeyId::new("key_1").unwrap(),
+        );
+        assert_eq!(p.role(), Role::ApiUser);
+        assert_eq!(p.level(), Level::Manager);
+        assert_eq!(
+            p.method(),
+            &AuthMethod::ApiKey {
+                key_id: ApiKeyId::new("key_1").unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn a_bearer_principal_keeps_its_role_and_expiry() {
+        let exp = datetime!(2026-11-28 12:00 UTC);
+        let p = Principal::bearer(
+            UserId::new("ann").unwrap(),
+            CompanyId::new("acme").unwrap(),
+            Role::Administrator,
+            TokenId::new("t").unwrap(),
+            exp,
+        );
+        assert_eq!(p.role(), Role::Administrator);
+        assert_eq!(p.user().as_str(), "ann");
+        assert_eq!(p.company().as_str(), "acme");
+        let json = serde_json::to_value(p.method()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "bearer", "token_id": "t", "expires_at": "2026-11-28T12:00:00Z"})
+        );
+    }
+}

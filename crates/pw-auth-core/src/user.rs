@@ -40,3 +40,31 @@ impl UserRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_records_round_trip_and_reject_bad_fields() {
+        let u = UserRecord::active(
+            UserId::new("ann").unwrap(),
+            CompanyId::new("acme").unwrap(),
+            Role::ReadOnly,
+        );
+        let json = serde_json::to_string(&u).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"ann","company":"acme","role":"read-only","status":"active"}"#
+        );
+        assert_eq!(serde_json::from_str::<UserRecord>(&json).unwrap(), u);
+        for bad in [
+            r#"{"id":"ann","company":"acme","role":"Read-Only","status":"active"}"#,
+            r#"{"id":"ann","company":"acme","role":"read-only","status":"sleeping"}"#,
+            r#"{"id":"ann","company":"acme","role":"read-only","status":"active","admin":true}"#,
+            r#"{"id":"a n","company":"acme","role":"read-only","status":"active"}"#,
+        ] {
+            assert!(serde_json::from_str::<UserRecord>(bad).is_err(), "{bad}");
+        }
+    }
+}
