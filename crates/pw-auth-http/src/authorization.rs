@@ -1,0 +1,342 @@
+//! The `Authorization` request header: a raw API key, or `Bearer <b64token>`.
+//!
+//! The grammar (see `docs/http.md`):
+//!
+//! ```text
+//! authorization = api-key / bearer
+//! api-key       = 1*256( %x21-7E )        ; no space, and not the word "Bearer"
+//! bearer        = "Bearer" 1*SP b64token  ; scheme case-insensitive (RFC 9110 §11.1)
+//! b64token      = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+//! ```
+//!
+//! A bearer credential always contains a space and an API key never does, and an API
+//! key is never the word `Bearer`: no value can be read both ways.
+
+use pw_auth_core::{AccessToken, ApiKey, ApiKeyError, Credential, TokenError};
+use zeroize::Zeroizing;
+
+/// The longest `Authorization` value accepted, in bytes (before trimming).
+pub const MAX_AUTHORIZATION_LEN: usize = 8192;
+
+/// Authentication schemes named in errors: the IANA HTTP Authentication Scheme
+/// Registry and a few common unregistered ones. Any other first word is not named,
+/// since it might be a secret sent by mistake.
+const KNOWN_SCHEMES: &[&str] = &[
+    "Basic",
+    "Concealed",
+    "Digest",
+    "DPoP",
+    "GNAP",
+    "HOBA",
+    "Mutual",
+    "Negotiate",
+    "NTLM",
+    "OAuth",
+    "PrivateToken",
+    "SCRAM-SHA-1",
+    "SCRAM-SHA-256",
+    "vapid",
+    "AWS4-HMAC-SHA256",
+    "Token",
+    "ApiKey",
+];
+
+/// Why an `Authorization` value is not a credential. Never contains the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizationError {
+    /// The value is empty or only whitespace.
+    #[error("the authorization value is empty")]
+    Empty,
+    /// The value is longer than [`MAX_AUTHORIZATION_LEN`].
+    #[error("the authorization value is {len} bytes long; the limit is {MAX_AUTHORIZATION_LEN}")]
+    TooLong {
+        /// The length given.
+        len: usize,
+    },
+    /// The value holds CR, LF, NUL, DEL or another control byte.
+    #[error("the authorization value contains a control byte at {position}")]
+    ControlByte {
+        /// Zero-based position in the trimmed value.
+        position: usize,
+    },
+    /// The value holds a byte outside ASCII.
+    #[error("the authorization value contains a non-ASCII byte at {position}")]
+    NonAscii {
+        /// Zero-based position in the trimmed value.
+        position: usize,
+    },
+    /// `Bearer` with no token after it.
+    #[error("`Bearer` is not followed by a token")]
+    MissingToken,
+    /// A tab separates `Bearer` from the token; RFC 6750 §2.1 allows only spaces.
+    #[error("a tab separates `Bearer` from its token; only spaces are allowed")]
+    TabSeparator,
+    /// The token after `Bearer` is not a `b64token`.
+    #[error("invalid bearer token: {0}")]
+    InvalidToken(TokenError),
+    /// The value (a single word) is not a valid API key.
+    #[error("invalid api key: {0}")]
+    InvalidApiKey(ApiKeyError),
+    /// A known authentication scheme this API does not support.
+    #[error(
+        "the `{scheme}` authentication scheme is not supported; use `Bearer <token>` or an api key"
+    )]
+    UnsupportedScheme {
+        /// The scheme, as the registry spells it.
+        scheme: &'static str,
+    },
+    /// The value has a first word and more, and the first word is not a scheme this
+    /// crate knows. It is not named, since it might be a secret.
+    #[error(
+        "the value starts with an unknown authentication scheme ({len} characters); use `Bearer <token>` or an api key"
+    )]
+    UnknownScheme {
+        /// The first word's length.
+        len: usize,
+    },
+    /// More than one `Authorization` value was sent (RFC 6750 §3.1 `invalid_request`).
+    #[error("{count} authorization values were sent; exactly one is allowed")]
+    MultipleValues {
+        /// How many.
+        count: usize,
+    },
+}
+
+impl AuthorizationError {
+    /// Whether the error is best answered as if no credentials were sent, without an
+    /// error code (RFC 6750 §3.1): an empty value, or an unsupported method.
+    pub fn is_no_credentials(&self) -> bool {
+        matches!(
+            self,
+            AuthorizationError::Empty
+                | AuthorizationError::UnsupportedScheme { .. }
+                | AuthorizationError::UnknownScheme { .. }
+        )
+    }
+
+    /// Whether the request itself is malformed (400 `invalid_request`) rather than
+    /// its credentials (401).
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(self, AuthorizationError::MultipleValues { .. })
+    }
+}
+
+fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Removes leading and trailing spaces and tabs: RFC 9110 §5.5 says they are not part
+/// of the field value.
+fn trim_ows(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|&b| !is_ows(b)).unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| !is_ows(b))
+        .map_or(start, |e| e.saturating_add(1));
+    v.get(start..end).unwrap_or(&[])
+}
+
+/// Parses one `Authorization` field value.
+///
+/// ```
+/// use pw_auth_core::Credential;
+/// use pw_auth_http::{parse_authorization, AuthorizationError};
+/// // RFC 6750 §2.1's example.
+/// assert!(matches!(parse_authorization(b"Bearer mF_9.B5f-4.1JqM"), Ok(Credential::Bearer(_))));
+/// assert!(matches!(parse_authorization(b"my-api-key-123"), Ok(Credential::ApiKey(_))));
+/// assert_eq!(parse_authorization(b"Bearer"), Err(AuthorizationError::MissingToken));
+/// assert_eq!(
+///     parse_authorization(b"Basic dXNlcjpwYXNz").unwrap_err().to_string(),
+///     "the `Basic` authentication scheme is not supported; use `Bearer <token>` or an api key"
+/// );
+/// ```
+pub fn parse_authorization(value: &[u8]) -> Result<Credential, AuthorizationError> {
+    if value.len() > MAX_AUTHORIZATION_LEN {
+        return Err(AuthorizationError::TooLong { len: value.len() });
+    }
+    let v = trim_ows(value);
+    if v.is_empty() {
+        return Err(AuthorizationError::Empty);
+    }
+    for (position, &b) in v.iter().enumerate() {
+        if b >= 0x80 {
+            return Err(AuthorizationError::NonAscii { position });
+        }
+        if (b < 0x20 && b != b'\t') || b == 0x7f {
+            return Err(AuthorizationError::ControlByte { position });
+        }
+    }
+    // All ASCII from here on, so the conversion cannot fail.
+    let text = std::str::from_utf8(v).map_err(|_| AuthorizationError::NonAscii { position: 0 })?;
+    match text.split_once(' ') {
+        None => single_word(text),
+        Some((scheme, rest)) => scheme_and_rest(scheme, rest),
+    }
+}
+
+fn single_word(text: &str) -> Result<Credential, AuthorizationError> {
+    if text.eq_ignore_ascii_case("bearer") {
+        return Err(AuthorizationError::MissingToken);
+    }
+    if let Some((first, _)) = text.split_once('\t')
+        && first.eq_ignore_ascii_case("bearer")
+    {
+        return Err(AuthorizationError::TabSeparator);
+    }
+    ApiKey::new(text.to_owned())
+        .map(Credential::ApiKey)
+        .map_err(AuthorizationError::InvalidApiKey)
+}
+
+fn scheme_and_rest(scheme: &str, rest: &str) -> Result<Credential, AuthorizationError> {
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let token = rest.trim_start_matches(' ');
+        if token.is_empty() {
+            return Err(AuthorizationError::MissingToken);
+        }
+        if token.starts_with('\t') {
+            return Err(AuthorizationError::TabSeparator);
+        }
+        return AccessToken::new(token.to_owned())
+            .map(Credential::Bearer)
+            .map_err(AuthorizationError::InvalidToken);
+    }
+    let known = scheme
+        .bytes()
+        .all(is_tchar)
+        .then(|| {
+            KNOWN_SCHEMES
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(scheme))
+        })
+        .flatten();
+    match known {
+        Some(&scheme) => Err(AuthorizationError::UnsupportedScheme { scheme }),
+        None => Err(AuthorizationError::UnknownScheme { len: scheme.len() }),
+    }
+}
+
+/// Parses every `Authorization` field line of a request, as the caller received them.
+/// None is `Ok(None)` (no credentials); exactly one is parsed; more than one is
+/// [`AuthorizationError::MultipleValues`] — never "first one wins".
+pub fn parse_authorization_fields<'a, I>(
+    values: I,
+) -> Result<Option<Credential>, AuthorizationError>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    let mut values = values.into_iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let extra = values.count();
+    if extra > 0 {
+        return Err(AuthorizationError::MultipleValues {
+            count: extra.saturating_add(1),
+        });
+    }
+    parse_authorization(first).map(Some)
+}
+
+/// The `Authorization` value for a credential: the key itself, or `Bearer <token>`.
+/// The result holds a secret and is zeroized on drop.
+///
+/// ```
+/// use pw_auth_core::{AccessToken, Credential};
+/// use pw_auth_http::{format_authorization, parse_authorization};
+/// let c = Credential::Bearer(AccessToken::new("mF_9.B5f-4.1JqM".into())?);
+/// let v = format_authorization(&c);
+/// assert_eq!(v.as_str(), "Bearer mF_9.B5f-4.1JqM");
+/// assert_eq!(parse_authorization(v.as_bytes()), Ok(c));
+/// # Ok::<(), pw_auth_core::TokenError>(())
+/// ```
+pub fn format_authorization(credential: &Credential) -> Zeroizing<String> {
+    match credential {
+        Credential::ApiKey(k) => Zeroizing::new(k.expose_secret().to_owned()),
+        Credential::Bearer(t) => {
+            let secret = t.expose_secret();
+            let mut s = Zeroizing::new(String::with_capacity(secret.len().saturating_add(7)));
+            s.push_str("Bearer ");
+            s.push_str(secret);
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pw_auth_core::BadChar;
+
+    macro_rules! cases {
+        ($($input:expr => $want:pat),* $(,)?) => {$(
+            let got = parse_authorization($input);
+            assert!(matches!(got, $want), "{:?} gave {:?}", String::from_utf8_lossy($input), got);
+        )*};
+    }
+
+    #[test]
+    fn table() {
+        use AuthorizationError as E;
+        cases! {
+            b"Bearer mF_9.B5f-4.1JqM" => Ok(Credential::Bearer(_)),
+            b"bearer abc" => Ok(Credential::Bearer(_)),
+            b"BEARER abc==" => Ok(Credential::Bearer(_)),
+            b"Bearer    abc" => Ok(Credential::Bearer(_)),
+            b"  Bearer abc \t" => Ok(Credential::Bearer(_)),
+            b"k" => Ok(Credential::ApiKey(_)),
+            b"pw-key:with/odd=chars!" => Ok(Credential::ApiKey(_)),
+            b"" => Err(E::Empty),
+            b" \t " => Err(E::Empty),
+            b"Bearer" => Err(E::MissingToken),
+            b"Bearer   " => Err(E::MissingToken),
+            b"Bearer\tabc" => Err(E::TabSeparator),
+            b"Bearer \tabc" => Err(E::TabSeparator),
+            b"Bearer a b" => Err(E::InvalidToken(TokenError::InvalidChar { kind: BadChar::Whitespace, position: 1 })),
+            b"Bearer a=b" => Err(E::InvalidToken(TokenError::MisplacedPadding { position: 1 })),
+            b"Bearer a,Bearer b" => Err(E::InvalidToken(_)),
+            b"Bearer abc\r\nX-Injected: 1" => Err(E::ControlByte { position: 10 }),
+            b"key\0" => Err(E::ControlByte { position: 3 }),
+            b"cl\xc3\xa9" => Err(E::NonAscii { position: 2 }),
+            b"Basic dXNlcjpwYXNz" => Err(E::UnsupportedScheme { scheme: "Basic" }),
+            b"digest username=\"x\"" => Err(E::UnsupportedScheme { scheme: "Digest" }),
+            b"s3cret-key-with-a space" => Err(E::UnknownScheme { len: 17 }),
+            b"pwk_00_00000000" => Err(E::InvalidApiKey(ApiKeyError::BadChecksum)),
+        }
+        let long = vec![b'a'; MAX_AUTHORIZATION_LEN + 1];
+        assert_eq!(
+            parse_authorization(&long),
+            Err(E::TooLong {
+                len: MAX_AUTHORIZATION_LEN + 1
+            })
+        );
+    }
+
+    #[test]
+    fn several_values_are_refused() {
+        let one: [&[u8]; 1] = [b"Bearer a"];
+        assert!(matches!(
+            parse_authorization_fields(one),
+            Ok(Some(Credential::Bearer(_)))
+        ));
+        let none: [&[u8]; 0] = [];
+        assert_eq!(parse_authorization_fields(none), Ok(None));
+        let two: [&[u8]; 2] = [b"Bearer a", b"Bearer a"];
+        assert_eq!(
+            parse_authorization_fields(two),
+            Err(AuthorizationError::MultipleValues { count: 2 })
+        );
+    }
+
+    #[test]
+    fn unknown_first_words_are_never_echoed() {
+        let e = parse_authorization(b"hunter2hunter2 trailing").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
+        assert!(!format!("{e:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,56 @@
+//! # pw-auth-http
+//!
+//! The bytes of HTTP headers and bodies, to and from pw-auth's domain values:
+//!
+//! * [`parse_authorization`] / [`format_authorization`]: the `Authorization` request
+//!   header, a raw API key or `Bearer <b64token>` (RFC 6750 §2.1), strictly.
+//! * [`parse_challenges`] / [`Challenge`] / [`BearerChallenge`]: `WWW-Authenticate`,
+//!   parsed with the whole RFC 9110 §11 grammar and built per RFC 6750 §3.
+//! * [`LoginRequest`] / [`LoginResponse`]: the login endpoint's JSON bodies.
+//! * [`Responder`] / [`Outcome`]: what a server sends for each refusal — status,
+//!   `WWW-Authenticate`, `Retry-After`, and a `{"message": …}` body.
+//! * with the `http` feature: [`credential_from_headers`] and friends, for the `http`
+//!   crate's `HeaderMap` and `HeaderValue`.
+//!
+//! **This crate does no IO** and never reads the clock: it turns bytes into values and
+//! values into bytes. Exactly which values are accepted, and why, is in
+//! `docs/http.md`.
+//!
+//! ```text
+//! Authorization bytes ─▶ parse_authorization ─▶ Credential ─▶ (core) ─▶ Principal ─▶ Decision
+//!                              │ error                            │ AuthnFailure       │ deny
+//!                              ▼                                  ▼                    ▼
+//!                        Responder::authorization_error   Responder::unauthenticated  Responder::forbidden
+//! ```
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
+
+mod authorization;
+mod bearer;
+mod challenge;
+#[cfg(feature = "http")]
+mod http_types;
+mod login;
+mod outcome;
+
+pub use authorization::{
+    AuthorizationError, MAX_AUTHORIZATION_LEN, format_authorization, parse_authorization,
+    parse_authorization_fields,
+};
+pub use bearer::{BearerChallenge, BearerError};
+pub use challenge::{
+    Challenge, ChallengeBuildError, ChallengeError, MAX_CHALLENGE_INPUT_LEN, MAX_LIST_ELEMENTS,
+    format_challenges, parse_challenges,
+};
+#[cfg(feature = "http")]
+pub use http_types::{
+    authorization_header_value, challenges_from_headers, credential_from_headers,
+};
+pub use login::{
+    BodyError, LOGIN_SUCCESS_MESSAGE, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN,
+    MAX_USERNAME_CHARS,
+};
+pub use outcome::{
+    EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, Responder,
+};

@@ -1,0 +1,325 @@
+//! The login endpoint's bodies: `POST /fabric/api/login` with
+//! `{"username", "password"}`, answered by `{"message", "token", "expires_in"}`.
+//!
+//! Both are read strictly: a missing field, an unknown field, a wrong type or an
+//! out-of-range `expires_in` is a [`BodyError`] naming the field. Bodies are read
+//! through `serde_json::Value` and checked by hand so that no error can quote a value
+//! (a password sent as a number would otherwise appear in serde's message).
+
+use pw_auth_core::{AccessToken, ExpiresIn, Lifetime, LifetimeError, Password};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// The largest login body accepted, in bytes.
+pub const MAX_LOGIN_BODY_LEN: usize = 64 * 1024;
+/// The longest username accepted, in characters (an e-mail address).
+pub const MAX_USERNAME_CHARS: usize = 254;
+/// The message the platform sends with a successful login.
+pub const LOGIN_SUCCESS_MESSAGE: &str = "You have successfully logged in.";
+
+/// Why a login body is not acceptable. Maps to 422; never quotes a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// The body is larger than [`MAX_LOGIN_BODY_LEN`].
+    #[error("the body is {len} bytes long; the limit is {MAX_LOGIN_BODY_LEN}")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// The body is not well-formed JSON.
+    #[error("the body is not valid JSON (line {line}, column {column})")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// The body is JSON but not an object.
+    #[error("the body must be a JSON object")]
+    NotAnObject,
+    /// A required field is absent.
+    #[error("the {field} field is required")]
+    Missing {
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has the wrong JSON type.
+    #[error("the {field} field must be {expected}")]
+    WrongType {
+        /// The field.
+        field: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A field has the right type but an unacceptable value.
+    #[error("the {field} field {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why (never the value).
+        reason: String,
+    },
+    /// A field this body does not have. The name is not repeated, since it might be
+    /// a secret sent in the wrong place.
+    #[error("the body has an unknown field ({len} characters long); the fields are {allowed}")]
+    UnknownField {
+        /// The unknown name's length.
+        len: usize,
+        /// The fields the body may have.
+        allowed: &'static str,
+    },
+}
+
+impl BodyError {
+    /// The field the error is about, for the 422 body's `errors` map; `body` when it
+    /// is about the body as a whole.
+    pub fn field(&self) -> &'static str {
+        match self {
+            BodyError::Missing { field }
+            | BodyError::WrongType { field, .. }
+            | BodyError::Invalid { field, .. } => field,
+            _ => "body",
+        }
+    }
+}
+
+fn object(
+    body: &[u8],
+    fields: &[&str],
+    allowed: &'static str,
+) -> Result<Map<String, Value>, BodyError> {
+    if body.len() > MAX_LOGIN_BODY_LEN {
+        return Err(BodyError::TooLarge { len: body.len() });
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::Syntax {
+        line: e.line(),
+        column: e.column(),
+    })?;
+    let Value::Object(map) = value else {
+        return Err(BodyError::NotAnObject);
+    };
+    if let Some(k) = map.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(BodyError::UnknownField {
+            len: k.chars().count(),
+            allowed,
+        });
+    }
+    Ok(map)
+}
+
+fn string_field(
+    map: &mut Map<String, Value>,
+    field: &'static str,
+) -> Result<Zeroizing<String>, BodyError> {
+    match map.remove(field) {
+        None => Err(BodyError::Missing { field }),
+        Some(Value::String(s)) => Ok(Zeroizing::new(s)),
+        Some(mut other) => {
+            zero_value(&mut other);
+            Err(BodyError::WrongType {
+                field,
+                expected: "a string",
+            })
+        }
+    }
+}
+
+/// Wipes strings inside a rejected value, which might hold a secret.
+fn zero_value(v: &mut Value) {
+    use zeroize::Zeroize;
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(a) => a.iter_mut().for_each(zero_value),
+        Value::Object(o) => o.values_mut().for_each(zero_value),
+        _ => {}
+    }
+}
+
+/// A login request: the user's dashboard username and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    username: String,
+    password: Password,
+}
+
+impl LoginRequest {
+    /// A request from a username (1 to 254 characters, no control characters) and a
+    /// password.
+    pub fn new(username: &str, password: Password) -> Result<LoginRequest, BodyError> {
+        let chars = username.chars().count();
+        let reason = if username.trim().is_empty() {
+            Some("must not be empty".to_owned())
+        } else if chars > MAX_USERNAME_CHARS {
+            Some(format!("must be at most {MAX_USERNAME_CHARS} characters"))
+        } else if username.chars().any(char::is_control) {
+            Some("must not contain control characters".to_owned())
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(BodyError::Invalid {
+                field: "username",
+                reason,
+            }),
+            None => Ok(LoginRequest {
+                username: username.to_owned(),
+                password,
+            }),
+        }
+    }
+
+    /// Parses a request body.
+    ///
+    /// ```
+    /// use pw_auth_http::LoginRequest;
+    /// // The seed page's example.
+    /// let r = LoginRequest::parse(br#"{"username": "[email protected]", "password": "a1b2c3d4e5f6"}"#)?;
+    /// assert_eq!(r.username(), "[email protected]");
+    /// assert_eq!(format!("{r:?}").contains("a1b2c3d4e5f6"), false);
+    /// # Ok::<(), pw_auth_http::BodyError>(())
+    /// ```
+    pub fn parse(body: &[u8]) -> Result<LoginRequest, BodyError> {
+        let mut map = object(body, &["username", "password"], "`username`, `password`")?;
+        let username = string_field(&mut map, "username")?;
+        let mut password = string_field(&mut map, "password")?;
+        let password =
+            Password::new(std::mem::take(&mut *password)).map_err(|e| BodyError::Invalid {
+                field: "password",
+                reason: match e {
+                    pw_auth_core::PasswordError::Empty => "must not be empty".to_owned(),
+                    other => format!("is invalid: {other}"),
+                },
+            })?;
+        LoginRequest::new(&username, password)
+    }
+
+    /// The username.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The password.
+    pub fn password(&self) -> &Password {
+        &self.password
+    }
+
+    /// The JSON body to send. Holds the password; zeroized on drop.
+    pub fn to_json(&self) -> Zeroizing<String> {
+        let v = serde_json::json!({
+            "username": self.username,
+            "password": self.password.expose_secret(),
+        });
+        let mut v = v;
+        let s = Zeroizing::new(v.to_string());
+        zero_value(&mut v);
+        s
+    }
+}
+
+/// A successful login's answer: a message, the access token and its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginResponse {
+    message: String,
+    token: AccessToken,
+    expires_in: ExpiresIn,
+}
+
+impl LoginResponse {
+    /// The answer to send for a token, with the platform's message.
+    pub fn new(token: AccessToken, expires_in: ExpiresIn) -> LoginResponse {
+        LoginResponse {
+            message: LOGIN_SUCCESS_MESSAGE.to_owned(),
+            token,
+            expires_in,
+        }
+    }
+
+    /// Parses a response body. `expires_in` must be a whole number of seconds from 1
+    /// to 366 days.
+    ///
+    /// ```
+    /// use pw_auth_http::LoginResponse;
+    /// let r = LoginResponse::parse(br#"{"message": "You have successfully logged in.", "token": "eyJ0eXAiOiJKV", "expires_in": 86400}"#)?;
+    /// assert_eq!(r.expires_in().as_secs(), 86_400);
+    /// assert!(LoginResponse::parse(br#"{"message": "", "token": "t", "expires_in": -1}"#).is_err());
+    /// # Ok::<(), pw_auth_http::BodyError>(())
+    /// ```
+    pub fn parse(body: &[u8]) -> Result<LoginResponse, BodyError> {
+        let mut map = object(
+            body,
+            &["message", "token", "expires_in"],
+            "`message`, `token`, `expires_in`",
+        )?;
+        let message = string_field(&mut map, "message")?.to_string();
+        let mut token = string_field(&mut map, "token")?;
+        let token =
+            AccessToken::new(std::mem::take(&mut *token)).map_err(|e| BodyError::Invalid {
+                field: "token",
+                reason: format!("is not a valid bearer token: {e}"),
+            })?;
+        let expires_in = match map.remove("expires_in") {
+            None => {
+                return Err(BodyError::Missing {
+                    field: "expires_in",
+                });
+            }
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(secs) => ExpiresIn::from_secs(secs).map_err(|e| BodyError::Invalid {
+                    field: "expires_in",
+                    reason: format!("is out of range: {e}"),
+                })?,
+                None => {
+                    return Err(BodyError::Invalid {
+                        field: "expires_in",
+                        reason: "must be a positive whole number of seconds".to_owned(),
+                    });
+                }
+            },
+            Some(_) => {
+                return Err(BodyError::WrongType {
+                    field: "expires_in",
+                    expected: "a number",
+                });
+            }
+        };
+        Ok(LoginResponse {
+            message,
+            token,
+            expires_in,
+        })
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The access token.
+    pub fn token(&self) -> &AccessToken {
+        &self.token
+    }
+
+    /// The lifetime in seconds.
+    pub fn expires_in(&self) -> ExpiresIn {
+        self.expires_in
+    }
+
+    /// The token's lifetime, counted from when the response was received.
+    pub fn lifetime(&self, received_at: OffsetDateTime) -> Result<Lifetime, LifetimeError> {
+        Lifetime::new(received_at, self.expires_in)
+    }
+
+    /// The JSON body to send. Holds the token; zeroized on drop.
+    pub fn to_json(&self) -> Zeroizing<String> {
+        let mut v = serde_json::json!({
+            "message": self.message,
+            "token": self.token.expose_secret(),
+            "expires_in": self.expires_in.as_secs(),
+        });
+        let s = Zeroizing::new(v.to_string());
+        zero_value(&mut v);
+        s
+    }
+}

@@ -1,0 +1,195 @@
+//! What a server sends for each refusal: status, headers and a JSON body shaped like
+//! the platform's `{"message": …}`. Never a secret.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use pw_auth_core::{AuthnFailure, Decision};
+
+use crate::authorization::AuthorizationError;
+use crate::bearer::{BearerChallenge, BearerError};
+use crate::challenge::ChallengeBuildError;
+use crate::login::BodyError;
+
+/// The `error_description` sent for an expired token (RFC 6750 §3's own wording).
+pub const EXPIRED_DESCRIPTION: &str = "The access token expired";
+/// The `error_description` sent for any other invalid credential. One sentence for
+/// every reason, so that a caller learns nothing about which check failed.
+pub const INVALID_DESCRIPTION: &str = "The credentials are invalid";
+/// The `error_description` sent for a malformed `Authorization` value.
+pub const MALFORMED_DESCRIPTION: &str = "The credentials are malformed";
+
+/// An HTTP response, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+impl Outcome {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The header fields, names in lowercase.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
+    }
+
+    /// A header's value by (lowercase) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    fn json(status: u16, headers: Vec<(&'static str, String)>, body: serde_json::Value) -> Outcome {
+        let mut headers = headers;
+        headers.push(("content-type", "application/json".to_owned()));
+        Outcome {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+}
+
+/// Builds the outcomes of one API (one realm).
+///
+/// ```
+/// use pw_auth_core::AuthnFailure;
+/// use pw_auth_http::Responder;
+/// let r = Responder::new("patchworks")?;
+/// let o = r.unauthenticated(AuthnFailure::Missing);
+/// assert_eq!(o.status(), 401);
+/// assert_eq!(o.header("www-authenticate"), Some(r#"Bearer realm="patchworks""#));
+/// # Ok::<(), pw_auth_http::ChallengeBuildError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Responder {
+    realm: BearerChallenge,
+}
+
+impl Responder {
+    /// A responder whose challenges name `realm`.
+    pub fn new(realm: &str) -> Result<Responder, ChallengeBuildError> {
+        Ok(Responder {
+            realm: BearerChallenge::new().with_realm(realm)?,
+        })
+    }
+
+    fn challenge(&self, error: Option<(BearerError, &'static str)>) -> (&'static str, String) {
+        let c = match error {
+            None => self.realm.clone(),
+            // The descriptions are constants inside RFC 6750's character set.
+            Some((e, d)) => {
+                let c = self.realm.clone().with_error(e);
+                c.clone().with_description(d).unwrap_or(c)
+            }
+        };
+        ("www-authenticate", c.to_string())
+    }
+
+    /// 401 for a request that failed authentication. No credentials: a bare
+    /// challenge (RFC 6750 §3.1); an expired token: `invalid_token` with "The access
+    /// token expired", so a client knows to log in again; anything else:
+    /// `invalid_token` with one sentence for every reason.
+    pub fn unauthenticated(&self, failure: AuthnFailure) -> Outcome {
+        let error = match failure {
+            AuthnFailure::Missing => None,
+            AuthnFailure::Expired { .. } => Some((BearerError::InvalidToken, EXPIRED_DESCRIPTION)),
+            AuthnFailure::Malformed => Some((BearerError::InvalidToken, MALFORMED_DESCRIPTION)),
+            _ => Some((BearerError::InvalidToken, INVALID_DESCRIPTION)),
+        };
+        Outcome::json(
+            401,
+            vec![self.challenge(error)],
+            serde_json::json!({"message": "Unauthenticated."}),
+        )
+    }
+
+    /// The outcome of an `Authorization` value that could not be parsed: 400
+    /// `invalid_request` for several values; a bare 401 challenge for an empty value
+    /// or an unsupported scheme (RFC 6750 §3.1: no error code); otherwise 401
+    /// `invalid_token`.
+    pub fn authorization_error(&self, error: &AuthorizationError) -> Outcome {
+        if error.is_invalid_request() {
+            return Outcome::json(
+                400,
+                vec![self.challenge(Some((
+                    BearerError::InvalidRequest,
+                    "Exactly one Authorization value is allowed",
+                )))],
+                serde_json::json!({"message": "Exactly one Authorization value is allowed."}),
+            );
+        }
+        if error.is_no_credentials() {
+            return self.unauthenticated(AuthnFailure::Missing);
+        }
+        self.unauthenticated(AuthnFailure::Malformed)
+    }
+
+    /// 403 for a denied decision, with the reason as the message and an
+    /// `insufficient_scope` challenge (RFC 6750 §3.1); `None` if it was allowed.
+    pub fn forbidden(&self, decision: &Decision) -> Option<Outcome> {
+        if decision.is_allowed() {
+            return None;
+        }
+        let reason = decision.reason();
+        Some(Outcome::json(
+            403,
+            vec![self.challenge(Some((
+                BearerError::InsufficientScope,
+                "The credentials may not perform this action",
+            )))],
+            serde_json::json!({"message": reason.to_string(), "reason": reason}),
+        ))
+    }
+
+    /// 422 for a body that failed validation, in the platform's shape
+    /// `{"message": …, "errors": {field: [messages]}}`.
+    pub fn unprocessable(&self, error: &BodyError) -> Outcome {
+        let mut errors = BTreeMap::new();
+        errors.insert(error.field().to_owned(), vec![error.to_string()]);
+        self.validation("The given data was invalid.", &errors)
+    }
+
+    /// 422 with any set of field errors.
+    pub fn validation(&self, message: &str, errors: &BTreeMap<String, Vec<String>>) -> Outcome {
+        Outcome::json(
+            422,
+            Vec::new(),
+            serde_json::json!({"message": message, "errors": errors}),
+        )
+    }
+
+    /// 413 for a payload over the platform's 8 MB.
+    pub fn payload_too_large(&self) -> Outcome {
+        Outcome::json(
+            413,
+            Vec::new(),
+            serde_json::json!({"message": "The payload is larger than 8 MB."}),
+        )
+    }
+
+    /// 429 with `Retry-After` in whole seconds, rounded up (at least 1).
+    pub fn too_many_requests(&self, retry_after: Duration) -> Outcome {
+        let mut secs = retry_after.as_secs();
+        if retry_after.subsec_nanos() > 0 || secs == 0 {
+            secs = secs.saturating_add(1);
+        }
+        Outcome::json(
+            429,
+            vec![("retry-after", secs.to_string())],
+            serde_json::json!({"message": "Too Many Attempts."}),
+        )
+    }
+}

@@ -1,0 +1,16 @@
+//! Integration tests of pw-auth-http: one binary, one module per concern.
+#![allow(
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failing unwrap is a failing test"
+)]
+
+mod authorization;
+mod challenges;
+#[cfg(feature = "http")]
+mod http_types;
+mod login;
+mod outcomes;
