@@ -8,7 +8,7 @@ use crate::decision::{Decision, Effect, Reason, Request};
 use crate::id::{CompanyId, UserId};
 use crate::policy::Policy;
 use crate::principal::{AuthMethod, Principal};
-use crate::role::Role;
+use crate::role::{CustomRoleName, Role};
 use crate::tier::Tier;
 
 /// The longest action text copied into a record; longer (unknown) action ids from a
@@ -22,8 +22,11 @@ pub struct AuditPrincipal {
     pub user: UserId,
     /// The user's own company.
     pub company: CompanyId,
-    /// The user's role.
+    /// The user's standard role.
     pub role: Role,
+    /// The custom role it acted under, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_role: Option<CustomRoleName>,
     /// How it authenticated (key or token id, never the secret).
     pub method: AuthMethod,
 }
@@ -109,6 +112,7 @@ impl AuditRecord {
                 user: principal.user().clone(),
                 company: principal.company().clone(),
                 role: principal.role(),
+                custom_role: principal.custom_role().cloned(),
                 method: principal.method().clone(),
             }),
             action: Some(cut(request.action())),

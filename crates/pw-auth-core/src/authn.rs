@@ -154,7 +154,7 @@ impl Authenticator {
             });
         }
         let user = user_for(user, &record.user, &record.company)?;
-        if user.role != Role::ApiUser {
+        if user.role != Role::ApiUser || user.custom_role.is_some() {
             return Err(AuthnFailure::RecordMismatch);
         }
         Ok(Principal::api_key(
@@ -195,13 +195,17 @@ impl Authenticator {
             }
         }
         let user = user_for(user, &record.user, &record.company)?;
-        Ok(Principal::bearer(
+        let principal = Principal::bearer(
             user.id.clone(),
             user.company.clone(),
             user.role,
             record.id.clone(),
             record.lifetime.expires_at(),
-        ))
+        );
+        Ok(match &user.custom_role {
+            Some(custom) => principal.with_custom_role(custom.clone()),
+            None => principal,
+        })
     }
 }
 

@@ -6,10 +6,11 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::id::CompanyId;
-use crate::policy::{Policy, Requirement};
+use crate::policy::{ActionKind, Policy, Requirement};
 use crate::principal::Principal;
 use crate::role::{Level, Role};
 use crate::tier::{Feature, Tier};
+use crate::user::UserRecord;
 
 /// What is asked: an action on entities owned by a company, with the context the
 /// caller looked up for it.
@@ -159,13 +160,64 @@ pub enum Reason {
         /// The feature needed.
         feature: Feature,
     },
+    /// Allowed: the principal's custom role toggles this kind of action on the
+    /// action's area, and the tier includes the role manager (and any feature).
+    AllowedByCustomRole {
+        /// Whether the action views or edits.
+        action_kind: ActionKind,
+        /// The tier feature the action needs, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        feature: Option<Feature>,
+    },
+    /// The principal's custom role is not in the policy.
+    UnknownCustomRole,
+    /// The principal's custom role does not toggle this kind of action on this area.
+    CustomRoleLacks {
+        /// Whether the action views or edits.
+        action_kind: ActionKind,
+    },
+    /// A custom role never grants administrator-only or platform-support-only actions.
+    NotGrantableByCustomRole,
+    /// A custom role never carries into a linked company.
+    CustomRoleInLinkedCompany,
+    /// Allowed: the actor may change the target's role from `from` to `to`.
+    RoleChangeAllowed {
+        /// The target's current role.
+        from: Role,
+        /// The new role.
+        to: Role,
+    },
+    /// Nobody in a company may make an administrator; only platform support.
+    NoOneMakesAdministrator,
+    /// An api-user's role belongs to its API key and never changes; no user becomes
+    /// an api-user but by minting a key.
+    ApiUserRoleIsFixed,
+    /// The actor may not change roles at all (below manager, or a custom role).
+    CannotChangeRoles {
+        /// The actor's role.
+        role: Role,
+    },
+    /// The target's current role is not below what the actor may change.
+    TargetOutranksActor {
+        /// The target's current role.
+        target: Role,
+    },
+    /// The new role is above the highest the actor may grant.
+    AboveActorsGrant {
+        /// The new role.
+        to: Role,
+        /// The highest role the actor may grant.
+        max: Role,
+    },
 }
 
 impl Reason {
     /// The effect this reason leads to.
     pub const fn effect(&self) -> Effect {
         match self {
-            Reason::Allowed { .. } => Effect::Allow,
+            Reason::Allowed { .. }
+            | Reason::AllowedByCustomRole { .. }
+            | Reason::RoleChangeAllowed { .. } => Effect::Allow,
             _ => Effect::Deny,
         }
     }
@@ -221,6 +273,57 @@ impl fmt::Display for Reason {
                 f,
                 "denied: the `{tier}` tier does not include the `{feature}` feature"
             ),
+            Reason::AllowedByCustomRole {
+                action_kind,
+                feature,
+            } => {
+                let kind = match action_kind {
+                    ActionKind::View => "view",
+                    ActionKind::Edit => "edit",
+                };
+                write!(f, "allowed: the custom role toggles {kind} on this area")?;
+                match feature {
+                    Some(feature) => write!(f, " and the tier includes the `{feature}` feature"),
+                    None => Ok(()),
+                }
+            }
+            Reason::UnknownCustomRole => {
+                f.write_str("denied: the principal's custom role is not in the policy")
+            }
+            Reason::CustomRoleLacks { action_kind } => {
+                let kind = match action_kind {
+                    ActionKind::View => "view",
+                    ActionKind::Edit => "edit",
+                };
+                write!(f, "denied: the custom role does not toggle {kind} on this area")
+            }
+            Reason::NotGrantableByCustomRole => f.write_str(
+                "denied: a custom role never grants administrator-only or platform-only actions",
+            ),
+            Reason::CustomRoleInLinkedCompany => {
+                f.write_str("denied: a custom role does not carry into a linked company")
+            }
+            Reason::RoleChangeAllowed { from, to } => {
+                write!(f, "allowed: the actor may change a {from} to {to}")
+            }
+            Reason::NoOneMakesAdministrator => f.write_str(
+                "denied: nobody in a company may make an administrator, only platform support",
+            ),
+            Reason::ApiUserRoleIsFixed => f.write_str(
+                "denied: an api-user's role belongs to its api key and never changes",
+            ),
+            Reason::CannotChangeRoles { role } => write!(
+                f,
+                "denied: changing roles needs manager or above; the actor is {role}"
+            ),
+            Reason::TargetOutranksActor { target } => write!(
+                f,
+                "denied: the actor may not change the role of a {target}"
+            ),
+            Reason::AboveActorsGrant { to, max } => write!(
+                f,
+                "denied: the actor may grant at most {max}, not {to}"
+            ),
         }
     }
 }
@@ -271,25 +374,47 @@ pub fn authorize(policy: &Policy, principal: &Principal, request: &Request<'_>) 
     }
 }
 
+/// How the principal stands in `company`, or why it has no standing there. Shared by
+/// every decision, so that tenant isolation is decided in one place.
+fn standing(
+    principal: &Principal,
+    company: &CompanyId,
+    parent: Option<&CompanyId>,
+    grants: &[CompanyId],
+) -> Result<Standing, Reason> {
+    if company == principal.company() {
+        return Ok(Standing::Member);
+    }
+    if parent != Some(principal.company()) {
+        return Err(Reason::OtherCompany);
+    }
+    if !grants.contains(company) {
+        return Err(Reason::MissingGrant);
+    }
+    if principal.custom_role().is_some() {
+        return Err(Reason::CustomRoleInLinkedCompany);
+    }
+    if principal.level() < Level::Manager {
+        return Err(Reason::LinkedRoleTooLow {
+            role: principal.role(),
+        });
+    }
+    Ok(Standing::Grant)
+}
+
 fn evaluate(policy: &Policy, principal: &Principal, request: &Request<'_>) -> Reason {
     let Some(action) = policy.action(request.action).and_then(|a| policy.def(a)) else {
         return Reason::UnknownAction;
     };
-    let standing = if request.company == principal.company() {
-        Standing::Member
-    } else if request.parent != Some(principal.company()) {
-        return Reason::OtherCompany;
-    } else if !request.grants.contains(request.company) {
-        return Reason::MissingGrant;
-    } else if principal.level() < Level::Manager {
-        return Reason::LinkedRoleTooLow {
-            role: principal.role(),
-        };
-    } else {
-        Standing::Grant
+    let standing = match standing(principal, request.company, request.parent, request.grants) {
+        Ok(s) => s,
+        Err(reason) => return reason,
     };
     if action.grant_required() && standing != Standing::Grant {
         return Reason::GrantRequired;
+    }
+    if let Some(name) = principal.custom_role() {
+        return evaluate_custom(policy, name, action, request.tier);
     }
     let role = principal.role();
     match action.requirement() {
@@ -315,6 +440,139 @@ fn evaluate(policy: &Policy, principal: &Principal, request: &Request<'_>) -> Re
         feature: action.feature(),
         standing,
     }
+}
+
+/// A principal under a custom role: exactly the role's toggles, on a tier with the
+/// role manager, never administrator-only or platform-only actions.
+fn evaluate_custom(
+    policy: &Policy,
+    name: &crate::role::CustomRoleName,
+    action: &crate::policy::ActionDef,
+    tier: Tier,
+) -> Reason {
+    let Some(role) = policy.custom_role(name) else {
+        return Reason::UnknownCustomRole;
+    };
+    if !tier.includes(Feature::RoleManager) {
+        return Reason::TierExcludes {
+            tier,
+            feature: Feature::RoleManager,
+        };
+    }
+    if !action.requirement().admits(Level::Manager) {
+        return Reason::NotGrantableByCustomRole;
+    }
+    if !role.allows(action) {
+        return Reason::CustomRoleLacks {
+            action_kind: action.kind(),
+        };
+    }
+    if let Some(feature) = action.feature()
+        && !tier.includes(feature)
+    {
+        return Reason::TierExcludes { tier, feature };
+    }
+    Reason::AllowedByCustomRole {
+        action_kind: action.kind(),
+        feature: action.feature(),
+    }
+}
+
+/// A request to change a user's standard role, with the same company context as a
+/// [`Request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleChange<'a> {
+    target: &'a UserRecord,
+    to: Role,
+    parent: Option<&'a CompanyId>,
+    grants: &'a [CompanyId],
+}
+
+impl<'a> RoleChange<'a> {
+    /// Change `target`'s role to `to`.
+    pub const fn new(target: &'a UserRecord, to: Role) -> RoleChange<'a> {
+        RoleChange {
+            target,
+            to,
+            parent: None,
+            grants: &[],
+        }
+    }
+
+    /// The parent company the target's company is linked to, if any.
+    pub const fn with_parent(mut self, parent: &'a CompanyId) -> RoleChange<'a> {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// The actor's grants for linked companies.
+    pub const fn with_grants(mut self, grants: &'a [CompanyId]) -> RoleChange<'a> {
+        self.grants = grants;
+        self
+    }
+
+    /// The user whose role changes.
+    pub const fn target(&self) -> &'a UserRecord {
+        self.target
+    }
+
+    /// The new role.
+    pub const fn to(&self) -> Role {
+        self.to
+    }
+}
+
+/// Decides whether `actor` may change a user's role (patchworks-auth.md §3): an
+/// administrator may promote up to manager and demote any non-administrator; a
+/// manager (or an api-user, which acts at manager level) may promote up to user and
+/// demote anyone below manager; nobody else may change roles; nobody in a company
+/// may make an administrator.
+///
+/// ```
+/// use pw_auth_core::*;
+/// use time::macros::datetime;
+/// let acme = CompanyId::new("acme")?;
+/// let admin = Principal::bearer(UserId::new("ann")?, acme.clone(), Role::Administrator, TokenId::new("t")?, datetime!(2026-11-28 0:00 UTC));
+/// let bob = UserRecord::active(UserId::new("bob")?, acme.clone(), Role::User);
+/// assert!(authorize_role_change(&admin, &RoleChange::new(&bob, Role::Manager)).is_allowed());
+/// assert_eq!(
+///     authorize_role_change(&admin, &RoleChange::new(&bob, Role::Administrator)).reason(),
+///     Reason::NoOneMakesAdministrator,
+/// );
+/// # Ok::<(), IdError>(())
+/// ```
+pub fn authorize_role_change(actor: &Principal, change: &RoleChange<'_>) -> Decision {
+    Decision {
+        reason: evaluate_role_change(actor, change),
+    }
+}
+
+fn evaluate_role_change(actor: &Principal, change: &RoleChange<'_>) -> Reason {
+    let (from, to) = (change.target.role, change.to);
+    if to == Role::Administrator {
+        return Reason::NoOneMakesAdministrator;
+    }
+    if to == Role::ApiUser || from == Role::ApiUser {
+        return Reason::ApiUserRoleIsFixed;
+    }
+    if let Err(reason) = standing(actor, &change.target.company, change.parent, change.grants) {
+        return reason;
+    }
+    if actor.custom_role().is_some() || actor.level() < Level::Manager {
+        return Reason::CannotChangeRoles { role: actor.role() };
+    }
+    let (max, may_change) = if actor.level() >= Level::Administrator {
+        (Role::Manager, from != Role::Administrator)
+    } else {
+        (Role::User, from.level() < Level::Manager)
+    };
+    if !may_change {
+        return Reason::TargetOutranksActor { target: from };
+    }
+    if to.level() > max.level() {
+        return Reason::AboveActorsGrant { to, max };
+    }
+    Reason::RoleChangeAllowed { from, to }
 }
 
 #[cfg(test)]

@@ -50,7 +50,9 @@ mod user;
 
 pub use audit::{AuditPrincipal, AuditReason, AuditRecord, MAX_AUDIT_ACTION_LEN, Unauthenticated};
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup};
-pub use decision::{Decision, Effect, Reason, Request, Standing, authorize};
+pub use decision::{
+    Decision, Effect, Reason, Request, RoleChange, Standing, authorize, authorize_role_change,
+};
 pub use digest::{ApiKeyDigest, DigestError, TokenDigest};
 pub use id::{ApiKeyId, CompanyId, IdError, MAX_ID_LEN, TokenId, UserId};
 pub use lifetime::{
@@ -63,11 +65,13 @@ pub use mint::{
     mint_api_key,
 };
 pub use policy::{
-    ActionDef, ActionKind, ActionRef, ActionSpec, MAX_ACTION_ID_LEN, MAX_ACTIONS, Policy,
-    PolicyDocument, PolicyError, PolicyLoadError, Requirement,
+    ActionDef, ActionKind, ActionRef, ActionSpec, CustomRoleDef, CustomRoleSpec, MAX_ACTION_ID_LEN,
+    MAX_ACTIONS, Policy, PolicyDocument, PolicyError, PolicyLoadError, Requirement,
 };
 pub use principal::{AuthMethod, Principal};
-pub use role::{Level, Role, RoleError};
+pub use role::{
+    CustomRoleName, CustomRoleNameError, Level, MAX_CUSTOM_ROLE_NAME_LEN, Role, RoleError,
+};
 pub use secret::{
     API_KEY_PREFIX, AccessToken, ApiKey, ApiKeyError, BadChar, Credential, MAX_API_KEY_LEN,
     MAX_PASSWORD_LEN, MAX_TOKEN_LEN, Password, PasswordError, TOKEN_PREFIX, TokenError,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256;
 use crate::hex;
-use crate::role::{Level, Role};
+use crate::role::{CustomRoleName, CustomRoleNameError, Level, Role};
 use crate::tier::Feature;
 
 /// The longest action id, in bytes.
@@ -95,6 +95,20 @@ pub struct ActionSpec {
     pub grant_required: bool,
 }
 
+/// A custom role in a policy document: per-area view and edit toggles (§6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomRoleSpec {
+    /// The role's name, e.g. `integration-lead`.
+    pub name: String,
+    /// Areas (the part of an action id before the dot) whose view actions it allows.
+    #[serde(default)]
+    pub view: Vec<String>,
+    /// Areas whose edit actions it allows; each must also be in `view`.
+    #[serde(default)]
+    pub edit: Vec<String>,
+}
+
 /// A policy as data, before it is checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +119,9 @@ pub struct PolicyDocument {
     pub version: String,
     /// The actions, in the order they are shown.
     pub actions: Vec<ActionSpec>,
+    /// Custom roles (enterprise role manager), usually one company's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_roles: Vec<CustomRoleSpec>,
 }
 
 /// Why a policy document is not a valid policy. Each variant names the offending item
@@ -181,6 +198,63 @@ pub enum PolicyError {
         /// The action id.
         id: String,
     },
+    /// A custom role's name is not valid.
+    #[error("custom_roles[{index}]: {error}")]
+    CustomRoleName {
+        /// Position in `custom_roles`.
+        index: usize,
+        /// What is wrong with the name.
+        error: CustomRoleNameError,
+    },
+    /// Two custom roles have the same name.
+    #[error(
+        "custom_roles[{index}]: custom role `{name}` is defined twice (first at custom_roles[{first}])"
+    )]
+    DuplicateCustomRole {
+        /// Position of the second definition.
+        index: usize,
+        /// Position of the first.
+        first: usize,
+        /// The name.
+        name: String,
+    },
+    /// A custom role names an area no action belongs to.
+    #[error("custom_roles[{index}] (`{role}`): unknown area `{area}` in {list}")]
+    UnknownArea {
+        /// Position in `custom_roles`.
+        index: usize,
+        /// The role.
+        role: String,
+        /// `view` or `edit`.
+        list: &'static str,
+        /// The area.
+        area: String,
+    },
+    /// A custom role lists an area twice in one list.
+    #[error("custom_roles[{index}] (`{role}`): area `{area}` is listed twice in {list}")]
+    DuplicateArea {
+        /// Position in `custom_roles`.
+        index: usize,
+        /// The role.
+        role: String,
+        /// `view` or `edit`.
+        list: &'static str,
+        /// The area.
+        area: String,
+    },
+    /// A custom role grants edit on an area without view: rejected rather than
+    /// completed, so that nothing is granted silently.
+    #[error(
+        "custom_roles[{index}] (`{role}`): edit on `{area}` without view; add `{area}` to view or remove it from edit"
+    )]
+    EditWithoutView {
+        /// Position in `custom_roles`.
+        index: usize,
+        /// The role.
+        role: String,
+        /// The area.
+        area: String,
+    },
 }
 
 /// Why policy text could not be loaded.
@@ -207,6 +281,7 @@ pub enum PolicyLoadError {
 pub struct ActionDef {
     id: Box<str>,
     area_len: usize,
+    area: u16,
     kind: ActionKind,
     requirement: Requirement,
     feature: Option<Feature>,
@@ -250,6 +325,30 @@ impl ActionDef {
     }
 }
 
+/// A compiled custom role: the areas whose view and edit actions it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRoleDef {
+    name: CustomRoleName,
+    view: Box<[u16]>,
+    edit: Box<[u16]>,
+}
+
+impl CustomRoleDef {
+    /// The role's name.
+    pub fn name(&self) -> &CustomRoleName {
+        &self.name
+    }
+
+    /// Whether the role's toggles allow `kind` actions on the area of `action`.
+    pub fn allows(&self, action: &ActionDef) -> bool {
+        let list = match action.kind {
+            ActionKind::View => &self.view,
+            ActionKind::Edit => &self.edit,
+        };
+        list.binary_search(&action.area).is_ok()
+    }
+}
+
 /// A handle to an action of one compiled [`Policy`], resolved once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ActionRef(u16);
@@ -268,6 +367,10 @@ pub struct Policy {
     actions: Box<[ActionDef]>,
     /// Indices into `actions`, sorted by id, for binary search.
     sorted: Box<[u16]>,
+    /// The distinct areas, sorted.
+    areas: Box<[Box<str>]>,
+    /// Custom roles, sorted by name.
+    custom_roles: Box<[CustomRoleDef]>,
 }
 
 const DEFAULT_POLICY_JSON: &str = include_str!("default-policy.json");
@@ -306,6 +409,8 @@ impl Policy {
             id: "deny-all".into(),
             actions: Box::new([]),
             sorted: Box::new([]),
+            areas: Box::new([]),
+            custom_roles: Box::new([]),
         }
     }
 
@@ -336,9 +441,20 @@ impl Policy {
                 count: doc.actions.len(),
             });
         }
+        let mut areas: Vec<Box<str>> = Vec::new();
+        for (index, spec) in doc.actions.iter().enumerate() {
+            let area_len =
+                valid_action_id(&spec.id).ok_or_else(|| PolicyError::InvalidActionId {
+                    index,
+                    id: spec.id.clone(),
+                })?;
+            areas.push(spec.id.get(..area_len).unwrap_or("").into());
+        }
+        areas.sort();
+        areas.dedup();
         let mut actions = Vec::with_capacity(doc.actions.len());
         for (index, spec) in doc.actions.iter().enumerate() {
-            actions.push(compile_action(index, spec)?);
+            actions.push(compile_action(index, spec, &areas)?);
         }
         let mut sorted: Vec<u16> = (0..actions.len())
             .map(|i| u16::try_from(i).unwrap_or(u16::MAX))
@@ -356,11 +472,32 @@ impl Policy {
                 });
             }
         }
+        let custom_roles = compile_custom_roles(&doc.custom_roles, &areas)?;
         Ok(Policy {
             id: policy_id(doc).into(),
             actions: actions.into_boxed_slice(),
             sorted: sorted.into_boxed_slice(),
+            areas: areas.into_boxed_slice(),
+            custom_roles,
         })
+    }
+
+    /// A custom role by name.
+    pub fn custom_role(&self, name: &CustomRoleName) -> Option<&CustomRoleDef> {
+        self.custom_roles
+            .binary_search_by(|r| r.name.cmp(name))
+            .ok()
+            .and_then(|i| self.custom_roles.get(i))
+    }
+
+    /// Every custom role, sorted by name.
+    pub fn custom_roles(&self) -> impl ExactSizeIterator<Item = &CustomRoleDef> {
+        self.custom_roles.iter()
+    }
+
+    /// Every area, sorted.
+    pub fn areas(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.areas.iter().map(|a| &**a)
     }
 
     /// The policy's identifier for audit records:
@@ -397,7 +534,71 @@ fn id_at(actions: &[ActionDef], i: u16) -> &str {
     actions.get(usize::from(i)).map_or("", |a| &a.id)
 }
 
-fn compile_action(index: usize, spec: &ActionSpec) -> Result<ActionDef, PolicyError> {
+fn area_index(areas: &[Box<str>], area: &str) -> Option<u16> {
+    areas
+        .binary_search_by(|a| (**a).cmp(area))
+        .ok()
+        .and_then(|i| u16::try_from(i).ok())
+}
+
+fn compile_custom_roles(
+    specs: &[CustomRoleSpec],
+    areas: &[Box<str>],
+) -> Result<Box<[CustomRoleDef]>, PolicyError> {
+    let mut roles: Vec<(usize, CustomRoleDef)> = Vec::with_capacity(specs.len());
+    for (index, spec) in specs.iter().enumerate() {
+        let name = CustomRoleName::new(&spec.name)
+            .map_err(|error| PolicyError::CustomRoleName { index, error })?;
+        if let Some((first, _)) = roles.iter().find(|(_, r)| r.name == name) {
+            return Err(PolicyError::DuplicateCustomRole {
+                index,
+                first: *first,
+                name: spec.name.clone(),
+            });
+        }
+        let list = |list: &'static str, names: &[String]| -> Result<Box<[u16]>, PolicyError> {
+            let mut out = Vec::with_capacity(names.len());
+            for area in names {
+                let i = area_index(areas, area).ok_or_else(|| PolicyError::UnknownArea {
+                    index,
+                    role: spec.name.clone(),
+                    list,
+                    area: area.clone(),
+                })?;
+                if out.contains(&i) {
+                    return Err(PolicyError::DuplicateArea {
+                        index,
+                        role: spec.name.clone(),
+                        list,
+                        area: area.clone(),
+                    });
+                }
+                out.push(i);
+            }
+            out.sort_unstable();
+            Ok(out.into_boxed_slice())
+        };
+        let view = list("view", &spec.view)?;
+        let edit = list("edit", &spec.edit)?;
+        if let Some(area) = spec.edit.iter().find(|a| !spec.view.contains(a)) {
+            return Err(PolicyError::EditWithoutView {
+                index,
+                role: spec.name.clone(),
+                area: area.clone(),
+            });
+        }
+        roles.push((index, CustomRoleDef { name, view, edit }));
+    }
+    let mut roles: Vec<CustomRoleDef> = roles.into_iter().map(|(_, r)| r).collect();
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(roles.into_boxed_slice())
+}
+
+fn compile_action(
+    index: usize,
+    spec: &ActionSpec,
+    areas: &[Box<str>],
+) -> Result<ActionDef, PolicyError> {
     let area_len = valid_action_id(&spec.id).ok_or_else(|| PolicyError::InvalidActionId {
         index,
         id: spec.id.clone(),
@@ -426,9 +627,15 @@ fn compile_action(index: usize, spec: &ActionSpec) -> Result<ActionDef, PolicyEr
             id: spec.id.clone(),
         });
     }
+    let area = spec
+        .id
+        .get(..area_len)
+        .and_then(|a| area_index(areas, a))
+        .unwrap_or(u16::MAX);
     Ok(ActionDef {
         id: spec.id.as_str().into(),
         area_len,
+        area,
         kind: spec.kind,
         requirement,
         feature,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
-use crate::role::{Level, Role};
+use crate::role::{CustomRoleName, Level, Role};
 
 /// How a principal authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -35,6 +35,7 @@ pub struct Principal {
     user: UserId,
     company: CompanyId,
     role: Role,
+    custom_role: Option<CustomRoleName>,
     method: AuthMethod,
 }
 
@@ -45,6 +46,7 @@ impl Principal {
             user,
             company,
             role: Role::ApiUser,
+            custom_role: None,
             method: AuthMethod::ApiKey { key_id },
         }
     }
@@ -62,11 +64,27 @@ impl Principal {
             user,
             company,
             role,
+            custom_role: None,
             method: AuthMethod::Bearer {
                 token_id,
                 expires_at,
             },
         }
+    }
+
+    /// The same bearer principal acting under a custom role: its permissions become
+    /// exactly the custom role's toggles. An API-key principal never takes a custom
+    /// role; for one this returns it unchanged.
+    pub fn with_custom_role(mut self, custom_role: CustomRoleName) -> Principal {
+        if self.role != Role::ApiUser {
+            self.custom_role = Some(custom_role);
+        }
+        self
+    }
+
+    /// The custom role the principal acts under, if any.
+    pub fn custom_role(&self) -> Option<&CustomRoleName> {
+        self.custom_role.as_ref()
     }
 
     /// The user.
@@ -79,7 +97,8 @@ impl Principal {
         &self.company
     }
 
-    /// The user's role.
+    /// The user's standard role. See [`Principal::custom_role`]: when one is set, it
+    /// decides the permissions instead.
     pub fn role(&self) -> Role {
         self.role
     }
@@ -109,6 +128,8 @@ mod tests {
         );
         assert_eq!(p.role(), Role::ApiUser);
         assert_eq!(p.level(), Level::Manager);
+        let p = p.with_custom_role(CustomRoleName::new("auditor").unwrap());
+        assert_eq!(p.custom_role(), None);
         assert_eq!(
             p.method(),
             &AuthMethod::ApiKey {

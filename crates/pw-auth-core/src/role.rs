@@ -172,6 +172,76 @@ impl<'de> Deserialize<'de> for Role {
     }
 }
 
+/// The longest custom role name, in bytes.
+pub const MAX_CUSTOM_ROLE_NAME_LEN: usize = 64;
+
+/// Why a string is not a custom role name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustomRoleNameError {
+    /// Not of the form `[a-z][a-z0-9-]*`, at most 64 bytes.
+    #[error(
+        "custom role name `{0}` must be lowercase letters, digits and `-`, start with a letter, and be at most {MAX_CUSTOM_ROLE_NAME_LEN} bytes"
+    )]
+    Invalid(String),
+    /// The name of a standard role (or `nobody`), which a custom role may not take.
+    #[error("custom role name `{0}` is reserved for a standard role")]
+    Reserved(String),
+}
+
+/// The name of a custom role (enterprise role manager), e.g. `integration-lead`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CustomRoleName(Box<str>);
+
+impl CustomRoleName {
+    /// Validates a name: `[a-z][a-z0-9-]*`, at most 64 bytes, not a standard role's.
+    pub fn new(name: &str) -> Result<CustomRoleName, CustomRoleNameError> {
+        let ok = name.len() <= MAX_CUSTOM_ROLE_NAME_LEN
+            && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(CustomRoleNameError::Invalid(name.to_owned()));
+        }
+        if name == "nobody" || Role::ALL.iter().any(|r| r.as_str() == name) {
+            return Err(CustomRoleNameError::Reserved(name.to_owned()));
+        }
+        Ok(CustomRoleName(name.into()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomRoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for CustomRoleName {
+    type Err = CustomRoleNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CustomRoleName::new(s)
+    }
+}
+
+impl Serialize for CustomRoleName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for CustomRoleName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CustomRoleName::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +261,27 @@ mod tests {
         assert!(Role::parse("read_only").is_err());
         assert!(Role::parse(" manager").is_err());
         assert!(Role::parse("").is_err());
+    }
+
+    #[test]
+    fn custom_role_names() {
+        assert!(CustomRoleName::new("integration-lead").is_ok());
+        assert!(CustomRoleName::new("auditor2").is_ok());
+        for bad in ["", "Lead", "2fa", "a_b", "a b", &"a".repeat(65)] {
+            assert!(
+                matches!(
+                    CustomRoleName::new(bad),
+                    Err(CustomRoleNameError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+        for reserved in ["manager", "api-user", "read-only", "nobody"] {
+            assert!(matches!(
+                CustomRoleName::new(reserved),
+                Err(CustomRoleNameError::Reserved(_))
+            ));
+        }
     }
 
     #[test]

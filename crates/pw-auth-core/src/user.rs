@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::{CompanyId, UserId};
-use crate::role::Role;
+use crate::role::{CustomRoleName, Role};
 
 /// Whether a user may authenticate at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,8 +23,12 @@ pub struct UserRecord {
     pub id: UserId,
     /// The company the user belongs to (its "home" company).
     pub company: CompanyId,
-    /// The user's role in that company.
+    /// The user's standard role in that company.
     pub role: Role,
+    /// A custom role assigned by an administrator (enterprise role manager). While
+    /// one is assigned, the user's permissions are exactly its toggles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_role: Option<CustomRoleName>,
     /// Whether the user may authenticate.
     pub status: UserStatus,
 }
@@ -36,6 +40,7 @@ impl UserRecord {
             id,
             company,
             role,
+            custom_role: None,
             status: UserStatus::Active,
         }
     }
