@@ -176,6 +176,16 @@ pub enum PolicyError {
         /// The value given.
         value: String,
     },
+    /// `min_role` names the api-user, which is not a level of its own.
+    #[error(
+        "actions[{index}] (`{id}`): `api-user` is not a level; the api-user acts at `manager` level"
+    )]
+    ApiUserLevel {
+        /// Position in `actions`.
+        index: usize,
+        /// The action id.
+        id: String,
+    },
     /// `feature` is not a known feature.
     #[error(
         "actions[{index}] (`{id}`): unknown feature `{value}`; expected one of `advanced`, `role-manager`"
@@ -417,12 +427,19 @@ impl Policy {
     /// Parses and compiles a JSON policy document. Syntax errors carry their line
     /// and column; policy errors name the offending item.
     pub fn from_json(text: &str) -> Result<Policy, PolicyLoadError> {
-        let doc: PolicyDocument =
-            serde_json::from_str(text).map_err(|e| PolicyLoadError::Syntax {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })?;
+        let doc: PolicyDocument = serde_json::from_str(text).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            let message = e.to_string();
+            let message = message
+                .strip_suffix(&format!(" at line {line} column {column}"))
+                .unwrap_or(&message)
+                .to_owned();
+            PolicyLoadError::Syntax {
+                line,
+                column,
+                message,
+            }
+        })?;
         Ok(Policy::compile(&doc)?)
     }
 
@@ -603,6 +620,12 @@ fn compile_action(
         index,
         id: spec.id.clone(),
     })?;
+    if spec.min_role == "api-user" {
+        return Err(PolicyError::ApiUserLevel {
+            index,
+            id: spec.id.clone(),
+        });
+    }
     let requirement =
         Requirement::parse(&spec.min_role).ok_or_else(|| PolicyError::UnknownRole {
             index,

@@ -12,5 +12,8 @@ mod audit;
 mod authn;
 mod decisions;
 mod lifetimes;
+mod model;
+mod policy;
+mod roles;
 mod secrets;
 mod support;

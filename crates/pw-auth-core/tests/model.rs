@@ -1,0 +1,280 @@
+//! Model-based testing: a deliberately naive reference evaluator, written from
+//! docs/policy.md over the raw policy document (strings, linear scans, no compiled
+//! form), must agree with the compiled engine on random policies, principals and
+//! requests — as Cedar checks its engine against a model.
+
+use proptest::prelude::*;
+use pw_auth_core::*;
+
+#[derive(Debug, Clone)]
+struct NaivePrincipal {
+    role: &'static str,
+    custom: Option<String>,
+    home: String,
+}
+
+#[derive(Debug, Clone)]
+struct NaiveRequest {
+    action: String,
+    company: String,
+    tier: &'static str,
+    parent: Option<String>,
+    grants: Vec<String>,
+}
+
+fn level(name: &str) -> i32 {
+    match name {
+        "read-only" => 0,
+        "user" => 1,
+        "manager" | "api-user" => 2,
+        "administrator" => 3,
+        _ => i32::MAX, // "nobody": no one reaches it
+    }
+}
+
+fn tier_has(tier: &str, feature: &str) -> bool {
+    matches!(
+        (tier, feature),
+        ("trial" | "enterprise", _) | ("professional", "advanced")
+    )
+}
+
+/// The reason's kind, straight from the rules in docs/policy.md.
+fn naive(doc: &PolicyDocument, p: &NaivePrincipal, r: &NaiveRequest) -> &'static str {
+    let Some(a) = doc.actions.iter().find(|a| a.id == r.action) else {
+        return "unknown_action";
+    };
+    let by_grant = if r.company == p.home {
+        false
+    } else {
+        if r.parent.as_deref() != Some(p.home.as_str()) {
+            return "other_company";
+        }
+        if !r.grants.contains(&r.company) {
+            return "missing_grant";
+        }
+        if p.custom.is_some() {
+            return "custom_role_in_linked_company";
+        }
+        if level(p.role) < level("manager") {
+            return "linked_role_too_low";
+        }
+        true
+    };
+    if a.grant_required && !by_grant {
+        return "grant_required";
+    }
+    let feature_missing = a.feature.as_deref().is_some_and(|f| !tier_has(r.tier, f));
+    if let Some(c) = &p.custom {
+        let Some(role) = doc.custom_roles.iter().find(|x| &x.name == c) else {
+            return "unknown_custom_role";
+        };
+        if !tier_has(r.tier, "role-manager") {
+            return "tier_excludes";
+        }
+        if a.min_role == "nobody" || a.min_role == "administrator" {
+            return "not_grantable_by_custom_role";
+        }
+        let area = a.id.split('.').next().unwrap();
+        let list = if a.kind == ActionKind::View {
+            &role.view
+        } else {
+            &role.edit
+        };
+        if !list.iter().any(|x| x == area) {
+            return "custom_role_lacks";
+        }
+        if feature_missing {
+            return "tier_excludes";
+        }
+        return "allowed_by_custom_role";
+    }
+    if a.min_role == "nobody" {
+        return "platform_support_only";
+    }
+    if level(p.role) < level(&a.min_role) {
+        return if a.min_role == "administrator" {
+            "administrator_only"
+        } else {
+            "role_too_low"
+        };
+    }
+    if feature_missing {
+        return "tier_excludes";
+    }
+    "allowed"
+}
+
+const AREAS: [&str; 3] = ["alpha", "beta", "gamma"];
+const VERBS: [&str; 4] = ["view", "edit", "run", "list"];
+
+fn action_spec() -> impl Strategy<Value = ActionSpec> {
+    (
+        prop::sample::select(AREAS.to_vec()),
+        prop::sample::select(VERBS.to_vec()),
+        any::<bool>(),
+        prop::sample::select(vec![
+            "read-only",
+            "user",
+            "manager",
+            "administrator",
+            "nobody",
+        ]),
+        prop::option::of(prop::sample::select(vec!["advanced", "role-manager"])),
+        any::<bool>(),
+    )
+        .prop_map(|(area, verb, view, min_role, feature, grant)| ActionSpec {
+            id: format!("{area}.{verb}"),
+            kind: if view {
+                ActionKind::View
+            } else {
+                ActionKind::Edit
+            },
+            grant_required: grant && matches!(min_role, "manager" | "administrator"),
+            min_role: min_role.to_owned(),
+            feature: feature.map(str::to_owned),
+        })
+}
+
+fn custom_role(name: &'static str) -> impl Strategy<Value = CustomRoleSpec> {
+    (
+        prop::sample::subsequence(AREAS.to_vec(), 0..=3),
+        prop::collection::vec(any::<bool>(), 3),
+    )
+        .prop_map(move |(view, pick)| CustomRoleSpec {
+            name: name.to_owned(),
+            edit: view
+                .iter()
+                .zip(&pick)
+                .filter(|(_, p)| **p)
+                .map(|(a, _)| (*a).to_owned())
+                .collect(),
+            view: view.into_iter().map(str::to_owned).collect(),
+        })
+}
+
+fn document() -> impl Strategy<Value = PolicyDocument> {
+    (
+        prop::collection::vec(action_spec(), 1..10),
+        custom_role("r1"),
+        custom_role("r2"),
+        any::<bool>(),
+    )
+        .prop_map(|(mut actions, r1, r2, both)| {
+            let mut seen = std::collections::HashSet::new();
+            actions.retain(|a| seen.insert(a.id.clone()));
+            // A custom role may only name areas that some action has.
+            let present = |area: &String| {
+                actions
+                    .iter()
+                    .any(|a| a.id.starts_with(&format!("{area}.")))
+            };
+            let (mut r1, mut r2) = (r1, r2);
+            for r in [&mut r1, &mut r2] {
+                r.view.retain(present);
+                r.edit.retain(present);
+            }
+            PolicyDocument {
+                name: "random".into(),
+                version: "1".into(),
+                actions,
+                custom_roles: if both { vec![r1, r2] } else { vec![r2] },
+            }
+        })
+}
+
+const COMPANIES: [&str; 3] = ["p", "c1", "c2"];
+
+fn principal() -> impl Strategy<Value = NaivePrincipal> {
+    (
+        prop::sample::select(vec![
+            "administrator",
+            "manager",
+            "user",
+            "read-only",
+            "api-user",
+        ]),
+        prop::option::of(prop::sample::select(vec!["r1", "r2", "r3"])),
+        prop::sample::select(COMPANIES.to_vec()),
+    )
+        .prop_map(|(role, custom, home)| NaivePrincipal {
+            role,
+            // An API key's user never has a custom role.
+            custom: custom.filter(|_| role != "api-user").map(str::to_owned),
+            home: home.to_owned(),
+        })
+}
+
+fn request(doc_ids: Vec<String>) -> impl Strategy<Value = NaiveRequest> {
+    (
+        prop_oneof![4 => prop::sample::select(doc_ids), 1 => Just("alpha.missing".to_owned())],
+        prop::sample::select(COMPANIES.to_vec()),
+        prop::sample::select(vec!["trial", "standard", "professional", "enterprise"]),
+        prop::option::of(prop::sample::select(COMPANIES.to_vec())),
+        prop::sample::subsequence(COMPANIES.to_vec(), 0..=3),
+    )
+        .prop_map(|(action, company, tier, parent, grants)| NaiveRequest {
+            action,
+            company: company.to_owned(),
+            tier,
+            parent: parent.map(str::to_owned),
+            grants: grants.into_iter().map(str::to_owned).collect(),
+        })
+}
+
+fn scenario() -> impl Strategy<Value = (PolicyDocument, NaivePrincipal, Vec<NaiveRequest>)> {
+    document().prop_flat_map(|doc| {
+        let ids: Vec<String> = doc.actions.iter().map(|a| a.id.clone()).collect();
+        (
+            Just(doc),
+            principal(),
+            prop::collection::vec(request(ids), 1..16),
+        )
+    })
+}
+
+fn to_principal(p: &NaivePrincipal) -> Principal {
+    let home = CompanyId::new(&p.home).unwrap();
+    let role: Role = p.role.parse().unwrap();
+    let principal = match role {
+        Role::ApiUser => {
+            Principal::api_key(UserId::new("u").unwrap(), home, ApiKeyId::new("k").unwrap())
+        }
+        r => Principal::bearer(
+            UserId::new("u").unwrap(),
+            home,
+            r,
+            TokenId::new("t").unwrap(),
+            time::macros::datetime!(2026-11-28 0:00 UTC),
+        ),
+    };
+    match &p.custom {
+        Some(c) => principal.with_custom_role(CustomRoleName::new(c).unwrap()),
+        None => principal,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn the_compiled_engine_agrees_with_the_naive_model((doc, p, requests) in scenario()) {
+        let policy = Policy::compile(&doc).unwrap();
+        let principal = to_principal(&p);
+        for r in &requests {
+            let company = CompanyId::new(&r.company).unwrap();
+            let parent = r.parent.as_deref().map(|c| CompanyId::new(c).unwrap());
+            let grants: Vec<CompanyId> = r.grants.iter().map(|c| CompanyId::new(c).unwrap()).collect();
+            let tier: Tier = r.tier.parse().unwrap();
+            let mut req = Request::new(&r.action, &company, tier).with_grants(&grants);
+            if let Some(parent) = &parent {
+                req = req.with_parent(parent);
+            }
+            let got = authorize(&policy, &principal, &req);
+            let got_kind = serde_json::to_value(got.reason()).unwrap()["kind"].as_str().unwrap().to_owned();
+            let want = naive(&doc, &p, r);
+            prop_assert_eq!(got_kind.as_str(), want, "{:?} {:?}", p, r);
+            prop_assert_eq!(got.is_allowed(), want.starts_with("allowed"));
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The policy: the default table against the domain document and docs/policy.md,
+//! and every building error.
+
+use std::collections::BTreeSet;
+
+use pw_auth_core::*;
+
+use crate::support::*;
+
+const ALL: &[Role] = &[
+    Role::Administrator,
+    Role::Manager,
+    Role::User,
+    Role::ReadOnly,
+];
+const ADMIN: &[Role] = &[Role::Administrator];
+const ADMIN_MGR: &[Role] = &[Role::Administrator, Role::Manager];
+const NOBODY: &[Role] = &[];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Gate {
+    None,
+    /// "professional, enterprise or trial"
+    Advanced,
+    /// "enterprise (or trial)"
+    Enterprise,
+}
+
+/// patchworks-auth.md §3 row by row, as the document writes it: who is allowed, by
+/// name, and the tier gates stated under the table.
+fn domain_table() -> Vec<(&'static str, &'static [Role], Gate, bool)> {
+    let rows: &[(&str, &[Role], Gate, bool)] = &[
+        ("company.view", ALL, Gate::None, false),
+        ("company.update-name", ADMIN, Gate::None, false),
+        ("company.update-contact", ADMIN_MGR, Gate::None, false),
+        ("company.manage-banners", ADMIN, Gate::None, false),
+        ("company.delete", ADMIN, Gate::None, false),
+        ("users.view users.search", ALL, Gate::None, false),
+        ("users.create-administrator", NOBODY, Gate::None, false),
+        ("users.create-manager", ADMIN, Gate::None, false),
+        ("users.create-user", ADMIN_MGR, Gate::None, false),
+        ("users.update", ADMIN_MGR, Gate::None, false),
+        ("marketplace.browse", ALL, Gate::None, false),
+        ("marketplace.install", ADMIN_MGR, Gate::None, false),
+        ("private-marketplace.upload", ADMIN, Gate::None, false),
+        ("private-marketplace.install", ADMIN_MGR, Gate::None, false),
+        (
+            "blueprints.build blueprints.publish",
+            ADMIN,
+            Gate::None,
+            false,
+        ),
+        ("flows.view", ALL, Gate::None, false),
+        (
+            "flows.create flows.edit flows.delete flows.enable flows.deploy",
+            ADMIN_MGR,
+            Gate::None,
+            false,
+        ),
+        ("connectors.view", ALL, Gate::None, false),
+        (
+            "connectors.create connectors.update connectors.delete",
+            ADMIN_MGR,
+            Gate::None,
+            false,
+        ),
+        (
+            "scripts.view lookups.view caches.view webhooks.view",
+            ALL,
+            Gate::None,
+            false,
+        ),
+        (
+            "scripts.create scripts.update scripts.delete",
+            ADMIN_MGR,
+            Gate::Advanced,
+            false,
+        ),
+        (
+            "lookups.create lookups.update lookups.delete",
+            ADMIN_MGR,
+            Gate::None,
+            false,
+        ),
+        (
+            "caches.create caches.update caches.delete",
+            ADMIN_MGR,
+            Gate::Advanced,
+            false,
+        ),
+        (
+            "webhooks.create webhooks.update webhooks.delete",
+            ADMIN_MGR,
+            Gate::Advanced,
+            false,
+        ),
+        (
+            "api-keys.list api-keys.create api-keys.revoke api-keys.delete",
+            ADMIN_MGR,
+            Gate::None,
+            false,
+        ),
+        ("audit-logs.view", ADMIN, Gate::None, false),
+        (
+            "roles.create roles.edit roles.assign",
+            ADMIN,
+            Gate::Enterprise,
+            false,
+        ),
+        ("linked-companies.view", ADMIN_MGR, Gate::None, false),
+        ("linked-companies.switch", ADMIN_MGR, Gate::None, true),
+    ];
+    rows.iter()
+        .flat_map(|&(ids, who, gate, grant)| ids.split(' ').map(move |id| (id, who, gate, grant)))
+        .collect()
+}
+
+fn gate_open(gate: Gate, tier: Tier) -> bool {
+    match gate {
+        Gate::None => true,
+        Gate::Advanced => matches!(tier, Tier::Professional | Tier::Enterprise | Tier::Trial),
+        Gate::Enterprise => matches!(tier, Tier::Enterprise | Tier::Trial),
+    }
+}
+
+/// "api-user = manager-level (same as manager) except for administrator-only rows".
+fn listed(who: &[Role], role: Role) -> bool {
+    match role {
+        Role::ApiUser => who.contains(&Role::Manager),
+        r => who.contains(&r),
+    }
+}
+
+#[test]
+fn the_default_policy_is_section_3_row_by_row() {
+    let policy = Policy::default_policy();
+    let table = domain_table();
+    let ids: BTreeSet<&str> = table.iter().map(|r| r.0).collect();
+    let shipped: BTreeSet<&str> = policy.actions().map(|a| a.id()).collect();
+    assert_eq!(ids, shipped, "the action ids differ from §3");
+    assert_eq!(ids.len(), table.len(), "an id is listed twice");
+
+    let acme = company("acme");
+    let child = company("acme-eu");
+    let grants = [child.clone()];
+    for (id, who, gate, grant_only) in table {
+        for tier in Tier::ALL {
+            for role in Role::ALL {
+                let p = principal(role, &acme);
+                let own = authorize(&policy, &p, &Request::new(id, &acme, tier)).is_allowed();
+                let want_own = listed(who, role) && gate_open(gate, tier) && !grant_only;
+                assert_eq!(
+                    own, want_own,
+                    "{id} for {role} on {tier} in its own company"
+                );
+                // Entered by grant, "they may do what a user of that child with their
+                // role may do", if they are a manager or administrator.
+                let req = Request::new(id, &child, tier)
+                    .with_parent(&acme)
+                    .with_grants(&grants);
+                let linked = authorize(&policy, &p, &req).is_allowed();
+                let want_linked =
+                    listed(who, role) && gate_open(gate, tier) && role.level() >= Level::Manager;
+                assert_eq!(
+                    linked, want_linked,
+                    "{id} for {role} on {tier} in a linked company"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn docs_policy_md_matches_the_default_policy() {
+    let md = include_str!("../../../docs/policy.md");
+    let rows: Vec<Vec<&str>> = md
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    let policy = Policy::default_policy();
+    let actions: Vec<&ActionDef> = policy.actions().collect();
+    assert_eq!(
+        rows.len(),
+        actions.len(),
+        "docs/policy.md lists a different number of actions"
+    );
+    for (row, a) in rows.iter().zip(actions) {
+        let kind = match a.kind() {
+            ActionKind::View => "view",
+            ActionKind::Edit => "edit",
+        };
+        let want = [
+            format!("`{}`", a.id()),
+            kind.to_owned(),
+            a.requirement().to_string(),
+            a.feature().map(|f| f.to_string()).unwrap_or_default(),
+            if a.grant_required() {
+                "yes".into()
+            } else {
+                String::new()
+            },
+        ];
+        assert_eq!(row, &want, "docs/policy.md disagrees about {}", a.id());
+    }
+}
+
+fn doc_with(actions: serde_json::Value, custom_roles: serde_json::Value) -> String {
+    serde_json::json!({"name": "t", "version": "1", "actions": actions, "custom_roles": custom_roles}).to_string()
+}
+
+#[test]
+fn every_building_error() {
+    let a = serde_json::json!([
+        {"id": "flows.view", "kind": "view", "min_role": "read-only"},
+        {"id": "flows.edit", "kind": "edit", "min_role": "manager"},
+    ]);
+    let cases: Vec<(&str, String)> = vec![
+        ("not json", "{\"name\": \"t\",\n \"version\": 1}".into()),
+        (
+            "unknown field",
+            "{\"name\": \"t\", \"version\": \"1\", \"actions\": [], \"extra\": 1}".into(),
+        ),
+        (
+            "unknown kind",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "delete", "min_role": "user"}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "empty name",
+            serde_json::json!({"name": " ", "version": "1", "actions": []}).to_string(),
+        ),
+        (
+            "no actions",
+            doc_with(serde_json::json!([]), serde_json::json!([])),
+        ),
+        (
+            "bad id",
+            doc_with(
+                serde_json::json!([{"id": "flows", "kind": "view", "min_role": "user"}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "twice",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "view", "min_role": "user"}, {"id": "a.b", "kind": "edit", "min_role": "user"}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "unknown role",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "view", "min_role": "Manager"}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "api-user as a level",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "view", "min_role": "api-user"}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "unknown feature",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "edit", "min_role": "user", "feature": "premium"}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "grant below manager",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "edit", "min_role": "read-only", "grant_required": true}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
+            "bad custom name",
+            doc_with(a.clone(), serde_json::json!([{"name": "Lead", "view": []}])),
+        ),
+        (
+            "reserved custom name",
+            doc_with(
+                a.clone(),
+                serde_json::json!([{"name": "manager", "view": []}]),
+            ),
+        ),
+        (
+            "custom twice",
+            doc_with(
+                a.clone(),
+                serde_json::json!([{"name": "lead"}, {"name": "ops"}, {"name": "lead"}]),
+            ),
+        ),
+        (
+            "unknown area",
+            doc_with(
+                a.clone(),
+                serde_json::json!([{"name": "lead", "view": ["flows", "blueprints"]}]),
+            ),
+        ),
+        (
+            "area twice",
+            doc_with(
+                a.clone(),
+                serde_json::json!([{"name": "lead", "view": ["flows", "flows"]}]),
+            ),
+        ),
+        (
+            "edit without view",
+            doc_with(
+                a.clone(),
+                serde_json::json!([{"name": "lead", "view": [], "edit": ["flows"]}]),
+            ),
+        ),
+    ];
+    let mut out = String::new();
+    for (title, text) in cases {
+        let e = Policy::from_json(&text).unwrap_err();
+        out.push_str(&format!("{title:<22} {e}\n"));
+    }
+    insta::assert_snapshot!(out);
+}

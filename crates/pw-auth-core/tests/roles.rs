@@ -1,0 +1,210 @@
+//! Custom roles and role changes: reviewed tables and invariants.
+
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use pw_auth_core::*;
+
+use crate::support::*;
+
+/// The default policy plus two custom roles of one enterprise company.
+fn policy_with_custom_roles() -> Policy {
+    let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
+    doc.custom_roles = serde_json::from_value(serde_json::json!([
+        {"name": "integration-lead", "view": ["flows", "connectors", "scripts"], "edit": ["flows", "connectors", "scripts"]},
+        {"name": "auditor", "view": ["company", "users", "flows", "audit-logs", "roles", "blueprints"]},
+    ]))
+    .unwrap();
+    Policy::compile(&doc).unwrap()
+}
+
+fn custom(name: &str, home: &CompanyId) -> Principal {
+    principal(Role::Manager, home).with_custom_role(CustomRoleName::new(name).unwrap())
+}
+
+fn code(r: Reason) -> String {
+    let v = serde_json::to_value(r).unwrap();
+    let kind = v["kind"].as_str().unwrap().to_owned();
+    match r {
+        Reason::AllowedByCustomRole { .. } | Reason::Allowed { .. } => "allow".into(),
+        Reason::TierExcludes { feature, .. } => format!("tier-lacks-{feature}"),
+        _ => kind,
+    }
+}
+
+/// Every action for each custom role (and an unknown one), on every tier.
+#[test]
+fn custom_role_table() {
+    let policy = policy_with_custom_roles();
+    let acme = company("acme");
+    let names = ["integration-lead", "auditor", "unknown-role"];
+    let mut out = String::new();
+    for tier in [Tier::Enterprise, Tier::Professional] {
+        writeln!(out, "\n## tier {tier}").unwrap();
+        let mut header = format!("{:<30}", "action");
+        for n in names {
+            write!(header, " {n:<30}").unwrap();
+        }
+        writeln!(out, "{}", header.trim_end()).unwrap();
+        for a in policy.actions() {
+            let mut line = format!("{:<30}", a.id());
+            for n in names {
+                let r = authorize(
+                    &policy,
+                    &custom(n, &acme),
+                    &Request::new(a.id(), &acme, tier),
+                )
+                .reason();
+                write!(line, " {:<30}", code(r)).unwrap();
+            }
+            writeln!(out, "{}", line.trim_end()).unwrap();
+        }
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// Every actor × target × new role.
+#[test]
+fn role_change_table() {
+    let acme = company("acme");
+    let actors: Vec<(String, Principal)> = Role::ALL
+        .into_iter()
+        .map(|r| (format!("{r}"), principal(r, &acme)))
+        .chain([("custom role".to_owned(), custom("auditor", &acme))])
+        .collect();
+    let mut out = String::new();
+    for (name, actor) in &actors {
+        writeln!(out, "\n## actor: {name}").unwrap();
+        let mut header = format!("{:<16}", "target \\ to");
+        for to in Role::ALL {
+            write!(header, " {:<27}", to.as_str()).unwrap();
+        }
+        writeln!(out, "{}", header.trim_end()).unwrap();
+        for from in Role::ALL {
+            let target = UserRecord::active(user("target"), acme.clone(), from);
+            let mut line = format!("{:<16}", from.as_str());
+            for to in Role::ALL {
+                let r = authorize_role_change(actor, &RoleChange::new(&target, to)).reason();
+                let c = if r.effect() == Effect::Allow {
+                    "allow".to_owned()
+                } else {
+                    code(r)
+                };
+                write!(line, " {c:<27}").unwrap();
+            }
+            writeln!(out, "{}", line.trim_end()).unwrap();
+        }
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn role_changes_respect_companies() {
+    let acme = company("acme");
+    let child = company("acme-eu");
+    let grants = [child.clone()];
+    let admin = principal(Role::Administrator, &acme);
+    let target = UserRecord::active(user("t"), child.clone(), Role::User);
+    let change = RoleChange::new(&target, Role::ReadOnly);
+    assert_eq!(
+        authorize_role_change(&admin, &change).reason(),
+        Reason::OtherCompany
+    );
+    assert_eq!(
+        authorize_role_change(&admin, &change.with_parent(&acme)).reason(),
+        Reason::MissingGrant
+    );
+    assert!(
+        authorize_role_change(&admin, &change.with_parent(&acme).with_grants(&grants)).is_allowed()
+    );
+}
+
+fn custom_spec() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+    let areas: Vec<String> = Policy::default_policy()
+        .areas()
+        .map(str::to_owned)
+        .collect();
+    (
+        prop::sample::subsequence(areas.clone(), 0..areas.len()),
+        prop::collection::vec(any::<bool>(), areas.len()),
+    )
+        .prop_map(|(view, pick)| {
+            let edit = view
+                .iter()
+                .zip(pick)
+                .filter(|(_, p)| *p)
+                .map(|(a, _)| a.clone())
+                .collect();
+            (view, edit)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn a_custom_role_never_allows_beyond_its_toggles(
+        (view, edit) in custom_spec(), action in any_action(), tier in any_tier(),
+        target in any_company(), ctx in any_context(),
+    ) {
+        let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
+        doc.custom_roles = vec![CustomRoleSpec { name: "r".into(), view: view.clone(), edit: edit.clone() }];
+        let policy = Policy::compile(&doc).unwrap();
+        let acme = company("acme");
+        let p = custom("r", &acme);
+        let d = authorize(&policy, &p, &request(&action, &target, tier, &ctx));
+        if d.is_allowed() {
+            let a = policy.def(policy.action(&action).unwrap()).unwrap();
+            let toggles = match a.kind() { ActionKind::View => &view, ActionKind::Edit => &edit };
+            prop_assert!(toggles.iter().any(|t| t == a.area()), "{} allowed without its toggle", a.id());
+            prop_assert!(a.requirement().admits(Level::Manager));
+            prop_assert!(!a.grant_required());
+            prop_assert!(tier.includes(Feature::RoleManager));
+            prop_assert_eq!(&target, &acme);
+        }
+    }
+
+    #[test]
+    fn no_role_change_ever_makes_an_administrator(
+        actor_role in any_role(), actor_custom in any::<bool>(), from in any_role(), to in any_role(),
+        home in any_company(), target_company in any_company(), ctx in any_context(),
+    ) {
+        let mut actor = principal(actor_role, &home);
+        if actor_custom {
+            actor = actor.with_custom_role(CustomRoleName::new("r").unwrap());
+        }
+        let target = UserRecord::active(user("t"), target_company.clone(), from);
+        let mut change = RoleChange::new(&target, to).with_grants(&ctx.grants);
+        if let Some(p) = &ctx.parent {
+            change = change.with_parent(p);
+        }
+        let d = authorize_role_change(&actor, &change);
+        if d.is_allowed() {
+            prop_assert_ne!(to, Role::Administrator);
+            prop_assert_ne!(from, Role::Administrator);
+            prop_assert!(to != Role::ApiUser && from != Role::ApiUser);
+            prop_assert!(actor.level() >= Level::Manager && actor.custom_role().is_none());
+            // Never above the actor's own grant: administrators up to manager,
+            // managers up to user.
+            let max = if actor.level() == Level::Administrator { Level::Manager } else { Level::User };
+            prop_assert!(to.level() <= max);
+        }
+    }
+
+    #[test]
+    fn a_decision_in_one_company_ignores_other_companies_grants(
+        action in any_action(), role in any_role(), home in any_company(), target in any_company(),
+        tier in any_tier(), ctx in any_context(), others in prop::collection::vec(any_company(), 0..4),
+    ) {
+        let policy = policy_with_custom_roles();
+        let p = principal(role, &home);
+        let base = authorize(&policy, &p, &request(&action, &target, tier, &ctx));
+        // Grants for other companies, added or removed, change nothing here.
+        let mut more = ctx.clone();
+        more.grants.extend(others.iter().filter(|c| **c != target).cloned());
+        let mut fewer = ctx.clone();
+        fewer.grants.retain(|c| *c == target);
+        prop_assert_eq!(authorize(&policy, &p, &request(&action, &target, tier, &more)), base);
+        prop_assert_eq!(authorize(&policy, &p, &request(&action, &target, tier, &fewer)), base);
+    }
+}
