@@ -12,7 +12,6 @@ mod audit;
 mod authn;
 mod decisions;
 mod lifetimes;
-mod model;
 mod policy;
 mod roles;
 mod secrets;

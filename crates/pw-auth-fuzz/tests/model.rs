@@ -1,109 +1,14 @@
-//! Model-based testing: a deliberately naive reference evaluator, written from
-//! docs/policy.md over the raw policy document (strings, linear scans, no compiled
-//! form), must agree with the compiled engine on random policies, principals and
-//! requests — as Cedar checks its engine against a model.
+//! Model-based testing: the deliberately naive reference evaluator of
+//! `pw_auth_fuzz::model`, written from docs/policy.md over the raw policy document
+//! (strings, linear scans, no compiled form), must agree with the compiled engine on
+//! random policies, principals and requests — as Cedar checks its engine against a
+//! model.
 
 use proptest::prelude::*;
 use pw_auth_core::*;
-
-#[derive(Debug, Clone)]
-struct NaivePrincipal {
-    role: &'static str,
-    custom: Option<String>,
-    home: String,
-}
-
-#[derive(Debug, Clone)]
-struct NaiveRequest {
-    action: String,
-    company: String,
-    tier: &'static str,
-    parent: Option<String>,
-    grants: Vec<String>,
-}
-
-fn level(name: &str) -> i32 {
-    match name {
-        "read-only" => 0,
-        "user" => 1,
-        "manager" | "api-user" => 2,
-        "administrator" => 3,
-        _ => i32::MAX, // "nobody": no one reaches it
-    }
-}
-
-fn tier_has(tier: &str, feature: &str) -> bool {
-    matches!(
-        (tier, feature),
-        ("trial" | "enterprise", _) | ("professional", "advanced")
-    )
-}
-
-/// The reason's kind, straight from the rules in docs/policy.md.
-fn naive(doc: &PolicyDocument, p: &NaivePrincipal, r: &NaiveRequest) -> &'static str {
-    let Some(a) = doc.actions.iter().find(|a| a.id == r.action) else {
-        return "unknown_action";
-    };
-    let by_grant = if r.company == p.home {
-        false
-    } else {
-        if r.parent.as_deref() != Some(p.home.as_str()) {
-            return "other_company";
-        }
-        if !r.grants.contains(&r.company) {
-            return "missing_grant";
-        }
-        if p.custom.is_some() {
-            return "custom_role_in_linked_company";
-        }
-        if level(p.role) < level("manager") {
-            return "linked_role_too_low";
-        }
-        true
-    };
-    if a.grant_required && !by_grant {
-        return "grant_required";
-    }
-    let feature_missing = a.feature.as_deref().is_some_and(|f| !tier_has(r.tier, f));
-    if let Some(c) = &p.custom {
-        let Some(role) = doc.custom_roles.iter().find(|x| &x.name == c) else {
-            return "unknown_custom_role";
-        };
-        if !tier_has(r.tier, "role-manager") {
-            return "tier_excludes";
-        }
-        if a.min_role == "nobody" || a.min_role == "administrator" {
-            return "not_grantable_by_custom_role";
-        }
-        let area = a.id.split('.').next().unwrap();
-        let list = if a.kind == ActionKind::View {
-            &role.view
-        } else {
-            &role.edit
-        };
-        if !list.iter().any(|x| x == area) {
-            return "custom_role_lacks";
-        }
-        if feature_missing {
-            return "tier_excludes";
-        }
-        return "allowed_by_custom_role";
-    }
-    if a.min_role == "nobody" {
-        return "platform_support_only";
-    }
-    if level(p.role) < level(&a.min_role) {
-        return if a.min_role == "administrator" {
-            "administrator_only"
-        } else {
-            "role_too_low"
-        };
-    }
-    if feature_missing {
-        return "tier_excludes";
-    }
-    "allowed"
-}
+use pw_auth_fuzz::model::{
+    ModelPrincipal as NaivePrincipal, ModelRequest as NaiveRequest, reason_kind as naive,
+};
 
 const AREAS: [&str; 3] = ["alpha", "beta", "gamma"];
 const VERBS: [&str; 4] = ["view", "edit", "run", "list"];

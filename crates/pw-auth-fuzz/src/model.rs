@@ -1,0 +1,115 @@
+//! A deliberately naive reference evaluator, written from `docs/policy.md` over the
+//! raw [`PolicyDocument`] — strings and linear scans, no compiled form — so that the
+//! compiled engine can be checked against it (as Cedar checks its engine against a
+//! model).
+
+use pw_auth_core::{ActionKind, PolicyDocument};
+
+/// A principal, as the model sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPrincipal {
+    /// A standard role name: `administrator`, `manager`, `user`, `read-only`, `api-user`.
+    pub role: &'static str,
+    /// A custom role name, if one is assigned.
+    pub custom: Option<String>,
+    /// The principal's own company.
+    pub home: String,
+}
+
+/// A request, as the model sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRequest {
+    /// The action id.
+    pub action: String,
+    /// The company owning the target.
+    pub company: String,
+    /// That company's tier name.
+    pub tier: &'static str,
+    /// That company's parent, if linked.
+    pub parent: Option<String>,
+    /// The principal's grants.
+    pub grants: Vec<String>,
+}
+
+fn level(name: &str) -> u8 {
+    match name {
+        "read-only" => 0,
+        "user" => 1,
+        "manager" | "api-user" => 2,
+        "administrator" => 3,
+        _ => u8::MAX, // "nobody": no one reaches it
+    }
+}
+
+fn tier_has(tier: &str, feature: &str) -> bool {
+    matches!(
+        (tier, feature),
+        ("trial" | "enterprise", _) | ("professional", "advanced")
+    )
+}
+
+/// The kind of the reason the rules in `docs/policy.md` give, as the `kind` field of
+/// a serialised `Reason` (`allowed`, `unknown_action`, `other_company`, …).
+pub fn reason_kind(doc: &PolicyDocument, p: &ModelPrincipal, r: &ModelRequest) -> &'static str {
+    let Some(a) = doc.actions.iter().find(|a| a.id == r.action) else {
+        return "unknown_action";
+    };
+    let by_grant = if r.company == p.home {
+        false
+    } else {
+        if r.parent.as_deref() != Some(p.home.as_str()) {
+            return "other_company";
+        }
+        if !r.grants.contains(&r.company) {
+            return "missing_grant";
+        }
+        if p.custom.is_some() {
+            return "custom_role_in_linked_company";
+        }
+        if level(p.role) < level("manager") {
+            return "linked_role_too_low";
+        }
+        true
+    };
+    if a.grant_required && !by_grant {
+        return "grant_required";
+    }
+    let feature_missing = a.feature.as_deref().is_some_and(|f| !tier_has(r.tier, f));
+    if let Some(c) = &p.custom {
+        let Some(role) = doc.custom_roles.iter().find(|x| &x.name == c) else {
+            return "unknown_custom_role";
+        };
+        if !tier_has(r.tier, "role-manager") {
+            return "tier_excludes";
+        }
+        if a.min_role == "nobody" || a.min_role == "administrator" {
+            return "not_grantable_by_custom_role";
+        }
+        let area = a.id.split('.').next().unwrap_or("");
+        let list = match a.kind {
+            ActionKind::View => &role.view,
+            ActionKind::Edit => &role.edit,
+        };
+        if !list.iter().any(|x| x == area) {
+            return "custom_role_lacks";
+        }
+        if feature_missing {
+            return "tier_excludes";
+        }
+        return "allowed_by_custom_role";
+    }
+    if a.min_role == "nobody" {
+        return "platform_support_only";
+    }
+    if level(p.role) < level(&a.min_role) {
+        return if a.min_role == "administrator" {
+            "administrator_only"
+        } else {
+            "role_too_low"
+        };
+    }
+    if feature_missing {
+        return "tier_excludes";
+    }
+    "allowed"
+}
