@@ -1,0 +1,89 @@
+//! `pw-auth authorize`: one request as JSON, decided against a directory and a policy.
+
+use pw_auth_core::{CompanyId, Policy};
+use pw_auth_http::Responder;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::directory::Directory;
+use crate::pipeline::{evaluate, http_json};
+
+/// The request, as read from a file or stdin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorizeInput {
+    /// The `Authorization` value, or null when none was sent.
+    authorization: Option<String>,
+    action: String,
+    company: String,
+    /// RFC 3339; defaults to the directory's clock.
+    #[serde(default)]
+    time: Option<String>,
+}
+
+/// What the command prints, and its exit status: 0 allow, 2 deny.
+pub(crate) fn run(
+    input: &str,
+    directory: &Directory,
+    default_now: OffsetDateTime,
+    policy: &Policy,
+    json: bool,
+) -> Result<(String, u8), String> {
+    let input: AuthorizeInput =
+        serde_json::from_str(input).map_err(|e| format!("invalid request: {e}"))?;
+    let company = CompanyId::new(&input.company).map_err(|e| format!("invalid request: {e}"))?;
+    let now = match &input.time {
+        Some(t) => OffsetDateTime::parse(t, &Rfc3339)
+            .map_err(|e| format!("invalid request: time `{t}`: {e}"))?,
+        None => default_now,
+    };
+    let responder = Responder::new("patchworks").map_err(|e| e.to_string())?;
+    let headers: Vec<&[u8]> = input.authorization.iter().map(|a| a.as_bytes()).collect();
+    let e = evaluate(
+        directory,
+        policy,
+        &responder,
+        &headers,
+        &input.action,
+        &company,
+        now,
+    )?;
+    let code = if e.allowed() { 0 } else { 2 };
+    let audit = serde_json::to_value(&e.audit).map_err(|e| e.to_string())?;
+    if json {
+        let reason = match (&e.decision, &e.failure) {
+            (Some(d), _) => serde_json::to_value(d.reason()),
+            (None, Some(f)) => serde_json::to_value(f),
+            (None, None) => Ok(serde_json::Value::Null),
+        }
+        .map_err(|e| e.to_string())?;
+        let v = serde_json::json!({
+            "decision": if e.allowed() { "allow" } else { "deny" },
+            "reason": reason,
+            "explanation": e.reason_text(),
+            "http": http_json(&e),
+            "audit": audit,
+        });
+        return Ok((format!("{v}\n"), code));
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "decision: {}\n",
+        if e.allowed() { "allow" } else { "deny" }
+    ));
+    out.push_str(&format!("reason:   {}\n", e.reason_text()));
+    out.push_str(&format!("http:     {}\n", e.status()));
+    if let Some(o) = &e.refusal {
+        for (name, value) in o.headers() {
+            out.push_str(&format!("          {name}: {value}\n"));
+        }
+        out.push_str(&format!("          {}\n", o.body()));
+    }
+    let pretty = serde_json::to_string_pretty(&audit).map_err(|e| e.to_string())?;
+    out.push_str("audit:\n");
+    for line in pretty.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    Ok((out, code))
+}

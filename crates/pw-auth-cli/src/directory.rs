@@ -1,0 +1,102 @@
+//! A directory of companies, users, grants, API keys and tokens: what a server keeps
+//! in its store, as one JSON file. Lookups are by digest, never by secret.
+
+use pw_auth_core::{
+    ApiKeyDigest, ApiKeyRecord, Authenticator, AuthnFailure, CompanyId, Credential, Lookup,
+    Principal, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A company and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Company {
+    pub(crate) id: CompanyId,
+    pub(crate) tier: Tier,
+    /// The parent company, if this one is linked to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) parent: Option<CompanyId>,
+}
+
+/// An explicit grant for a parent's team member to act in a linked company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Grant {
+    pub(crate) user: UserId,
+    pub(crate) company: CompanyId,
+}
+
+/// The whole store, as loaded from `--directory FILE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Directory {
+    pub(crate) companies: Vec<Company>,
+    pub(crate) users: Vec<UserRecord>,
+    #[serde(default)]
+    pub(crate) grants: Vec<Grant>,
+    #[serde(default)]
+    pub(crate) api_keys: Vec<ApiKeyRecord>,
+    #[serde(default)]
+    pub(crate) tokens: Vec<TokenRecord>,
+    /// Digests of deleted keys, kept so that a request can be told "deleted".
+    #[serde(default)]
+    pub(crate) deleted_keys: Vec<ApiKeyDigest>,
+}
+
+impl Directory {
+    pub(crate) fn company(&self, id: &CompanyId) -> Option<&Company> {
+        self.companies.iter().find(|c| &c.id == id)
+    }
+
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.users.iter().find(|u| &u.id == id)
+    }
+
+    pub(crate) fn grants_of(&self, user: &UserId) -> Vec<CompanyId> {
+        self.grants
+            .iter()
+            .filter(|g| &g.user == user)
+            .map(|g| g.company.clone())
+            .collect()
+    }
+
+    fn key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        match self.api_keys.iter().find(|k| &k.digest == digest) {
+            Some(k) => Lookup::Found(k),
+            None if self.deleted_keys.contains(digest) => Lookup::Deleted,
+            None => Lookup::NotFound,
+        }
+    }
+
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        self.tokens.iter().find(|t| &t.digest == digest).into()
+    }
+
+    /// Looks the credential's records up by digest and authenticates it.
+    pub(crate) fn authenticate(
+        &self,
+        credential: &Credential,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
+        let authn = Authenticator::default();
+        match credential {
+            Credential::ApiKey(key) => {
+                let record = self.key(&key.digest());
+                let user = match record {
+                    Lookup::Found(r) => self.user(&r.user),
+                    _ => None,
+                };
+                authn.api_key(key, record, user, now)
+            }
+            Credential::Bearer(token) => {
+                let record = self.token(&token.digest());
+                let user = match record {
+                    Lookup::Found(r) => self.user(&r.user),
+                    _ => None,
+                };
+                authn.bearer(token, record, user, now)
+            }
+        }
+    }
+}

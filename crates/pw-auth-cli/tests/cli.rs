@@ -1,0 +1,324 @@
+//! The `pw-auth` binary, run as a user would: fixture files and stdin in, exit status
+//! and output checked; the human output of demo, authorize and policy matrix as
+//! reviewed snapshots.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn pw_auth(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pw-auth"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The program may exit without reading its input (a missing file, say).
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// The demo's fixture credentials, by name (from `demo --credentials`).
+fn credential(name: &str) -> String {
+    let out = pw_auth(&["demo", "--credentials"], "").stdout;
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with(name))
+        .unwrap();
+    let value = line.rsplit("  ").next().unwrap().trim();
+    value
+        .trim_start_matches(|c: char| c != 'B' && c != 'p')
+        .to_owned()
+}
+
+#[test]
+fn demo() {
+    let r = pw_auth(&["demo"], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // No secret of the demo appears in its output.
+    let creds = pw_auth(&["demo", "--credentials"], "").stdout;
+    for secret in creds
+        .split_whitespace()
+        .filter(|w| w.starts_with("pwt_") || w.starts_with("pwk_"))
+    {
+        assert!(
+            !r.stdout.contains(&secret[4..]),
+            "the demo printed a secret"
+        );
+    }
+    assert!(!r.stdout.contains("demo-password"));
+    insta::assert_snapshot!(r.stdout);
+}
+
+#[test]
+fn authorize_exit_codes_and_output() {
+    let ann = credential("ann");
+    let key = credential("api key, acme, ERP");
+    let allow = format!(
+        r#"{{"authorization": "{ann}", "action": "blueprints.publish", "company": "acme"}}"#
+    );
+    let r = pw_auth(&["authorize"], &allow);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    insta::assert_snapshot!("authorize_allow", r.stdout);
+
+    let deny = format!(
+        r#"{{"authorization": "{key}", "action": "blueprints.publish", "company": "acme"}}"#
+    );
+    let r = pw_auth(&["authorize", "-"], &deny);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!("authorize_deny", r.stdout);
+
+    let expired = format!(
+        r#"{{"authorization": "{ann}", "action": "flows.view", "company": "acme", "time": "2026-11-28T09:00:00Z"}}"#
+    );
+    let r = pw_auth(&["authorize", "--json"], &expired);
+    assert_eq!(r.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["reason"]["failure"], "expired");
+    assert_eq!(v["http"]["status"], 401);
+    assert_eq!(
+        v["http"]["headers"][0][1],
+        r#"Bearer realm="patchworks", error="invalid_token", error_description="The access token expired""#
+    );
+    assert_eq!(v["audit"]["reason"]["kind"], "unauthenticated");
+
+    // No Authorization value, given as null or left out: 401 without an error code.
+    for none in [
+        r#"{"authorization": null, "action": "flows.view", "company": "acme"}"#,
+        r#"{"action": "flows.view", "company": "acme"}"#,
+    ] {
+        let r = pw_auth(&["authorize", "--json"], none);
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stdout.contains(r#""status":401"#) && r.stdout.contains(r#""failure":"missing""#)
+        );
+    }
+
+    // A minted-format key with a wrong checksum: refused before any lookup.
+    let r = pw_auth(
+        &[
+            "authorize",
+            "--json",
+            "tests/fixtures/request-api-key-blueprints.json",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout.contains(r#""failure":"malformed""#),
+        "{}",
+        r.stdout
+    );
+
+    // --policy: a smaller policy where deploying needs an administrator.
+    let max = credential("max");
+    let req =
+        format!(r#"{{"authorization": "{max}", "action": "flows.deploy", "company": "acme"}}"#);
+    assert_eq!(pw_auth(&["authorize"], &req).code, 0);
+    assert_eq!(
+        pw_auth(
+            &["authorize", "--policy", "tests/fixtures/small-policy.json"],
+            &req
+        )
+        .code,
+        2
+    );
+}
+
+#[test]
+fn authorize_bad_input_is_exit_1() {
+    for input in [
+        "not json",
+        r#"{"authorization": null, "company": "acme"}"#,
+        r#"{"authorization": null, "action": "flows.view", "company": "nowhere"}"#,
+        r#"{"authorization": null, "action": "flows.view", "company": "acme", "time": "yesterday"}"#,
+        r#"{"authorization": null, "action": "flows.view", "company": "acme", "extra": 1}"#,
+    ] {
+        let r = pw_auth(&["authorize"], input);
+        assert_eq!(r.code, 1, "{input}");
+        assert!(r.stderr.starts_with("pw-auth: "), "{}", r.stderr);
+    }
+    assert_eq!(pw_auth(&["authorize", "no-such-file.json"], "").code, 1);
+    assert_eq!(
+        pw_auth(&["authorize", "--directory", "no-such-dir.json"], "{}").code,
+        1
+    );
+}
+
+#[test]
+fn authorize_with_a_directory_file() {
+    use pw_auth_core::{CompanyId, KeyLabel, mint_api_key};
+    let now = time::macros::datetime!(2026-01-05 10:00 UTC);
+    let globex = CompanyId::new("globex").unwrap();
+    let m = mint_api_key(
+        &globex,
+        KeyLabel::new("billing").unwrap(),
+        b"0123456789abcdef",
+        now,
+    )
+    .unwrap();
+    let directory = serde_json::json!({
+        "companies": [{"id": "globex", "tier": "enterprise"}],
+        "users": [m.user],
+        "api_keys": [m.record],
+    });
+    let path =
+        std::env::temp_dir().join(format!("pw-auth-cli-directory-{}.json", std::process::id()));
+    std::fs::write(&path, directory.to_string()).unwrap();
+    let dir = path.to_str().unwrap();
+    let key = m.key.expose_secret();
+    let req = |action: &str| {
+        format!(
+            r#"{{"authorization": "{key}", "action": "{action}", "company": "globex", "time": "2026-01-05T10:00:00Z"}}"#
+        )
+    };
+    assert_eq!(
+        pw_auth(&["authorize", "--directory", dir], &req("webhooks.create")).code,
+        0
+    );
+    let r = pw_auth(
+        &["authorize", "--directory", dir, "--json"],
+        &req("roles.assign"),
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout.contains(r#""kind":"administrator_only""#),
+        "{}",
+        r.stdout
+    );
+    // The demo's company is not in this directory: bad input.
+    let other = r#"{"authorization": null, "action": "flows.view", "company": "acme"}"#;
+    assert_eq!(pw_auth(&["authorize", "--directory", dir], other).code, 1);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn policy_matrix() {
+    let r = pw_auth(&["policy", "matrix"], "");
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!(r.stdout);
+    let j = pw_auth(&["policy", "matrix", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(
+        v["tiers"]["standard"]["scripts.create"]["manager"]["effect"],
+        "deny"
+    );
+    assert_eq!(
+        v["tiers"]["professional"]["scripts.create"]["api-user"]["effect"],
+        "allow"
+    );
+    assert_eq!(
+        v["tiers"]["enterprise"]["blueprints.build"]["api-user"]["reason"]["kind"],
+        "administrator_only"
+    );
+}
+
+#[test]
+fn policy_check() {
+    let ok = pw_auth(
+        &["policy", "check", "../pw-auth-core/src/default-policy.json"],
+        "",
+    );
+    assert_eq!(ok.code, 0);
+    assert!(ok.stdout.contains("53 actions"), "{}", ok.stdout);
+    let mut errors = String::new();
+    for f in [
+        "bad-policy.json",
+        "bad-custom-role.json",
+        "syntax-error.json",
+        "missing.json",
+    ] {
+        let r = pw_auth(&["policy", "check", &format!("tests/fixtures/{f}")], "");
+        assert_eq!(r.code, 1, "{f}");
+        errors.push_str(&r.stderr);
+    }
+    insta::assert_snapshot!(errors, @r#"
+    pw-auth: tests/fixtures/bad-policy.json:6:5: actions[1] (`flows.edit`): unknown role `admin` in min_role; expected one of `read-only`, `user`, `manager`, `administrator`, `nobody`
+    pw-auth: tests/fixtures/bad-custom-role.json:10:5: custom_roles[1] (`editor`): edit on `flows` without view; add `flows` to view or remove it from edit
+    pw-auth: tests/fixtures/syntax-error.json:3:14: invalid type: integer `2`, expected a string
+    pw-auth: cannot read `tests/fixtures/missing.json`: No such file or directory (os error 2)
+    "#);
+}
+
+#[test]
+fn header_parse_batch() {
+    let input = [
+        r#""Bearer mF_9.B5f-4.1JqM""#,
+        r#""legacy-key""#,
+        r#""Bearer""#,
+        r#""Basic dXNlcjpwYXNz""#,
+        r#"not json"#,
+        r#"42"#,
+        r#""Bearer a\r\nb""#,
+    ]
+    .join("\n");
+    let r = pw_auth(&["header", "parse"], &input);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!(r.stdout, @r#"
+    {"ok":{"kind":"bearer","value":"mF_9.B5f-4.1JqM"}}
+    {"ok":{"kind":"api_key","value":"legacy-key"}}
+    {"error":{"kind":"missing_token","message":"`Bearer` is not followed by a token"}}
+    {"error":{"kind":"unsupported_scheme","message":"the `Basic` authentication scheme is not supported; use `Bearer <token>` or an api key"}}
+    {"error":{"kind":"invalid_json","message":"the line is not valid JSON: expected ident at line 1 column 2"}}
+    {"error":{"kind":"not_a_string","message":"each line must be one JSON string"}}
+    {"error":{"kind":"control_byte","message":"the authorization value contains a control byte at 8"}}
+    "#);
+}
+
+#[test]
+fn challenge_parse_batch() {
+    let input = [
+        r#""Basic realm=\"simple\", Newauth realm=\"apps\", type=1, title=\"Login to \\\"apps\\\"\"""#,
+        r#""Negotiate abc==""#,
+        r#""Bearer realm=\"x\", realm=\"y\"""#,
+        r#"{"#,
+    ]
+    .join("\n");
+    let r = pw_auth(&["challenge", "parse"], &input);
+    assert_eq!(r.code, 0);
+    insta::assert_snapshot!(r.stdout, @r#"
+    {"ok":[{"params":[["realm","simple"]],"scheme":"Basic","token68":null},{"params":[["realm","apps"],["type","1"],["title","Login to \"apps\""]],"scheme":"Newauth","token68":null}]}
+    {"ok":[{"params":[],"scheme":"Negotiate","token68":"abc=="}]}
+    {"error":{"kind":"duplicate_param","message":"line 1: parameter `realm` occurs twice in one challenge"}}
+    {"error":{"kind":"invalid_json","message":"the line is not valid JSON: EOF while parsing an object at line 1 column 1"}}
+    "#);
+}
+
+#[test]
+fn help_for_every_subcommand() {
+    for args in [
+        vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["authorize", "--help"],
+        vec!["policy", "matrix", "--help"],
+        vec!["policy", "check", "--help"],
+        vec!["header", "parse", "--help"],
+        vec!["challenge", "parse", "--help"],
+    ] {
+        let r = pw_auth(&args, "");
+        assert_eq!(r.code, 0, "{args:?}");
+        assert!(r.stdout.contains("Usage: pw-auth"), "{args:?}");
+    }
+}
