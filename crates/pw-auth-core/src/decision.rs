@@ -86,6 +86,13 @@ impl<'a> Request<'a> {
     }
 }
 
+/// The company whose usage allowance a request spends: the one that owns the target,
+/// whichever credential the principal used (patchworks-auth.md §1: the same limits
+/// apply to API keys and tokens, per company). Key [`crate::LimitState`] by it.
+pub const fn usage_key<'a>(request: &Request<'a>) -> &'a CompanyId {
+    request.company
+}
+
 /// Allow or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

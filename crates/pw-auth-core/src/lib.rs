@@ -40,6 +40,7 @@ mod digest;
 mod hex;
 mod id;
 mod lifetime;
+mod limit;
 mod mint;
 mod policy;
 mod principal;
@@ -52,12 +53,16 @@ pub use audit::{AuditPrincipal, AuditReason, AuditRecord, MAX_AUDIT_ACTION_LEN, 
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup};
 pub use decision::{
     Decision, Effect, Reason, Request, RoleChange, Standing, authorize, authorize_role_change,
+    usage_key,
 };
 pub use digest::{ApiKeyDigest, DigestError, TokenDigest};
 pub use id::{ApiKeyId, CompanyId, IdError, MAX_ID_LEN, TokenId, UserId};
 pub use lifetime::{
     DEFAULT_EXPIRES_IN_SECS, ExpiresIn, Leeway, LeewayError, Lifetime, LifetimeError,
     MAX_EXPIRES_IN_SECS, MAX_LEEWAY_SECS, Validity,
+};
+pub use limit::{
+    LimitDecision, LimitState, MAX_QUOTA_PERIOD_SECS, Quota, QuotaError, QuotaRepr, check_limit,
 };
 pub use mint::{
     AlreadyRevoked, ApiKeyRecord, IssuedToken, KeyLabel, LabelError, MAX_LABEL_CHARS,

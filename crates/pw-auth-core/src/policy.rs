@@ -2,14 +2,16 @@
 //! [`Policy`], which decisions evaluate without allocating.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256;
 use crate::hex;
+use crate::limit::{Quota, QuotaError, QuotaRepr};
 use crate::role::{CustomRoleName, CustomRoleNameError, Level, Role};
-use crate::tier::Feature;
+use crate::tier::{Feature, Tier};
 
 /// The longest action id, in bytes.
 pub const MAX_ACTION_ID_LEN: usize = 64;
@@ -122,6 +124,9 @@ pub struct PolicyDocument {
     /// Custom roles (enterprise role manager), usually one company's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_roles: Vec<CustomRoleSpec>,
+    /// Usage quotas by tier name; a tier not listed gets [`Quota::DEFAULT`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quotas: BTreeMap<String, QuotaRepr>,
 }
 
 /// Why a policy document is not a valid policy. Each variant names the offending item
@@ -207,6 +212,22 @@ pub enum PolicyError {
         index: usize,
         /// The action id.
         id: String,
+    },
+    /// A quota is given for a name that is not a tier.
+    #[error(
+        "quotas: unknown tier `{tier}`; expected one of `trial`, `standard`, `professional`, `enterprise`"
+    )]
+    UnknownTier {
+        /// The name given.
+        tier: String,
+    },
+    /// A tier's quota is not acceptable.
+    #[error("quotas.{tier}: {error}")]
+    Quota {
+        /// The tier.
+        tier: String,
+        /// What is wrong.
+        error: QuotaError,
     },
     /// A custom role's name is not valid.
     #[error("custom_roles[{index}]: {error}")]
@@ -381,6 +402,8 @@ pub struct Policy {
     areas: Box<[Box<str>]>,
     /// Custom roles, sorted by name.
     custom_roles: Box<[CustomRoleDef]>,
+    /// Usage quotas, in the order of [`Tier::ALL`].
+    quotas: [Quota; 4],
 }
 
 const DEFAULT_POLICY_JSON: &str = include_str!("default-policy.json");
@@ -421,6 +444,7 @@ impl Policy {
             sorted: Box::new([]),
             areas: Box::new([]),
             custom_roles: Box::new([]),
+            quotas: [Quota::DEFAULT; 4],
         }
     }
 
@@ -490,13 +514,41 @@ impl Policy {
             }
         }
         let custom_roles = compile_custom_roles(&doc.custom_roles, &areas)?;
+        let mut quotas = [Quota::DEFAULT; 4];
+        for (name, repr) in &doc.quotas {
+            let tier: Tier = name
+                .parse()
+                .map_err(|_| PolicyError::UnknownTier { tier: name.clone() })?;
+            let quota = Quota::try_from(*repr).map_err(|error| PolicyError::Quota {
+                tier: name.clone(),
+                error,
+            })?;
+            if let Some(slot) = Tier::ALL
+                .iter()
+                .position(|t| *t == tier)
+                .and_then(|i| quotas.get_mut(i))
+            {
+                *slot = quota;
+            }
+        }
         Ok(Policy {
             id: policy_id(doc).into(),
             actions: actions.into_boxed_slice(),
             sorted: sorted.into_boxed_slice(),
             areas: areas.into_boxed_slice(),
             custom_roles,
+            quotas,
         })
+    }
+
+    /// The usage quota of companies on `tier`.
+    pub fn quota(&self, tier: Tier) -> Quota {
+        Tier::ALL
+            .iter()
+            .position(|t| *t == tier)
+            .and_then(|i| self.quotas.get(i))
+            .copied()
+            .unwrap_or(Quota::DEFAULT)
     }
 
     /// A custom role by name.

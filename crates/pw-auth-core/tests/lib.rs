@@ -12,6 +12,7 @@ mod audit;
 mod authn;
 mod decisions;
 mod lifetimes;
+mod limits;
 mod policy;
 mod roles;
 mod secrets;

@@ -210,6 +210,20 @@ fn doc_with(actions: serde_json::Value, custom_roles: serde_json::Value) -> Stri
 }
 
 #[test]
+fn quotas_per_tier() {
+    let doc = serde_json::json!({"name": "t", "version": "1",
+        "actions": [{"id": "a.view", "kind": "view", "min_role": "read-only"}],
+        "quotas": {"enterprise": {"limit": 1000, "period_secs": 60, "burst": 100}}});
+    let p = Policy::from_json(&doc.to_string()).unwrap();
+    assert_eq!(
+        p.quota(Tier::Enterprise),
+        Quota::new(1000, 60, 100).unwrap()
+    );
+    assert_eq!(p.quota(Tier::Standard), Quota::DEFAULT);
+    assert_eq!(Policy::default_policy().quota(Tier::Trial), Quota::DEFAULT);
+}
+
+#[test]
 fn every_building_error() {
     let a = serde_json::json!([
         {"id": "flows.view", "kind": "view", "min_role": "read-only"},
@@ -316,6 +330,24 @@ fn every_building_error() {
                 a.clone(),
                 serde_json::json!([{"name": "lead", "view": [], "edit": ["flows"]}]),
             ),
+        ),
+        (
+            "unknown tier",
+            serde_json::json!({"name": "t", "version": "1", "actions": a.clone(),
+                "quotas": {"gold": {"limit": 10, "period_secs": 60}}})
+            .to_string(),
+        ),
+        (
+            "zero quota",
+            serde_json::json!({"name": "t", "version": "1", "actions": a.clone(),
+                "quotas": {"standard": {"limit": 0, "period_secs": 60}}})
+            .to_string(),
+        ),
+        (
+            "quota period",
+            serde_json::json!({"name": "t", "version": "1", "actions": a.clone(),
+                "quotas": {"trial": {"limit": 5, "period_secs": 0}}})
+            .to_string(),
         ),
     ];
     let mut out = String::new();

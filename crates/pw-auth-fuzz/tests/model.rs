@@ -84,6 +84,7 @@ fn document() -> impl Strategy<Value = PolicyDocument> {
                 version: "1".into(),
                 actions,
                 custom_roles: if both { vec![r1, r2] } else { vec![r2] },
+                quotas: Default::default(),
             }
         })
 }

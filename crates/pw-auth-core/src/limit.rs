@@ -1,0 +1,318 @@
+//! Usage limits: one budget per company, whichever credential is used, decided by the
+//! generic cell rate algorithm (GCRA). The state is a small value the caller stores
+//! wherever it likes; the decision is a pure function of state, quota and `now`.
+//!
+//! A quota of `limit` requests per `period` with a `burst` admits requests spaced
+//! `period / limit` apart on average, and up to `burst` at once. Over any window of
+//! length `period`, at most `limit + burst - 1` requests are admitted (with the
+//! default `burst = limit`, a fresh client may spend a whole period's budget at once,
+//! then refills at `limit / period`).
+
+use std::time::Duration as StdDuration;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// The longest quota period: one day.
+pub const MAX_QUOTA_PERIOD_SECS: u64 = 86_400;
+
+/// Why a quota is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuotaError {
+    /// A limit or burst of zero would refuse everything.
+    #[error("a quota's {field} must be at least 1")]
+    Zero {
+        /// `limit` or `burst`.
+        field: &'static str,
+    },
+    /// The period is shorter than a second or longer than a day.
+    #[error("a quota's period must be 1 to {MAX_QUOTA_PERIOD_SECS} seconds, not {secs}")]
+    Period {
+        /// The period given.
+        secs: u64,
+    },
+}
+
+/// A usage quota: `limit` requests per `period`, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "QuotaRepr", into = "QuotaRepr")]
+pub struct Quota {
+    limit: u32,
+    period_secs: u64,
+    burst: u32,
+}
+
+/// A quota in a policy document: `{"limit": 240, "period_secs": 60, "burst": 240}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaRepr {
+    /// Requests per period.
+    pub limit: u32,
+    /// The period, in seconds.
+    pub period_secs: u64,
+    /// Requests admitted at once; defaults to `limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+impl TryFrom<QuotaRepr> for Quota {
+    type Error = QuotaError;
+    fn try_from(r: QuotaRepr) -> Result<Quota, QuotaError> {
+        Quota::new(r.limit, r.period_secs, r.burst.unwrap_or(r.limit))
+    }
+}
+
+impl From<Quota> for QuotaRepr {
+    fn from(q: Quota) -> QuotaRepr {
+        QuotaRepr {
+            limit: q.limit,
+            period_secs: q.period_secs,
+            burst: (q.burst != q.limit).then_some(q.burst),
+        }
+    }
+}
+
+impl Quota {
+    /// The platform's documented limit: 240 requests a minute, per company.
+    pub const DEFAULT: Quota = Quota {
+        limit: 240,
+        period_secs: 60,
+        burst: 240,
+    };
+
+    /// A quota of `limit` requests per `period_secs`, `burst` at once.
+    pub const fn new(limit: u32, period_secs: u64, burst: u32) -> Result<Quota, QuotaError> {
+        if limit == 0 {
+            return Err(QuotaError::Zero { field: "limit" });
+        }
+        if burst == 0 {
+            return Err(QuotaError::Zero { field: "burst" });
+        }
+        if period_secs == 0 || period_secs > MAX_QUOTA_PERIOD_SECS {
+            return Err(QuotaError::Period { secs: period_secs });
+        }
+        Ok(Quota {
+            limit,
+            period_secs,
+            burst,
+        })
+    }
+
+    /// Requests per period.
+    pub const fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The period in seconds.
+    pub const fn period_secs(&self) -> u64 {
+        self.period_secs
+    }
+
+    /// Requests admitted at once.
+    pub const fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// The emission interval `period / limit`, at least a nanosecond.
+    fn interval(&self) -> Duration {
+        let period_ns = i128::from(self.period_secs).saturating_mul(1_000_000_000);
+        let ns = period_ns
+            .checked_div(i128::from(self.limit))
+            .unwrap_or(1)
+            .max(1);
+        Duration::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
+    }
+
+    /// The tolerance `interval * (burst - 1)`.
+    fn tolerance(&self) -> Duration {
+        self.interval()
+            .checked_mul(i32::try_from(self.burst.saturating_sub(1)).unwrap_or(i32::MAX))
+            .unwrap_or(Duration::MAX)
+    }
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota::DEFAULT
+    }
+}
+
+/// One company's limiter state: the theoretical arrival time of the next request.
+/// Store it per company (never per credential) and pass it back on the next check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct LimitState {
+    #[serde(with = "time::serde::rfc3339::option")]
+    tat: Option<OffsetDateTime>,
+}
+
+/// The answer of a limit check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitDecision {
+    /// Admitted; `remaining` more may follow at once, and the budget is whole again
+    /// after `reset_after`.
+    Allow {
+        /// Requests that could follow immediately.
+        remaining: u32,
+        /// Time until the budget is whole again.
+        reset_after: StdDuration,
+    },
+    /// Over the limit: wait `retry_after`.
+    Deny {
+        /// Time until one request will be admitted.
+        retry_after: StdDuration,
+        /// Time until the budget is whole again.
+        reset_after: StdDuration,
+    },
+}
+
+impl LimitDecision {
+    /// Whether the request is admitted.
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self, LimitDecision::Allow { .. })
+    }
+}
+
+fn non_negative(d: Duration) -> StdDuration {
+    StdDuration::try_from(d).unwrap_or(StdDuration::ZERO)
+}
+
+/// `later - earlier`.
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "two OffsetDateTimes are at most about 20 000 years apart, far inside Duration's range of i64 seconds, so the subtraction cannot overflow"
+)]
+fn between(later: OffsetDateTime, earlier: OffsetDateTime) -> Duration {
+    later - earlier
+}
+
+/// Checks one request against `quota` at `now`: the decision, and the state to store.
+/// A denied request leaves the state unchanged. Allocates nothing.
+///
+/// ```
+/// use pw_auth_core::{LimitState, Quota, check_limit};
+/// use time::macros::datetime;
+/// let quota = Quota::new(2, 60, 2)?;
+/// let now = datetime!(2026-11-27 12:00 UTC);
+/// let (a, s) = check_limit(LimitState::default(), &quota, now);
+/// let (b, s) = check_limit(s, &quota, now);
+/// let (c, _) = check_limit(s, &quota, now);
+/// assert!(a.is_allowed() && b.is_allowed() && !c.is_allowed());
+/// # Ok::<(), pw_auth_core::QuotaError>(())
+/// ```
+pub fn check_limit(
+    state: LimitState,
+    quota: &Quota,
+    now: OffsetDateTime,
+) -> (LimitDecision, LimitState) {
+    let interval = quota.interval();
+    let tolerance = quota.tolerance();
+    let tat = state.tat.map_or(now, |t| t.max(now));
+    let debt = between(tat, now);
+    if debt > tolerance {
+        let decision = LimitDecision::Deny {
+            retry_after: non_negative(debt.checked_sub(tolerance).unwrap_or(Duration::ZERO)),
+            reset_after: non_negative(debt),
+        };
+        return (decision, state);
+    }
+    let Some(new_tat) = tat.checked_add(interval) else {
+        // The end of representable time: refuse rather than wrap.
+        let wait = non_negative(interval);
+        return (
+            LimitDecision::Deny {
+                retry_after: wait,
+                reset_after: wait,
+            },
+            state,
+        );
+    };
+    let debt = between(new_tat, now);
+    let room = tolerance
+        .checked_add(interval)
+        .and_then(|capacity| capacity.checked_sub(debt))
+        .unwrap_or(Duration::ZERO)
+        .whole_nanoseconds();
+    let remaining = room
+        .checked_div(interval.whole_nanoseconds())
+        .and_then(|r| u32::try_from(r).ok())
+        .unwrap_or(0);
+    (
+        LimitDecision::Allow {
+            remaining,
+            reset_after: non_negative(debt),
+        },
+        LimitState { tat: Some(new_tat) },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
+    #[test]
+    fn the_default_quota_admits_a_minutes_budget_then_refills() {
+        let q = Quota::DEFAULT;
+        let mut s = LimitState::default();
+        for i in 0..240u32 {
+            let (d, next) = check_limit(s, &q, T0);
+            assert_eq!(
+                d,
+                LimitDecision::Allow {
+                    remaining: 239 - i,
+                    reset_after: StdDuration::from_millis(250 * u64::from(i + 1))
+                }
+            );
+            s = next;
+        }
+        let (d, same) = check_limit(s, &q, T0);
+        assert_eq!(
+            d,
+            LimitDecision::Deny {
+                retry_after: StdDuration::from_millis(250),
+                reset_after: StdDuration::from_secs(60)
+            }
+        );
+        assert_eq!(same, s);
+        // 250 ms later, exactly one more.
+        let t = T0 + Duration::milliseconds(250);
+        let (d, s) = check_limit(s, &q, t);
+        assert!(d.is_allowed());
+        assert!(!check_limit(s, &q, t).0.is_allowed());
+    }
+
+    #[test]
+    fn quotas_are_checked() {
+        assert_eq!(
+            Quota::new(0, 60, 1),
+            Err(QuotaError::Zero { field: "limit" })
+        );
+        assert_eq!(
+            Quota::new(1, 60, 0),
+            Err(QuotaError::Zero { field: "burst" })
+        );
+        assert_eq!(Quota::new(1, 0, 1), Err(QuotaError::Period { secs: 0 }));
+        assert_eq!(
+            Quota::new(1, 86_401, 1),
+            Err(QuotaError::Period { secs: 86_401 })
+        );
+        let q: Quota = serde_json::from_str(r#"{"limit": 10, "period_secs": 1}"#).unwrap();
+        assert_eq!(q.burst(), 10);
+        assert!(serde_json::from_str::<Quota>(r#"{"limit": 0, "period_secs": 1}"#).is_err());
+    }
+
+    #[test]
+    fn state_round_trips_and_never_wraps_at_the_end_of_time() {
+        let q = Quota::new(1, 60, 1).unwrap();
+        let (_, s) = check_limit(LimitState::default(), &q, T0);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<LimitState>(&json).unwrap(), s);
+        let end = datetime!(+9999-12-31 23:59:59 UTC);
+        let (d, s2) = check_limit(LimitState::default(), &q, end);
+        assert!(!d.is_allowed());
+        assert_eq!(s2, LimitState::default());
+    }
+}
