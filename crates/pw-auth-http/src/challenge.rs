@@ -13,7 +13,8 @@ use std::fmt;
 
 /// The longest `WWW-Authenticate` input accepted (all lines together), in bytes.
 pub const MAX_CHALLENGE_INPUT_LEN: usize = 16 * 1024;
-/// The most list elements (challenges, parameters and empty elements) accepted.
+/// The most list elements accepted: up to this many non-empty elements (challenges
+/// and parameters), and up to this many empty ones.
 pub const MAX_LIST_ELEMENTS: usize = 256;
 
 /// Why a `WWW-Authenticate` value could not be parsed.
@@ -26,7 +27,7 @@ pub enum ChallengeError {
         /// The length given.
         len: usize,
     },
-    /// More than [`MAX_LIST_ELEMENTS`] list elements.
+    /// More than [`MAX_LIST_ELEMENTS`] list elements, or empty ones.
     #[error("more than {MAX_LIST_ELEMENTS} list elements")]
     TooManyElements,
     /// The input is not valid UTF-8.
@@ -340,18 +341,16 @@ impl Parser<'_> {
         }
     }
 
-    /// Skips `OWS "," OWS` runs (empty list elements), counting each comma against
-    /// the element budget.
-    fn skip_commas(&mut self, budget: &mut usize) -> Result<(), ChallengeError> {
+    /// Skips a run of `OWS "," OWS`; returns how many commas it held.
+    fn skip_commas(&mut self) -> usize {
+        let mut commas = 0usize;
         loop {
             self.skip_ows();
             if self.peek() != Some(',') {
-                return Ok(());
+                return commas;
             }
             self.bump();
-            *budget = budget
-                .checked_sub(1)
-                .ok_or(ChallengeError::TooManyElements)?;
+            commas = commas.saturating_add(1);
         }
     }
 
@@ -422,7 +421,11 @@ impl Parser<'_> {
         Ok(c)
     }
 
-    fn line(&mut self, out: &mut Vec<Challenge>, budget: &mut usize) -> Result<(), ChallengeError> {
+    fn line(
+        &mut self,
+        out: &mut Vec<Challenge>,
+        budget: &mut Budget,
+    ) -> Result<(), ChallengeError> {
         if let Some(position) = self
             .s
             .bytes()
@@ -433,14 +436,28 @@ impl Parser<'_> {
                 column: position.saturating_add(1),
             });
         }
+        let mut after_element = false;
         loop {
-            self.skip_commas(budget)?;
+            // After an element, the first comma separates; every other is an empty
+            // element (RFC 9110 §5.6.1.2).
+            let commas = self.skip_commas();
+            let empty = if after_element {
+                commas.saturating_sub(1)
+            } else {
+                commas
+            };
+            budget.empty = budget
+                .empty
+                .checked_sub(empty)
+                .ok_or(ChallengeError::TooManyElements)?;
             if self.at_end() {
                 return Ok(());
             }
-            *budget = budget
+            budget.elements = budget
+                .elements
                 .checked_sub(1)
                 .ok_or(ChallengeError::TooManyElements)?;
+            after_element = true;
             if self.param_follows() {
                 // A parameter continues the last challenge (RFC 9110 §11.6.1 note),
                 // which must exist and must not be a token68 one.
@@ -463,6 +480,12 @@ impl Parser<'_> {
     }
 }
 
+/// What a list may still hold: non-empty elements, and empty ones.
+struct Budget {
+    elements: usize,
+    empty: usize,
+}
+
 /// Parses every `WWW-Authenticate` field line of a response, in order, into its
 /// challenges. Empty list elements and optional whitespace are accepted as RFC 9110
 /// §5.6.1.2 requires; anything else outside the grammar is an error with its place.
@@ -480,7 +503,10 @@ where
     I: IntoIterator<Item = &'a [u8]>,
 {
     let mut out = Vec::new();
-    let mut budget = MAX_LIST_ELEMENTS;
+    let mut budget = Budget {
+        elements: MAX_LIST_ELEMENTS,
+        empty: MAX_LIST_ELEMENTS,
+    };
     let mut total = 0usize;
     for (line, bytes) in lines.into_iter().enumerate() {
         total = total.saturating_add(bytes.len());

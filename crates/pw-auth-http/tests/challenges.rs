@@ -139,10 +139,10 @@ fn every_parse_error() {
         "non-UTF-8",
         parse_challenges([&b"Basic \xff"[..]]).unwrap_err()
     ));
-    let many = "Basic, ".repeat(MAX_LIST_ELEMENTS);
+    let many = "Basic, ".repeat(MAX_LIST_ELEMENTS + 1);
     out.push_str(&format!(
         "{:<36} {}\n",
-        "256 × \"Basic, \"",
+        "257 × \"Basic, \"",
         one(&many).unwrap_err()
     ));
     let long = "a".repeat(MAX_CHALLENGE_INPUT_LEN + 1);
@@ -152,6 +152,25 @@ fn every_parse_error() {
         one(&long).unwrap_err()
     ));
     insta::assert_snapshot!(out);
+}
+
+#[test]
+fn the_element_cap_counts_elements_not_separators() {
+    // Found by fuzzing: 200 challenges on 200 field lines parse, and so must their
+    // one-line form, whose 199 commas are separators, not elements.
+    let lines: Vec<String> = (0..200).map(|i| format!("S{i}")).collect();
+    let cs = parse_challenges(lines.iter().map(|l| l.as_bytes())).unwrap();
+    assert_eq!(cs.len(), 200);
+    assert_eq!(one(&format_challenges(&cs)), Ok(cs));
+    // Empty elements are capped on their own.
+    assert_eq!(
+        one(&format!("Basic{}", ",".repeat(MAX_LIST_ELEMENTS + 1))),
+        Ok(one("Basic").unwrap())
+    );
+    assert_eq!(
+        one(&format!("Basic{}", ",".repeat(MAX_LIST_ELEMENTS + 2))),
+        Err(ChallengeError::TooManyElements)
+    );
 }
 
 #[test]
