@@ -220,6 +220,15 @@ impl Lifetime {
         self.expires_at
     }
 
+    /// How long the token lives: `expires_at - issued_at`.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "a lifetime is at most 366 days, so the subtraction cannot overflow"
+    )]
+    pub fn length(&self) -> StdDuration {
+        StdDuration::try_from(self.expires_at - self.issued_at).unwrap_or(StdDuration::ZERO)
+    }
+
     /// Where `now` falls: valid iff `issued_at - leeway <= now < expires_at + leeway`.
     /// A bound that would leave the range of dates is treated as unbounded on that
     /// side, which only ever happens with the leeway widening the interval.

@@ -29,6 +29,7 @@
 mod authorization;
 mod bearer;
 mod challenge;
+mod client;
 #[cfg(feature = "http")]
 mod http_types;
 mod login;
@@ -43,6 +44,7 @@ pub use challenge::{
     Challenge, ChallengeBuildError, ChallengeError, MAX_CHALLENGE_INPUT_LEN, MAX_LIST_ELEMENTS,
     format_challenges, parse_challenges,
 };
+pub use client::{DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig, SessionError};
 #[cfg(feature = "http")]
 pub use http_types::{
     authorization_header_value, challenges_from_headers, credential_from_headers,
@@ -53,4 +55,5 @@ pub use login::{
 };
 pub use outcome::{
     EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, Responder,
+    rate_limit_fields,
 };

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pw_auth_core::{AuthnFailure, Decision};
+use pw_auth_core::{AuthnFailure, Decision, LimitDecision, Quota};
 
 use crate::authorization::AuthorizationError;
 use crate::bearer::{BearerChallenge, BearerError};
@@ -18,6 +18,52 @@ pub const EXPIRED_DESCRIPTION: &str = "The access token expired";
 pub const INVALID_DESCRIPTION: &str = "The credentials are invalid";
 /// The `error_description` sent for a malformed `Authorization` value.
 pub const MALFORMED_DESCRIPTION: &str = "The credentials are malformed";
+
+fn whole_seconds_up(d: Duration) -> u64 {
+    let secs = d.as_secs();
+    if d.subsec_nanos() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs
+    }
+}
+
+/// The `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers
+/// (as of draft 10): the quota (`q` requests per `w` seconds) and what is left of it
+/// (`r` requests, whole again in `t` seconds). Send them on every response.
+///
+/// ```
+/// use pw_auth_core::{LimitState, Quota, check_limit};
+/// use pw_auth_http::rate_limit_fields;
+/// use time::macros::datetime;
+/// let (d, _) = check_limit(LimitState::default(), &Quota::DEFAULT, datetime!(2026-11-27 12:00 UTC));
+/// assert_eq!(
+///     rate_limit_fields(&Quota::DEFAULT, &d),
+///     [
+///         ("ratelimit-policy", r#""default";q=240;w=60"#.to_owned()),
+///         ("ratelimit", r#""default";r=239;t=1"#.to_owned()),
+///     ]
+/// );
+/// ```
+pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> [(&'static str, String); 2] {
+    let (remaining, reset) = match *decision {
+        LimitDecision::Allow {
+            remaining,
+            reset_after,
+        } => (remaining, reset_after),
+        LimitDecision::Deny { reset_after, .. } => (0, reset_after),
+    };
+    [
+        (
+            "ratelimit-policy",
+            format!("\"default\";q={};w={}", quota.limit(), quota.period_secs()),
+        ),
+        (
+            "ratelimit",
+            format!("\"default\";r={remaining};t={}", whole_seconds_up(reset)),
+        ),
+    ]
+}
 
 /// An HTTP response, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,14 +228,24 @@ impl Responder {
 
     /// 429 with `Retry-After` in whole seconds, rounded up (at least 1).
     pub fn too_many_requests(&self, retry_after: Duration) -> Outcome {
-        let mut secs = retry_after.as_secs();
-        if retry_after.subsec_nanos() > 0 || secs == 0 {
-            secs = secs.saturating_add(1);
-        }
+        let secs = whole_seconds_up(retry_after).max(1);
         Outcome::json(
             429,
             vec![("retry-after", secs.to_string())],
             serde_json::json!({"message": "Too Many Attempts."}),
         )
+    }
+
+    /// 429 for a denied limit check, with `Retry-After` and the rate-limit fields;
+    /// `None` if the request was admitted.
+    pub fn over_limit(&self, quota: &Quota, decision: &LimitDecision) -> Option<Outcome> {
+        let LimitDecision::Deny { retry_after, .. } = *decision else {
+            return None;
+        };
+        let mut o = self.too_many_requests(retry_after);
+        let [policy, limit] = rate_limit_fields(quota, decision);
+        o.headers.insert(1, limit);
+        o.headers.insert(1, policy);
+        Some(o)
     }
 }

@@ -10,6 +10,7 @@
 
 mod authorization;
 mod challenges;
+mod client;
 #[cfg(feature = "http")]
 mod http_types;
 mod login;

@@ -1,0 +1,445 @@
+//! The client side: a sans-IO session that keeps a client authenticated. It is told
+//! the time and what the server answered; it answers what to send.
+//!
+//! ```text
+//!            next(now) ──▶ Send { authorization, generation } ──▶ request ──▶ on_response(generation, status, WWW-Authenticate)
+//!                     └──▶ LogIn { body } ──▶ POST /fabric/api/login ──▶ on_login_response(status, body, received_at)
+//! ```
+
+use std::time::Duration as StdDuration;
+
+use pw_auth_core::{AccessToken, ApiKey, Credential, Leeway, Lifetime, Password, Validity};
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+use crate::authorization::format_authorization;
+use crate::bearer::{BearerChallenge, BearerError};
+use crate::challenge::parse_challenges;
+use crate::login::{BodyError, LoginRequest, LoginResponse};
+
+/// The renewal margin when none is configured: a tenth of the token's lifetime, but
+/// at most five minutes (2 h 24 min early would waste most of a 24-hour token's
+/// last hours; five minutes leaves time for a slow login).
+pub const DEFAULT_MAX_RENEW_MARGIN: StdDuration = StdDuration::from_secs(300);
+
+/// How a session behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Renew this long before expiry; `None` for the default rule
+    /// (a tenth of the lifetime, at most [`DEFAULT_MAX_RENEW_MARGIN`]).
+    pub renew_margin: Option<StdDuration>,
+    /// A login with no answer after this long is sent again.
+    pub login_timeout: StdDuration,
+    /// After a failed login (5xx, 429, a malformed answer), wait this long.
+    pub login_backoff: StdDuration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            renew_margin: None,
+            login_timeout: StdDuration::from_secs(30),
+            login_backoff: StdDuration::from_secs(5),
+        }
+    }
+}
+
+/// Why a session has stopped. It stays stopped until [`Session::reset`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The server answered 401 to the API key: it is invalid, revoked or deleted, and
+    /// is never sent again.
+    #[error("the server rejected the api key; it is not sent again")]
+    KeyRejected,
+    /// The login was refused (wrong username or password, disabled user).
+    #[error("the login was refused with status {status}")]
+    LoginRefused {
+        /// The status.
+        status: u16,
+    },
+    /// A token from a login that followed a 401 was itself refused before any
+    /// request succeeded: logging in again would loop.
+    #[error("the server refused the token of a fresh login; not logging in again")]
+    RefusedAfterLogin,
+}
+
+/// What to do next.
+#[derive(Debug)]
+#[must_use]
+pub enum Next {
+    /// Send the request with this `Authorization` value, and report the response
+    /// with [`Session::on_response`] and this generation.
+    Send {
+        /// The header value (a secret; zeroized on drop).
+        authorization: Zeroizing<String>,
+        /// Which credential this is, to match the response to it.
+        generation: u64,
+    },
+    /// Log in first: POST this body to the login endpoint and report the answer with
+    /// [`Session::on_login_response`].
+    LogIn {
+        /// The JSON body (holds the password; zeroized on drop).
+        body: Zeroizing<String>,
+    },
+    /// A login is under way (or backing off) and no valid token is at hand: try again
+    /// at `until` or when the login's answer arrives.
+    Wait {
+        /// When to ask again at the latest.
+        until: OffsetDateTime,
+    },
+    /// The session has stopped.
+    Failed(SessionError),
+}
+
+/// How the session took a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reaction {
+    /// Nothing to do.
+    Fine,
+    /// The response was for an older credential than the current one: ignored.
+    Stale,
+    /// The token was refused; the next [`Session::next`] logs in again.
+    LogInAgain,
+    /// The server called the request malformed (`invalid_request`): fix the request;
+    /// the credential is kept.
+    Malformed,
+    /// The session stopped.
+    Failed(SessionError),
+}
+
+#[derive(Debug)]
+struct Held {
+    token: AccessToken,
+    lifetime: Lifetime,
+    generation: u64,
+    /// A request with this token has succeeded.
+    proven: bool,
+    /// This token came from a login that followed a 401.
+    after_401: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    /// No token and no login under way.
+    Idle {
+        after_401: bool,
+    },
+    /// A login was sent at `sent_at`; `previous` may still be used while valid.
+    LoggingIn {
+        sent_at: OffsetDateTime,
+        previous: Option<Held>,
+        after_401: bool,
+    },
+    /// Holding a token.
+    Ready(Held),
+    /// A login failed; try again at `until`.
+    Backoff {
+        until: OffsetDateTime,
+        previous: Option<Held>,
+        after_401: bool,
+    },
+    Failed(SessionError),
+}
+
+#[derive(Debug)]
+enum Secret {
+    Key(ApiKey),
+    Login(LoginRequest),
+}
+
+/// A client's authentication state.
+///
+/// ```
+/// use pw_auth_core::Password;
+/// use pw_auth_http::{Next, Session, SessionConfig};
+/// use time::macros::datetime;
+/// let now = datetime!(2026-11-27 12:00 UTC);
+/// let mut s = Session::with_password("ann", Password::new("pw".into())?, SessionConfig::default())?;
+/// let Next::LogIn { body } = s.next(now) else { panic!() };
+/// // ... POST body to /fabric/api/login; the server answers:
+/// s.on_login_response(200, br#"{"message": "ok", "token": "abc", "expires_in": 86400}"#, now)?;
+/// let Next::Send { authorization, .. } = s.next(now) else { panic!() };
+/// assert_eq!(authorization.as_str(), "Bearer abc");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Session {
+    secret: Secret,
+    config: SessionConfig,
+    state: State,
+    generation: u64,
+}
+
+fn add(t: OffsetDateTime, d: StdDuration) -> OffsetDateTime {
+    Duration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d))
+        .unwrap_or(t)
+}
+
+impl Session {
+    /// A session that sends an API key on every request.
+    pub fn with_api_key(key: ApiKey) -> Session {
+        Session {
+            secret: Secret::Key(key),
+            config: SessionConfig::default(),
+            state: State::Idle { after_401: false },
+            generation: 0,
+        }
+    }
+
+    /// A session that logs in with a username and password and sends bearer tokens.
+    pub fn with_password(
+        username: &str,
+        password: Password,
+        config: SessionConfig,
+    ) -> Result<Session, BodyError> {
+        Ok(Session {
+            secret: Secret::Login(LoginRequest::new(username, password)?),
+            config,
+            state: State::Idle { after_401: false },
+            generation: 0,
+        })
+    }
+
+    /// Starts again after a failure (for instance once the user fixed a password).
+    pub fn reset(&mut self) {
+        self.state = State::Idle { after_401: false };
+    }
+
+    fn margin(&self, lifetime: &Lifetime) -> StdDuration {
+        self.config.renew_margin.unwrap_or_else(|| {
+            let tenth = lifetime
+                .length()
+                .checked_div(10)
+                .unwrap_or(StdDuration::ZERO);
+            tenth.min(DEFAULT_MAX_RENEW_MARGIN)
+        })
+    }
+
+    fn send(held: &Held) -> Next {
+        Next::Send {
+            authorization: format_authorization(&Credential::Bearer(held.token.clone())),
+            generation: held.generation,
+        }
+    }
+
+    fn usable(held: &Held, now: OffsetDateTime) -> bool {
+        held.lifetime.validity(now, Leeway::ZERO) == Validity::Valid
+    }
+
+    fn log_in(&mut self, now: OffsetDateTime, previous: Option<Held>, after_401: bool) -> Next {
+        let Secret::Login(request) = &self.secret else {
+            return Next::Failed(SessionError::KeyRejected);
+        };
+        let body = request.to_json();
+        self.state = State::LoggingIn {
+            sent_at: now,
+            previous,
+            after_401,
+        };
+        Next::LogIn { body }
+    }
+
+    /// What to do now. Many callers asking while a token is due get one `LogIn`; the
+    /// rest keep the old token while it is valid, or wait.
+    pub fn next(&mut self, now: OffsetDateTime) -> Next {
+        if let Secret::Key(key) = &self.secret {
+            return match &self.state {
+                State::Failed(e) => Next::Failed(e.clone()),
+                _ => Next::Send {
+                    authorization: format_authorization(&Credential::ApiKey(key.clone())),
+                    generation: 0,
+                },
+            };
+        }
+        match std::mem::replace(&mut self.state, State::Idle { after_401: false }) {
+            State::Failed(e) => {
+                self.state = State::Failed(e.clone());
+                Next::Failed(e)
+            }
+            State::Idle { after_401 } => self.log_in(now, None, after_401),
+            State::Ready(held) => {
+                if !Self::usable(&held, now) {
+                    self.log_in(now, None, false)
+                } else if held
+                    .lifetime
+                    .due_for_renewal(now, self.margin(&held.lifetime))
+                {
+                    // The first caller in the renewal window logs in; while that login
+                    // is under way the others keep the still-valid token.
+                    self.log_in(now, Some(held), false)
+                } else {
+                    let next = Self::send(&held);
+                    self.state = State::Ready(held);
+                    next
+                }
+            }
+            State::LoggingIn {
+                sent_at,
+                previous,
+                after_401,
+            } => {
+                let deadline = add(sent_at, self.config.login_timeout);
+                if now >= deadline {
+                    return self.log_in(now, previous, after_401);
+                }
+                let next = match &previous {
+                    Some(held) if Self::usable(held, now) => Self::send(held),
+                    _ => Next::Wait { until: deadline },
+                };
+                self.state = State::LoggingIn {
+                    sent_at,
+                    previous,
+                    after_401,
+                };
+                next
+            }
+            State::Backoff {
+                until,
+                previous,
+                after_401,
+            } => {
+                if now >= until {
+                    return self.log_in(now, previous, after_401);
+                }
+                let next = match &previous {
+                    Some(held) if Self::usable(held, now) => Self::send(held),
+                    _ => Next::Wait { until },
+                };
+                self.state = State::Backoff {
+                    until,
+                    previous,
+                    after_401,
+                };
+                next
+            }
+        }
+    }
+
+    /// Takes the login endpoint's answer and the time it arrived.
+    pub fn on_login_response(
+        &mut self,
+        status: u16,
+        body: &[u8],
+        received_at: OffsetDateTime,
+    ) -> Result<(), SessionError> {
+        let (previous, after_401) =
+            match std::mem::replace(&mut self.state, State::Idle { after_401: false }) {
+                State::LoggingIn {
+                    previous,
+                    after_401,
+                    ..
+                }
+                | State::Backoff {
+                    previous,
+                    after_401,
+                    ..
+                } => (previous, after_401),
+                State::Ready(held) => (Some(held), false),
+                State::Idle { after_401 } => (None, after_401),
+                State::Failed(e) => {
+                    self.state = State::Failed(e.clone());
+                    return Err(e);
+                }
+            };
+        let backoff = |previous| State::Backoff {
+            until: add(received_at, self.config.login_backoff),
+            previous,
+            after_401,
+        };
+        match status {
+            200 => match LoginResponse::parse(body)
+                .ok()
+                .and_then(|r| r.lifetime(received_at).ok().map(|l| (r, l)))
+            {
+                Some((response, lifetime)) => {
+                    self.generation = self.generation.saturating_add(1);
+                    self.state = State::Ready(Held {
+                        token: response.token().clone(),
+                        lifetime,
+                        generation: self.generation,
+                        proven: false,
+                        after_401,
+                    });
+                    Ok(())
+                }
+                None => {
+                    self.state = backoff(previous);
+                    Ok(())
+                }
+            },
+            400..=499 if status != 429 && status != 408 => {
+                let e = SessionError::LoginRefused { status };
+                self.state = State::Failed(e.clone());
+                Err(e)
+            }
+            _ => {
+                self.state = backoff(previous);
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes a response to a request sent with `generation`: its status and its
+    /// `WWW-Authenticate` field lines.
+    pub fn on_response(
+        &mut self,
+        generation: u64,
+        status: u16,
+        www_authenticate: &[&[u8]],
+    ) -> Reaction {
+        let malformed = parse_challenges(www_authenticate.iter().copied())
+            .ok()
+            .and_then(|cs| cs.iter().find_map(BearerChallenge::from_challenge))
+            .is_some_and(|b| b.error() == Some(&BearerError::InvalidRequest));
+        if malformed {
+            return Reaction::Malformed;
+        }
+        if matches!(self.secret, Secret::Key(_)) {
+            if status == 401 {
+                self.state = State::Failed(SessionError::KeyRejected);
+                return Reaction::Failed(SessionError::KeyRejected);
+            }
+            return Reaction::Fine;
+        }
+        let current = match &mut self.state {
+            State::Ready(held) => Some(held),
+            State::LoggingIn { previous, .. } | State::Backoff { previous, .. } => {
+                previous.as_mut()
+            }
+            State::Idle { .. } | State::Failed(_) => None,
+        };
+        let Some(held) = current.filter(|h| h.generation == generation) else {
+            return Reaction::Stale;
+        };
+        if status != 401 {
+            held.proven = true;
+            return Reaction::Fine;
+        }
+        if held.after_401 && !held.proven {
+            self.state = State::Failed(SessionError::RefusedAfterLogin);
+            return Reaction::Failed(SessionError::RefusedAfterLogin);
+        }
+        // Drop the token; if a login is already under way, let it finish.
+        match &mut self.state {
+            State::LoggingIn {
+                previous,
+                after_401,
+                ..
+            }
+            | State::Backoff {
+                previous,
+                after_401,
+                ..
+            } => {
+                *previous = None;
+                *after_401 = true;
+            }
+            _ => self.state = State::Idle { after_401: true },
+        }
+        Reaction::LogInAgain
+    }
+}

@@ -1,0 +1,405 @@
+//! The client session: a deterministic simulation against a fake server (the real
+//! core and parsers behind it) with a fake clock, and scripted sessions as snapshots.
+
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use pw_auth_core::*;
+use pw_auth_http::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const START: OffsetDateTime = datetime!(2026-11-27 00:00 UTC);
+/// Tokens live an hour here, so that a few simulated days see many renewals.
+const TOKEN_SECS: u64 = 3600;
+
+/// A small deterministic generator (xorshift64*), seeded by proptest.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The server: one user, one API key, the real authenticator and parsers.
+struct Server {
+    user: UserRecord,
+    tokens: Vec<TokenRecord>,
+    key: ApiKeyRecord,
+    key_user: UserRecord,
+    responder: Responder,
+    /// Tokens that have served a request (only those are revoked at random, so that
+    /// a fresh token is never refused before it could succeed).
+    proven: Vec<TokenDigest>,
+    logins: u32,
+    expired_tokens_received: u32,
+    key_requests_after_revocation: u32,
+    issued: u64,
+}
+
+impl Server {
+    fn new() -> (Server, ApiKey) {
+        let acme = CompanyId::new("acme").unwrap();
+        let m = mint_api_key(
+            &acme,
+            KeyLabel::new("sim").unwrap(),
+            b"simulated-random",
+            START,
+        )
+        .unwrap();
+        let server = Server {
+            user: UserRecord::active(UserId::new("ann").unwrap(), acme, Role::Manager),
+            tokens: Vec::new(),
+            key: m.record,
+            key_user: m.user,
+            responder: Responder::new("sim").unwrap(),
+            proven: Vec::new(),
+            logins: 0,
+            expired_tokens_received: 0,
+            key_requests_after_revocation: 0,
+            issued: 0,
+        };
+        (server, m.key)
+    }
+
+    fn login(&mut self, body: &[u8], now: OffsetDateTime) -> (u16, String) {
+        self.logins += 1;
+        let Ok(req) = LoginRequest::parse(body) else {
+            return (422, String::new());
+        };
+        if req.username() != "ann" || req.password().expose_secret() != "secret" {
+            return (401, String::new());
+        }
+        self.issued += 1;
+        let mut random = [0u8; 16];
+        random[..8].copy_from_slice(&self.issued.to_le_bytes());
+        random[15] = 1;
+        let t = issue_token(
+            &self.user,
+            &random,
+            now,
+            ExpiresIn::from_secs(TOKEN_SECS).unwrap(),
+        )
+        .unwrap();
+        self.tokens.push(t.record);
+        (
+            200,
+            LoginResponse::new(t.token, ExpiresIn::from_secs(TOKEN_SECS).unwrap())
+                .to_json()
+                .to_string(),
+        )
+    }
+
+    fn request(&mut self, authorization: &str, now: OffsetDateTime) -> (u16, Vec<String>) {
+        let credential = parse_authorization(authorization.as_bytes()).unwrap();
+        let result = match &credential {
+            Credential::Bearer(t) => {
+                let digest = t.digest();
+                let record = self.tokens.iter().find(|r| r.digest == digest);
+                let got = Authenticator::default().bearer(t, record.into(), Some(&self.user), now);
+                if matches!(got, Err(AuthnFailure::Expired { .. })) {
+                    self.expired_tokens_received += 1;
+                }
+                if got.is_ok() && !self.proven.contains(&digest) {
+                    self.proven.push(digest);
+                }
+                got
+            }
+            Credential::ApiKey(k) => {
+                if self.key.revoked_at.is_some() {
+                    self.key_requests_after_revocation += 1;
+                }
+                Authenticator::default().api_key(
+                    k,
+                    Lookup::Found(&self.key),
+                    Some(&self.key_user),
+                    now,
+                )
+            }
+        };
+        match result {
+            Ok(_) => (200, Vec::new()),
+            Err(f) => {
+                let o = self.responder.unauthenticated(f);
+                (
+                    o.status(),
+                    o.header("www-authenticate")
+                        .map(str::to_owned)
+                        .into_iter()
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Revokes the newest proven token (an injected 401).
+    fn revoke_a_token(&mut self, now: OffsetDateTime) {
+        if let Some(r) = self
+            .tokens
+            .iter_mut()
+            .rev()
+            .find(|r| self.proven.contains(&r.digest))
+        {
+            r.revoked_at.get_or_insert(now);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn days_of_traffic(seed in 1u64..u64::MAX) {
+        let mut rng = Rng(seed);
+        let (mut server, key) = Server::new();
+        let config = SessionConfig::default();
+        let mut session = Session::with_password("ann", Password::new("secret".into()).unwrap(), config).unwrap();
+        let mut key_session = Session::with_api_key(key);
+        let mut now = START;
+        let mut logins_since_401: Option<u32> = None;
+        let mut pending_login: Option<(String, OffsetDateTime)> = None;
+        let days = 3;
+        while now < START + Duration::days(days) {
+            now += Duration::seconds(rng.below(900) as i64 + 1);
+            if rng.below(40) == 0 {
+                server.revoke_a_token(now);
+            }
+            if now > START + Duration::days(1) && server.key.revoked_at.is_none() {
+                server.key.revoke(now).unwrap();
+            }
+            // A login answer may arrive now, or after this burst of requests.
+            let answer_now = rng.below(2) == 0;
+            if answer_now && let Some((body, at)) = pending_login.take() {
+                let (status, answer) = server.login(body.as_bytes(), at);
+                session.on_login_response(status, answer.as_bytes(), now).unwrap();
+            }
+            // Several requests at once.
+            let mut login_requests = 0;
+            for _ in 0..=rng.below(4) {
+                match session.next(now) {
+                    Next::Send { authorization, generation } => {
+                        let (status, challenge) = server.request(&authorization, now);
+                        let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
+                        match session.on_response(generation, status, &lines) {
+                            Reaction::LogInAgain => {
+                                prop_assert!(logins_since_401.is_none() || status == 401);
+                                logins_since_401 = Some(0);
+                            }
+                            Reaction::Fine if status == 200 => logins_since_401 = None,
+                            Reaction::Failed(e) => prop_assert!(false, "session failed: {e}"),
+                            _ => {}
+                        }
+                    }
+                    Next::LogIn { body } => {
+                        login_requests += 1;
+                        if let Some(n) = logins_since_401.as_mut() {
+                            *n += 1;
+                            prop_assert!(*n <= 1, "a 401 cost more than one login");
+                        }
+                        pending_login = Some((body.to_string(), now));
+                    }
+                    Next::Wait { until } => prop_assert!(until > now),
+                    Next::Failed(e) => prop_assert!(false, "session failed: {e}"),
+                }
+            }
+            prop_assert!(login_requests <= 1, "{login_requests} logins for one burst");
+            // A login sent during the burst is answered before the next tick (within
+            // its timeout; timeouts have a test of their own).
+            if let Some((body, at)) = pending_login.take() {
+                let (status, answer) = server.login(body.as_bytes(), at);
+                session.on_login_response(status, answer.as_bytes(), now).unwrap();
+            }
+            // The API-key session: rejected once after revocation, never retried.
+            match key_session.next(now) {
+                Next::Send { authorization, generation } => {
+                    let (status, challenge) = server.request(&authorization, now);
+                    let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
+                    let r = key_session.on_response(generation, status, &lines);
+                    if status == 401 {
+                        prop_assert_eq!(r, Reaction::Failed(SessionError::KeyRejected));
+                    }
+                }
+                Next::Failed(e) => prop_assert_eq!(e, SessionError::KeyRejected),
+                other => prop_assert!(false, "an API-key session asked for {other:?}"),
+            }
+        }
+        prop_assert_eq!(server.expired_tokens_received, 0, "an expired token was sent");
+        prop_assert!(server.key_requests_after_revocation <= 1, "the revoked key was retried");
+        prop_assert!(server.logins >= 24 * days as u32 / 2, "tokens were renewed ({} logins)", server.logins);
+    }
+}
+
+/// A scripted session, step by step.
+#[test]
+fn scripted_session() {
+    let (mut server, _) = Server::new();
+    let mut s = Session::with_password(
+        "ann",
+        Password::new("secret".into()).unwrap(),
+        SessionConfig::default(),
+    )
+    .unwrap();
+    let mut log = String::new();
+    let mut now = START;
+    let step = |s: &mut Session,
+                server: &mut Server,
+                now: OffsetDateTime,
+                log: &mut String,
+                what: &str| {
+        let line = match s.next(now) {
+            Next::Send {
+                authorization,
+                generation,
+            } => {
+                let (status, challenge) = server.request(&authorization, now);
+                let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
+                let r = s.on_response(generation, status, &lines);
+                let challenge: String = challenge.iter().map(|c| format!(" ({c})")).collect();
+                format!("send token #{generation} → {status}{challenge} → {r:?}")
+            }
+            Next::LogIn { body } => {
+                let (status, answer) = server.login(body.as_bytes(), now);
+                let r = s.on_login_response(status, answer.as_bytes(), now);
+                format!("log in → {status} → {r:?}")
+            }
+            Next::Wait { until } => format!("wait until {until}"),
+            Next::Failed(e) => format!("failed: {e}"),
+        };
+        writeln!(log, "{:<28} {what:<34} {line}", (now - START).to_string()).unwrap();
+    };
+    step(&mut s, &mut server, now, &mut log, "first request");
+    step(&mut s, &mut server, now, &mut log, "second request");
+    now += Duration::minutes(50);
+    step(&mut s, &mut server, now, &mut log, "50 min later");
+    now += Duration::minutes(5) + Duration::seconds(1);
+    step(
+        &mut s,
+        &mut server,
+        now,
+        &mut log,
+        "inside the 6-minute margin",
+    );
+    step(&mut s, &mut server, now, &mut log, "next request");
+    server.revoke_a_token(now);
+    step(
+        &mut s,
+        &mut server,
+        now,
+        &mut log,
+        "token revoked by the server",
+    );
+    step(&mut s, &mut server, now, &mut log, "next request");
+    step(&mut s, &mut server, now, &mut log, "next request");
+    now += Duration::hours(2);
+    step(
+        &mut s,
+        &mut server,
+        now,
+        &mut log,
+        "two hours idle: token expired",
+    );
+    step(&mut s, &mut server, now, &mut log, "next request");
+    insta::assert_snapshot!(log);
+}
+
+#[test]
+fn a_second_401_straight_after_a_fresh_login_stops_the_session() {
+    let (mut server, _) = Server::new();
+    let mut s = Session::with_password(
+        "ann",
+        Password::new("secret".into()).unwrap(),
+        SessionConfig::default(),
+    )
+    .unwrap();
+    let now = START;
+    let Next::LogIn { body } = s.next(now) else {
+        panic!()
+    };
+    let (st, a) = server.login(body.as_bytes(), now);
+    s.on_login_response(st, a.as_bytes(), now).unwrap();
+    let Next::Send { generation, .. } = s.next(now) else {
+        panic!()
+    };
+    let expired = Responder::new("x")
+        .unwrap()
+        .unauthenticated(AuthnFailure::Unknown);
+    let h = [expired.header("www-authenticate").unwrap().as_bytes()];
+    assert_eq!(s.on_response(generation, 401, &h), Reaction::LogInAgain);
+    let Next::LogIn { body } = s.next(now) else {
+        panic!()
+    };
+    let (st, a) = server.login(body.as_bytes(), now);
+    s.on_login_response(st, a.as_bytes(), now).unwrap();
+    let Next::Send { generation, .. } = s.next(now) else {
+        panic!()
+    };
+    assert_eq!(
+        s.on_response(generation, 401, &h),
+        Reaction::Failed(SessionError::RefusedAfterLogin)
+    );
+    assert!(matches!(
+        s.next(now),
+        Next::Failed(SessionError::RefusedAfterLogin)
+    ));
+    // A stale 401 (for an older token) is ignored; a malformed request keeps the token.
+    s.reset();
+    assert_eq!(s.on_response(1, 401, &h), Reaction::Stale);
+    let bad = Responder::new("x")
+        .unwrap()
+        .authorization_error(&AuthorizationError::MultipleValues { count: 2 });
+    assert_eq!(
+        s.on_response(
+            9,
+            400,
+            &[bad.header("www-authenticate").unwrap().as_bytes()]
+        ),
+        Reaction::Malformed
+    );
+}
+
+#[test]
+fn a_refused_login_stops_and_a_server_error_backs_off() {
+    let mut s = Session::with_password(
+        "ann",
+        Password::new("wrong".into()).unwrap(),
+        SessionConfig::default(),
+    )
+    .unwrap();
+    let Next::LogIn { .. } = s.next(START) else {
+        panic!()
+    };
+    assert_eq!(
+        s.on_login_response(401, b"", START),
+        Err(SessionError::LoginRefused { status: 401 })
+    );
+    assert!(matches!(
+        s.next(START),
+        Next::Failed(SessionError::LoginRefused { status: 401 })
+    ));
+    s.reset();
+    let Next::LogIn { .. } = s.next(START) else {
+        panic!()
+    };
+    s.on_login_response(503, b"", START).unwrap();
+    let Next::Wait { until } = s.next(START) else {
+        panic!()
+    };
+    assert_eq!(until, START + Duration::seconds(5));
+    assert!(matches!(s.next(until), Next::LogIn { .. }));
+    // No answer at all: the login is sent again after the timeout, not before.
+    assert!(matches!(
+        s.next(until + Duration::seconds(29)),
+        Next::Wait { .. }
+    ));
+    assert!(matches!(
+        s.next(until + Duration::seconds(30)),
+        Next::LogIn { .. }
+    ));
+}
