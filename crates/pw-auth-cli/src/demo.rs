@@ -2,8 +2,16 @@
 
 use std::fmt::Write as _;
 
-use pw_auth_core::{AccessToken, ApiKey, CompanyId, Credential, ExpiresIn, Policy, issue_token};
-use pw_auth_http::{LoginRequest, LoginResponse, Responder, format_authorization};
+use std::collections::BTreeMap;
+
+use pw_auth_core::{
+    AccessToken, ApiKey, CompanyId, Credential, ExpiresIn, LimitState, Policy, Request, Tier,
+    check_limit, issue_token, usage_key,
+};
+use pw_auth_http::{
+    LoginRequest, LoginResponse, Next, Responder, Session, SessionConfig, format_authorization,
+    rate_limit_fields,
+};
 use time::Duration;
 
 use crate::pipeline::evaluate;
@@ -36,9 +44,35 @@ struct Demo {
     policy: Policy,
     responder: Responder,
     out: String,
+    logins: u32,
 }
 
 impl Demo {
+    /// The server's login endpoint: parse the body, check the password (in constant
+    /// time), issue a token from fresh bytes, store only its record.
+    fn serve_login(
+        &mut self,
+        body: &[u8],
+        now: time::OffsetDateTime,
+    ) -> Result<(u16, String), String> {
+        let Ok(request) = LoginRequest::parse(body) else {
+            return Ok((422, String::new()));
+        };
+        let Ok(person) = self.world.person(request.username()) else {
+            return Ok((401, String::new()));
+        };
+        if person.password != *request.password() {
+            return Ok((401, String::new()));
+        }
+        self.logins = self.logins.saturating_add(1);
+        let bytes = demo_bytes(&format!("login-{}-{}", request.username(), self.logins));
+        let issued = issue_token(&person.user, &bytes, now, ExpiresIn::DEFAULT)
+            .map_err(|e| e.to_string())?;
+        self.world.directory.tokens.push(issued.record);
+        let answer = LoginResponse::new(issued.token, ExpiresIn::DEFAULT).to_json();
+        Ok((200, answer.to_string()))
+    }
+
     fn person(&self, id: &str) -> Result<&crate::world::Person, String> {
         self.world.person(id).map_err(|e| e.to_string())
     }
@@ -107,6 +141,7 @@ pub(crate) fn run() -> Result<String, String> {
         policy: Policy::default_policy(),
         responder: Responder::new("patchworks").map_err(|e| e.to_string())?,
         out: String::new(),
+        logins: 0,
     };
     let now = DEMO_NOW;
     let id = d.policy.id().to_owned();
@@ -126,22 +161,11 @@ pub(crate) fn run() -> Result<String, String> {
     d.line(
         "── ann logs in: POST /fabric/api/login with {\"username\": \"ann\", \"password\": \"…\"}",
     );
-    let request = LoginRequest::parse(body.as_bytes()).map_err(|e| e.to_string())?;
-    let user = d.person(request.username())?;
-    let verified = user.password == *request.password();
-    let issued = issue_token(
-        &user.user,
-        &demo_bytes("fresh-login-ann"),
-        now,
-        ExpiresIn::DEFAULT,
-    )
-    .map_err(|e| e.to_string())?;
-    let response = LoginResponse::new(issued.token.clone(), ExpiresIn::DEFAULT);
-    let parsed = LoginResponse::parse(response.to_json().as_bytes()).map_err(|e| e.to_string())?;
+    let (status, answer) = d.serve_login(body.as_bytes(), now)?;
+    let parsed = LoginResponse::parse(answer.as_bytes()).map_err(|e| e.to_string())?;
     let lifetime = parsed.lifetime(now).map_err(|e| e.to_string())?;
-    d.line(&format!("   password verified: {verified}"));
     d.line(&format!(
-        "   → 200 {{\"message\": \"{}\", \"token\": \"…\", \"expires_in\": {}}}",
+        "   → {status} {{\"message\": \"{}\", \"token\": \"…\", \"expires_in\": {}}}",
         parsed.message(),
         parsed.expires_in().as_secs()
     ));
@@ -149,7 +173,6 @@ pub(crate) fn run() -> Result<String, String> {
         "   the server stores only the token's digest; the client keeps the token until {}\n",
         rfc3339(lifetime.expires_at())
     ));
-    d.world.directory.tokens.push(issued.record);
     let ann_token = Credential::Bearer(parsed.token().clone());
     let key = Credential::ApiKey(d.world.erp_key.clone());
     let revoked = Credential::ApiKey(d.world.revoked_key.clone());
@@ -254,7 +277,171 @@ pub(crate) fn run() -> Result<String, String> {
         "acme",
         now,
     )?;
+    client_session(&mut d, now)?;
+    usage_limit(&mut d, now)?;
     Ok(d.out)
+}
+
+/// A client session keeps max logged in across a day, renewing before expiry.
+fn client_session(d: &mut Demo, start: time::OffsetDateTime) -> Result<(), String> {
+    d.line("── a client session keeps max logged in (renewal margin: a tenth of the lifetime, at most 5 minutes)");
+    let password = d.person("max")?.password.clone();
+    let mut session = Session::with_password("max", password, SessionConfig::default())
+        .map_err(|e| e.to_string())?;
+    let acme = CompanyId::new("acme").map_err(|e| e.to_string())?;
+    let moments = [
+        (Duration::ZERO, "first request"),
+        (Duration::ZERO, "second request"),
+        (Duration::hours(12), "12 hours later"),
+        (
+            Duration::minutes(23 * 60 + 56),
+            "23 h 56 min after login: inside the margin",
+        ),
+        (Duration::minutes(23 * 60 + 56), "the next request"),
+        (Duration::hours(24), "24 hours after the first login"),
+    ];
+    for (offset, what) in moments {
+        let now = start.checked_add(offset).ok_or("time out of range")?;
+        let line = match session.next(now) {
+            Next::LogIn { body } => {
+                let (status, answer) = d.serve_login(body.as_bytes(), now)?;
+                session
+                    .on_login_response(status, answer.as_bytes(), now)
+                    .map_err(|e| e.to_string())?;
+                format!("logs in → {status}")
+            }
+            Next::Send {
+                authorization,
+                generation,
+            } => {
+                let e = evaluate(
+                    &d.world.directory,
+                    &d.policy,
+                    &d.responder,
+                    &[authorization.as_bytes()],
+                    "flows.view",
+                    &acme,
+                    now,
+                )?;
+                let headers: Vec<&[u8]> = e
+                    .refusal
+                    .iter()
+                    .filter_map(|o| o.header("www-authenticate"))
+                    .map(str::as_bytes)
+                    .collect();
+                let reaction = session.on_response(generation, e.status(), &headers);
+                format!(
+                    "sends token #{generation} for `flows.view` → {} ({reaction:?})",
+                    e.status()
+                )
+            }
+            Next::Wait { until } => format!("waits until {}", rfc3339(until)),
+            Next::Failed(e) => format!("stopped: {e}"),
+        };
+        d.line(&format!("   {}  {what:<43} {line}", rfc3339(now)));
+    }
+    d.line("");
+    Ok(())
+}
+
+/// acme spends its usage budget with an API key and a bearer token alike: every
+/// request is authenticated and authorised, then counted against its usage key.
+fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
+    let acme = CompanyId::new("acme").map_err(|e| e.to_string())?;
+    let globex = CompanyId::new("globex").map_err(|e| e.to_string())?;
+    let key = Credential::ApiKey(d.world.erp_key.clone());
+    let ann = Credential::Bearer(d.person("ann")?.token.clone());
+    let gail = Credential::Bearer(d.person("gail")?.token.clone());
+    let mut budgets: BTreeMap<CompanyId, LimitState> = BTreeMap::new();
+    // One request through the server: authenticate, authorise, then spend the budget
+    // of the request's usage key.
+    let mut serve =
+        |d: &Demo, credential: &Credential, company: &CompanyId, at: time::OffsetDateTime| {
+            let header = format_authorization(credential);
+            let e = evaluate(
+                &d.world.directory,
+                &d.policy,
+                &d.responder,
+                &[header.as_bytes()],
+                "flows.view",
+                company,
+                at,
+            )?;
+            if !e.allowed() {
+                return Err(format!("unexpected refusal: {}", e.reason_text()));
+            }
+            let tier = d
+                .world
+                .directory
+                .company(company)
+                .map(|c| c.tier)
+                .ok_or("no company")?;
+            let quota = d.policy.quota(tier);
+            let usage = usage_key(&Request::new("flows.view", company, tier)).clone();
+            let (decision, next) =
+                check_limit(budgets.get(&usage).copied().unwrap_or_default(), &quota, at);
+            budgets.insert(usage, next);
+            Ok::<_, String>((quota, decision))
+        };
+    let quota = d.policy.quota(Tier::Professional);
+    d.line(&format!(
+        "── acme's usage budget: {} requests per {} s (professional tier); one budget per company, whichever credential",
+        quota.limit(),
+        quota.period_secs()
+    ));
+    let fields = |q: &pw_auth_core::Quota, dec: &pw_auth_core::LimitDecision| {
+        rate_limit_fields(q, dec)[1].1.clone()
+    };
+    let mut admitted = 0u32;
+    let mut summary = Vec::new();
+    for i in 0..quota.limit() {
+        let credential = if i % 2 == 0 { &key } else { &ann };
+        let (q, decision) = serve(d, credential, &acme, now)?;
+        if decision.is_allowed() {
+            admitted = admitted.saturating_add(1);
+        }
+        if i == 0 || i.saturating_add(1) == quota.limit() {
+            summary.push(fields(&q, &decision));
+        }
+    }
+    let first = summary.first().cloned().unwrap_or_default();
+    let last = summary.last().cloned().unwrap_or_default();
+    d.line(&format!(
+        "   request 1 (the ERP API key):           200, RateLimit: {first}"
+    ));
+    d.line(&format!(
+        "   requests 1–{} (key and ann's token):  {admitted} admitted, the last with RateLimit: {last}",
+        quota.limit()
+    ));
+    let (q, over) = serve(d, &ann, &acme, now)?;
+    if let Some(o) = d.responder.over_limit(&q, &over) {
+        let h = |n: &str| o.header(n).unwrap_or("").to_owned();
+        d.line(&format!(
+            "   request {} (ann's token):             {} Retry-After: {}, RateLimit: {}",
+            quota.limit().saturating_add(1),
+            o.status(),
+            h("retry-after"),
+            h("ratelimit")
+        ));
+    }
+    let later = now
+        .checked_add(Duration::milliseconds(250))
+        .ok_or("time out of range")?;
+    let (_, again) = serve(d, &key, &acme, later)?;
+    d.line(&format!(
+        "   250 ms later (the API key):            {}",
+        if again.is_allowed() {
+            "200 — the budget refills at one request per 250 ms"
+        } else {
+            "still refused"
+        }
+    ));
+    let (q, other) = serve(d, &gail, &globex, now)?;
+    d.line(&format!(
+        "   meanwhile gail at globex:              200, RateLimit: {} (globex's own budget)",
+        fields(&q, &other)
+    ));
+    Ok(())
 }
 
 /// The demo's fixture credentials, for trying `pw-auth authorize` by hand.
