@@ -1,0 +1,250 @@
+//! pw-auth side by side with its peers, on the same work in the same run.
+//! Run with `cargo bench -p pw-auth-bench`; `report.py` turns the results into the
+//! tables of docs/performance.md.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    missing_docs,
+    reason = "benchmark code"
+)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use pw_auth_bench::{CasbinPeer, CedarPeer, headers_bearer, http_auth_challenges, scaled_policy};
+use pw_auth_core::*;
+use pw_auth_http::{Responder, parse_authorization, parse_challenges};
+use time::macros::datetime;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
+fn company(s: &str) -> CompanyId {
+    CompanyId::new(s).unwrap()
+}
+
+fn bearer(role: Role, home: &CompanyId) -> Principal {
+    Principal::bearer(
+        UserId::new("u").unwrap(),
+        home.clone(),
+        role,
+        TokenId::new("t").unwrap(),
+        datetime!(2026-11-28 0:00 UTC),
+    )
+}
+
+fn key_principal(home: &CompanyId) -> Principal {
+    Principal::api_key(
+        UserId::new("k").unwrap(),
+        home.clone(),
+        ApiKeyId::new("k").unwrap(),
+    )
+}
+
+fn authorize_benches(c: &mut Criterion) {
+    let policy = Policy::default_policy();
+    let cedar = CedarPeer::new(&policy).unwrap();
+    let casbin = CasbinPeer::new(&policy).unwrap();
+    let acme = company("acme");
+    let child = company("acme-eu");
+    let grants = [child.clone()];
+    let key = key_principal(&acme);
+    let manager = bearer(Role::Manager, &acme);
+    let pro = Tier::Professional;
+
+    let mut g = c.benchmark_group("authorize");
+    let allow = Request::new("flows.deploy", &acme, pro);
+    let deny = Request::new("blueprints.publish", &acme, pro);
+    g.bench_function(BenchmarkId::new("pw-auth", "allow"), |b| {
+        b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&allow)))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "deny"), |b| {
+        b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&deny)))
+    });
+    let cedar_allow = cedar.request(Role::ApiUser, "flows.deploy", pro).unwrap();
+    let cedar_deny = cedar
+        .request(Role::ApiUser, "blueprints.publish", pro)
+        .unwrap();
+    assert!(cedar.is_allowed(&cedar_allow) && !cedar.is_allowed(&cedar_deny));
+    g.bench_function(BenchmarkId::new("cedar", "allow"), |b| {
+        b.iter(|| cedar.is_allowed(black_box(&cedar_allow)))
+    });
+    g.bench_function(BenchmarkId::new("cedar", "deny"), |b| {
+        b.iter(|| cedar.is_allowed(black_box(&cedar_deny)))
+    });
+    assert!(casbin.is_allowed_prepared("api-user@professional", "professional", "flows.deploy"));
+    assert!(!casbin.is_allowed_prepared(
+        "api-user@professional",
+        "professional",
+        "blueprints.publish"
+    ));
+    g.bench_function(BenchmarkId::new("casbin", "allow"), |b| {
+        b.iter(|| {
+            casbin.is_allowed_prepared(
+                black_box("api-user@professional"),
+                black_box("professional"),
+                black_box("flows.deploy"),
+            )
+        })
+    });
+    g.bench_function(BenchmarkId::new("casbin", "deny"), |b| {
+        b.iter(|| {
+            casbin.is_allowed_prepared(
+                black_box("api-user@professional"),
+                black_box("professional"),
+                black_box("blueprints.publish"),
+            )
+        })
+    });
+    // pw-auth alone: bearer, tier gate, linked company by grant.
+    let tiered = Request::new("scripts.create", &acme, Tier::Standard);
+    let linked = Request::new("flows.deploy", &child, pro)
+        .with_parent(&acme)
+        .with_grants(&grants);
+    g.bench_function(BenchmarkId::new("pw-auth", "deny-tier"), |b| {
+        b.iter(|| authorize(black_box(&policy), black_box(&manager), black_box(&tiered)))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "allow-by-grant"), |b| {
+        b.iter(|| authorize(black_box(&policy), black_box(&manager), black_box(&linked)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("authorize-scaling");
+    for factor in [1usize, 10, 100] {
+        let big = scaled_policy(factor).unwrap();
+        g.bench_function(BenchmarkId::new("policy-size", factor), |b| {
+            b.iter(|| authorize(black_box(&big), black_box(&key), black_box(&allow)))
+        });
+    }
+    for n in [1usize, 10, 100] {
+        let many: Vec<CompanyId> = (0..n - 1)
+            .map(|i| company(&format!("other-{i}")))
+            .chain([child.clone()])
+            .collect();
+        let req = Request::new("flows.deploy", &child, pro)
+            .with_parent(&acme)
+            .with_grants(&many);
+        g.bench_function(BenchmarkId::new("grants", n), |b| {
+            b.iter(|| authorize(black_box(&policy), black_box(&manager), black_box(&req)))
+        });
+    }
+    g.finish();
+}
+
+fn header_benches(c: &mut Criterion) {
+    let key40 = "k".repeat(40);
+    let bearer200 = format!("Bearer {}", "a".repeat(193));
+    let bearer1000 = format!("Bearer {}", "a".repeat(993));
+    assert_eq!(bearer200.len(), 200);
+    let malformed = "Bearer abc def";
+    let mut g = c.benchmark_group("authorization-header");
+    g.bench_function(BenchmarkId::new("pw-auth", "api-key-40"), |b| {
+        b.iter(|| parse_authorization(black_box(key40.as_bytes())))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "bearer-200"), |b| {
+        b.iter(|| parse_authorization(black_box(bearer200.as_bytes())))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "bearer-1000"), |b| {
+        b.iter(|| parse_authorization(black_box(bearer1000.as_bytes())))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "malformed"), |b| {
+        b.iter(|| parse_authorization(black_box(malformed.as_bytes())))
+    });
+    assert_eq!(headers_bearer(bearer200.as_bytes()), Some(193));
+    g.bench_function(BenchmarkId::new("headers", "bearer-200"), |b| {
+        b.iter(|| headers_bearer(black_box(bearer200.as_bytes())))
+    });
+    g.bench_function(BenchmarkId::new("headers", "bearer-1000"), |b| {
+        b.iter(|| headers_bearer(black_box(bearer1000.as_bytes())))
+    });
+    g.finish();
+
+    let challenges = r#"Basic realm="simple", Newauth realm="apps", type=1, title="Login to \"apps\"", Bearer realm="example", error="invalid_token", error_description="The access token expired""#;
+    assert_eq!(http_auth_challenges(challenges), Some(3));
+    assert_eq!(parse_challenges([challenges.as_bytes()]).unwrap().len(), 3);
+    let mut g = c.benchmark_group("www-authenticate");
+    g.bench_function(BenchmarkId::new("pw-auth", "three-challenges"), |b| {
+        b.iter(|| parse_challenges([black_box(challenges.as_bytes())]))
+    });
+    g.bench_function(BenchmarkId::new("http-auth", "three-challenges"), |b| {
+        b.iter(|| http_auth_challenges(black_box(challenges)))
+    });
+    g.finish();
+}
+
+/// An in-memory server: header bytes → parse → lookup by digest → authenticate →
+/// authorize → outcome.
+struct Server {
+    keys: HashMap<ApiKeyDigest, ApiKeyRecord>,
+    users: HashMap<UserId, UserRecord>,
+    policy: Policy,
+    responder: Responder,
+    acme: CompanyId,
+}
+
+impl Server {
+    fn handle(&self, header: &[u8], action: &str) -> u16 {
+        let Ok(Credential::ApiKey(key)) = parse_authorization(header) else {
+            return 401;
+        };
+        let record = self.keys.get(&key.digest());
+        let user = record.and_then(|r| self.users.get(&r.user));
+        let Ok(p) = Authenticator::default().api_key(&key, record.into(), user, NOW) else {
+            return 401;
+        };
+        let decision = authorize(
+            &self.policy,
+            &p,
+            &Request::new(action, &self.acme, Tier::Professional),
+        );
+        match self.responder.forbidden(&decision) {
+            None => 200,
+            Some(o) => o.status(),
+        }
+    }
+}
+
+fn server_path(c: &mut Criterion) {
+    let acme = company("acme");
+    let m = mint_api_key(
+        &acme,
+        KeyLabel::new("bench").unwrap(),
+        b"0123456789abcdef",
+        NOW,
+    )
+    .unwrap();
+    let server = Server {
+        keys: HashMap::from([(m.record.digest, m.record.clone())]),
+        users: HashMap::from([(m.user.id.clone(), m.user.clone())]),
+        policy: Policy::default_policy(),
+        responder: Responder::new("bench").unwrap(),
+        acme,
+    };
+    let header = m.key.expose_secret().as_bytes().to_vec();
+    assert_eq!(server.handle(&header, "flows.deploy"), 200);
+    assert_eq!(server.handle(&header, "blueprints.publish"), 403);
+    let mut g = c.benchmark_group("server-path");
+    g.bench_function(BenchmarkId::new("pw-auth", "allow"), |b| {
+        b.iter(|| server.handle(black_box(&header), black_box("flows.deploy")))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "deny-403"), |b| {
+        b.iter(|| server.handle(black_box(&header), black_box("blueprints.publish")))
+    });
+    let digest = ApiKey::new(m.key.expose_secret().to_owned()).unwrap();
+    g.bench_function(BenchmarkId::new("pw-auth", "key-digest-only"), |b| {
+        b.iter(|| black_box(&digest).digest())
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+}
+
+criterion_group! { name = benches; config = config(); targets = authorize_benches, header_benches, server_path }
+criterion_main!(benches);
