@@ -3,7 +3,7 @@
 
 use pw_auth_core::{
     ApiKeyDigest, ApiKeyRecord, Authenticator, AuthnFailure, CompanyId, Credential, Lookup,
-    Principal, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    Principal, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -49,10 +49,6 @@ impl Directory {
         self.companies.iter().find(|c| &c.id == id)
     }
 
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.iter().find(|u| &u.id == id)
-    }
-
     pub(crate) fn grants_of(&self, user: &UserId) -> Vec<CompanyId> {
         self.grants
             .iter()
@@ -61,7 +57,18 @@ impl Directory {
             .collect()
     }
 
-    fn key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+    /// Looks the credential's records up by digest and authenticates it.
+    pub(crate) fn authenticate(
+        &self,
+        credential: &Credential,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
+        Authenticator::default().authenticate(credential, self, now)
+    }
+}
+
+impl RecordStore for Directory {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
         match self.api_keys.iter().find(|k| &k.digest == digest) {
             Some(k) => Lookup::Found(k),
             None if self.deleted_keys.contains(digest) => Lookup::Deleted,
@@ -73,30 +80,7 @@ impl Directory {
         self.tokens.iter().find(|t| &t.digest == digest).into()
     }
 
-    /// Looks the credential's records up by digest and authenticates it.
-    pub(crate) fn authenticate(
-        &self,
-        credential: &Credential,
-        now: OffsetDateTime,
-    ) -> Result<Principal, AuthnFailure> {
-        let authn = Authenticator::default();
-        match credential {
-            Credential::ApiKey(key) => {
-                let record = self.key(&key.digest());
-                let user = match record {
-                    Lookup::Found(r) => self.user(&r.user),
-                    _ => None,
-                };
-                authn.api_key(key, record, user, now)
-            }
-            Credential::Bearer(token) => {
-                let record = self.token(&token.digest());
-                let user = match record {
-                    Lookup::Found(r) => self.user(&r.user),
-                    _ => None,
-                };
-                authn.bearer(token, record, user, now)
-            }
-        }
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.users.iter().find(|u| &u.id == id)
     }
 }

@@ -23,26 +23,18 @@ struct Store {
     tokens: HashMap<TokenDigest, TokenRecord>,
 }
 
-impl Store {
-    /// The only IO of a real server: look up by digest, then authenticate.
-    fn authenticate(
-        &self,
-        credential: &Credential,
-        now: OffsetDateTime,
-    ) -> Result<Principal, AuthnFailure> {
-        let authn = Authenticator::default();
-        match credential {
-            Credential::ApiKey(key) => {
-                let record = self.keys.get(&key.digest());
-                let user = record.and_then(|r| self.users.get(&r.user));
-                authn.api_key(key, record.into(), user, now)
-            }
-            Credential::Bearer(token) => {
-                let record = self.tokens.get(&token.digest());
-                let user = record.and_then(|r| self.users.get(&r.user));
-                authn.bearer(token, record.into(), user, now)
-            }
-        }
+/// The only IO of a real server: looking records up by digest (never by secret).
+impl RecordStore for Store {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        self.keys.get(digest).into()
+    }
+
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        self.tokens.get(digest).into()
+    }
+
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.users.get(id)
     }
 }
 
@@ -59,7 +51,7 @@ fn step(
     println!("── {title}");
     let at = now.format(&Rfc3339).expect("formattable time");
     println!("   {credential:?} asks for `{action}` at {at}");
-    let record = match store.authenticate(credential, now) {
+    let record = match Authenticator::default().authenticate(credential, store, now) {
         Ok(principal) => {
             let decision = authorize(policy, &principal, &request);
             println!("   → {}", decision.reason());

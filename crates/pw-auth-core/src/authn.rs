@@ -4,11 +4,13 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::digest::{ApiKeyDigest, TokenDigest};
+use crate::id::UserId;
 use crate::lifetime::{Leeway, Validity};
 use crate::mint::{ApiKeyRecord, TokenRecord};
 use crate::principal::Principal;
 use crate::role::Role;
-use crate::secret::{AccessToken, ApiKey};
+use crate::secret::{AccessToken, ApiKey, Credential};
 use crate::user::{UserRecord, UserStatus};
 
 /// What the caller's lookup (by digest) found.
@@ -100,6 +102,19 @@ impl AuthnConfig {
     }
 }
 
+/// A caller's store of records, for callers whose lookups are synchronous (an
+/// in-memory map, a cache): then [`Authenticator::authenticate`] does the lookups by
+/// digest itself. Callers with asynchronous stores look up first and call
+/// [`Authenticator::api_key`] or [`Authenticator::bearer`].
+pub trait RecordStore {
+    /// The API-key record with this digest.
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord>;
+    /// The token record with this digest.
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord>;
+    /// The user with this id.
+    fn user(&self, id: &UserId) -> Option<&UserRecord>;
+}
+
 /// Checks presented credentials against looked-up records.
 ///
 /// ```
@@ -130,6 +145,34 @@ impl Authenticator {
     /// An authenticator with the given settings.
     pub const fn new(config: AuthnConfig) -> Authenticator {
         Authenticator { config }
+    }
+
+    /// Authenticates any credential against a [`RecordStore`], looking its records
+    /// up by digest (never by the secret).
+    pub fn authenticate(
+        &self,
+        credential: &Credential,
+        store: &impl RecordStore,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
+        match credential {
+            Credential::ApiKey(key) => {
+                let record = store.api_key(&key.digest());
+                let user = match record {
+                    Lookup::Found(r) => store.user(&r.user),
+                    Lookup::Deleted | Lookup::NotFound => None,
+                };
+                self.api_key(key, record, user, now)
+            }
+            Credential::Bearer(token) => {
+                let record = store.token(&token.digest());
+                let user = match record {
+                    Lookup::Found(r) => store.user(&r.user),
+                    Lookup::Deleted | Lookup::NotFound => None,
+                };
+                self.bearer(token, record, user, now)
+            }
+        }
     }
 
     /// Authenticates an API key. `record` is what the caller found by
@@ -219,7 +262,7 @@ fn found<T>(lookup: Lookup<'_, T>) -> Result<&T, AuthnFailure> {
 
 fn user_for<'a>(
     user: Option<&'a UserRecord>,
-    id: &crate::id::UserId,
+    id: &UserId,
     company: &crate::id::CompanyId,
 ) -> Result<&'a UserRecord, AuthnFailure> {
     let user = user.ok_or(AuthnFailure::RecordMismatch)?;
@@ -235,7 +278,7 @@ fn user_for<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{CompanyId, UserId};
+    use crate::id::CompanyId;
     use crate::lifetime::ExpiresIn;
     use crate::mint::{KeyLabel, issue_token, mint_api_key};
     use time::Duration;
@@ -308,6 +351,69 @@ mod tests {
         assert_eq!(
             a.api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), NOW),
             Err(AuthnFailure::Revoked { at: NOW })
+        );
+    }
+
+    /// A store of one key (or its tombstone), one token and their users.
+    struct Store {
+        key: Option<ApiKeyRecord>,
+        deleted: bool,
+        token: TokenRecord,
+        users: Vec<UserRecord>,
+    }
+
+    impl RecordStore for Store {
+        fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+            match &self.key {
+                Some(k) if &k.digest == digest => Lookup::Found(k),
+                _ if self.deleted => Lookup::Deleted,
+                _ => Lookup::NotFound,
+            }
+        }
+        fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+            Some(&self.token).filter(|t| &t.digest == digest).into()
+        }
+        fn user(&self, id: &UserId) -> Option<&UserRecord> {
+            self.users.iter().find(|u| &u.id == id)
+        }
+    }
+
+    #[test]
+    fn authenticate_looks_records_up_by_digest() {
+        let m = mint_api_key(&acme(), KeyLabel::new("erp").unwrap(), &RANDOM, NOW).unwrap();
+        let ann = UserRecord::active(UserId::new("ann").unwrap(), acme(), Role::Manager);
+        let t = issue_token(&ann, &RANDOM, NOW, ExpiresIn::DEFAULT).unwrap();
+        let mut store = Store {
+            key: Some(m.record.clone()),
+            deleted: false,
+            token: t.record,
+            users: vec![m.user, ann],
+        };
+        let a = Authenticator::default();
+        let key = Credential::ApiKey(m.key);
+        assert_eq!(
+            a.authenticate(&key, &store, NOW).unwrap().role(),
+            Role::ApiUser
+        );
+        let token = Credential::Bearer(t.token);
+        assert_eq!(
+            a.authenticate(&token, &store, NOW).unwrap().role(),
+            Role::Manager
+        );
+        let stranger = Credential::Bearer(AccessToken::new("never-issued".into()).unwrap());
+        assert_eq!(
+            a.authenticate(&stranger, &store, NOW),
+            Err(AuthnFailure::Unknown)
+        );
+        store.key = None;
+        assert_eq!(
+            a.authenticate(&key, &store, NOW),
+            Err(AuthnFailure::Unknown)
+        );
+        store.deleted = true;
+        assert_eq!(
+            a.authenticate(&key, &store, NOW),
+            Err(AuthnFailure::Deleted)
         );
     }
 

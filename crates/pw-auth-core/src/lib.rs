@@ -50,7 +50,7 @@ mod tier;
 mod user;
 
 pub use audit::{AuditPrincipal, AuditReason, AuditRecord, MAX_AUDIT_ACTION_LEN, Unauthenticated};
-pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup};
+pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
     Decision, Effect, Reason, Request, RoleChange, Standing, authorize, authorize_role_change,
     usage_key,

@@ -236,16 +236,20 @@ proptest! {
     }
 }
 
+fn ann(password: &str) -> Session {
+    Session::with_password(
+        "ann",
+        Password::new(password.into()).unwrap(),
+        SessionConfig::default(),
+    )
+    .unwrap()
+}
+
 /// A scripted session, step by step.
 #[test]
 fn scripted_session() {
     let (mut server, _) = Server::new();
-    let mut s = Session::with_password(
-        "ann",
-        Password::new("secret".into()).unwrap(),
-        SessionConfig::default(),
-    )
-    .unwrap();
+    let mut s = ann("secret");
     let mut log = String::new();
     let mut now = START;
     let step = |s: &mut Session,
@@ -312,12 +316,7 @@ fn scripted_session() {
 #[test]
 fn a_second_401_straight_after_a_fresh_login_stops_the_session() {
     let (mut server, _) = Server::new();
-    let mut s = Session::with_password(
-        "ann",
-        Password::new("secret".into()).unwrap(),
-        SessionConfig::default(),
-    )
-    .unwrap();
+    let mut s = ann("secret");
     let now = START;
     let Next::LogIn { body } = s.next(now) else {
         panic!()
@@ -366,12 +365,7 @@ fn a_second_401_straight_after_a_fresh_login_stops_the_session() {
 
 #[test]
 fn a_refused_login_stops_and_a_server_error_backs_off() {
-    let mut s = Session::with_password(
-        "ann",
-        Password::new("wrong".into()).unwrap(),
-        SessionConfig::default(),
-    )
-    .unwrap();
+    let mut s = ann("wrong");
     let Next::LogIn { .. } = s.next(START) else {
         panic!()
     };
