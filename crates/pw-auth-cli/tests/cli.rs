@@ -299,8 +299,8 @@ fn challenge_parse_batch() {
     let r = pw_auth(&["challenge", "parse"], &input);
     assert_eq!(r.code, 0);
     insta::assert_snapshot!(r.stdout, @r#"
-    {"ok":[{"params":[["realm","simple"]],"scheme":"Basic","token68":null},{"params":[["realm","apps"],["type","1"],["title","Login to \"apps\""]],"scheme":"Newauth","token68":null}]}
-    {"ok":[{"params":[],"scheme":"Negotiate","token68":"abc=="}]}
+    {"ok":[{"scheme":"Basic","token68":null,"params":[["realm","simple"]]},{"scheme":"Newauth","token68":null,"params":[["realm","apps"],["type","1"],["title","Login to \"apps\""]]}]}
+    {"ok":[{"scheme":"Negotiate","token68":"abc==","params":[]}]}
     {"error":{"kind":"duplicate_param","message":"line 1: parameter `realm` occurs twice in one challenge"}}
     {"error":{"kind":"invalid_json","message":"the line is not valid JSON: EOF while parsing an object at line 1 column 1"}}
     "#);
