@@ -54,6 +54,9 @@ pub enum MintError {
         /// The user.
         user: UserId,
     },
+    /// The minted key or token failed its own validation (never expected: a bug).
+    #[error("the minted credential failed its own validation")]
+    SelfCheck,
     /// An id derived for the new record is invalid (never expected).
     #[error(transparent)]
     Id(#[from] IdError),
@@ -237,7 +240,7 @@ pub fn mint_api_key(
     text.push_str(&sum);
     let id_hex = derived_id("", KEY_ID_LABEL, &text);
     let key =
-        ApiKey::new(std::mem::take(&mut *text)).map_err(|_| MintError::DegenerateRandomness)?;
+        ApiKey::new(std::mem::take(&mut *text)).map_err(|_| MintError::SelfCheck)?;
     let id = ApiKeyId::new(&format!("key_{id_hex}"))?;
     let user_id = UserId::new(&format!("api-user_{id_hex}"))?;
     Ok(MintedApiKey {
@@ -306,7 +309,7 @@ pub fn issue_token(
     hex::encode_into(random, &mut text);
     let id = TokenId::new(&derived_id("tok_", TOKEN_ID_LABEL, &text))?;
     let token = AccessToken::new(std::mem::take(&mut *text))
-        .map_err(|_| MintError::DegenerateRandomness)?;
+        .map_err(|_| MintError::SelfCheck)?;
     Ok(IssuedToken {
         record: TokenRecord {
             id,
