@@ -239,8 +239,7 @@ pub fn mint_api_key(
     text.push('_');
     text.push_str(&sum);
     let id_hex = derived_id("", KEY_ID_LABEL, &text);
-    let key =
-        ApiKey::new(std::mem::take(&mut *text)).map_err(|_| MintError::SelfCheck)?;
+    let key = ApiKey::new(std::mem::take(&mut *text)).map_err(|_| MintError::SelfCheck)?;
     let id = ApiKeyId::new(&format!("key_{id_hex}"))?;
     let user_id = UserId::new(&format!("api-user_{id_hex}"))?;
     Ok(MintedApiKey {
@@ -308,8 +307,7 @@ pub fn issue_token(
     let mut text = Zeroizing::new(String::from(TOKEN_PREFIX));
     hex::encode_into(random, &mut text);
     let id = TokenId::new(&derived_id("tok_", TOKEN_ID_LABEL, &text))?;
-    let token = AccessToken::new(std::mem::take(&mut *text))
-        .map_err(|_| MintError::SelfCheck)?;
+    let token = AccessToken::new(std::mem::take(&mut *text)).map_err(|_| MintError::SelfCheck)?;
     Ok(IssuedToken {
         record: TokenRecord {
             id,

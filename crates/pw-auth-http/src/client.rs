@@ -126,20 +126,16 @@ enum State {
     Idle {
         after_401: bool,
     },
-    /// A login was sent at `sent_at`; `previous` may still be used while valid.
-    LoggingIn {
-        sent_at: OffsetDateTime,
+    /// A login is pending: sent and awaiting its answer, or failed and backing off.
+    /// Until `retry_at`, `previous` is used while valid (or callers wait); from
+    /// `retry_at` on, the login is sent again.
+    Pending {
+        retry_at: OffsetDateTime,
         previous: Option<Held>,
         after_401: bool,
     },
     /// Holding a token.
     Ready(Held),
-    /// A login failed; try again at `until`.
-    Backoff {
-        until: OffsetDateTime,
-        previous: Option<Held>,
-        after_401: bool,
-    },
     Failed(SessionError),
 }
 
@@ -235,8 +231,8 @@ impl Session {
             return Next::Failed(SessionError::KeyRejected);
         };
         let body = request.to_json();
-        self.state = State::LoggingIn {
-            sent_at: now,
+        self.state = State::Pending {
+            retry_at: add(now, self.config.login_timeout),
             previous,
             after_401,
         };
@@ -277,40 +273,20 @@ impl Session {
                     next
                 }
             }
-            State::LoggingIn {
-                sent_at,
+            State::Pending {
+                retry_at,
                 previous,
                 after_401,
             } => {
-                let deadline = add(sent_at, self.config.login_timeout);
-                if now >= deadline {
+                if now >= retry_at {
                     return self.log_in(now, previous, after_401);
                 }
                 let next = match &previous {
                     Some(held) if Self::usable(held, now) => Self::send(held),
-                    _ => Next::Wait { until: deadline },
+                    _ => Next::Wait { until: retry_at },
                 };
-                self.state = State::LoggingIn {
-                    sent_at,
-                    previous,
-                    after_401,
-                };
-                next
-            }
-            State::Backoff {
-                until,
-                previous,
-                after_401,
-            } => {
-                if now >= until {
-                    return self.log_in(now, previous, after_401);
-                }
-                let next = match &previous {
-                    Some(held) if Self::usable(held, now) => Self::send(held),
-                    _ => Next::Wait { until },
-                };
-                self.state = State::Backoff {
-                    until,
+                self.state = State::Pending {
+                    retry_at,
                     previous,
                     after_401,
                 };
@@ -328,12 +304,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let (previous, after_401) =
             match std::mem::replace(&mut self.state, State::Idle { after_401: false }) {
-                State::LoggingIn {
-                    previous,
-                    after_401,
-                    ..
-                }
-                | State::Backoff {
+                State::Pending {
                     previous,
                     after_401,
                     ..
@@ -345,8 +316,8 @@ impl Session {
                     return Err(e);
                 }
             };
-        let backoff = |previous| State::Backoff {
-            until: add(received_at, self.config.login_backoff),
+        let backoff = |previous| State::Pending {
+            retry_at: add(received_at, self.config.login_backoff),
             previous,
             after_401,
         };
@@ -407,9 +378,7 @@ impl Session {
         }
         let current = match &mut self.state {
             State::Ready(held) => Some(held),
-            State::LoggingIn { previous, .. } | State::Backoff { previous, .. } => {
-                previous.as_mut()
-            }
+            State::Pending { previous, .. } => previous.as_mut(),
             State::Idle { .. } | State::Failed(_) => None,
         };
         let Some(held) = current.filter(|h| h.generation == generation) else {
@@ -425,12 +394,7 @@ impl Session {
         }
         // Drop the token; if a login is already under way, let it finish.
         match &mut self.state {
-            State::LoggingIn {
-                previous,
-                after_401,
-                ..
-            }
-            | State::Backoff {
+            State::Pending {
                 previous,
                 after_401,
                 ..
