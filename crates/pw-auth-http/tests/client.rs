@@ -313,6 +313,44 @@ fn scripted_session() {
     insta::assert_snapshot!(log);
 }
 
+/// An API-key session whose key is revoked: one 401, then never sent again.
+#[test]
+fn scripted_api_key_session() {
+    let (mut server, key) = Server::new();
+    let mut s = Session::with_api_key(key);
+    let mut log = String::new();
+    let mut now = START;
+    for what in [
+        "first request",
+        "second request",
+        "key revoked by its owner",
+        "next request",
+        "an hour later",
+    ] {
+        if what == "key revoked by its owner" {
+            server.key.revoke(now).unwrap();
+        }
+        if what == "an hour later" {
+            now += Duration::hours(1);
+        }
+        let line = match s.next(now) {
+            Next::Send {
+                authorization,
+                generation,
+            } => {
+                let (status, challenge) = server.request(&authorization, now);
+                let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
+                let r = s.on_response(generation, status, &lines);
+                format!("send the api key → {status} → {r:?}")
+            }
+            other => format!("{other:?}"),
+        };
+        writeln!(log, "{:<8} {what:<26} {line}", (now - START).to_string()).unwrap();
+    }
+    assert_eq!(server.key_requests_after_revocation, 1);
+    insta::assert_snapshot!(log);
+}
+
 #[test]
 fn a_second_401_straight_after_a_fresh_login_stops_the_session() {
     let (mut server, _) = Server::new();
