@@ -39,6 +39,20 @@ fn pick<T: Copy>(items: &[T], i: u8) -> Option<T> {
     items.get(usize::from(i).checked_rem(items.len())?).copied()
 }
 
+/// The document and its compiled policy, built once per process.
+fn fixture() -> Result<&'static (PolicyDocument, Policy), Violation> {
+    static FIXTURE: std::sync::OnceLock<Result<(PolicyDocument, Policy), Violation>> =
+        std::sync::OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let doc = document()?;
+            let policy = Policy::compile(&doc).map_err(|e| Violation(format!("policy: {e}")))?;
+            Ok((doc, policy))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 fn document() -> Result<PolicyDocument, Violation> {
     let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json())
         .map_err(|e| Violation(format!("default policy: {e}")))?;
@@ -54,8 +68,7 @@ fn document() -> Result<PolicyDocument, Violation> {
 /// companies without a link, a grant and manager level, never allow an unknown
 /// action, and always agree with the naive model.
 pub fn decisions(input: &DecisionInput) -> Checked {
-    let doc = document()?;
-    let policy = Policy::compile(&doc).map_err(|e| Violation(format!("policy: {e}")))?;
+    let (doc, policy) = fixture()?;
     let missing = || Violation("empty table".to_owned());
     let role = pick(&ROLES, input.role).ok_or_else(missing)?;
     let p = ModelPrincipal {
@@ -91,7 +104,7 @@ pub fn decisions(input: &DecisionInput) -> Checked {
             .map(str::to_owned)
             .collect(),
     };
-    let allowed = agree(&policy, &doc, &p, &r)?;
+    let allowed = agree(policy, doc, &p, &r)?;
 
     // The laws, stated directly on the engine's verdict.
     let def = policy.action(&r.action).and_then(|a| policy.def(a));
