@@ -157,20 +157,22 @@ impl Authenticator {
     ) -> Result<Principal, AuthnFailure> {
         match credential {
             Credential::ApiKey(key) => {
-                let record = store.api_key(&key.digest());
+                let digest = key.digest();
+                let record = store.api_key(&digest);
                 let user = match record {
                     Lookup::Found(r) => store.user(&r.user),
                     Lookup::Deleted | Lookup::NotFound => None,
                 };
-                self.api_key(key, record, user, now)
+                self.check_api_key(&digest, record, user, now)
             }
             Credential::Bearer(token) => {
-                let record = store.token(&token.digest());
+                let digest = token.digest();
+                let record = store.token(&digest);
                 let user = match record {
                     Lookup::Found(r) => store.user(&r.user),
                     Lookup::Deleted | Lookup::NotFound => None,
                 };
-                self.bearer(token, record, user, now)
+                self.check_bearer(&digest, record, user, now)
             }
         }
     }
@@ -184,8 +186,19 @@ impl Authenticator {
         user: Option<&UserRecord>,
         now: OffsetDateTime,
     ) -> Result<Principal, AuthnFailure> {
+        self.check_api_key(&key.digest(), record, user, now)
+    }
+
+    /// [`Authenticator::api_key`] with the key's digest already computed.
+    fn check_api_key(
+        &self,
+        digest: &ApiKeyDigest,
+        record: Lookup<'_, ApiKeyRecord>,
+        user: Option<&UserRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
         let record = found(record)?;
-        if record.digest != key.digest() {
+        if &record.digest != digest {
             return Err(AuthnFailure::RecordMismatch);
         }
         if let Some(at) = record.revoked_at {
@@ -217,8 +230,19 @@ impl Authenticator {
         user: Option<&UserRecord>,
         now: OffsetDateTime,
     ) -> Result<Principal, AuthnFailure> {
+        self.check_bearer(&token.digest(), record, user, now)
+    }
+
+    /// [`Authenticator::bearer`] with the token's digest already computed.
+    fn check_bearer(
+        &self,
+        digest: &TokenDigest,
+        record: Lookup<'_, TokenRecord>,
+        user: Option<&UserRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
         let record = found(record)?;
-        if record.digest != token.digest() {
+        if &record.digest != digest {
             return Err(AuthnFailure::RecordMismatch);
         }
         if let Some(at) = record.revoked_at {

@@ -65,8 +65,9 @@ macro_rules! id_type {
         $(#[$meta])*
         ///
         /// Valid ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+        /// Cheap to clone: the text is shared, not copied.
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Box<str>);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Parses and validates an id.
@@ -111,7 +112,7 @@ macro_rules! id_type {
             type Error = IdError;
             fn try_from(s: String) -> Result<Self, IdError> {
                 validate($kind, &s)?;
-                Ok(Self(s.into_boxed_str()))
+                Ok(Self(s.into()))
             }
         }
 

@@ -16,7 +16,7 @@ use crate::tier::{Feature, Tier};
 /// The longest action id, in bytes.
 pub const MAX_ACTION_ID_LEN: usize = 64;
 /// The most actions a policy may hold.
-pub const MAX_ACTIONS: usize = 4096;
+pub const MAX_ACTIONS: usize = 16_384;
 
 /// Whether an action reads or changes the company's entities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
