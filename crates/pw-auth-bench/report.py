@@ -17,9 +17,12 @@ rows = []
 def row(label, group, fn, param, peers=()):
     ours = median(group, fn, param)
     cells = [label, ns(ours)]
+    notes = []
     for pg, pf, pp in peers:
         theirs = median(pg, pf, pp)
-        cells.append(f"{pf}: {ns(theirs)} ({theirs / ours:.0f}× slower)" if theirs >= ours else f"{pf}: {ns(theirs)} ({ours / theirs:.1f}× faster than pw-auth)")
+        notes.append(f"{pf}: {ns(theirs)} ({theirs / ours:.0f}× slower)" if theirs >= ours else f"{pf}: {ns(theirs)} ({ours / theirs:.1f}× faster than pw-auth)")
+    if notes:
+        cells.append("; ".join(notes))
     print("| " + " | ".join(cells) + " |")
 
 print("| decision | pw-auth median | peers (same run) |\n|---|---|---|")
