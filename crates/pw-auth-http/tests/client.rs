@@ -152,6 +152,21 @@ impl Server {
     }
 }
 
+/// One request through the server, and the session told the answer: the status,
+/// the `WWW-Authenticate` values, and how the session took them.
+fn exchange(
+    session: &mut Session,
+    server: &mut Server,
+    authorization: &str,
+    generation: u64,
+    now: OffsetDateTime,
+) -> (u16, Vec<String>, Reaction) {
+    let (status, challenge) = server.request(authorization, now);
+    let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
+    let reaction = session.on_response(generation, status, &lines);
+    (status, challenge, reaction)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -185,9 +200,8 @@ proptest! {
             for _ in 0..=rng.below(4) {
                 match session.next(now) {
                     Next::Send { authorization, generation } => {
-                        let (status, challenge) = server.request(&authorization, now);
-                        let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
-                        match session.on_response(generation, status, &lines) {
+                        let (status, _, reaction) = exchange(&mut session, &mut server, &authorization, generation, now);
+                        match reaction {
                             Reaction::LogInAgain => {
                                 prop_assert!(logins_since_401.is_none() || status == 401);
                                 logins_since_401 = Some(0);
@@ -219,9 +233,7 @@ proptest! {
             // The API-key session: rejected once after revocation, never retried.
             match key_session.next(now) {
                 Next::Send { authorization, generation } => {
-                    let (status, challenge) = server.request(&authorization, now);
-                    let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
-                    let r = key_session.on_response(generation, status, &lines);
+                    let (status, _, r) = exchange(&mut key_session, &mut server, &authorization, generation, now);
                     if status == 401 {
                         prop_assert_eq!(r, Reaction::Failed(SessionError::KeyRejected));
                     }
@@ -262,9 +274,7 @@ fn scripted_session() {
                 authorization,
                 generation,
             } => {
-                let (status, challenge) = server.request(&authorization, now);
-                let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
-                let r = s.on_response(generation, status, &lines);
+                let (status, challenge, r) = exchange(s, server, &authorization, generation, now);
                 let challenge: String = challenge.iter().map(|c| format!(" ({c})")).collect();
                 format!("send token #{generation} → {status}{challenge} → {r:?}")
             }
@@ -338,9 +348,7 @@ fn scripted_api_key_session() {
                 authorization,
                 generation,
             } => {
-                let (status, challenge) = server.request(&authorization, now);
-                let lines: Vec<&[u8]> = challenge.iter().map(|c| c.as_bytes()).collect();
-                let r = s.on_response(generation, status, &lines);
+                let (status, _, r) = exchange(&mut s, &mut server, &authorization, generation, now);
                 format!("send the api key → {status} → {r:?}")
             }
             other => format!("{other:?}"),
