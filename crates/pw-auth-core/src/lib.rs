@@ -26,7 +26,11 @@
 //! * A [`Decision`] is a value, never an error: `Allow` or `Deny` with a
 //!   [`Reason`]. Anything not explicitly allowed is denied.
 //! * The [`Policy`] is data, checked and compiled once; the default one is the whole
-//!   table of the platform's documentation.
+//!   table of the platform's documentation. It also holds custom roles (enterprise)
+//!   and usage quotas per tier.
+//! * [`authorize_role_change`] decides who may change whose role.
+//! * [`check_limit`] is a per-company usage limiter (GCRA) whose state is one small
+//!   value the caller stores; [`usage_key`] says which company a request spends.
 //!
 //! See `docs/design.md` in the repository for why each of these choices was made.
 
