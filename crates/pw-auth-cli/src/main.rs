@@ -120,8 +120,7 @@ fn read_input(file: Option<&str>) -> Result<String, String> {
 fn load_policy(path: Option<&str>) -> Result<Policy, String> {
     match path {
         None => Ok(Policy::default_policy()),
-        Some(p) => policy_cmd::check(p, &read(p)?)
-            .and_then(|_| Policy::from_json(&read(p)?).map_err(|e| format!("{p}: {e}"))),
+        Some(p) => policy_cmd::load(p, &read(p)?),
     }
 }
 

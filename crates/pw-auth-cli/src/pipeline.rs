@@ -90,11 +90,7 @@ pub(crate) fn evaluate(
             return Ok(unauthenticated(f, responder.unauthenticated(f)));
         }
         Err(e) => {
-            let f = if e.is_no_credentials() {
-                AuthnFailure::Missing
-            } else {
-                AuthnFailure::Malformed
-            };
+            let f = e.failure();
             return Ok(unauthenticated(f, responder.authorization_error(&e)));
         }
     };

@@ -158,13 +158,19 @@ fn locate(text: &str, key: &str, index: usize) -> Option<(usize, usize)> {
 
 /// Checks a policy file: `Ok(summary)` or `Err("FILE:line:col: message")`.
 pub(crate) fn check(path: &str, text: &str) -> Result<String, String> {
+    let p = load(path, text)?;
+    Ok(format!(
+        "{path}: ok — {}, {} actions, {} custom roles\n",
+        p.id(),
+        p.actions().len(),
+        p.custom_roles().len()
+    ))
+}
+
+/// Compiles a policy file's text; errors come as `FILE:line:col: message`.
+pub(crate) fn load(path: &str, text: &str) -> Result<Policy, String> {
     match Policy::from_json(text) {
-        Ok(p) => Ok(format!(
-            "{path}: ok — {}, {} actions, {} custom roles\n",
-            p.id(),
-            p.actions().len(),
-            p.custom_roles().len()
-        )),
+        Ok(p) => Ok(p),
         Err(PolicyLoadError::Syntax {
             line,
             column,

@@ -93,32 +93,79 @@ proptest! {
             }
         }
     }
+}
 
-    #[test]
-    fn api_keys_and_tokens_of_a_company_share_one_budget(
-        kinds in prop::collection::vec(any::<bool>(), 1..80), gaps in prop::collection::vec(0i64..400_000_000, 80),
-    ) {
-        // A server keyed by usage_key: a run mixing API-key and bearer principals of
-        // acme is decided exactly like a run of bearer principals only.
-        let acme = company("acme");
-        let q = Quota::new(5, 1, 5).unwrap();
-        let run = |mixed: bool| {
-            let mut state = LimitState::default();
-            let mut t = 0i64;
-            let mut out = Vec::new();
-            for (i, &k) in kinds.iter().enumerate() {
-                t += gaps[i];
-                let p = principal(if mixed && k { Role::ApiUser } else { Role::Manager }, &acme);
-                let req = Request::new("flows.view", &acme, Tier::Professional);
-                assert_eq!(usage_key(&req), p.company());
-                let (d, s) = check_limit(state, &q, at(t));
-                state = s;
-                out.push(d);
-            }
-            out
-        };
-        prop_assert_eq!(run(true), run(false));
+/// A store of one company's API key and one person's token.
+struct Store {
+    key: ApiKeyRecord,
+    token: TokenRecord,
+    users: Vec<UserRecord>,
+}
+
+impl RecordStore for Store {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        Some(&self.key).filter(|k| &k.digest == digest).into()
     }
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        Some(&self.token).filter(|t| &t.digest == digest).into()
+    }
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.users.iter().find(|u| &u.id == id)
+    }
+}
+
+/// The recipe a server follows: authenticate, build the request in the principal's
+/// company, spend the budget `usage_key` names. An API key and a bearer token of acme,
+/// asking for different actions, exhaust one budget together; globex keeps its own.
+#[test]
+fn api_keys_and_tokens_of_a_company_share_one_budget() {
+    let acme = company("acme");
+    let m = mint_api_key(
+        &acme,
+        KeyLabel::new("erp").unwrap(),
+        b"0123456789abcdef",
+        NOW,
+    )
+    .unwrap();
+    let ann = UserRecord::active(user("ann"), acme.clone(), Role::Manager);
+    let t = issue_token(&ann, b"fedcba9876543210", NOW, ExpiresIn::DEFAULT).unwrap();
+    let store = Store {
+        key: m.record.clone(),
+        token: t.record.clone(),
+        users: vec![m.user.clone(), ann],
+    };
+    let key = Credential::ApiKey(m.key.clone());
+    let token = Credential::Bearer(t.token.clone());
+    let q = Quota::new(4, 60, 4).unwrap();
+    let mut budgets: std::collections::HashMap<CompanyId, LimitState> = Default::default();
+    let mut spend = |credential: &Credential, action: &str| {
+        let p = Authenticator::default()
+            .authenticate(credential, &store, NOW)
+            .unwrap();
+        let req = Request::new(action, p.company(), Tier::Professional);
+        let state = budgets.entry(usage_key(&req).clone()).or_default();
+        let (d, next) = check_limit(*state, &q, NOW);
+        *state = next;
+        d.is_allowed()
+    };
+    let admitted: Vec<bool> = [
+        (&key, "flows.view"),
+        (&token, "flows.deploy"),
+        (&key, "scripts.view"),
+        (&token, "users.view"),
+    ]
+    .into_iter()
+    .map(|(c, a)| spend(c, a))
+    .collect();
+    assert_eq!(admitted, [true; 4]);
+    assert!(
+        !spend(&key, "company.view"),
+        "the key has no budget of its own"
+    );
+    assert!(!spend(&token, "flows.view"), "nor has the token");
+    let globex = company("globex");
+    let (d, _) = check_limit(budgets.get(&globex).copied().unwrap_or_default(), &q, NOW);
+    assert!(d.is_allowed(), "another company's budget is untouched");
 }
 
 #[test]

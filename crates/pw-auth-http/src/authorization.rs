@@ -12,7 +12,7 @@
 //! A bearer credential always contains a space and an API key never does, and an API
 //! key is never the word `Bearer`: no value can be read both ways.
 
-use pw_auth_core::{AccessToken, ApiKey, ApiKeyError, Credential, TokenError};
+use pw_auth_core::{AccessToken, ApiKey, ApiKeyError, AuthnFailure, Credential, TokenError};
 use zeroize::Zeroizing;
 
 /// The longest `Authorization` value accepted, in bytes (before trimming).
@@ -119,6 +119,17 @@ impl AuthorizationError {
     /// its credentials (401).
     pub fn is_invalid_request(&self) -> bool {
         matches!(self, AuthorizationError::MultipleValues { .. })
+    }
+
+    /// The authentication failure this error amounts to, for the audit record and the
+    /// 401: [`AuthnFailure::Missing`] when it is best read as no credentials at all,
+    /// [`AuthnFailure::Malformed`] otherwise.
+    pub fn failure(&self) -> AuthnFailure {
+        if self.is_no_credentials() {
+            AuthnFailure::Missing
+        } else {
+            AuthnFailure::Malformed
+        }
     }
 }
 
@@ -331,6 +342,26 @@ mod tests {
             parse_authorization_fields(two),
             Err(AuthorizationError::MultipleValues { count: 2 })
         );
+    }
+
+    #[test]
+    fn errors_map_to_one_authentication_failure() {
+        use AuthorizationError as E;
+        for e in [
+            E::Empty,
+            E::UnsupportedScheme { scheme: "Basic" },
+            E::UnknownScheme { len: 3 },
+        ] {
+            assert_eq!(e.failure(), AuthnFailure::Missing, "{e:?}");
+        }
+        for e in [
+            E::MissingToken,
+            E::TabSeparator,
+            E::ControlByte { position: 0 },
+            E::MultipleValues { count: 2 },
+        ] {
+            assert_eq!(e.failure(), AuthnFailure::Malformed, "{e:?}");
+        }
     }
 
     #[test]

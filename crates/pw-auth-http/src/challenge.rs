@@ -92,9 +92,6 @@ pub enum ChallengeBuildError {
     /// A parameter name occurs twice.
     #[error("parameter `{0}` occurs twice")]
     DuplicateParam(String),
-    /// A token68 and parameters together (the grammar allows one or the other).
-    #[error("a challenge has either a token68 or parameters, not both")]
-    Token68AndParams,
 }
 
 /// One challenge: a scheme and either a token68 or a list of parameters (in order,
@@ -270,12 +267,10 @@ impl Parser<'_> {
         self.pos >= self.s.len()
     }
 
-    fn skip_ows(&mut self) -> usize {
-        let start = self.pos;
+    fn skip_ows(&mut self) {
         while matches!(self.peek(), Some(' ' | '\t')) {
             self.bump();
         }
-        self.pos.saturating_sub(start)
     }
 
     fn expected(&self, expected: &'static str) -> ChallengeError {

@@ -177,10 +177,7 @@ impl Responder {
                 serde_json::json!({"message": "Exactly one Authorization value is allowed."}),
             );
         }
-        if error.is_no_credentials() {
-            return self.unauthenticated(AuthnFailure::Missing);
-        }
-        self.unauthenticated(AuthnFailure::Malformed)
+        self.unauthenticated(error.failure())
     }
 
     /// 403 for a denied decision, with the reason as the message and an

@@ -359,32 +359,32 @@ fn scripted_api_key_session() {
     insta::assert_snapshot!(log);
 }
 
+/// Asks the session what to do (it must log in), serves the login, and asks again
+/// (it must send): the generation of the token it sends.
+fn log_in_and_send(s: &mut Session, server: &mut Server, now: OffsetDateTime) -> u64 {
+    let Next::LogIn { body } = s.next(now) else {
+        panic!("expected a login")
+    };
+    let (status, answer) = server.login(body.as_bytes(), now);
+    s.on_login_response(status, answer.as_bytes(), now).unwrap();
+    let Next::Send { generation, .. } = s.next(now) else {
+        panic!("expected a send")
+    };
+    generation
+}
+
 #[test]
 fn a_second_401_straight_after_a_fresh_login_stops_the_session() {
     let (mut server, _) = Server::new();
     let mut s = ann("secret");
     let now = START;
-    let Next::LogIn { body } = s.next(now) else {
-        panic!()
-    };
-    let (st, a) = server.login(body.as_bytes(), now);
-    s.on_login_response(st, a.as_bytes(), now).unwrap();
-    let Next::Send { generation, .. } = s.next(now) else {
-        panic!()
-    };
+    let generation = log_in_and_send(&mut s, &mut server, now);
     let expired = Responder::new("x")
         .unwrap()
         .unauthenticated(AuthnFailure::Unknown);
     let h = [expired.header("www-authenticate").unwrap().as_bytes()];
     assert_eq!(s.on_response(generation, 401, &h), Reaction::LogInAgain);
-    let Next::LogIn { body } = s.next(now) else {
-        panic!()
-    };
-    let (st, a) = server.login(body.as_bytes(), now);
-    s.on_login_response(st, a.as_bytes(), now).unwrap();
-    let Next::Send { generation, .. } = s.next(now) else {
-        panic!()
-    };
+    let generation = log_in_and_send(&mut s, &mut server, now);
     assert_eq!(
         s.on_response(generation, 401, &h),
         Reaction::Failed(SessionError::RefusedAfterLogin)
