@@ -26,21 +26,11 @@ fn company(s: &str) -> CompanyId {
 }
 
 fn bearer(role: Role, home: &CompanyId) -> Principal {
-    Principal::bearer(
-        UserId::new("u").unwrap(),
-        home.clone(),
-        role,
-        TokenId::new("t").unwrap(),
-        datetime!(2026-11-28 0:00 UTC),
-    )
+    pw_auth_core::testing::principal(role, home)
 }
 
 fn key_principal(home: &CompanyId) -> Principal {
-    Principal::api_key(
-        UserId::new("k").unwrap(),
-        home.clone(),
-        ApiKeyId::new("k").unwrap(),
-    )
+    pw_auth_core::testing::principal(Role::ApiUser, home)
 }
 
 fn authorize_benches(c: &mut Criterion) {
@@ -58,10 +48,10 @@ fn authorize_benches(c: &mut Criterion) {
     let allow = Request::new("flows.deploy", &acme, pro);
     let deny = Request::new("blueprints.publish", &acme, pro);
     g.bench_function(BenchmarkId::new("pw-auth", "allow"), |b| {
-        b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&allow)))
+        b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&allow), NOW))
     });
     g.bench_function(BenchmarkId::new("pw-auth", "deny"), |b| {
-        b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&deny)))
+        b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&deny), NOW))
     });
     let cedar_allow = cedar.request(Role::ApiUser, "flows.deploy", pro).unwrap();
     let cedar_deny = cedar
@@ -104,10 +94,24 @@ fn authorize_benches(c: &mut Criterion) {
         .with_parent(&acme)
         .with_grants(&grants);
     g.bench_function(BenchmarkId::new("pw-auth", "deny-tier"), |b| {
-        b.iter(|| authorize(black_box(&policy), black_box(&manager), black_box(&tiered)))
+        b.iter(|| {
+            authorize(
+                black_box(&policy),
+                black_box(&manager),
+                black_box(&tiered),
+                NOW,
+            )
+        })
     });
     g.bench_function(BenchmarkId::new("pw-auth", "allow-by-grant"), |b| {
-        b.iter(|| authorize(black_box(&policy), black_box(&manager), black_box(&linked)))
+        b.iter(|| {
+            authorize(
+                black_box(&policy),
+                black_box(&manager),
+                black_box(&linked),
+                NOW,
+            )
+        })
     });
     g.finish();
 
@@ -115,7 +119,7 @@ fn authorize_benches(c: &mut Criterion) {
     for factor in [1usize, 10, 100] {
         let big = scaled_policy(factor).unwrap();
         g.bench_function(BenchmarkId::new("policy-size", factor), |b| {
-            b.iter(|| authorize(black_box(&big), black_box(&key), black_box(&allow)))
+            b.iter(|| authorize(black_box(&big), black_box(&key), black_box(&allow), NOW))
         });
     }
     for n in [1usize, 10, 100] {
@@ -127,7 +131,14 @@ fn authorize_benches(c: &mut Criterion) {
             .with_parent(&acme)
             .with_grants(&many);
         g.bench_function(BenchmarkId::new("grants", n), |b| {
-            b.iter(|| authorize(black_box(&policy), black_box(&manager), black_box(&req)))
+            b.iter(|| {
+                authorize(
+                    black_box(&policy),
+                    black_box(&manager),
+                    black_box(&req),
+                    NOW,
+                )
+            })
         });
     }
     g.finish();
@@ -220,6 +231,7 @@ impl Server {
             &self.policy,
             &p,
             &Request::new(action, &self.acme, Tier::Professional),
+            NOW,
         );
         match self.responder.forbidden(&decision) {
             None => 200,

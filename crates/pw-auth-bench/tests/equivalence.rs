@@ -9,25 +9,8 @@
 )]
 
 use pw_auth_bench::{CasbinPeer, CedarPeer, headers_bearer, http_auth_challenges, scaled_policy};
+use pw_auth_core::testing::{NOW, principal};
 use pw_auth_core::*;
-use time::macros::datetime;
-
-fn principal(role: Role, home: &CompanyId) -> Principal {
-    match role {
-        Role::ApiUser => Principal::api_key(
-            UserId::new("k").unwrap(),
-            home.clone(),
-            ApiKeyId::new("k").unwrap(),
-        ),
-        r => Principal::bearer(
-            UserId::new("u").unwrap(),
-            home.clone(),
-            r,
-            TokenId::new("t").unwrap(),
-            datetime!(2026-11-28 0:00 UTC),
-        ),
-    }
-}
 
 #[test]
 fn cedar_casbin_and_pw_auth_agree_on_every_role_action_and_tier() {
@@ -44,7 +27,7 @@ fn cedar_casbin_and_pw_auth_agree_on_every_role_action_and_tier() {
                 .map(|a| a.id().to_owned())
                 .chain(["flows.unknown".to_owned()])
             {
-                let ours = authorize(&policy, &p, &Request::new(&a, &acme, tier)).is_allowed();
+                let ours = authorize(&policy, &p, &Request::new(&a, &acme, tier), NOW).is_allowed();
                 let theirs = cedar.is_allowed(&cedar.request(role, &a, tier).unwrap());
                 let casbins = casbin.is_allowed(role, &a, tier);
                 assert_eq!(ours, theirs, "cedar differs on {role} {a} {tier}");
@@ -89,6 +72,9 @@ fn scaled_policies_keep_the_default_decisions() {
     let p = principal(Role::Manager, &acme);
     for a in base.actions() {
         let req = Request::new(a.id(), &acme, Tier::Professional);
-        assert_eq!(authorize(&base, &p, &req), authorize(&big, &p, &req));
+        assert_eq!(
+            authorize(&base, &p, &req, NOW),
+            authorize(&big, &p, &req, NOW)
+        );
     }
 }

@@ -103,7 +103,7 @@ pub(crate) fn evaluate(
     if let Some(parent) = &target.parent {
         request = request.with_parent(parent);
     }
-    let decision = authorize(policy, &principal, &request);
+    let decision = authorize(policy, &principal, &request, now);
     Ok(Evaluation {
         audit: AuditRecord::decision(policy, &principal, &request, decision, now),
         refusal: responder.forbidden(&decision),

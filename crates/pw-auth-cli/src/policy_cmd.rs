@@ -3,39 +3,47 @@
 use std::collections::BTreeMap;
 
 use pw_auth_core::{
-    ApiKeyId, CompanyId, Policy, PolicyError, PolicyLoadError, Principal, Reason, Request, Role,
-    Tier, TokenId, UserId, authorize,
+    Authenticator, CompanyId, ExpiresIn, KeyLabel, Lookup, Policy, PolicyError, Principal, Reason,
+    Request, Role, Tier, UserId, UserRecord, authorize, issue_token, mint_api_key,
 };
 use time::OffsetDateTime;
+use time::macros::datetime;
 
+/// The instant the matrix is decided at: its principals are freshly authenticated.
+const MATRIX_NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
+/// Fixed bytes for the matrix's credentials (the matrix prints none of them).
+const MATRIX_RANDOM: [u8; 16] = [
+    0x3c, 0x91, 0x0e, 0x5a, 0xd7, 0x42, 0x68, 0xb1, 0x1f, 0xa3, 0x7c, 0x05, 0xe9, 0x26, 0x84, 0x5b,
+];
+
+/// A principal of `role` in `home`, made the only way there is: by authenticating a
+/// freshly minted key (api-user) or a freshly issued token (the others).
 fn principal(role: Role, home: &CompanyId) -> Result<Principal, String> {
-    let id = |s: &str| UserId::new(s).map_err(|e| e.to_string());
-    Ok(match role {
-        Role::ApiUser => Principal::api_key(
-            id("api-user")?,
-            home.clone(),
-            ApiKeyId::new("key").map_err(|e| e.to_string())?,
-        ),
-        r => Principal::bearer(
-            id(r.as_str())?,
-            home.clone(),
-            r,
-            TokenId::new("token").map_err(|e| e.to_string())?,
-            OffsetDateTime::UNIX_EPOCH,
-        ),
-    })
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let a = Authenticator::default();
+    if role == Role::ApiUser {
+        let label = KeyLabel::new("matrix").map_err(|e| err(&e))?;
+        let m = mint_api_key(home, label, &MATRIX_RANDOM, MATRIX_NOW).map_err(|e| err(&e))?;
+        return a
+            .api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), MATRIX_NOW)
+            .map_err(|e| err(&e));
+    }
+    let id = UserId::new(role.as_str()).map_err(|e| err(&e))?;
+    let user = UserRecord::active(id, home.clone(), role);
+    let t =
+        issue_token(&user, &MATRIX_RANDOM, MATRIX_NOW, ExpiresIn::DEFAULT).map_err(|e| err(&e))?;
+    a.bearer(&t.token, Lookup::Found(&t.record), Some(&user), MATRIX_NOW)
+        .map_err(|e| err(&e))
 }
 
-/// A short label for a reason, for the table.
+/// A short label for a reason, for the table: its code, with the level or feature it
+/// names where that tells two cells apart.
 fn label(r: Reason) -> String {
     match r {
-        Reason::Allowed { .. } => "allow".into(),
-        Reason::AdministratorOnly { .. } => "no: administrator only".into(),
-        Reason::RoleTooLow { required, .. } => format!("no: needs {required}"),
-        Reason::TierExcludes { feature, .. } => format!("no: tier lacks {feature}"),
-        Reason::PlatformSupportOnly => "no: platform support only".into(),
-        Reason::GrantRequired => "no: only by grant".into(),
-        other => format!("no: {}", other.to_string().trim_start_matches("denied: ")),
+        Reason::RoleTooLow { required, .. } => format!("{}:{required}", r.kind()),
+        Reason::TierExcludes { feature, .. } => format!("{}:{feature}", r.kind()),
+        _ => r.kind().to_owned(),
     }
 }
 
@@ -53,7 +61,7 @@ pub(crate) fn matrix(policy: &Policy, json: bool) -> Result<String, String> {
             for a in policy.actions() {
                 let mut roles = BTreeMap::new();
                 for (role, p) in &principals {
-                    let d = authorize(policy, p, &Request::new(a.id(), &home, tier));
+                    let d = authorize(policy, p, &Request::new(a.id(), &home, tier), MATRIX_NOW);
                     roles.insert(
                         role.as_str(),
                         serde_json::json!({"effect": d.effect(), "reason": d.reason()}),
@@ -83,77 +91,13 @@ pub(crate) fn matrix(policy: &Policy, json: bool) -> Result<String, String> {
         for a in policy.actions() {
             out.push_str(&format!("| `{}` |", a.id()));
             for (_, p) in &principals {
-                let d = authorize(policy, p, &Request::new(a.id(), &home, tier));
+                let d = authorize(policy, p, &Request::new(a.id(), &home, tier), MATRIX_NOW);
                 out.push_str(&format!(" {} |", label(d.reason())));
             }
             out.push('\n');
         }
     }
     Ok(out)
-}
-
-/// Where in the JSON text the `index`-th element of the top-level array `key` starts,
-/// as a 1-based (line, column).
-fn locate(text: &str, key: &str, index: usize) -> Option<(usize, usize)> {
-    let (mut line, mut col) = (1usize, 0usize);
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut string_start = 0usize;
-    let mut last_key: Option<&str> = None;
-    let mut in_target = false;
-    let mut count = 0usize;
-    let mut expect_element = false;
-    for (i, ch) in text.char_indices() {
-        if ch == '\n' {
-            line = line.saturating_add(1);
-            col = 0;
-            continue;
-        }
-        col = col.saturating_add(1);
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if ch == '\\' {
-                escaped = true;
-            } else if ch == '"' {
-                in_string = false;
-                if depth == 1 {
-                    last_key = text.get(string_start..i);
-                }
-            }
-            continue;
-        }
-        if in_target && depth == 2 && expect_element && !ch.is_whitespace() && ch != ']' {
-            if count == index {
-                return Some((line, col));
-            }
-            count = count.saturating_add(1);
-            expect_element = false;
-        }
-        match ch {
-            '"' => {
-                in_string = true;
-                string_start = i.saturating_add(1);
-            }
-            '{' | '[' => {
-                depth = depth.saturating_add(1);
-                if depth == 2 && ch == '[' && last_key == Some(key) {
-                    in_target = true;
-                    expect_element = true;
-                }
-            }
-            '}' | ']' => {
-                if depth == 2 && in_target {
-                    in_target = false;
-                }
-                depth = depth.saturating_sub(1);
-            }
-            ',' if in_target && depth == 2 => expect_element = true,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Checks a policy file: `Ok(summary)` or `Err("FILE:line:col: message")`.
@@ -167,50 +111,19 @@ pub(crate) fn check(path: &str, text: &str) -> Result<String, String> {
     ))
 }
 
-/// Compiles a policy file's text; errors come as `FILE:line:col: message`.
+/// Compiles a policy file's text; an error comes as `FILE:line:col: message`, with
+/// its help on the next line.
 pub(crate) fn load(path: &str, text: &str) -> Result<Policy, String> {
-    match Policy::from_json(text) {
-        Ok(p) => Ok(p),
-        Err(PolicyLoadError::Syntax {
-            line,
-            column,
-            message,
-        }) => Err(format!("{path}:{line}:{column}: {message}")),
-        Err(PolicyLoadError::Invalid(e)) => {
-            let place = match &e {
-                PolicyError::InvalidActionId { index, .. }
-                | PolicyError::DuplicateAction { index, .. }
-                | PolicyError::UnknownRole { index, .. }
-                | PolicyError::ApiUserLevel { index, .. }
-                | PolicyError::UnknownFeature { index, .. }
-                | PolicyError::GrantBelowManager { index, .. } => locate(text, "actions", *index),
-                PolicyError::CustomRoleName { index, .. }
-                | PolicyError::DuplicateCustomRole { index, .. }
-                | PolicyError::UnknownArea { index, .. }
-                | PolicyError::DuplicateArea { index, .. }
-                | PolicyError::EditWithoutView { index, .. } => {
-                    locate(text, "custom_roles", *index)
-                }
-                _ => None,
-            };
-            let (line, column) = place.unwrap_or((1, 1));
-            Err(format!("{path}:{line}:{column}: {e}"))
-        }
-        Err(other) => Err(format!("{path}: {other}")),
-    }
+    Policy::from_json(text).map_err(|e| located(path, &e))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locates_array_elements() {
-        let text = "{\n  \"name\": \"x, [y]\",\n  \"actions\": [\n    {\"id\": \"a.b\"},\n    {\"id\": \"c.d\", \"x\": [1, 2]},\n    {\"id\": \"e\\\"f\"}\n  ]\n}";
-        assert_eq!(locate(text, "actions", 0), Some((4, 5)));
-        assert_eq!(locate(text, "actions", 1), Some((5, 5)));
-        assert_eq!(locate(text, "actions", 2), Some((6, 5)));
-        assert_eq!(locate(text, "actions", 3), None);
-        assert_eq!(locate(text, "custom_roles", 0), None);
+fn located(path: &str, e: &PolicyError) -> String {
+    let mut out = match e.location() {
+        Some(at) => format!("{path}:{}:{}: {}", at.line(), at.column(), e.kind()),
+        None => format!("{path}: {}", e.kind()),
+    };
+    if let Some(help) = e.help() {
+        out.push_str(&format!("\n  help: {help}"));
     }
+    out
 }

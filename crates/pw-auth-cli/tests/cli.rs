@@ -238,7 +238,11 @@ fn policy_matrix() {
 #[test]
 fn policy_check() {
     let ok = pw_auth(
-        &["policy", "check", "../pw-auth-core/src/default-policy.json"],
+        &[
+            "policy",
+            "check",
+            "../pw-auth-core/src/policy/default-policy.json",
+        ],
         "",
     );
     assert_eq!(ok.code, 0);
@@ -255,8 +259,10 @@ fn policy_check() {
         errors.push_str(&r.stderr);
     }
     insta::assert_snapshot!(errors, @r#"
-    pw-auth: tests/fixtures/bad-policy.json:6:5: actions[1] (`flows.edit`): unknown role `admin` in min_role; expected one of `read-only`, `user`, `manager`, `administrator`, `nobody`
-    pw-auth: tests/fixtures/bad-custom-role.json:10:5: custom_roles[1] (`editor`): edit on `flows` without view; add `flows` to view or remove it from edit
+    pw-auth: tests/fixtures/bad-policy.json:6:54: actions[1] (`flows.edit`): unknown role `admin` in min_role
+      help: expected one of `read-only`, `user`, `manager`, `administrator`, `nobody`
+    pw-auth: tests/fixtures/bad-custom-role.json:10:45: custom_roles[1] (`editor`): edit on `flows` without view
+      help: add `flows` to view, or remove it from edit
     pw-auth: tests/fixtures/syntax-error.json:3:14: invalid type: integer `2`, expected a string
     pw-auth: cannot read `tests/fixtures/missing.json`: No such file or directory (os error 2)
     "#);

@@ -53,8 +53,13 @@ fn step(
     println!("   {credential:?} asks for `{action}` at {at}");
     let record = match Authenticator::default().authenticate(credential, store, now) {
         Ok(principal) => {
-            let decision = authorize(policy, &principal, &request);
-            println!("   → {}", decision.reason());
+            let decision = authorize(policy, &principal, &request, now);
+            let effect = if decision.is_allowed() {
+                "allowed"
+            } else {
+                "denied (403)"
+            };
+            println!("   → {effect}: {}", decision.reason());
             AuditRecord::decision(policy, &principal, &request, decision, now)
         }
         Err(failure) => {

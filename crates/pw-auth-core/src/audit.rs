@@ -55,16 +55,20 @@ pub struct Unauthenticated {
 /// ```
 /// use pw_auth_core::*;
 /// use time::macros::datetime;
+/// let now = datetime!(2026-11-27 12:00 UTC);
 /// let policy = Policy::default_policy();
 /// let acme = CompanyId::new("acme")?;
-/// let p = Principal::api_key(UserId::new("api-user_1")?, acme.clone(), ApiKeyId::new("key_1")?);
+/// let random = [7, 42, 1, 99, 3, 250, 18, 64, 5, 77, 120, 9, 200, 33, 8, 161];
+/// let minted = mint_api_key(&acme, KeyLabel::new("erp")?, &random, now)?;
+/// let p = Authenticator::default()
+///     .api_key(&minted.key, Lookup::Found(&minted.record), Some(&minted.user), now)?;
 /// let req = Request::new("flows.view", &acme, Tier::Standard);
-/// let decision = authorize(&policy, &p, &req);
-/// let record = AuditRecord::decision(&policy, &p, &req, decision, datetime!(2026-11-27 12:00 UTC));
-/// let json = serde_json::to_value(&record).unwrap();
+/// let decision = authorize(&policy, &p, &req, now);
+/// let record = AuditRecord::decision(&policy, &p, &req, decision, now);
+/// let json = serde_json::to_value(&record)?;
 /// assert_eq!(json["effect"], "allow");
-/// assert_eq!(json["principal"]["method"]["key_id"], "key_1");
-/// # Ok::<(), IdError>(())
+/// assert_eq!(json["principal"]["method"]["key_id"], minted.record.id.as_str());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {

@@ -72,9 +72,10 @@ pub enum AuthnFailure {
     /// The user behind the credential is disabled.
     #[error("the user is disabled")]
     UserDisabled,
-    /// The records handed over do not belong together (wrong digest, user or company,
-    /// or a key whose user is not an api-user). This is a bug in the caller's lookup
-    /// or corrupt data, and is denied like an unknown credential.
+    /// The records handed over do not belong together: a wrong digest, user or
+    /// company; a key whose user is not an api-user, or has a custom role; a token
+    /// whose user is an api-user. This is a bug in the caller's lookup or corrupt
+    /// data, and is denied like an unknown credential.
     #[error("the looked-up records do not match the credential")]
     RecordMismatch,
 }
@@ -262,17 +263,23 @@ impl Authenticator {
             }
         }
         let user = user_for(user, &record.user, &record.company)?;
+        // An api-user authenticates with its key only: a token record naming one is
+        // the mirror of a key whose user is not an api-user, and is refused alike.
         let principal = Principal::bearer(
             user.id.clone(),
             user.company.clone(),
             user.role,
             record.id.clone(),
             record.lifetime.expires_at(),
-        );
-        Ok(match &user.custom_role {
-            Some(custom) => principal.with_custom_role(custom.clone()),
-            None => principal,
-        })
+            self.config.leeway,
+        )
+        .ok_or(AuthnFailure::RecordMismatch)?;
+        match &user.custom_role {
+            Some(custom) => principal
+                .with_custom_role(custom.clone())
+                .ok_or(AuthnFailure::RecordMismatch),
+            None => Ok(principal),
+        }
     }
 }
 

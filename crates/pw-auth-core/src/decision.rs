@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::id::CompanyId;
 use crate::policy::{ActionKind, Policy, Requirement};
@@ -113,12 +114,16 @@ pub enum Standing {
     Grant,
 }
 
-/// Why a decision was made: the rule that allowed, or the requirement that failed.
-/// Checks run in this order, and the first that fails is the reason: action, company,
-/// role, tier.
+/// Why an authorisation decision was made: the rule that allowed, or the requirement
+/// that failed. Checks run in this order, and the first that fails is the reason:
+/// the principal's validity, the action, the company, the role, the tier.
+///
+/// Deliberately not `#[non_exhaustive]`: a caller that matches on reasons should
+/// have to handle a new one. [`Reason::kind`] is the stable code of each variant, the
+/// same as the `kind` field of its serialised form; [`Display`](fmt::Display) is a
+/// sentence a support engineer can read out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Reason {
     /// Allowed: the action's rule admits the principal's role, in a company where it
     /// stands as a member or by grant, and the tier includes any feature it needs.
@@ -131,10 +136,28 @@ pub enum Reason {
         /// How the principal stands in the company.
         standing: Standing,
     },
+    /// Allowed: the principal's custom role toggles this kind of action on the
+    /// action's area, and the tier includes the role manager (and any feature).
+    AllowedByCustomRole {
+        /// Whether the action views or edits.
+        action_kind: ActionKind,
+        /// The tier feature the action needs, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        feature: Option<Feature>,
+    },
+    /// The principal's bearer token expired before the decision was asked for.
+    CredentialExpired {
+        /// When the token expired.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// The action id is not in the policy.
     UnknownAction,
     /// The company is neither the principal's own nor a company linked to it.
     OtherCompany,
+    /// The company is linked to the principal's, but an api-user acts only in its own
+    /// company, grant or not: an API key is one company's integration credential.
+    ApiUserOwnCompanyOnly,
     /// The company is linked to the principal's, but the principal holds no grant
     /// for it.
     MissingGrant,
@@ -144,8 +167,13 @@ pub enum Reason {
         /// The principal's role.
         role: Role,
     },
+    /// A custom role never carries into a linked company.
+    CustomRoleInLinkedCompany,
     /// The action is only allowed by grant, in a linked company.
     GrantRequired,
+    /// The action is only allowed in the principal's own company, never by grant
+    /// (deleting a company, its role manager).
+    OwnCompanyOnly,
     /// Nobody in a company may do this; only platform support.
     PlatformSupportOnly,
     /// Only an administrator may do this.
@@ -160,22 +188,6 @@ pub enum Reason {
         /// The principal's role.
         role: Role,
     },
-    /// The company's tier does not include the feature the action needs.
-    TierExcludes {
-        /// The company's tier.
-        tier: Tier,
-        /// The feature needed.
-        feature: Feature,
-    },
-    /// Allowed: the principal's custom role toggles this kind of action on the
-    /// action's area, and the tier includes the role manager (and any feature).
-    AllowedByCustomRole {
-        /// Whether the action views or edits.
-        action_kind: ActionKind,
-        /// The tier feature the action needs, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        feature: Option<Feature>,
-    },
     /// The principal's custom role is not in the policy.
     UnknownCustomRole,
     /// The principal's custom role does not toggle this kind of action on this area.
@@ -185,36 +197,12 @@ pub enum Reason {
     },
     /// A custom role never grants administrator-only or platform-support-only actions.
     NotGrantableByCustomRole,
-    /// A custom role never carries into a linked company.
-    CustomRoleInLinkedCompany,
-    /// Allowed: the actor may change the target's role from `from` to `to`.
-    RoleChangeAllowed {
-        /// The target's current role.
-        from: Role,
-        /// The new role.
-        to: Role,
-    },
-    /// Nobody in a company may make an administrator; only platform support.
-    NoOneMakesAdministrator,
-    /// An api-user's role belongs to its API key and never changes; no user becomes
-    /// an api-user but by minting a key.
-    ApiUserRoleIsFixed,
-    /// The actor may not change roles at all (below manager, or a custom role).
-    CannotChangeRoles {
-        /// The actor's role.
-        role: Role,
-    },
-    /// The target's current role is not below what the actor may change.
-    TargetOutranksActor {
-        /// The target's current role.
-        target: Role,
-    },
-    /// The new role is above the highest the actor may grant.
-    AboveActorsGrant {
-        /// The new role.
-        to: Role,
-        /// The highest role the actor may grant.
-        max: Role,
+    /// The company's tier does not include the feature the action needs.
+    TierExcludes {
+        /// The company's tier.
+        tier: Tier,
+        /// The feature needed.
+        feature: Feature,
     },
 }
 
@@ -222,15 +210,54 @@ impl Reason {
     /// The effect this reason leads to.
     pub const fn effect(&self) -> Effect {
         match self {
-            Reason::Allowed { .. }
-            | Reason::AllowedByCustomRole { .. }
-            | Reason::RoleChangeAllowed { .. } => Effect::Allow,
+            Reason::Allowed { .. } | Reason::AllowedByCustomRole { .. } => Effect::Allow,
             _ => Effect::Deny,
+        }
+    }
+
+    /// The reason's stable code: the `kind` field of its serialised form, e.g.
+    /// `administrator_only`. Use it for metrics, logs and tests.
+    ///
+    /// ```
+    /// use pw_auth_core::{Reason, Role};
+    /// let r = Reason::AdministratorOnly { role: Role::ApiUser };
+    /// assert_eq!(r.kind(), "administrator_only");
+    /// assert_eq!(serde_json::to_value(r)?["kind"], "administrator_only");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Reason::Allowed { .. } => "allowed",
+            Reason::AllowedByCustomRole { .. } => "allowed_by_custom_role",
+            Reason::CredentialExpired { .. } => "credential_expired",
+            Reason::UnknownAction => "unknown_action",
+            Reason::OtherCompany => "other_company",
+            Reason::ApiUserOwnCompanyOnly => "api_user_own_company_only",
+            Reason::MissingGrant => "missing_grant",
+            Reason::LinkedRoleTooLow { .. } => "linked_role_too_low",
+            Reason::CustomRoleInLinkedCompany => "custom_role_in_linked_company",
+            Reason::GrantRequired => "grant_required",
+            Reason::OwnCompanyOnly => "own_company_only",
+            Reason::PlatformSupportOnly => "platform_support_only",
+            Reason::AdministratorOnly { .. } => "administrator_only",
+            Reason::RoleTooLow { .. } => "role_too_low",
+            Reason::UnknownCustomRole => "unknown_custom_role",
+            Reason::CustomRoleLacks { .. } => "custom_role_lacks",
+            Reason::NotGrantableByCustomRole => "not_grantable_by_custom_role",
+            Reason::TierExcludes { .. } => "tier_excludes",
         }
     }
 }
 
+fn kind_word(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::View => "view",
+        ActionKind::Edit => "edit",
+    }
+}
+
 /// A sentence a support engineer can read out: why the request was allowed or not.
+/// It carries no "allowed"/"denied" prefix: the effect is [`Reason::effect`].
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -240,8 +267,8 @@ impl fmt::Display for Reason {
                 standing,
             } => {
                 match min_role {
-                    Requirement::AtLeast(l) => write!(f, "allowed: the action requires {l} or above")?,
-                    Requirement::Nobody => f.write_str("allowed")?,
+                    Requirement::AtLeast(l) => write!(f, "the action requires {l} or above")?,
+                    Requirement::Nobody => f.write_str("the action's rule admits the principal")?,
                 }
                 if let Some(feature) = feature {
                     write!(f, " and the `{feature}` feature, which the tier includes")?;
@@ -251,91 +278,73 @@ impl fmt::Display for Reason {
                     Standing::Grant => f.write_str(", in a linked company entered by grant"),
                 }
             }
-            Reason::UnknownAction => f.write_str("denied: the action is not in the policy"),
-            Reason::OtherCompany => {
-                f.write_str("denied: the company is neither the principal's own nor linked to it")
-            }
-            Reason::MissingGrant => f.write_str(
-                "denied: the company is linked to the principal's, but the principal holds no grant for it",
-            ),
-            Reason::LinkedRoleTooLow { role } => write!(
-                f,
-                "denied: acting in a linked company needs manager or above; the principal is {role}"
-            ),
-            Reason::GrantRequired => {
-                f.write_str("denied: the action is only allowed in a linked company, by grant")
-            }
-            Reason::PlatformSupportOnly => {
-                f.write_str("denied: nobody in a company may do this, only platform support")
-            }
-            Reason::AdministratorOnly { role } => write!(
-                f,
-                "denied: only an administrator may do this; the principal is {role}"
-            ),
-            Reason::RoleTooLow { required, role } => write!(
-                f,
-                "denied: the action requires {required} or above; the principal is {role}"
-            ),
-            Reason::TierExcludes { tier, feature } => write!(
-                f,
-                "denied: the `{tier}` tier does not include the `{feature}` feature"
-            ),
             Reason::AllowedByCustomRole {
                 action_kind,
                 feature,
             } => {
-                let kind = match action_kind {
-                    ActionKind::View => "view",
-                    ActionKind::Edit => "edit",
-                };
-                write!(f, "allowed: the custom role toggles {kind} on this area")?;
+                let kind = kind_word(action_kind);
+                write!(f, "the custom role toggles {kind} on this area")?;
                 match feature {
                     Some(feature) => write!(f, " and the tier includes the `{feature}` feature"),
                     None => Ok(()),
                 }
             }
-            Reason::UnknownCustomRole => {
-                f.write_str("denied: the principal's custom role is not in the policy")
+            Reason::CredentialExpired { .. } => f.write_str("the principal's token has expired"),
+            Reason::UnknownAction => f.write_str("the action is not in the policy"),
+            Reason::OtherCompany => {
+                f.write_str("the company is neither the principal's own nor linked to it")
             }
-            Reason::CustomRoleLacks { action_kind } => {
-                let kind = match action_kind {
-                    ActionKind::View => "view",
-                    ActionKind::Edit => "edit",
-                };
-                write!(f, "denied: the custom role does not toggle {kind} on this area")
+            Reason::ApiUserOwnCompanyOnly => {
+                f.write_str("an api key acts only in its own company, never in a linked one")
             }
-            Reason::NotGrantableByCustomRole => f.write_str(
-                "denied: a custom role never grants administrator-only or platform-only actions",
+            Reason::MissingGrant => f.write_str(
+                "the company is linked to the principal's, but the principal holds no grant for it",
+            ),
+            Reason::LinkedRoleTooLow { role } => write!(
+                f,
+                "acting in a linked company needs manager or above; the principal is {role}"
             ),
             Reason::CustomRoleInLinkedCompany => {
-                f.write_str("denied: a custom role does not carry into a linked company")
+                f.write_str("a custom role does not carry into a linked company")
             }
-            Reason::RoleChangeAllowed { from, to } => {
-                write!(f, "allowed: the actor may change a {from} to {to}")
+            Reason::GrantRequired => {
+                f.write_str("the action is only allowed in a linked company, by grant")
             }
-            Reason::NoOneMakesAdministrator => f.write_str(
-                "denied: nobody in a company may make an administrator, only platform support",
+            Reason::OwnCompanyOnly => f.write_str(
+                "the action is only allowed in the principal's own company, never by grant",
             ),
-            Reason::ApiUserRoleIsFixed => f.write_str(
-                "denied: an api-user's role belongs to its api key and never changes",
-            ),
-            Reason::CannotChangeRoles { role } => write!(
+            Reason::PlatformSupportOnly => {
+                f.write_str("nobody in a company may do this, only platform support")
+            }
+            Reason::AdministratorOnly { role } => write!(
                 f,
-                "denied: changing roles needs manager or above; the actor is {role}"
+                "only an administrator may do this; the principal is {role}"
             ),
-            Reason::TargetOutranksActor { target } => write!(
+            Reason::RoleTooLow { required, role } => write!(
                 f,
-                "denied: the actor may not change the role of a {target}"
+                "the action requires {required} or above; the principal is {role}"
             ),
-            Reason::AboveActorsGrant { to, max } => write!(
+            Reason::UnknownCustomRole => {
+                f.write_str("the principal's custom role is not in the policy")
+            }
+            Reason::CustomRoleLacks { action_kind } => {
+                let kind = kind_word(action_kind);
+                write!(f, "the custom role does not toggle {kind} on this area")
+            }
+            Reason::NotGrantableByCustomRole => f.write_str(
+                "a custom role never grants administrator-only or platform-only actions",
+            ),
+            Reason::TierExcludes { tier, feature } => write!(
                 f,
-                "denied: the actor may grant at most {max}, not {to}"
+                "the `{tier}` tier does not include the `{feature}` feature"
             ),
         }
     }
 }
 
 /// The outcome of an authorisation check: allow or deny, always with its reason.
+/// The effect is derived from the reason, so the two can never disagree.
+#[must_use = "a decision does nothing until its effect is checked"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Decision {
     reason: Reason,
@@ -358,26 +367,74 @@ impl Decision {
     }
 }
 
-/// Decides whether `principal` may perform `request`. Anything not explicitly allowed
-/// is denied. Allocates nothing.
+/// Decides whether `principal` may perform `request` at `now`. Anything not
+/// explicitly allowed is denied; a bearer principal whose token has expired by
+/// `now` is denied with [`Reason::CredentialExpired`], whatever it asks. Allocates
+/// nothing.
 ///
 /// ```
 /// use pw_auth_core::*;
 /// use time::macros::datetime;
+/// let now = datetime!(2026-11-27 12:00 UTC);
 /// let policy = Policy::default_policy();
 /// let acme = CompanyId::new("acme")?;
-/// let key_user = Principal::api_key(UserId::new("api-user_1")?, acme.clone(), ApiKeyId::new("key_1")?);
 ///
-/// let flows = authorize(&policy, &key_user, &Request::new("flows.deploy", &acme, Tier::Professional));
+/// // A principal comes out of authentication only.
+/// let random = [7, 42, 1, 99, 3, 250, 18, 64, 5, 77, 120, 9, 200, 33, 8, 161];
+/// let minted = mint_api_key(&acme, KeyLabel::new("erp")?, &random, now)?;
+/// let key_user = Authenticator::default()
+///     .api_key(&minted.key, Lookup::Found(&minted.record), Some(&minted.user), now)?;
+///
+/// let flows = authorize(&policy, &key_user, &Request::new("flows.deploy", &acme, Tier::Professional), now);
 /// assert!(flows.is_allowed());
 ///
-/// let blueprints = authorize(&policy, &key_user, &Request::new("blueprints.publish", &acme, Tier::Professional));
+/// let blueprints = authorize(&policy, &key_user, &Request::new("blueprints.publish", &acme, Tier::Professional), now);
 /// assert_eq!(blueprints.reason(), Reason::AdministratorOnly { role: Role::ApiUser });
-/// # Ok::<(), IdError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn authorize(policy: &Policy, principal: &Principal, request: &Request<'_>) -> Decision {
+#[must_use = "a decision does nothing until its effect is checked"]
+pub fn authorize(
+    policy: &Policy,
+    principal: &Principal,
+    request: &Request<'_>,
+    now: OffsetDateTime,
+) -> Decision {
     Decision {
-        reason: evaluate(policy, principal, request),
+        reason: evaluate(policy, principal, request, now),
+    }
+}
+
+/// Why a principal has no standing in a company: shared by both kinds of decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoStanding {
+    OtherCompany,
+    ApiUserOwnCompanyOnly,
+    MissingGrant,
+    CustomRoleInLinkedCompany,
+    LinkedRoleTooLow(Role),
+}
+
+impl From<NoStanding> for Reason {
+    fn from(n: NoStanding) -> Reason {
+        match n {
+            NoStanding::OtherCompany => Reason::OtherCompany,
+            NoStanding::ApiUserOwnCompanyOnly => Reason::ApiUserOwnCompanyOnly,
+            NoStanding::MissingGrant => Reason::MissingGrant,
+            NoStanding::CustomRoleInLinkedCompany => Reason::CustomRoleInLinkedCompany,
+            NoStanding::LinkedRoleTooLow(role) => Reason::LinkedRoleTooLow { role },
+        }
+    }
+}
+
+impl From<NoStanding> for RoleChangeReason {
+    fn from(n: NoStanding) -> RoleChangeReason {
+        match n {
+            NoStanding::OtherCompany => RoleChangeReason::OtherCompany,
+            NoStanding::ApiUserOwnCompanyOnly => RoleChangeReason::ApiUserOwnCompanyOnly,
+            NoStanding::MissingGrant => RoleChangeReason::MissingGrant,
+            NoStanding::CustomRoleInLinkedCompany => RoleChangeReason::CustomRoleInLinkedCompany,
+            NoStanding::LinkedRoleTooLow(role) => RoleChangeReason::LinkedRoleTooLow { role },
+        }
     }
 }
 
@@ -388,37 +445,48 @@ fn standing(
     company: &CompanyId,
     parent: Option<&CompanyId>,
     grants: &[CompanyId],
-) -> Result<Standing, Reason> {
+) -> Result<Standing, NoStanding> {
     if company == principal.company() {
         return Ok(Standing::Member);
     }
     if parent != Some(principal.company()) {
-        return Err(Reason::OtherCompany);
+        return Err(NoStanding::OtherCompany);
+    }
+    if principal.role() == Role::ApiUser {
+        return Err(NoStanding::ApiUserOwnCompanyOnly);
     }
     if !grants.contains(company) {
-        return Err(Reason::MissingGrant);
+        return Err(NoStanding::MissingGrant);
     }
     if principal.custom_role().is_some() {
-        return Err(Reason::CustomRoleInLinkedCompany);
+        return Err(NoStanding::CustomRoleInLinkedCompany);
     }
     if principal.level() < Level::Manager {
-        return Err(Reason::LinkedRoleTooLow {
-            role: principal.role(),
-        });
+        return Err(NoStanding::LinkedRoleTooLow(principal.role()));
     }
     Ok(Standing::Grant)
 }
 
-fn evaluate(policy: &Policy, principal: &Principal, request: &Request<'_>) -> Reason {
-    let Some(action) = policy.action(request.action).and_then(|a| policy.def(a)) else {
+fn evaluate(
+    policy: &Policy,
+    principal: &Principal,
+    request: &Request<'_>,
+    now: OffsetDateTime,
+) -> Reason {
+    if let Some(at) = principal.expired_at(now) {
+        return Reason::CredentialExpired { at };
+    }
+    let Some(action) = policy.action(request.action) else {
         return Reason::UnknownAction;
     };
     let standing = match standing(principal, request.company, request.parent, request.grants) {
         Ok(s) => s,
-        Err(reason) => return reason,
+        Err(n) => return n.into(),
     };
-    if action.grant_required() && standing != Standing::Grant {
-        return Reason::GrantRequired;
+    match standing {
+        Standing::Member if action.grant_required() => return Reason::GrantRequired,
+        Standing::Grant if action.own_company_only() => return Reason::OwnCompanyOnly,
+        Standing::Member | Standing::Grant => {}
     }
     if let Some(name) = principal.custom_role() {
         return evaluate_custom(policy, name, action, request.tier);
@@ -529,44 +597,217 @@ impl<'a> RoleChange<'a> {
     }
 }
 
-/// Decides whether `actor` may change a user's role (patchworks-auth.md §3): an
-/// administrator may promote up to manager and demote any non-administrator; a
-/// manager (or an api-user, which acts at manager level) may promote up to user and
-/// demote anyone below manager; nobody else may change roles; nobody in a company
-/// may make an administrator.
+/// Why a role change was allowed or refused. Like [`Reason`], deliberately not
+/// `#[non_exhaustive]`; [`RoleChangeReason::kind`] is the `kind` of its serialised
+/// form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoleChangeReason {
+    /// Allowed: the actor may change the target's role from `from` to `to`.
+    Allowed {
+        /// The target's current role.
+        from: Role,
+        /// The new role.
+        to: Role,
+    },
+    /// The actor's bearer token expired before the change was asked for.
+    CredentialExpired {
+        /// When the token expired.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// Nobody in a company may make an administrator; only platform support.
+    NoOneMakesAdministrator,
+    /// An api-user's role belongs to its API key and never changes; no user becomes
+    /// an api-user but by minting a key.
+    ApiUserRoleIsFixed,
+    /// The target's company is neither the actor's own nor linked to it.
+    OtherCompany,
+    /// The target's company is linked to the actor's, but an api-user acts only in
+    /// its own company.
+    ApiUserOwnCompanyOnly,
+    /// The target's company is linked to the actor's, but the actor holds no grant.
+    MissingGrant,
+    /// The actor holds a grant for the linked company, but is below manager.
+    LinkedRoleTooLow {
+        /// The actor's role.
+        role: Role,
+    },
+    /// A custom role never carries into a linked company.
+    CustomRoleInLinkedCompany,
+    /// The actor may not change roles at all (below manager, or a custom role).
+    CannotChangeRoles {
+        /// The actor's role.
+        role: Role,
+    },
+    /// The target's current role is not below what the actor may change.
+    TargetOutranksActor {
+        /// The target's current role.
+        target: Role,
+    },
+    /// The new role is above the highest the actor may grant.
+    AboveActorsGrant {
+        /// The new role.
+        to: Role,
+        /// The highest role the actor may grant.
+        max: Role,
+    },
+}
+
+impl RoleChangeReason {
+    /// The effect this reason leads to.
+    pub const fn effect(&self) -> Effect {
+        match self {
+            RoleChangeReason::Allowed { .. } => Effect::Allow,
+            _ => Effect::Deny,
+        }
+    }
+
+    /// The reason's stable code: the `kind` field of its serialised form.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            RoleChangeReason::Allowed { .. } => "allowed",
+            RoleChangeReason::CredentialExpired { .. } => "credential_expired",
+            RoleChangeReason::NoOneMakesAdministrator => "no_one_makes_administrator",
+            RoleChangeReason::ApiUserRoleIsFixed => "api_user_role_is_fixed",
+            RoleChangeReason::OtherCompany => "other_company",
+            RoleChangeReason::ApiUserOwnCompanyOnly => "api_user_own_company_only",
+            RoleChangeReason::MissingGrant => "missing_grant",
+            RoleChangeReason::LinkedRoleTooLow { .. } => "linked_role_too_low",
+            RoleChangeReason::CustomRoleInLinkedCompany => "custom_role_in_linked_company",
+            RoleChangeReason::CannotChangeRoles { .. } => "cannot_change_roles",
+            RoleChangeReason::TargetOutranksActor { .. } => "target_outranks_actor",
+            RoleChangeReason::AboveActorsGrant { .. } => "above_actors_grant",
+        }
+    }
+}
+
+/// A sentence a support engineer can read out, with no "allowed"/"denied" prefix.
+impl fmt::Display for RoleChangeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RoleChangeReason::Allowed { from, to } => {
+                write!(f, "the actor may change a {from} to {to}")
+            }
+            RoleChangeReason::CredentialExpired { .. } => {
+                f.write_str("the actor's token has expired")
+            }
+            RoleChangeReason::NoOneMakesAdministrator => {
+                f.write_str("nobody in a company may make an administrator, only platform support")
+            }
+            RoleChangeReason::ApiUserRoleIsFixed => {
+                f.write_str("an api-user's role belongs to its api key and never changes")
+            }
+            RoleChangeReason::OtherCompany => {
+                f.write_str("the target's company is neither the actor's own nor linked to it")
+            }
+            RoleChangeReason::ApiUserOwnCompanyOnly => {
+                f.write_str("an api key acts only in its own company, never in a linked one")
+            }
+            RoleChangeReason::MissingGrant => f.write_str(
+                "the target's company is linked to the actor's, but the actor holds no grant for it",
+            ),
+            RoleChangeReason::LinkedRoleTooLow { role } => write!(
+                f,
+                "acting in a linked company needs manager or above; the actor is {role}"
+            ),
+            RoleChangeReason::CustomRoleInLinkedCompany => {
+                f.write_str("a custom role does not carry into a linked company")
+            }
+            RoleChangeReason::CannotChangeRoles { role } => write!(
+                f,
+                "changing roles needs manager or above; the actor is {role}"
+            ),
+            RoleChangeReason::TargetOutranksActor { target } => {
+                write!(f, "the actor may not change the role of a {target}")
+            }
+            RoleChangeReason::AboveActorsGrant { to, max } => {
+                write!(f, "the actor may grant at most {max}, not {to}")
+            }
+        }
+    }
+}
+
+/// The outcome of a role-change check: allow or deny, always with its reason.
+#[must_use = "a decision does nothing until its effect is checked"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoleChangeDecision {
+    reason: RoleChangeReason,
+}
+
+impl RoleChangeDecision {
+    /// Allow or deny.
+    pub const fn effect(&self) -> Effect {
+        self.reason.effect()
+    }
+
+    /// Whether the change is allowed.
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self.effect(), Effect::Allow)
+    }
+
+    /// Why.
+    pub const fn reason(&self) -> RoleChangeReason {
+        self.reason
+    }
+}
+
+/// Decides whether `actor` may change a user's role at `now` (the platform's role
+/// table, `docs/platform.md` §3): an administrator may promote up to manager and
+/// demote any non-administrator; a manager (or an api-user, which acts at manager
+/// level) may promote up to user and demote anyone below manager; nobody else may
+/// change roles; nobody in a company may make an administrator.
 ///
 /// ```
 /// use pw_auth_core::*;
 /// use time::macros::datetime;
+/// let now = datetime!(2026-11-27 12:00 UTC);
 /// let acme = CompanyId::new("acme")?;
-/// let admin = Principal::bearer(UserId::new("ann")?, acme.clone(), Role::Administrator, TokenId::new("t")?, datetime!(2026-11-28 0:00 UTC));
+/// let ann = UserRecord::active(UserId::new("ann")?, acme.clone(), Role::Administrator);
+/// let random = [9, 81, 3, 27, 243, 11, 121, 5, 25, 125, 7, 49, 1, 2, 4, 8];
+/// let issued = issue_token(&ann, &random, now, ExpiresIn::DEFAULT)?;
+/// let admin = Authenticator::default()
+///     .bearer(&issued.token, Lookup::Found(&issued.record), Some(&ann), now)?;
+///
 /// let bob = UserRecord::active(UserId::new("bob")?, acme.clone(), Role::User);
-/// assert!(authorize_role_change(&admin, &RoleChange::new(&bob, Role::Manager)).is_allowed());
+/// assert!(authorize_role_change(&admin, &RoleChange::new(&bob, Role::Manager), now).is_allowed());
 /// assert_eq!(
-///     authorize_role_change(&admin, &RoleChange::new(&bob, Role::Administrator)).reason(),
-///     Reason::NoOneMakesAdministrator,
+///     authorize_role_change(&admin, &RoleChange::new(&bob, Role::Administrator), now).reason(),
+///     RoleChangeReason::NoOneMakesAdministrator,
 /// );
-/// # Ok::<(), IdError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn authorize_role_change(actor: &Principal, change: &RoleChange<'_>) -> Decision {
-    Decision {
-        reason: evaluate_role_change(actor, change),
+#[must_use = "a decision does nothing until its effect is checked"]
+pub fn authorize_role_change(
+    actor: &Principal,
+    change: &RoleChange<'_>,
+    now: OffsetDateTime,
+) -> RoleChangeDecision {
+    RoleChangeDecision {
+        reason: evaluate_role_change(actor, change, now),
     }
 }
 
-fn evaluate_role_change(actor: &Principal, change: &RoleChange<'_>) -> Reason {
+fn evaluate_role_change(
+    actor: &Principal,
+    change: &RoleChange<'_>,
+    now: OffsetDateTime,
+) -> RoleChangeReason {
+    if let Some(at) = actor.expired_at(now) {
+        return RoleChangeReason::CredentialExpired { at };
+    }
     let (from, to) = (change.target.role, change.to);
     if to == Role::Administrator {
-        return Reason::NoOneMakesAdministrator;
+        return RoleChangeReason::NoOneMakesAdministrator;
     }
     if to == Role::ApiUser || from == Role::ApiUser {
-        return Reason::ApiUserRoleIsFixed;
+        return RoleChangeReason::ApiUserRoleIsFixed;
     }
-    if let Err(reason) = standing(actor, &change.target.company, change.parent, change.grants) {
-        return reason;
+    if let Err(n) = standing(actor, &change.target.company, change.parent, change.grants) {
+        return n.into();
     }
     if actor.custom_role().is_some() || actor.level() < Level::Manager {
-        return Reason::CannotChangeRoles { role: actor.role() };
+        return RoleChangeReason::CannotChangeRoles { role: actor.role() };
     }
     let (max, may_change) = if actor.level() >= Level::Administrator {
         (Role::Manager, from != Role::Administrator)
@@ -574,32 +815,25 @@ fn evaluate_role_change(actor: &Principal, change: &RoleChange<'_>) -> Reason {
         (Role::User, from.level() < Level::Manager)
     };
     if !may_change {
-        return Reason::TargetOutranksActor { target: from };
+        return RoleChangeReason::TargetOutranksActor { target: from };
     }
     if to.level() > max.level() {
-        return Reason::AboveActorsGrant { to, max };
+        return RoleChangeReason::AboveActorsGrant { to, max };
     }
-    Reason::RoleChangeAllowed { from, to }
+    RoleChangeReason::Allowed { from, to }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{ApiKeyId, TokenId, UserId};
-    use time::macros::datetime;
+    use crate::principal::testing::{EXPIRES_AT, NOW, principal};
 
     fn company(s: &str) -> CompanyId {
         CompanyId::new(s).unwrap()
     }
 
     fn bearer(role: Role, home: &str) -> Principal {
-        Principal::bearer(
-            UserId::new("u").unwrap(),
-            company(home),
-            role,
-            TokenId::new("t").unwrap(),
-            datetime!(2026-11-28 12:00 UTC),
-        )
+        principal(role, &company(home))
     }
 
     #[test]
@@ -608,19 +842,47 @@ mod tests {
         let acme = company("acme");
         let req = |a| Request::new(a, &acme, Tier::Professional);
         let admin = bearer(Role::Administrator, "acme");
-        let key = Principal::api_key(
-            UserId::new("k").unwrap(),
-            acme.clone(),
-            ApiKeyId::new("k").unwrap(),
-        );
-        assert!(authorize(&p, &admin, &req("blueprints.build")).is_allowed());
+        let key = principal(Role::ApiUser, &acme);
+        assert!(authorize(&p, &admin, &req("blueprints.build"), NOW).is_allowed());
         assert_eq!(
-            authorize(&p, &key, &req("blueprints.build")).reason(),
+            authorize(&p, &key, &req("blueprints.build"), NOW).reason(),
             Reason::AdministratorOnly {
                 role: Role::ApiUser
             }
         );
-        assert!(authorize(&p, &key, &req("flows.create")).is_allowed());
+        assert!(authorize(&p, &key, &req("flows.create"), NOW).is_allowed());
+    }
+
+    #[test]
+    fn an_expired_bearer_is_denied_whatever_it_asks() {
+        let p = Policy::default_policy();
+        let acme = company("acme");
+        let admin = bearer(Role::Administrator, "acme");
+        let publish = Request::new("blueprints.publish", &acme, Tier::Enterprise);
+        let nonsense = Request::new("no.such-action", &acme, Tier::Enterprise);
+        let one_ns = time::Duration::nanoseconds(1);
+        assert!(authorize(&p, &admin, &publish, EXPIRES_AT - one_ns).is_allowed());
+        let expired = Reason::CredentialExpired { at: EXPIRES_AT };
+        for now in [
+            EXPIRES_AT,
+            EXPIRES_AT + one_ns,
+            EXPIRES_AT + time::Duration::days(365),
+        ] {
+            assert_eq!(authorize(&p, &admin, &publish, now).reason(), expired);
+            assert_eq!(authorize(&p, &admin, &nonsense, now).reason(), expired);
+        }
+        // An API key never expires.
+        let key = principal(Role::ApiUser, &acme);
+        let deploy = Request::new("flows.deploy", &acme, Tier::Enterprise);
+        assert!(authorize(&p, &key, &deploy, EXPIRES_AT + time::Duration::days(365)).is_allowed());
+
+        let bob = UserRecord::active(crate::id::UserId::new("bob").unwrap(), acme, Role::User);
+        let change = RoleChange::new(&bob, Role::ReadOnly);
+        assert!(authorize_role_change(&admin, &change, EXPIRES_AT - one_ns).is_allowed());
+        assert_eq!(
+            authorize_role_change(&admin, &change, EXPIRES_AT).reason(),
+            RoleChangeReason::CredentialExpired { at: EXPIRES_AT }
+        );
     }
 
     #[test]
@@ -631,8 +893,13 @@ mod tests {
         let grants = [child.clone()];
         let manager = bearer(Role::Manager, "acme");
         let user = bearer(Role::User, "acme");
-        let d = |who: &Principal, r: Request<'_>| authorize(&p, who, &r).reason();
+        let d = |who: &Principal, r: Request<'_>| authorize(&p, who, &r, NOW).reason();
         let pro = Tier::Professional;
+        let linked = |a| {
+            Request::new(a, &child, pro)
+                .with_parent(&acme)
+                .with_grants(&grants)
+        };
 
         assert_eq!(
             d(&manager, Request::new("flows.fly", &acme, pro)),
@@ -650,13 +917,12 @@ mod tests {
             Reason::MissingGrant
         );
         assert_eq!(
-            d(
-                &user,
-                Request::new("flows.view", &child, pro)
-                    .with_parent(&acme)
-                    .with_grants(&grants)
-            ),
+            d(&user, linked("flows.view")),
             Reason::LinkedRoleTooLow { role: Role::User }
+        );
+        assert_eq!(
+            d(&principal(Role::ApiUser, &acme), linked("flows.view")),
+            Reason::ApiUserOwnCompanyOnly
         );
         assert_eq!(
             d(
@@ -664,6 +930,13 @@ mod tests {
                 Request::new("linked-companies.switch", &acme, pro)
             ),
             Reason::GrantRequired
+        );
+        assert_eq!(
+            d(
+                &bearer(Role::Administrator, "acme"),
+                linked("company.delete")
+            ),
+            Reason::OwnCompanyOnly
         );
         assert_eq!(
             d(
@@ -694,19 +967,15 @@ mod tests {
             authorize(
                 &p,
                 &manager,
-                &Request::new("scripts.view", &acme, Tier::Standard)
+                &Request::new("scripts.view", &acme, Tier::Standard),
+                NOW
             )
             .is_allowed()
         );
         // A grant lets a manager act in the linked company, and switch into it.
         for a in ["flows.deploy", "linked-companies.switch"] {
             assert_eq!(
-                d(
-                    &manager,
-                    Request::new(a, &child, pro)
-                        .with_parent(&acme)
-                        .with_grants(&grants)
-                ),
+                d(&manager, linked(a)),
                 Reason::Allowed {
                     min_role: Requirement::AtLeast(Level::Manager),
                     feature: None,
@@ -716,8 +985,10 @@ mod tests {
         }
     }
 
+    /// Every reason, its code and its sentence: the code is the serde tag, and no
+    /// sentence carries an "allowed"/"denied" prefix.
     #[test]
-    fn reasons_read_as_sentences() {
+    fn reasons_have_one_code_and_read_as_sentences() {
         use Reason::*;
         let all = [
             Allowed {
@@ -730,11 +1001,28 @@ mod tests {
                 feature: None,
                 standing: Standing::Member,
             },
+            Allowed {
+                min_role: Requirement::Nobody,
+                feature: None,
+                standing: Standing::Member,
+            },
+            AllowedByCustomRole {
+                action_kind: ActionKind::Edit,
+                feature: Some(Feature::Advanced),
+            },
+            AllowedByCustomRole {
+                action_kind: ActionKind::View,
+                feature: None,
+            },
+            CredentialExpired { at: EXPIRES_AT },
             UnknownAction,
             OtherCompany,
+            ApiUserOwnCompanyOnly,
             MissingGrant,
             LinkedRoleTooLow { role: Role::User },
+            CustomRoleInLinkedCompany,
             GrantRequired,
+            OwnCompanyOnly,
             PlatformSupportOnly,
             AdministratorOnly {
                 role: Role::ApiUser,
@@ -743,24 +1031,99 @@ mod tests {
                 required: Level::Manager,
                 role: Role::ReadOnly,
             },
+            UnknownCustomRole,
+            CustomRoleLacks {
+                action_kind: ActionKind::Edit,
+            },
+            NotGrantableByCustomRole,
             TierExcludes {
                 tier: Tier::Standard,
                 feature: Feature::Advanced,
             },
         ];
-        let text: Vec<String> = all.iter().map(ToString::to_string).collect();
-        insta::assert_snapshot!(text.join("\n"), @r"
-        allowed: the action requires manager or above and the `advanced` feature, which the tier includes, in a linked company entered by grant
-        allowed: the action requires read-only or above
-        denied: the action is not in the policy
-        denied: the company is neither the principal's own nor linked to it
-        denied: the company is linked to the principal's, but the principal holds no grant for it
-        denied: acting in a linked company needs manager or above; the principal is user
-        denied: the action is only allowed in a linked company, by grant
-        denied: nobody in a company may do this, only platform support
-        denied: only an administrator may do this; the principal is api-user
-        denied: the action requires manager or above; the principal is read-only
-        denied: the `standard` tier does not include the `advanced` feature
+        let mut text = String::new();
+        for r in all {
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json["kind"], r.kind(), "{r:?}");
+            text.push_str(&format!(
+                "{:<6} {:<30} {r}\n",
+                format!("{:?}", r.effect()),
+                r.kind()
+            ));
+        }
+        insta::assert_snapshot!(text, @r"
+        Allow  allowed                        the action requires manager or above and the `advanced` feature, which the tier includes, in a linked company entered by grant
+        Allow  allowed                        the action requires read-only or above
+        Allow  allowed                        the action's rule admits the principal
+        Allow  allowed_by_custom_role         the custom role toggles edit on this area and the tier includes the `advanced` feature
+        Allow  allowed_by_custom_role         the custom role toggles view on this area
+        Deny   credential_expired             the principal's token has expired
+        Deny   unknown_action                 the action is not in the policy
+        Deny   other_company                  the company is neither the principal's own nor linked to it
+        Deny   api_user_own_company_only      an api key acts only in its own company, never in a linked one
+        Deny   missing_grant                  the company is linked to the principal's, but the principal holds no grant for it
+        Deny   linked_role_too_low            acting in a linked company needs manager or above; the principal is user
+        Deny   custom_role_in_linked_company  a custom role does not carry into a linked company
+        Deny   grant_required                 the action is only allowed in a linked company, by grant
+        Deny   own_company_only               the action is only allowed in the principal's own company, never by grant
+        Deny   platform_support_only          nobody in a company may do this, only platform support
+        Deny   administrator_only             only an administrator may do this; the principal is api-user
+        Deny   role_too_low                   the action requires manager or above; the principal is read-only
+        Deny   unknown_custom_role            the principal's custom role is not in the policy
+        Deny   custom_role_lacks              the custom role does not toggle edit on this area
+        Deny   not_grantable_by_custom_role   a custom role never grants administrator-only or platform-only actions
+        Deny   tier_excludes                  the `standard` tier does not include the `advanced` feature
+        ");
+    }
+
+    #[test]
+    fn role_change_reasons_have_one_code_and_read_as_sentences() {
+        use RoleChangeReason::*;
+        let all = [
+            Allowed {
+                from: Role::User,
+                to: Role::Manager,
+            },
+            CredentialExpired { at: EXPIRES_AT },
+            NoOneMakesAdministrator,
+            ApiUserRoleIsFixed,
+            OtherCompany,
+            ApiUserOwnCompanyOnly,
+            MissingGrant,
+            LinkedRoleTooLow { role: Role::User },
+            CustomRoleInLinkedCompany,
+            CannotChangeRoles { role: Role::User },
+            TargetOutranksActor {
+                target: Role::Manager,
+            },
+            AboveActorsGrant {
+                to: Role::Manager,
+                max: Role::User,
+            },
+        ];
+        let mut text = String::new();
+        for r in all {
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json["kind"], r.kind(), "{r:?}");
+            text.push_str(&format!(
+                "{:<6} {:<30} {r}\n",
+                format!("{:?}", r.effect()),
+                r.kind()
+            ));
+        }
+        insta::assert_snapshot!(text, @r"
+        Allow  allowed                        the actor may change a user to manager
+        Deny   credential_expired             the actor's token has expired
+        Deny   no_one_makes_administrator     nobody in a company may make an administrator, only platform support
+        Deny   api_user_role_is_fixed         an api-user's role belongs to its api key and never changes
+        Deny   other_company                  the target's company is neither the actor's own nor linked to it
+        Deny   api_user_own_company_only      an api key acts only in its own company, never in a linked one
+        Deny   missing_grant                  the target's company is linked to the actor's, but the actor holds no grant for it
+        Deny   linked_role_too_low            acting in a linked company needs manager or above; the actor is user
+        Deny   custom_role_in_linked_company  a custom role does not carry into a linked company
+        Deny   cannot_change_roles            changing roles needs manager or above; the actor is user
+        Deny   target_outranks_actor          the actor may not change the role of a manager
+        Deny   above_actors_grant             the actor may grant at most user, not manager
         ");
     }
 
@@ -773,7 +1136,7 @@ mod tests {
         // Even with a (bogus) grant for the parent, the parent is not linked *to* the child.
         let r = Request::new("flows.view", &acme, Tier::Enterprise).with_grants(&grants);
         assert_eq!(
-            authorize(&p, &child_admin, &r).reason(),
+            authorize(&p, &child_admin, &r, NOW).reason(),
             Reason::OtherCompany
         );
     }

@@ -80,6 +80,14 @@ macro_rules! id_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// A fixture id from a literal that is known to be valid (checked by the
+            /// fixtures' own tests).
+            #[cfg(any(test, feature = "test-support"))]
+            #[allow(dead_code, reason = "not every kind of id has fixtures")]
+            pub(crate) fn fixture(s: &'static str) -> Self {
+                Self(s.into())
+            }
         }
 
         impl fmt::Debug for $name {

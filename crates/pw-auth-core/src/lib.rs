@@ -56,8 +56,8 @@ mod user;
 pub use audit::{AuditPrincipal, AuditReason, AuditRecord, MAX_AUDIT_ACTION_LEN, Unauthenticated};
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
-    Decision, Effect, Reason, Request, RoleChange, Standing, authorize, authorize_role_change,
-    usage_key,
+    Decision, Effect, Reason, Request, RoleChange, RoleChangeDecision, RoleChangeReason, Standing,
+    authorize, authorize_role_change, usage_key,
 };
 pub use digest::{ApiKeyDigest, DigestError, TokenDigest};
 pub use id::{ApiKeyId, CompanyId, IdError, MAX_ID_LEN, TokenId, UserId};
@@ -74,9 +74,11 @@ pub use mint::{
     mint_api_key,
 };
 pub use policy::{
-    ActionDef, ActionKind, ActionRef, ActionSpec, CustomRoleDef, CustomRoleSpec, MAX_ACTION_ID_LEN,
-    MAX_ACTIONS, Policy, PolicyDocument, PolicyError, PolicyLoadError, Requirement,
+    ActionDef, ActionKind, ActionSpec, CustomRoleDef, CustomRoleSpec, Location, MAX_ACTION_ID_LEN,
+    MAX_ACTIONS, Policy, PolicyDocument, PolicyError, PolicyErrorKind, Requirement,
 };
+#[cfg(any(test, feature = "test-support"))]
+pub use principal::testing;
 pub use principal::{AuthMethod, Principal};
 pub use role::{
     CustomRoleName, CustomRoleNameError, Level, MAX_CUSTOM_ROLE_NAME_LEN, Role, RoleError,

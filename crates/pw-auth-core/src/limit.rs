@@ -200,6 +200,7 @@ fn between(later: OffsetDateTime, earlier: OffsetDateTime) -> Duration {
 /// assert!(a.is_allowed() && b.is_allowed() && !c.is_allowed());
 /// # Ok::<(), pw_auth_core::QuotaError>(())
 /// ```
+#[must_use = "a limit check does nothing until its decision is checked and its state stored"]
 pub fn check_limit(
     state: LimitState,
     quota: &Quota,

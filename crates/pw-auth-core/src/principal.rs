@@ -1,10 +1,12 @@
 //! Principals: who is calling, in which company, with which role, and how they
-//! authenticated.
+//! authenticated. A [`Principal`] is made by authentication only
+//! ([`crate::Authenticator`]); its invariants hold by construction.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::lifetime::Leeway;
 use crate::role::{CustomRoleName, Level, Role};
 
 /// How a principal authenticated.
@@ -28,8 +30,15 @@ pub enum AuthMethod {
 
 /// Who is calling: an authenticated user of a company.
 ///
-/// Its invariants hold by construction: an API-key principal is always an api-user;
-/// a bearer principal has its user's role.
+/// There is no public constructor: a principal comes out of
+/// [`Authenticator`](crate::Authenticator) only, so it always stands for records
+/// that were looked up and checked. Its invariants hold by construction:
+///
+/// * an API-key principal is always an api-user, and never has a custom role;
+/// * a bearer principal is never an api-user, and has its user's current role;
+/// * a bearer principal remembers when it stops being valid (the token's expiry
+///   plus the leeway it was authenticated with), and [`authorize`](crate::authorize)
+///   denies it from then on with [`Reason::CredentialExpired`](crate::Reason::CredentialExpired).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     user: UserId,
@@ -37,30 +46,40 @@ pub struct Principal {
     role: Role,
     custom_role: Option<CustomRoleName>,
     method: AuthMethod,
+    /// The first instant at which the principal is no longer valid; `None` for an
+    /// API key (keys do not expire) or a deadline past the end of the calendar.
+    deadline: Option<OffsetDateTime>,
 }
 
 impl Principal {
     /// The principal behind an API key: always the key's api-user.
-    pub fn api_key(user: UserId, company: CompanyId, key_id: ApiKeyId) -> Principal {
+    pub(crate) fn api_key(user: UserId, company: CompanyId, key_id: ApiKeyId) -> Principal {
         Principal {
             user,
             company,
             role: Role::ApiUser,
             custom_role: None,
             method: AuthMethod::ApiKey { key_id },
+            deadline: None,
         }
     }
 
     /// The principal behind a bearer token, with the role of the user whose
-    /// credentials created it.
-    pub fn bearer(
+    /// credentials created it, valid until `expires_at` widened by `leeway`. `None`
+    /// for the api-user, which authenticates with its key only.
+    pub(crate) fn bearer(
         user: UserId,
         company: CompanyId,
         role: Role,
         token_id: TokenId,
         expires_at: OffsetDateTime,
-    ) -> Principal {
-        Principal {
+        leeway: Leeway,
+    ) -> Option<Principal> {
+        if role == Role::ApiUser {
+            return None;
+        }
+        let leeway = time::Duration::try_from(leeway.get()).unwrap_or(time::Duration::ZERO);
+        Some(Principal {
             user,
             company,
             role,
@@ -69,17 +88,30 @@ impl Principal {
                 token_id,
                 expires_at,
             },
-        }
+            deadline: expires_at.checked_add(leeway),
+        })
     }
 
     /// The same bearer principal acting under a custom role: its permissions become
-    /// exactly the custom role's toggles. An API-key principal never takes a custom
-    /// role; for one this returns it unchanged.
-    pub fn with_custom_role(mut self, custom_role: CustomRoleName) -> Principal {
-        if self.role != Role::ApiUser {
-            self.custom_role = Some(custom_role);
+    /// exactly the custom role's toggles. `None` for an api-user, which never takes a
+    /// custom role.
+    pub(crate) fn with_custom_role(mut self, custom_role: CustomRoleName) -> Option<Principal> {
+        if self.role == Role::ApiUser {
+            return None;
         }
-        self
+        self.custom_role = Some(custom_role);
+        Some(self)
+    }
+
+    /// When the principal expired, if it has by `now`: a bearer principal's token
+    /// expiry once `now` reaches the expiry plus the leeway; never for an API key.
+    pub(crate) fn expired_at(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        match (&self.method, self.deadline) {
+            (AuthMethod::Bearer { expires_at, .. }, Some(deadline)) if now >= deadline => {
+                Some(*expires_at)
+            }
+            _ => None,
+        }
     }
 
     /// The custom role the principal acts under, if any.
@@ -114,22 +146,113 @@ impl Principal {
     }
 }
 
+/// Principals for tests and harnesses, made **without authentication**.
+///
+/// Only with the `test-support` feature. Production code never needs these: a real
+/// principal comes from [`Authenticator`](crate::Authenticator). They keep the
+/// invariants of [`Principal`] (an api-user is only ever an API-key principal, and
+/// never takes a custom role).
+///
+/// ```
+/// use pw_auth_core::{CompanyId, Policy, Request, Role, Tier, authorize, testing};
+/// let acme = CompanyId::new("acme")?;
+/// let manager = testing::principal(Role::Manager, &acme);
+/// let req = Request::new("flows.deploy", &acme, Tier::Professional);
+/// assert!(authorize(&Policy::default_policy(), &manager, &req, testing::NOW).is_allowed());
+/// # Ok::<(), pw_auth_core::IdError>(())
+/// ```
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing {
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    use super::Principal;
+    use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
+    use crate::lifetime::Leeway;
+    use crate::role::{CustomRoleName, Role};
+
+    /// The instant the fixtures are made for: 2026-11-27 12:00 UTC.
+    pub const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
+    /// When the bearer principals of [`principal`] expire: a day after [`NOW`].
+    pub const EXPIRES_AT: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+    /// The principal behind an API key (always an api-user).
+    pub fn api_key_principal(user: UserId, company: CompanyId, key_id: ApiKeyId) -> Principal {
+        Principal::api_key(user, company, key_id)
+    }
+
+    /// The principal behind a bearer token of `role`, expiring at `expires_at`, with
+    /// no leeway. `None` for [`Role::ApiUser`].
+    pub fn bearer_principal(
+        user: UserId,
+        company: CompanyId,
+        role: Role,
+        token_id: TokenId,
+        expires_at: OffsetDateTime,
+    ) -> Option<Principal> {
+        Principal::bearer(user, company, role, token_id, expires_at, Leeway::ZERO)
+    }
+
+    /// `principal` acting under a custom role; `None` for an api-user.
+    pub fn with_custom_role(principal: Principal, name: CustomRoleName) -> Option<Principal> {
+        principal.with_custom_role(name)
+    }
+
+    /// A principal of `role` in `home`: the API-key principal `api-user_1` (key
+    /// `key_1`) for [`Role::ApiUser`], otherwise the bearer principal `<role>-1`
+    /// (token `tok_1`) valid until [`EXPIRES_AT`].
+    pub fn principal(role: Role, home: &CompanyId) -> Principal {
+        let user = UserId::fixture(match role {
+            Role::Administrator => "administrator-1",
+            Role::Manager => "manager-1",
+            Role::User => "user-1",
+            Role::ReadOnly => "read-only-1",
+            Role::ApiUser => "api-user_1",
+        });
+        let key = || Principal::api_key(user.clone(), home.clone(), ApiKeyId::fixture("key_1"));
+        if role == Role::ApiUser {
+            return key();
+        }
+        let token = TokenId::fixture("tok_1");
+        Principal::bearer(
+            user.clone(),
+            home.clone(),
+            role,
+            token,
+            EXPIRES_AT,
+            Leeway::ZERO,
+        )
+        // `role` is not the api-user here, so `bearer` is always `Some`.
+        .unwrap_or_else(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
 
+    fn acme() -> CompanyId {
+        CompanyId::new("acme").unwrap()
+    }
+
     #[test]
-    fn an_api_key_principal_is_always_an_api_user() {
+    fn an_api_key_principal_is_always_an_api_user_and_never_expires() {
         let p = Principal::api_key(
             UserId::new("k").unwrap(),
-            CompanyId::new("acme").unwrap(),
+            acme(),
             ApiKeyId::new("key_1").unwrap(),
         );
         assert_eq!(p.role(), Role::ApiUser);
         assert_eq!(p.level(), Level::Manager);
-        let p = p.with_custom_role(CustomRoleName::new("auditor").unwrap());
-        assert_eq!(p.custom_role(), None);
+        assert_eq!(p.expired_at(OffsetDateTime::UNIX_EPOCH), None);
+        assert_eq!(p.expired_at(datetime!(9999-12-31 23:59:59 UTC)), None);
+        assert_eq!(
+            p.clone()
+                .with_custom_role(CustomRoleName::new("auditor").unwrap()),
+            None
+        );
         assert_eq!(
             p.method(),
             &AuthMethod::ApiKey {
@@ -139,22 +262,75 @@ mod tests {
     }
 
     #[test]
-    fn a_bearer_principal_keeps_its_role_and_expiry() {
-        let exp = datetime!(2026-11-28 12:00 UTC);
-        let p = Principal::bearer(
-            UserId::new("ann").unwrap(),
-            CompanyId::new("acme").unwrap(),
+    fn a_bearer_principal_is_never_an_api_user() {
+        let make = |role| {
+            Principal::bearer(
+                UserId::new("ann").unwrap(),
+                acme(),
+                role,
+                TokenId::new("t").unwrap(),
+                datetime!(2026-11-28 12:00 UTC),
+                Leeway::ZERO,
+            )
+        };
+        assert_eq!(make(Role::ApiUser), None);
+        for role in [
             Role::Administrator,
-            TokenId::new("t").unwrap(),
-            exp,
-        );
+            Role::Manager,
+            Role::User,
+            Role::ReadOnly,
+        ] {
+            assert_eq!(make(role).unwrap().role(), role);
+        }
+    }
+
+    #[test]
+    fn a_bearer_principal_keeps_its_role_and_expires_at_its_deadline() {
+        let exp = datetime!(2026-11-28 12:00 UTC);
+        let make = |leeway| {
+            Principal::bearer(
+                UserId::new("ann").unwrap(),
+                acme(),
+                Role::Administrator,
+                TokenId::new("t").unwrap(),
+                exp,
+                leeway,
+            )
+            .unwrap()
+        };
+        let p = make(Leeway::ZERO);
         assert_eq!(p.role(), Role::Administrator);
         assert_eq!(p.user().as_str(), "ann");
         assert_eq!(p.company().as_str(), "acme");
+        let one_ns = time::Duration::nanoseconds(1);
+        assert_eq!(p.expired_at(exp - one_ns), None);
+        assert_eq!(p.expired_at(exp), Some(exp));
         let json = serde_json::to_value(p.method()).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"kind": "bearer", "token_id": "t", "expires_at": "2026-11-28T12:00:00Z"})
         );
+
+        let lenient = make(Leeway::new(std::time::Duration::from_secs(5)).unwrap());
+        let end = exp + time::Duration::seconds(5);
+        assert_eq!(lenient.expired_at(end - one_ns), None);
+        assert_eq!(lenient.expired_at(end), Some(exp));
+
+        let named = p.with_custom_role(CustomRoleName::new("auditor").unwrap());
+        assert_eq!(named.unwrap().custom_role().unwrap().as_str(), "auditor");
+    }
+
+    #[test]
+    fn the_fixture_principal_has_the_role_asked_for() {
+        for role in Role::ALL {
+            let p = testing::principal(role, &acme());
+            assert_eq!(p.role(), role);
+            assert_eq!(
+                matches!(p.method(), AuthMethod::ApiKey { .. }),
+                role == Role::ApiUser
+            );
+            assert_eq!(p.expired_at(testing::NOW), None);
+            assert_eq!(UserId::new(p.user().as_str()).as_ref(), Ok(p.user()));
+        }
     }
 }

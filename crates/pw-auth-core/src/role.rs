@@ -17,7 +17,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert!("Manager".parse::<Role>().is_err());
 /// # Ok::<(), pw_auth_core::RoleError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// `Role` has no ordering of its own: the api-user is not above or below a manager,
+/// it acts *at* manager level. Compare [`Role::level`]s instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The company's administrator: everything a company member may do.
     Administrator,

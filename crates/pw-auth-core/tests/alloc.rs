@@ -2,8 +2,8 @@
 //! kind of decision. A separate binary, since the allocator is global.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use pw_auth_core::testing::NOW;
 use pw_auth_core::*;
-use time::macros::datetime;
 
 #[test]
 fn authorize_and_role_changes_allocate_nothing() {
@@ -17,29 +17,16 @@ fn authorize_and_role_changes_allocate_nothing() {
     let child = CompanyId::new("acme-eu").unwrap();
     let other = CompanyId::new("globex").unwrap();
     let grants = [child.clone()];
-    let exp = datetime!(2026-11-28 0:00 UTC);
     let mut principals: Vec<Principal> = Role::ALL
         .into_iter()
-        .filter(|r| *r != Role::ApiUser)
-        .map(|r| {
-            Principal::bearer(
-                UserId::new("u").unwrap(),
-                acme.clone(),
-                r,
-                TokenId::new("t").unwrap(),
-                exp,
-            )
-        })
+        .map(|r| testing::principal(r, &acme))
         .collect();
-    principals.push(Principal::api_key(
-        UserId::new("k").unwrap(),
-        acme.clone(),
-        ApiKeyId::new("k").unwrap(),
-    ));
     principals.push(
-        principals[1]
-            .clone()
-            .with_custom_role(CustomRoleName::new("integration-lead").unwrap()),
+        testing::with_custom_role(
+            testing::principal(Role::Manager, &acme),
+            CustomRoleName::new("integration-lead").unwrap(),
+        )
+        .unwrap(),
     );
     let mut actions: Vec<String> = policy.actions().map(|a| a.id().to_owned()).collect();
     actions.push("flows.unknown".into());
@@ -57,7 +44,7 @@ fn authorize_and_role_changes_allocate_nothing() {
                         let req = Request::new(a, company, tier)
                             .with_parent(&acme)
                             .with_grants(&grants);
-                        if std::hint::black_box(authorize(&policy, p, &req)).is_allowed() {
+                        if std::hint::black_box(authorize(&policy, p, &req, NOW)).is_allowed() {
                             allowed += 1;
                         }
                     }
@@ -65,7 +52,11 @@ fn authorize_and_role_changes_allocate_nothing() {
             }
             for t in &targets {
                 for to in Role::ALL {
-                    std::hint::black_box(authorize_role_change(p, &RoleChange::new(t, to)));
+                    let _ = std::hint::black_box(authorize_role_change(
+                        p,
+                        &RoleChange::new(t, to),
+                        NOW,
+                    ));
                 }
             }
         }

@@ -13,7 +13,7 @@ fn record(role: Role, action: &str, tier: Tier) -> serde_json::Value {
         &policy,
         &p,
         &req,
-        authorize(&policy, &p, &req),
+        authorize(&policy, &p, &req, NOW),
         NOW,
     ))
     .unwrap()

@@ -66,10 +66,10 @@ proptest! {
         // Its permissions are exactly those the policy gives that role.
         let policy = Policy::default_policy();
         let req = Request::new(&action, &acme, tier);
-        let expected = policy.action(&action).and_then(|a| policy.def(a)).is_some_and(|a| {
+        let expected = policy.action(&action).is_some_and(|a| {
             a.admits(now_role) && !a.grant_required() && a.feature().is_none_or(|f| tier.includes(f))
         });
-        prop_assert_eq!(authorize(&policy, &p, &req).is_allowed(), expected);
+        prop_assert_eq!(authorize(&policy, &p, &req, NOW).is_allowed(), expected);
     }
 
     #[test]
@@ -119,5 +119,115 @@ fn expired_and_not_yet_valid_tokens() {
     assert_eq!(
         a.bearer(&t.token, Lookup::Found(&t.record), Some(&disabled), NOW),
         Err(AuthnFailure::UserDisabled)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// A principal outlives nothing: authenticated at any instant inside its token's
+    /// validity, it is allowed exactly until the expiry plus the leeway it was
+    /// authenticated with, and denied as expired from then on, whatever it asks.
+    #[test]
+    fn an_authenticated_bearer_is_denied_from_its_deadline_on(
+        random in random16(), lifetime in 1u64..=86_400, leeway in 0u64..=MAX_LEEWAY_SECS,
+        auth_at in 0.0f64..1.0, probe_ns in -2_000_000_000i64..2_000_000_000,
+        action in any_action(),
+    ) {
+        let acme = company("acme");
+        let ann = UserRecord::active(user("ann"), acme.clone(), Role::Administrator);
+        let t = issue_token(&ann, &random, NOW, ExpiresIn::from_secs(lifetime).unwrap()).unwrap();
+        let exp = t.record.lifetime.expires_at();
+        let leeway = Duration::seconds(i64::try_from(leeway).unwrap());
+        let a = Authenticator::new(AuthnConfig::new().with_leeway(Leeway::new(leeway.try_into().unwrap()).unwrap()));
+        let span = (exp + leeway - NOW).whole_nanoseconds() as f64;
+        let authenticated_at = NOW + Duration::nanoseconds((span * auth_at) as i64);
+        let p = a.bearer(&t.token, Lookup::Found(&t.record), Some(&ann), authenticated_at).unwrap();
+
+        let deadline = exp + leeway;
+        let now = deadline + Duration::nanoseconds(probe_ns);
+        let d = authorize(policy(), &p, &Request::new(&action, &acme, Tier::Enterprise), now);
+        if now >= deadline {
+            prop_assert_eq!(d.reason(), Reason::CredentialExpired { at: exp });
+        } else {
+            prop_assert_ne!(d.reason().kind(), "credential_expired");
+            let by_role = policy().action(&action).is_some_and(|a| a.admits(Role::Administrator) && !a.grant_required());
+            prop_assert_eq!(d.is_allowed(), by_role);
+        }
+    }
+}
+
+#[test]
+fn an_expired_fixture_is_denied_too() {
+    let acme = company("acme");
+    let admin = principal(Role::Administrator, &acme);
+    let publish = Request::new("blueprints.publish", &acme, Tier::Enterprise);
+    assert!(
+        authorize(
+            policy(),
+            &admin,
+            &publish,
+            EXPIRES_AT - Duration::nanoseconds(1)
+        )
+        .is_allowed()
+    );
+    assert_eq!(
+        authorize(policy(), &admin, &publish, EXPIRES_AT).reason(),
+        Reason::CredentialExpired { at: EXPIRES_AT }
+    );
+}
+
+/// Records whose kind disagrees with the credential are refused at authentication,
+/// both ways round: a key is always its api-user, a token never is.
+#[test]
+fn records_that_disagree_with_the_credential_kind_are_refused() {
+    let acme = company("acme");
+    let a = Authenticator::default();
+
+    // A token record whose user is (now) an api-user.
+    let ann = UserRecord::active(user("ann"), acme.clone(), Role::Manager);
+    let t = issue_token(&ann, b"0123456789abcdef", NOW, ExpiresIn::DEFAULT).unwrap();
+    let mut as_api_user = ann.clone();
+    as_api_user.role = Role::ApiUser;
+    assert_eq!(
+        a.bearer(&t.token, Lookup::Found(&t.record), Some(&as_api_user), NOW),
+        Err(AuthnFailure::RecordMismatch)
+    );
+    // ... with a custom role too: refused, not silently dropped.
+    as_api_user.custom_role = Some(CustomRoleName::new("auditor").unwrap());
+    assert_eq!(
+        a.bearer(&t.token, Lookup::Found(&t.record), Some(&as_api_user), NOW),
+        Err(AuthnFailure::RecordMismatch)
+    );
+    // A token's user with a custom role acts under it.
+    let mut lead = ann.clone();
+    lead.custom_role = Some(CustomRoleName::new("integration-lead").unwrap());
+    let p = a
+        .bearer(&t.token, Lookup::Found(&t.record), Some(&lead), NOW)
+        .unwrap();
+    assert_eq!(
+        p.custom_role().map(CustomRoleName::as_str),
+        Some("integration-lead")
+    );
+
+    // A key whose user is not an api-user, or has a custom role.
+    let m = mint_api_key(
+        &acme,
+        KeyLabel::new("erp").unwrap(),
+        b"fedcba9876543210",
+        NOW,
+    )
+    .unwrap();
+    let mut promoted = m.user.clone();
+    promoted.role = Role::Manager;
+    assert_eq!(
+        a.api_key(&m.key, Lookup::Found(&m.record), Some(&promoted), NOW),
+        Err(AuthnFailure::RecordMismatch)
+    );
+    let mut customised = m.user.clone();
+    customised.custom_role = Some(CustomRoleName::new("auditor").unwrap());
+    assert_eq!(
+        a.api_key(&m.key, Lookup::Found(&m.record), Some(&customised), NOW),
+        Err(AuthnFailure::RecordMismatch)
     );
 }

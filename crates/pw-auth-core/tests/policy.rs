@@ -147,7 +147,7 @@ fn the_default_policy_is_section_3_row_by_row() {
         for tier in Tier::ALL {
             for role in Role::ALL {
                 let p = principal(role, &acme);
-                let own = authorize(&policy, &p, &Request::new(id, &acme, tier)).is_allowed();
+                let own = authorize(&policy, &p, &Request::new(id, &acme, tier), NOW).is_allowed();
                 let want_own = listed(who, role) && gate_open(gate, tier) && !grant_only;
                 assert_eq!(
                     own, want_own,
@@ -158,9 +158,21 @@ fn the_default_policy_is_section_3_row_by_row() {
                 let req = Request::new(id, &child, tier)
                     .with_parent(&acme)
                     .with_grants(&grants);
-                let linked = authorize(&policy, &p, &req).is_allowed();
-                let want_linked =
-                    listed(who, role) && gate_open(gate, tier) && role.level() >= Level::Manager;
+                let linked = authorize(&policy, &p, &req, NOW).is_allowed();
+                // docs/design.md decides two exceptions: an api key acts only in its
+                // own company, and deleting a company or editing its role manager is
+                // for its own administrator, never by grant.
+                let own_company_only = [
+                    "company.delete",
+                    "roles.create",
+                    "roles.edit",
+                    "roles.assign",
+                ];
+                let want_linked = listed(who, role)
+                    && gate_open(gate, tier)
+                    && role.level() >= Level::Manager
+                    && role != Role::ApiUser
+                    && !own_company_only.contains(&id);
                 assert_eq!(
                     linked, want_linked,
                     "{id} for {role} on {tier} in a linked company"
@@ -293,6 +305,13 @@ fn every_building_error() {
             ),
         ),
         (
+            "grant and own company",
+            doc_with(
+                serde_json::json!([{"id": "a.b", "kind": "edit", "min_role": "manager", "grant_required": true, "own_company_only": true}]),
+                serde_json::json!([]),
+            ),
+        ),
+        (
             "bad custom name",
             doc_with(a.clone(), serde_json::json!([{"name": "Lead", "view": []}])),
         ),
@@ -350,10 +369,24 @@ fn every_building_error() {
             .to_string(),
         ),
     ];
+    // Each document pretty-printed, so that lines mean something; each error shown
+    // with the line it points at and a caret under its column.
     let mut out = String::new();
     for (title, text) in cases {
+        let text = serde_json::from_str::<serde_json::Value>(&text)
+            .map(|v| serde_json::to_string_pretty(&v).unwrap())
+            .unwrap_or(text);
         let e = Policy::from_json(&text).unwrap_err();
-        out.push_str(&format!("{title:<22} {e}\n"));
+        out.push_str(&format!("{title}: {e}\n"));
+        let at = e.location().expect("every error from text has a location");
+        let line = text.lines().nth(at.line() - 1).unwrap_or("");
+        out.push_str(&format!(
+            "    | {line}\n    | {}^\n",
+            " ".repeat(at.column() - 1)
+        ));
+        if let Some(help) = e.help() {
+            out.push_str(&format!("    = help: {help}\n"));
+        }
     }
     insta::assert_snapshot!(out);
 }

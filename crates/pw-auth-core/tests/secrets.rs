@@ -55,7 +55,7 @@ proptest! {
         let policy = Policy::default_policy();
         let p = Authenticator::default().api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), NOW).unwrap();
         let req = Request::new("flows.view", &acme, Tier::Standard);
-        let audit = AuditRecord::decision(&policy, &p, &req, authorize(&policy, &p, &req), NOW);
+        let audit = AuditRecord::decision(&policy, &p, &req, authorize(&policy, &p, &req, NOW), NOW);
         let texts = [
             serde_json::to_string(&m.record).unwrap(),
             serde_json::to_string(&m.user).unwrap(),

@@ -2,10 +2,25 @@
 
 use proptest::prelude::*;
 use pw_auth_core::*;
-use time::OffsetDateTime;
-use time::macros::datetime;
+use std::sync::LazyLock;
 
-pub(crate) const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+pub(crate) use pw_auth_core::testing::{EXPIRES_AT, NOW, principal};
+
+/// The default policy, compiled once per test binary.
+pub(crate) fn policy() -> &'static Policy {
+    static POLICY: LazyLock<Policy> = LazyLock::new(Policy::default_policy);
+    &POLICY
+}
+
+/// A reason's code for the reviewed tables: [`Reason::kind`], with the level or
+/// feature it names where that tells two rows apart.
+pub(crate) fn code(r: Reason) -> String {
+    match r {
+        Reason::RoleTooLow { required, .. } => format!("{}:{required}", r.kind()),
+        Reason::TierExcludes { feature, .. } => format!("{}:{feature}", r.kind()),
+        _ => r.kind().to_owned(),
+    }
+}
 
 pub(crate) fn company(s: &str) -> CompanyId {
     CompanyId::new(s).unwrap()
@@ -13,24 +28,6 @@ pub(crate) fn company(s: &str) -> CompanyId {
 
 pub(crate) fn user(s: &str) -> UserId {
     UserId::new(s).unwrap()
-}
-
-/// A principal of `role` in `home`: an API-key principal for api-user, bearer otherwise.
-pub(crate) fn principal(role: Role, home: &CompanyId) -> Principal {
-    match role {
-        Role::ApiUser => Principal::api_key(
-            user("api-user_1"),
-            home.clone(),
-            ApiKeyId::new("key_1").unwrap(),
-        ),
-        role => Principal::bearer(
-            user(&format!("{role}-1")),
-            home.clone(),
-            role,
-            TokenId::new("tok_1").unwrap(),
-            datetime!(2026-11-28 12:00 UTC),
-        ),
-    }
 }
 
 pub(crate) fn any_role() -> impl Strategy<Value = Role> {
@@ -48,10 +45,7 @@ pub(crate) fn any_company() -> impl Strategy<Value = CompanyId> {
 
 /// Any action id of the default policy, or something that is not one.
 pub(crate) fn any_action() -> impl Strategy<Value = String> {
-    let known: Vec<String> = Policy::default_policy()
-        .actions()
-        .map(|a| a.id().to_owned())
-        .collect();
+    let known: Vec<String> = policy().actions().map(|a| a.id().to_owned()).collect();
     prop_oneof![
         4 => prop::sample::select(known),
         1 => "[a-z.-]{0,20}",

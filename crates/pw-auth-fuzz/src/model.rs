@@ -60,6 +60,9 @@ pub fn reason_kind(doc: &PolicyDocument, p: &ModelPrincipal, r: &ModelRequest) -
         if r.parent.as_deref() != Some(p.home.as_str()) {
             return "other_company";
         }
+        if p.role == "api-user" {
+            return "api_user_own_company_only";
+        }
         if !r.grants.contains(&r.company) {
             return "missing_grant";
         }
@@ -73,6 +76,9 @@ pub fn reason_kind(doc: &PolicyDocument, p: &ModelPrincipal, r: &ModelRequest) -
     };
     if a.grant_required && !by_grant {
         return "grant_required";
+    }
+    if a.own_company_only && by_grant {
+        return "own_company_only";
     }
     let feature_missing = a.feature.as_deref().is_some_and(|f| !tier_has(r.tier, f));
     if let Some(c) = &p.custom {

@@ -1,10 +1,10 @@
 //! The policy target: any text as a policy document.
 
+use pw_auth_core::testing::{self, EXPIRES_AT, NOW};
 use pw_auth_core::{
-    ApiKeyId, CompanyId, CustomRoleName, IdError, Policy, PolicyDocument, Principal, Request, Role,
-    Tier, TokenId, UserId, authorize,
+    ApiKeyId, CompanyId, CustomRoleName, IdError, Policy, PolicyDocument, Principal, Reason,
+    Request, Role, Tier, TokenId, UserId, authorize,
 };
-use time::OffsetDateTime;
 
 use crate::model::{ModelPrincipal, ModelRequest, reason_kind};
 use crate::{Checked, Violation, ensure};
@@ -13,24 +13,31 @@ use crate::{Checked, Violation, ensure};
 const CHECKED_ACTIONS: usize = 32;
 
 /// A principal of `role` in `home`, bearer unless it is the api-user, with an
-/// optional custom role.
+/// optional custom role (never on the api-user). Bearers expire at [`EXPIRES_AT`].
 pub(crate) fn principal(
     role: Role,
     custom: Option<&str>,
     home: &CompanyId,
 ) -> Result<Principal, IdError> {
-    let p = match role {
-        Role::ApiUser => Principal::api_key(UserId::new("u")?, home.clone(), ApiKeyId::new("k")?),
-        r => Principal::bearer(
+    if role == Role::ApiUser {
+        return Ok(testing::api_key_principal(
             UserId::new("u")?,
             home.clone(),
-            r,
-            TokenId::new("t")?,
-            OffsetDateTime::UNIX_EPOCH,
-        ),
+            ApiKeyId::new("k")?,
+        ));
+    }
+    let bearer = testing::bearer_principal(
+        UserId::new("u")?,
+        home.clone(),
+        role,
+        TokenId::new("t")?,
+        EXPIRES_AT,
+    );
+    let Some(p) = bearer else {
+        return Ok(testing::principal(role, home));
     };
     Ok(match custom.map(CustomRoleName::new) {
-        Some(Ok(name)) => p.with_custom_role(name),
+        Some(Ok(name)) => testing::with_custom_role(p.clone(), name).unwrap_or(p),
         _ => p,
     })
 }
@@ -70,11 +77,8 @@ pub(crate) fn agree(
     if let Some(parent) = &parent {
         req = req.with_parent(parent);
     }
-    let got = authorize(policy, &principal, &req);
-    let kind = serde_json::to_value(got.reason())
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-        .unwrap_or_default();
+    let got = authorize(policy, &principal, &req, NOW);
+    let kind = got.reason().kind();
     let want = reason_kind(doc, p, r);
     ensure(kind == want, || {
         format!("engine says {kind}, model says {want}: {p:?} {r:?}")
@@ -82,6 +86,14 @@ pub(crate) fn agree(
     ensure(got.is_allowed() == want.starts_with("allowed"), || {
         format!("effect differs: {p:?} {r:?}")
     })?;
+    // Once a bearer's token has expired, nothing is allowed, whatever the request.
+    if role != Role::ApiUser {
+        let late = authorize(policy, &principal, &req, EXPIRES_AT);
+        ensure(
+            late.reason() == (Reason::CredentialExpired { at: EXPIRES_AT }),
+            || format!("an expired principal got {:?}: {p:?} {r:?}", late.reason()),
+        )?;
+    }
     Ok(got.is_allowed())
 }
 

@@ -27,18 +27,23 @@ fn action_spec() -> impl Strategy<Value = ActionSpec> {
         ]),
         prop::option::of(prop::sample::select(vec!["advanced", "role-manager"])),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(area, verb, view, min_role, feature, grant)| ActionSpec {
-            id: format!("{area}.{verb}"),
-            kind: if view {
-                ActionKind::View
-            } else {
-                ActionKind::Edit
+        .prop_map(
+            |(area, verb, view, min_role, feature, grant, own)| ActionSpec {
+                id: format!("{area}.{verb}"),
+                kind: if view {
+                    ActionKind::View
+                } else {
+                    ActionKind::Edit
+                },
+                grant_required: grant && matches!(min_role, "manager" | "administrator"),
+                own_company_only: own
+                    && !(grant && matches!(min_role, "manager" | "administrator")),
+                min_role: min_role.to_owned(),
+                feature: feature.map(str::to_owned),
             },
-            grant_required: grant && matches!(min_role, "manager" | "administrator"),
-            min_role: min_role.to_owned(),
-            feature: feature.map(str::to_owned),
-        })
+        )
 }
 
 fn custom_role(name: &'static str) -> impl Strategy<Value = CustomRoleSpec> {
@@ -142,20 +147,9 @@ fn scenario() -> impl Strategy<Value = (PolicyDocument, NaivePrincipal, Vec<Naiv
 fn to_principal(p: &NaivePrincipal) -> Principal {
     let home = CompanyId::new(&p.home).unwrap();
     let role: Role = p.role.parse().unwrap();
-    let principal = match role {
-        Role::ApiUser => {
-            Principal::api_key(UserId::new("u").unwrap(), home, ApiKeyId::new("k").unwrap())
-        }
-        r => Principal::bearer(
-            UserId::new("u").unwrap(),
-            home,
-            r,
-            TokenId::new("t").unwrap(),
-            time::macros::datetime!(2026-11-28 0:00 UTC),
-        ),
-    };
+    let principal = testing::principal(role, &home);
     match &p.custom {
-        Some(c) => principal.with_custom_role(CustomRoleName::new(c).unwrap()),
+        Some(c) => testing::with_custom_role(principal, CustomRoleName::new(c).unwrap()).unwrap(),
         None => principal,
     }
 }
@@ -176,10 +170,9 @@ proptest! {
             if let Some(parent) = &parent {
                 req = req.with_parent(parent);
             }
-            let got = authorize(&policy, &principal, &req);
-            let got_kind = serde_json::to_value(got.reason()).unwrap()["kind"].as_str().unwrap().to_owned();
+            let got = authorize(&policy, &principal, &req, testing::NOW);
             let want = naive(&doc, &p, r);
-            prop_assert_eq!(got_kind.as_str(), want, "{:?} {:?}", p, r);
+            prop_assert_eq!(got.reason().kind(), want, "{:?} {:?}", p, r);
             prop_assert_eq!(got.is_allowed(), want.starts_with("allowed"));
         }
     }

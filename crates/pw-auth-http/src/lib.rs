@@ -9,8 +9,15 @@
 //! * [`LoginRequest`] / [`LoginResponse`]: the login endpoint's JSON bodies.
 //! * [`Responder`] / [`Outcome`]: what a server sends for each refusal — status,
 //!   `WWW-Authenticate`, `Retry-After`, and a `{"message": …}` body.
-//! * with the `http` feature: [`credential_from_headers`] and friends, for the `http`
-//!   crate's `HeaderMap` and `HeaderValue`.
+#![cfg_attr(
+    feature = "http",
+    doc = "* with the `http` feature: [`credential_from_headers`] and friends, for the `http`\n  crate's `HeaderMap` and `HeaderValue`."
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "* with the `http` feature: `credential_from_headers` and friends, for the `http`\n  crate's `HeaderMap` and `HeaderValue`."
+)]
+//!
 //!
 //! **This crate does no IO** and never reads the clock: it turns bytes into values and
 //! values into bytes. Exactly which values are accepted, and why, is in

@@ -62,11 +62,7 @@ fn every_outcome() {
 
     let policy = Policy::default_policy();
     let acme = CompanyId::new("acme").unwrap();
-    let key = Principal::api_key(
-        UserId::new("api-user_1").unwrap(),
-        acme.clone(),
-        ApiKeyId::new("key_1").unwrap(),
-    );
+    let key = testing::principal(Role::ApiUser, &acme);
     for (title, action, tier) in [
         (
             "api key on blueprint management",
@@ -80,7 +76,12 @@ fn every_outcome() {
         ),
         ("unknown action", "flows.teleport", Tier::Professional),
     ] {
-        let d = authorize(&policy, &key, &Request::new(action, &acme, tier));
+        let d = authorize(
+            &policy,
+            &key,
+            &Request::new(action, &acme, tier),
+            testing::NOW,
+        );
         out.push_str(&render(title, &r.forbidden(&d).unwrap()));
     }
     let body = LoginRequest::parse(br#"{"username": "a"}"#).unwrap_err();
@@ -100,15 +101,12 @@ fn every_outcome() {
 fn an_allowed_decision_has_no_refusal() {
     let policy = Policy::default_policy();
     let acme = CompanyId::new("acme").unwrap();
-    let key = Principal::api_key(
-        UserId::new("k").unwrap(),
-        acme.clone(),
-        ApiKeyId::new("k").unwrap(),
-    );
+    let key = testing::principal(Role::ApiUser, &acme);
     let d = authorize(
         &policy,
         &key,
         &Request::new("flows.view", &acme, Tier::Standard),
+        testing::NOW,
     );
     assert_eq!(responder().forbidden(&d), None);
 }
