@@ -116,6 +116,37 @@ fn authorize_exit_codes_and_output() {
         );
     }
 
+    // A value that is not a credential is recorded as what it is, in the text and the
+    // audit record; the 401 stays a bare challenge (no bearer was attempted).
+    for (value, failure) in [
+        (
+            "Basic dXNlcjpwYXNz",
+            r#"{"failure":"unsupported_scheme","scheme":"Basic"}"#,
+        ),
+        (
+            "hunter2hunter2 trailing",
+            r#"{"failure":"unsupported_scheme"}"#,
+        ),
+        ("   ", r#"{"failure":"empty"}"#),
+    ] {
+        let input =
+            format!(r#"{{"authorization": "{value}", "action": "flows.view", "company": "acme"}}"#);
+        let r = pw_auth(&["authorize", "--json"], &input);
+        assert_eq!(r.code, 2);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["reason"].to_string(), failure);
+        let audit = &v["audit"]["reason"];
+        assert_eq!(audit["kind"], "unauthenticated");
+        assert_eq!(audit["failure"], v["reason"]["failure"]);
+        assert_ne!(audit["failure"], "missing");
+        assert_eq!(v["http"]["status"], 401);
+        assert_eq!(v["http"]["headers"][0][1], r#"Bearer realm="patchworks""#);
+        assert!(
+            !r.stdout.contains("hunter2"),
+            "an unknown first word is never echoed"
+        );
+    }
+
     // A minted-format key with a wrong checksum: refused before any lookup.
     let r = pw_auth(
         &[
@@ -289,7 +320,7 @@ fn header_parse_batch() {
     {"error":{"kind":"unsupported_scheme","message":"the `Basic` authentication scheme is not supported; use `Bearer <token>` or an api key"}}
     {"error":{"kind":"invalid_json","message":"the line is not valid JSON: expected ident at line 1 column 2"}}
     {"error":{"kind":"not_a_string","message":"each line must be one JSON string"}}
-    {"error":{"kind":"control_byte","message":"the authorization value contains a control byte at 8"}}
+    {"error":{"kind":"control_byte","message":"the authorization value contains a control character at byte 8"}}
     "#);
 }
 

@@ -30,16 +30,38 @@ impl<'a, T> From<Option<&'a T>> for Lookup<'a, T> {
     }
 }
 
-/// Why a request is not authenticated. Every variant means 401 to the outside; the
-/// distinction is for the audit record. Never contains a secret.
+/// Why a request is not authenticated. Every variant means 401 to the outside (400
+/// for [`AuthnFailure::MultipleValues`]); the distinction is for the audit record.
+/// Never contains a secret.
+///
+/// Deliberately not `#[non_exhaustive]`, like [`crate::Reason`]: a caller that maps
+/// failures should have to handle a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
 #[serde(tag = "failure", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum AuthnFailure {
-    /// No credentials were sent.
+    /// No `Authorization` value was sent.
     #[error("no credentials were sent")]
     Missing,
-    /// The credentials could not be parsed (e.g. a minted key with a bad checksum).
+    /// An `Authorization` value was sent, but it is empty (or only whitespace).
+    #[error("the authorization value is empty")]
+    Empty,
+    /// The value uses an authentication scheme this API does not support, such as
+    /// `Basic`: it is not a credential here.
+    #[error("the authorization value uses an authentication scheme that is not supported")]
+    UnsupportedScheme {
+        /// The scheme, when it is a registered one; `None` for an unknown first
+        /// word, which is never recorded since it may be a secret sent by mistake.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scheme: Option<&'static str>,
+    },
+    /// More than one `Authorization` value was sent.
+    #[error("{count} authorization values were sent; exactly one is allowed")]
+    MultipleValues {
+        /// How many.
+        count: usize,
+    },
+    /// The credentials could not be parsed (e.g. a minted key with a bad checksum,
+    /// or a bearer token outside the `b64token` grammar).
     #[error("the credentials are malformed")]
     Malformed,
     /// No record matches the credential.

@@ -41,6 +41,7 @@ mod audit;
 mod authn;
 mod decision;
 mod digest;
+pub mod grammar;
 mod hex;
 mod id;
 mod lifetime;
@@ -86,7 +87,6 @@ pub use role::{
 pub use secret::{
     API_KEY_PREFIX, AccessToken, ApiKey, ApiKeyError, BadChar, Credential, MAX_API_KEY_LEN,
     MAX_PASSWORD_LEN, MAX_TOKEN_LEN, Password, PasswordError, TOKEN_PREFIX, TokenError,
-    is_b64token_char,
 };
 pub use tier::{Feature, Tier, TierError};
 pub use user::{UserRecord, UserStatus};

@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::digest::{ApiKeyDigest, TokenDigest, sha256};
+use crate::grammar::is_b64token_char;
 use crate::hex;
 
 /// The longest API key accepted, in bytes.
@@ -60,7 +61,7 @@ impl fmt::Display for BadChar {
         f.write_str(match self {
             BadChar::Whitespace => "whitespace",
             BadChar::Control => "a control character",
-            BadChar::NonAscii => "a non-ASCII byte",
+            BadChar::NonAscii => "a non-ASCII character",
             BadChar::NotAllowed => "a character that is not allowed",
         })
     }
@@ -261,11 +262,6 @@ impl ApiKey {
 /// ```
 #[derive(Clone)]
 pub struct AccessToken(SecretText);
-
-/// Whether `b` may appear in the body of an RFC 6750 `b64token`.
-pub const fn is_b64token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-}
 
 impl AccessToken {
     /// Validates and wraps a token. The string is zeroized if it is rejected.

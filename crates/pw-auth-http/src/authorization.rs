@@ -12,6 +12,7 @@
 //! A bearer credential always contains a space and an API key never does, and an API
 //! key is never the word `Bearer`: no value can be read both ways.
 
+use pw_auth_core::grammar::is_tchar;
 use pw_auth_core::{AccessToken, ApiKey, ApiKeyError, AuthnFailure, Credential, TokenError};
 use zeroize::Zeroizing;
 
@@ -55,13 +56,13 @@ pub enum AuthorizationError {
         len: usize,
     },
     /// The value holds CR, LF, NUL, DEL or another control byte.
-    #[error("the authorization value contains a control byte at {position}")]
+    #[error("the authorization value contains a control character at byte {position}")]
     ControlByte {
         /// Zero-based position in the trimmed value.
         position: usize,
     },
     /// The value holds a byte outside ASCII.
-    #[error("the authorization value contains a non-ASCII byte at {position}")]
+    #[error("the authorization value contains a non-ASCII character at byte {position}")]
     NonAscii {
         /// Zero-based position in the trimmed value.
         position: usize,
@@ -122,23 +123,31 @@ impl AuthorizationError {
     }
 
     /// The authentication failure this error amounts to, for the audit record and the
-    /// 401: [`AuthnFailure::Missing`] when it is best read as no credentials at all,
-    /// [`AuthnFailure::Malformed`] otherwise.
+    /// response, named for what it is: an empty value, an unsupported scheme (named
+    /// only when it is a registered one), several values, or malformed credentials.
     pub fn failure(&self) -> AuthnFailure {
-        if self.is_no_credentials() {
-            AuthnFailure::Missing
-        } else {
-            AuthnFailure::Malformed
+        match *self {
+            AuthorizationError::Empty => AuthnFailure::Empty,
+            AuthorizationError::UnsupportedScheme { scheme } => AuthnFailure::UnsupportedScheme {
+                scheme: Some(scheme),
+            },
+            AuthorizationError::UnknownScheme { .. } => {
+                AuthnFailure::UnsupportedScheme { scheme: None }
+            }
+            AuthorizationError::MultipleValues { count } => AuthnFailure::MultipleValues { count },
+            AuthorizationError::TooLong { .. }
+            | AuthorizationError::ControlByte { .. }
+            | AuthorizationError::NonAscii { .. }
+            | AuthorizationError::MissingToken
+            | AuthorizationError::TabSeparator
+            | AuthorizationError::InvalidToken(_)
+            | AuthorizationError::InvalidApiKey(_) => AuthnFailure::Malformed,
         }
     }
 }
 
 fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Removes leading and trailing spaces and tabs: RFC 9110 §5.5 says they are not part
@@ -345,22 +354,42 @@ mod tests {
     }
 
     #[test]
-    fn errors_map_to_one_authentication_failure() {
+    fn errors_are_recorded_for_what_they_are() {
         use AuthorizationError as E;
-        for e in [
-            E::Empty,
-            E::UnsupportedScheme { scheme: "Basic" },
-            E::UnknownScheme { len: 3 },
-        ] {
-            assert_eq!(e.failure(), AuthnFailure::Missing, "{e:?}");
-        }
-        for e in [
-            E::MissingToken,
-            E::TabSeparator,
-            E::ControlByte { position: 0 },
-            E::MultipleValues { count: 2 },
-        ] {
-            assert_eq!(e.failure(), AuthnFailure::Malformed, "{e:?}");
+        let cases = [
+            (E::Empty, AuthnFailure::Empty),
+            (
+                E::UnsupportedScheme { scheme: "Basic" },
+                AuthnFailure::UnsupportedScheme {
+                    scheme: Some("Basic"),
+                },
+            ),
+            (
+                E::UnknownScheme { len: 3 },
+                AuthnFailure::UnsupportedScheme { scheme: None },
+            ),
+            (
+                E::MultipleValues { count: 2 },
+                AuthnFailure::MultipleValues { count: 2 },
+            ),
+            (E::MissingToken, AuthnFailure::Malformed),
+            (E::TabSeparator, AuthnFailure::Malformed),
+            (E::ControlByte { position: 0 }, AuthnFailure::Malformed),
+            (E::NonAscii { position: 0 }, AuthnFailure::Malformed),
+            (E::TooLong { len: 9000 }, AuthnFailure::Malformed),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.failure(), want, "{e:?}");
+            // No bearer attempted: exactly the failures answered without an error code.
+            let bare = matches!(
+                want,
+                AuthnFailure::Empty | AuthnFailure::UnsupportedScheme { .. }
+            );
+            assert_eq!(e.is_no_credentials(), bare, "{e:?}");
+            assert_eq!(
+                e.is_invalid_request(),
+                matches!(want, AuthnFailure::MultipleValues { .. })
+            );
         }
     }
 

@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use pw_auth_core::grammar;
+
 /// The longest `WWW-Authenticate` input accepted (all lines together), in bytes.
 pub const MAX_CHALLENGE_INPUT_LEN: usize = 16 * 1024;
 /// The most list elements accepted: up to this many non-empty elements (challenges
@@ -34,7 +36,7 @@ pub enum ChallengeError {
     #[error("the challenge input is not valid UTF-8")]
     NotUtf8,
     /// A control byte other than HTAB.
-    #[error("line {line}, column {column}: control byte")]
+    #[error("line {line}, column {column}: a control character is not allowed")]
     ControlByte {
         /// 1-based field line.
         line: usize,
@@ -103,8 +105,14 @@ pub struct Challenge {
     params: Vec<(String, String)>,
 }
 
+/// [`grammar::is_tchar`] for a `char`.
 fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+    u8::try_from(c).is_ok_and(grammar::is_tchar)
+}
+
+/// [`grammar::is_b64token_char`] (the `token68` body) for a `char`.
+fn is_token68_char(c: char) -> bool {
+    u8::try_from(c).is_ok_and(grammar::is_b64token_char)
 }
 
 fn is_token(s: &str) -> bool {
@@ -113,10 +121,7 @@ fn is_token(s: &str) -> bool {
 
 fn is_token68(s: &str) -> bool {
     let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    !body.is_empty() && body.bytes().all(grammar::is_b64token_char)
 }
 
 /// Whether `c` can appear in a quoted-string, escaped or not (RFC 9110 §5.6.4):
@@ -386,40 +391,44 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// `auth-scheme [ 1*SP ( token68 / auth-param ) ]`: a challenge's first element.
-    fn head(&mut self) -> Result<Challenge, ChallengeError> {
+    /// `auth-scheme [ 1*SP ( token68 / auth-param ) ]`: a challenge's first element,
+    /// and whether parameters may follow it as further list elements (only after
+    /// `1*SP`: in `Basic, realm="x"` the challenge `Basic` ends at the comma).
+    fn head(&mut self) -> Result<(Challenge, bool), ChallengeError> {
         let scheme = self.token("an auth-scheme")?;
         let mut c = Challenge {
             scheme,
             token68: None,
             params: Vec::new(),
         };
+        let spaced = self.peek() == Some(' ');
         if self.element_ends() {
-            return Ok(c);
+            return Ok((c, spaced));
         }
         if self.take_while(|ch| ch == ' ').is_empty() || self.peek() == Some('\t') {
             return Err(self.expected("a space after the auth-scheme"));
         }
         let save = self.pos;
-        let body = self
-            .take_while(|ch| ch.is_ascii_alphanumeric() || "-._~+/".contains(ch))
-            .len();
+        let body = self.take_while(is_token68_char).len();
         if body > 0 {
             self.take_while(|ch| ch == '=');
             if self.element_ends() {
                 c.token68 = self.s.get(save..self.pos).map(str::to_owned);
-                return Ok(c);
+                return Ok((c, false));
             }
         }
         self.pos = save;
         self.param(&mut c)?;
-        Ok(c)
+        Ok((c, true))
     }
 
+    /// One field line's elements, appended to `out`. `open` says whether the last
+    /// challenge (of this line or an earlier one) may take further parameters.
     fn line(
         &mut self,
         out: &mut Vec<Challenge>,
         budget: &mut Budget,
+        open: &mut bool,
     ) -> Result<(), ChallengeError> {
         if let Some(position) = self
             .s
@@ -455,17 +464,25 @@ impl Parser<'_> {
             after_element = true;
             if self.param_follows() {
                 // A parameter continues the last challenge (RFC 9110 §11.6.1 note),
-                // which must exist and must not be a token68 one.
+                // which must exist, must not be a token68 one, and must have had a
+                // space after its scheme.
                 match out.last_mut() {
-                    Some(c) if c.token68.is_none() => self.param(c)?,
-                    Some(_) => {
+                    Some(c) if c.token68.is_some() => {
                         return Err(self
                             .expected("a new challenge; a token68 challenge takes no parameters"));
                     }
+                    Some(_) if !*open => {
+                        return Err(self.expected(
+                            "a new challenge; parameters follow their auth-scheme after a space, not a comma",
+                        ));
+                    }
+                    Some(c) => self.param(c)?,
                     None => return Err(self.expected("an auth-scheme before any parameter")),
                 }
             } else {
-                out.push(self.head()?);
+                let (c, params_may_follow) = self.head()?;
+                out.push(c);
+                *open = params_may_follow;
             }
             self.skip_ows();
             if !self.at_end() && self.peek() != Some(',') {
@@ -503,6 +520,7 @@ where
         empty: MAX_LIST_ELEMENTS,
     };
     let mut total = 0usize;
+    let mut open = false;
     for (line, bytes) in lines.into_iter().enumerate() {
         total = total.saturating_add(bytes.len());
         if total > MAX_CHALLENGE_INPUT_LEN {
@@ -510,7 +528,7 @@ where
         }
         let s = std::str::from_utf8(bytes).map_err(|_| ChallengeError::NotUtf8)?;
         let line = line.saturating_add(1);
-        Parser { s, pos: 0, line }.line(&mut out, &mut budget)?;
+        Parser { s, pos: 0, line }.line(&mut out, &mut budget, &mut open)?;
     }
     if out.is_empty() {
         return Err(ChallengeError::NoChallenge);

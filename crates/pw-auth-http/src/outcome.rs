@@ -144,16 +144,28 @@ impl Responder {
         ("www-authenticate", c.to_string())
     }
 
-    /// 401 for a request that failed authentication. No credentials: a bare
-    /// challenge (RFC 6750 §3.1); an expired token: `invalid_token` with "The access
-    /// token expired", so a client knows to log in again; anything else:
-    /// `invalid_token` with one sentence for every reason.
+    /// The response to a request that failed authentication. No bearer attempted (no
+    /// value, an empty one, or an unsupported scheme such as `Basic`): 401 with a bare
+    /// challenge (RFC 6750 §3.1); several values: 400 `invalid_request`; an expired
+    /// token: 401 `invalid_token` with "The access token expired", so a client knows
+    /// to log in again; anything else: 401 `invalid_token` with one sentence for
+    /// every reason.
     pub fn unauthenticated(&self, failure: AuthnFailure) -> Outcome {
         let error = match failure {
-            AuthnFailure::Missing => None,
+            AuthnFailure::Missing
+            | AuthnFailure::Empty
+            | AuthnFailure::UnsupportedScheme { .. } => None,
+            AuthnFailure::MultipleValues { .. } => return self.multiple_values(),
             AuthnFailure::Expired { .. } => Some((BearerError::InvalidToken, EXPIRED_DESCRIPTION)),
             AuthnFailure::Malformed => Some((BearerError::InvalidToken, MALFORMED_DESCRIPTION)),
-            _ => Some((BearerError::InvalidToken, INVALID_DESCRIPTION)),
+            AuthnFailure::Unknown
+            | AuthnFailure::Revoked { .. }
+            | AuthnFailure::Deleted
+            | AuthnFailure::NotYetValid { .. }
+            | AuthnFailure::UserDisabled
+            | AuthnFailure::RecordMismatch => {
+                Some((BearerError::InvalidToken, INVALID_DESCRIPTION))
+            }
         };
         Outcome::json(
             401,
@@ -167,17 +179,19 @@ impl Responder {
     /// or an unsupported scheme (RFC 6750 §3.1: no error code); otherwise 401
     /// `invalid_token`.
     pub fn authorization_error(&self, error: &AuthorizationError) -> Outcome {
-        if error.is_invalid_request() {
-            return Outcome::json(
-                400,
-                vec![self.challenge(Some((
-                    BearerError::InvalidRequest,
-                    "Exactly one Authorization value is allowed",
-                )))],
-                serde_json::json!({"message": "Exactly one Authorization value is allowed."}),
-            );
-        }
         self.unauthenticated(error.failure())
+    }
+
+    /// 400 `invalid_request` for several `Authorization` values (RFC 6750 §3.1).
+    fn multiple_values(&self) -> Outcome {
+        Outcome::json(
+            400,
+            vec![self.challenge(Some((
+                BearerError::InvalidRequest,
+                "Exactly one Authorization value is allowed",
+            )))],
+            serde_json::json!({"message": "Exactly one Authorization value is allowed."}),
+        )
     }
 
     /// 403 for a denied decision, with the reason as the message and an
