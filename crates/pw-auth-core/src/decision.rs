@@ -88,7 +88,7 @@ impl<'a> Request<'a> {
 }
 
 /// The company whose usage allowance a request spends: the one that owns the target,
-/// whichever credential the principal used (patchworks-auth.md §1: the same limits
+/// whichever credential the principal used (`docs/platform.md` §1: the same limits
 /// apply to API keys and tokens, per company). Key [`crate::LimitState`] by it.
 pub const fn usage_key<'a>(request: &Request<'a>) -> &'a CompanyId {
     request.company

@@ -183,13 +183,13 @@ mod tests {
             UserId::new("").unwrap_err(),
             IdError::Empty { kind: "user id" }
         );
-        assert_eq!(
-            CompanyId::new(&"x".repeat(65)).unwrap_err().to_string(),
-            "company id is 65 bytes long; the limit is 64"
+        insta::assert_snapshot!(
+            CompanyId::new(&"x".repeat(65)).unwrap_err(),
+            @"company id is 65 bytes long; the limit is 64"
         );
-        assert_eq!(
-            TokenId::new("a b").unwrap_err().to_string(),
-            "token id `a b` contains ' '; only ASCII letters, digits, `-`, `_` and `.` are allowed"
+        insta::assert_snapshot!(
+            TokenId::new("a b").unwrap_err(),
+            @"token id `a b` contains ' '; only ASCII letters, digits, `-`, `_` and `.` are allowed"
         );
         assert!(ApiKeyId::new("é").is_err());
         assert!(ApiKeyId::new("a/b").is_err());

@@ -32,7 +32,21 @@
 //! * [`check_limit`] is a per-company usage limiter (GCRA) whose state is one small
 //!   value the caller stores; [`usage_key`] says which company a request spends.
 //!
-//! See `docs/design.md` in the repository for why each of these choices was made.
+//! | to do this | use |
+//! |---|---|
+//! | mint an API key (its record, its api-user, the key shown once) | [`mint_api_key`], [`KeyLabel`] |
+//! | issue a token after checking a password | [`issue_token`], [`ExpiresIn`] |
+//! | revoke a key or a token | [`ApiKeyRecord::revoke`], [`TokenRecord`] |
+//! | authenticate a credential against looked-up records | [`Authenticator`], [`Lookup`]; with a synchronous store, [`RecordStore`] and [`Authenticator::authenticate`] |
+//! | decide a request | [`authorize`], [`Request`], [`Decision`], [`Reason`] |
+//! | decide a role change | [`authorize_role_change`], [`RoleChange`] |
+//! | record it | [`AuditRecord`] |
+//! | limit usage per company | [`check_limit`], [`LimitState`], [`Quota`], [`usage_key`] |
+//! | load a policy (and locate its errors) | [`Policy::from_json`], [`PolicyError`] |
+//! | build principals in tests | `testing` (feature `test-support`) |
+//!
+//! The [`manual`] holds the platform pw-auth models, the default policy, and why each
+//! of these choices was made — the same text as `docs/` in the repository.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
@@ -90,6 +104,26 @@ pub use secret::{
 };
 pub use tier::{Feature, Tier, TierError};
 pub use user::{UserRecord, UserStatus};
+
+/// The manual: what pw-auth models, the default policy, and the design questions
+/// behind it. The same text as `docs/platform.md`, `docs/policy.md` and
+/// `docs/design.md` in the repository.
+pub mod manual {
+    /// The platform: how the Patchworks Core API authenticates and authorises.
+    ///
+    #[doc = include_str!("../../../docs/platform.md")]
+    pub mod platform {}
+
+    /// The default policy, and how a decision is made.
+    ///
+    #[doc = include_str!("../../../docs/policy.md")]
+    pub mod policy {}
+
+    /// Design: the questions behind pw-auth.
+    ///
+    #[doc = include_str!("../../../docs/design.md")]
+    pub mod design {}
+}
 
 /// The repository README's examples, compiled and run as doctests.
 #[cfg(doctest)]

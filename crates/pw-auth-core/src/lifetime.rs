@@ -294,11 +294,9 @@ mod tests {
         );
         assert_eq!(l.validity(T0 + Duration::seconds(64), w), Validity::Valid);
         assert_eq!(l.validity(T0 + Duration::seconds(65), w), Validity::Expired);
-        assert_eq!(
-            Leeway::new(StdDuration::from_secs(301))
-                .unwrap_err()
-                .to_string(),
-            "leeway of 301 seconds is larger than the limit of 300"
+        insta::assert_snapshot!(
+            Leeway::new(StdDuration::from_secs(301)).unwrap_err(),
+            @"leeway of 301 seconds is larger than the limit of 300"
         );
     }
 

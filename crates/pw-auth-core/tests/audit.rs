@@ -5,15 +5,15 @@ use pw_auth_core::*;
 use crate::support::*;
 
 fn record(role: Role, action: &str, tier: Tier) -> serde_json::Value {
-    let policy = Policy::default_policy();
+    let policy = policy();
     let acme = company("acme");
     let p = principal(role, &acme);
     let req = Request::new(action, &acme, tier);
     serde_json::to_value(AuditRecord::decision(
-        &policy,
+        policy,
         &p,
         &req,
-        authorize(&policy, &p, &req, NOW),
+        authorize(policy, &p, &req, NOW),
         NOW,
     ))
     .unwrap()
@@ -49,13 +49,13 @@ fn unknown_action() {
 
 #[test]
 fn expired_token() {
-    let policy = Policy::default_policy();
+    let policy = policy();
     let acme = company("acme");
     let req = Request::new("flows.view", &acme, Tier::Professional);
     let failure = AuthnFailure::Expired { at: NOW };
     insta::assert_json_snapshot!(
         serde_json::to_value(AuditRecord::unauthenticated(
-            &policy,
+            policy,
             failure,
             Some(&req),
             NOW

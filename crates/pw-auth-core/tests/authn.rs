@@ -64,12 +64,12 @@ proptest! {
         let p = Authenticator::default().bearer(&t.token, Lookup::Found(&t.record), Some(&u), NOW).unwrap();
         prop_assert_eq!(p.role(), now_role);
         // Its permissions are exactly those the policy gives that role.
-        let policy = Policy::default_policy();
+        let policy = policy();
         let req = Request::new(&action, &acme, tier);
         let expected = policy.action(&action).is_some_and(|a| {
             a.admits(now_role) && !a.grant_required() && a.feature().is_none_or(|f| tier.includes(f))
         });
-        prop_assert_eq!(authorize(&policy, &p, &req, NOW).is_allowed(), expected);
+        prop_assert_eq!(authorize(policy, &p, &req, NOW).is_allowed(), expected);
     }
 
     #[test]

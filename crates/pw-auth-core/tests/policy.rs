@@ -26,7 +26,7 @@ enum Gate {
     Enterprise,
 }
 
-/// patchworks-auth.md §3 row by row, as the document writes it: who is allowed, by
+/// docs/platform.md §3 row by row, as the document writes it: who is allowed, by
 /// name, and the tier gates stated under the table.
 fn domain_table() -> Vec<(&'static str, &'static [Role], Gate, bool)> {
     let rows: &[(&str, &[Role], Gate, bool)] = &[
@@ -133,7 +133,7 @@ fn listed(who: &[Role], role: Role) -> bool {
 
 #[test]
 fn the_default_policy_is_section_3_row_by_row() {
-    let policy = Policy::default_policy();
+    let policy = policy();
     let table = domain_table();
     let ids: BTreeSet<&str> = table.iter().map(|r| r.0).collect();
     let shipped: BTreeSet<&str> = policy.actions().map(|a| a.id()).collect();
@@ -147,7 +147,7 @@ fn the_default_policy_is_section_3_row_by_row() {
         for tier in Tier::ALL {
             for role in Role::ALL {
                 let p = principal(role, &acme);
-                let own = authorize(&policy, &p, &Request::new(id, &acme, tier), NOW).is_allowed();
+                let own = authorize(policy, &p, &Request::new(id, &acme, tier), NOW).is_allowed();
                 let want_own = listed(who, role) && gate_open(gate, tier) && !grant_only;
                 assert_eq!(
                     own, want_own,
@@ -158,7 +158,7 @@ fn the_default_policy_is_section_3_row_by_row() {
                 let req = Request::new(id, &child, tier)
                     .with_parent(&acme)
                     .with_grants(&grants);
-                let linked = authorize(&policy, &p, &req, NOW).is_allowed();
+                let linked = authorize(policy, &p, &req, NOW).is_allowed();
                 // docs/design.md decides two exceptions: an api key acts only in its
                 // own company, and deleting a company or editing its role manager is
                 // for its own administrator, never by grant.
@@ -190,7 +190,7 @@ fn docs_policy_md_matches_the_default_policy() {
         .filter(|l| l.starts_with("| `"))
         .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
         .collect();
-    let policy = Policy::default_policy();
+    let policy = policy();
     let actions: Vec<&ActionDef> = policy.actions().collect();
     assert_eq!(
         rows.len(),
@@ -207,10 +207,10 @@ fn docs_policy_md_matches_the_default_policy() {
             kind.to_owned(),
             a.requirement().to_string(),
             a.feature().map(|f| f.to_string()).unwrap_or_default(),
-            if a.grant_required() {
-                "yes".into()
-            } else {
-                String::new()
+            match (a.grant_required(), a.own_company_only()) {
+                (true, _) => "grant only".into(),
+                (false, true) => "own company".into(),
+                (false, false) => String::new(),
             },
         ];
         assert_eq!(row, &want, "docs/policy.md disagrees about {}", a.id());
@@ -232,7 +232,7 @@ fn quotas_per_tier() {
         Quota::new(1000, 60, 100).unwrap()
     );
     assert_eq!(p.quota(Tier::Standard), Quota::DEFAULT);
-    assert_eq!(Policy::default_policy().quota(Tier::Trial), Quota::DEFAULT);
+    assert_eq!(policy().quota(Tier::Trial), Quota::DEFAULT);
 }
 
 #[test]

@@ -52,10 +52,10 @@ proptest! {
         let acme = company("acme");
         let m = mint_api_key(&acme, KeyLabel::new("erp").unwrap(), &random, NOW).unwrap();
         let secret_part = &m.key.expose_secret()[4..]; // everything after `pwk_`
-        let policy = Policy::default_policy();
+        let policy = policy();
         let p = Authenticator::default().api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), NOW).unwrap();
         let req = Request::new("flows.view", &acme, Tier::Standard);
-        let audit = AuditRecord::decision(&policy, &p, &req, authorize(&policy, &p, &req, NOW), NOW);
+        let audit = AuditRecord::decision(policy, &p, &req, authorize(policy, &p, &req, NOW), NOW);
         let texts = [
             serde_json::to_string(&m.record).unwrap(),
             serde_json::to_string(&m.user).unwrap(),

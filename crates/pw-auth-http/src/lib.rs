@@ -9,6 +9,11 @@
 //! * [`LoginRequest`] / [`LoginResponse`]: the login endpoint's JSON bodies.
 //! * [`Responder`] / [`Outcome`]: what a server sends for each refusal — status,
 //!   `WWW-Authenticate`, `Retry-After`, and a `{"message": …}` body.
+//! * [`rate_limit_fields`] and [`Responder::over_limit`]: the `RateLimit-Policy` and
+//!   `RateLimit` fields, and the 429, for a usage-limit decision of the core.
+//! * [`Session`]: the client side, a sans-IO state machine that holds an API key or a
+//!   username and password, says when to log in ([`Next`]), hands out the header
+//!   value to send, and reads what the server answered ([`Reaction`]).
 #![cfg_attr(
     feature = "http",
     doc = "* with the `http` feature: [`credential_from_headers`] and friends, for the `http`\n  crate's `HeaderMap` and `HeaderValue`."
@@ -20,8 +25,8 @@
 //!
 //!
 //! **This crate does no IO** and never reads the clock: it turns bytes into values and
-//! values into bytes. Exactly which values are accepted, and why, is in
-//! `docs/http.md`.
+//! values into bytes. Exactly which values are accepted, and why, is in the
+//! [`manual`] (`docs/http.md` in the repository).
 //!
 //! ```text
 //! Authorization bytes ─▶ parse_authorization ─▶ Credential ─▶ (core) ─▶ Principal ─▶ Decision
@@ -41,6 +46,13 @@ mod client;
 mod http_types;
 mod login;
 mod outcome;
+
+/// The manual: exactly what this crate accepts and sends, with the RFC sections —
+/// the same text as `docs/http.md` in the repository.
+pub mod manual {
+    #[doc = include_str!("../../../docs/http.md")]
+    pub mod http {}
+}
 
 pub use authorization::{
     AuthorizationError, MAX_AUTHORIZATION_LEN, format_authorization, parse_authorization,
