@@ -39,6 +39,28 @@ pub enum AuthMethod {
 /// * a bearer principal remembers when it stops being valid (the token's expiry
 ///   plus the leeway it was authenticated with), and [`authorize`](crate::authorize)
 ///   denies it from then on with [`Reason::CredentialExpired`](crate::Reason::CredentialExpired).
+///
+/// Forging one does not compile:
+///
+/// ```compile_fail
+/// use pw_auth_core::*;
+/// use time::macros::datetime;
+/// let admin = Principal::bearer(
+///     UserId::new("mallory")?, CompanyId::new("acme")?, Role::Administrator,
+///     TokenId::new("t")?, datetime!(1970-01-01 0:00 UTC),
+/// );
+/// # Ok::<(), IdError>(())
+/// ```
+///
+/// Nor does dropping a decision, where `unused_must_use` is denied:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// use pw_auth_core::*;
+/// fn check(policy: &Policy, p: &Principal, r: &Request<'_>, now: time::OffsetDateTime) {
+///     authorize(policy, p, r, now);
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     user: UserId,

@@ -19,7 +19,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// ```
 ///
 /// `Role` has no ordering of its own: the api-user is not above or below a manager,
-/// it acts *at* manager level. Compare [`Role::level`]s instead.
+/// it acts *at* manager level. Compare [`Role::level`]s instead:
+///
+/// ```compile_fail
+/// use pw_auth_core::Role;
+/// let _ = Role::ReadOnly >= Role::Manager;
+/// ```
+///
+/// ```
+/// use pw_auth_core::Role;
+/// assert!(Role::ReadOnly.level() < Role::Manager.level());
+/// assert_eq!(Role::ApiUser.level(), Role::Manager.level());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The company's administrator: everything a company member may do.

@@ -196,7 +196,13 @@ impl Policy {
         &self.id
     }
 
-    /// An action by id, in `O(log n)` with no allocation.
+    /// An action by id, in `O(log n)` with no allocation. The definition borrows the
+    /// policy, so it can't be used with another one (there is no free-standing
+    /// handle, such as the `ActionRef` of earlier versions, to mix up):
+    ///
+    /// ```compile_fail
+    /// use pw_auth_core::ActionRef;
+    /// ```
     pub fn action(&self, id: &str) -> Option<&ActionDef> {
         let pos = self
             .sorted
