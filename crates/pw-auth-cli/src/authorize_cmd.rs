@@ -1,13 +1,29 @@
 //! `pw-auth authorize`: one request as JSON, decided against a directory and a policy.
 
 use pw_auth_core::{CompanyId, Policy};
-use pw_auth_http::Responder;
-use serde::Deserialize;
+use pw_auth_http::{Responder, Served, ServerFlow};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::directory::Directory;
-use crate::pipeline::{evaluate, http_json};
+
+/// The HTTP part of a served request, for JSON output.
+#[derive(Serialize)]
+struct HttpJson<'a> {
+    status: u16,
+    headers: Vec<(&'a str, &'a str)>,
+    body: serde_json::Value,
+}
+
+fn http_json(e: &Served) -> HttpJson<'_> {
+    let o = e.outcome();
+    HttpJson {
+        status: o.status(),
+        headers: o.headers().iter().map(|(n, v)| (*n, v.as_str())).collect(),
+        body: serde_json::from_str(o.body()).unwrap_or(serde_json::Value::Null),
+    }
+}
 
 /// The request, as read from a file or stdin.
 #[derive(Debug, Deserialize)]
@@ -39,29 +55,23 @@ pub(crate) fn run(
         None => default_now,
     };
     let responder = Responder::new("patchworks").map_err(|e| e.to_string())?;
-    let headers: Vec<&[u8]> = input.authorization.iter().map(|a| a.as_bytes()).collect();
-    let e = evaluate(
-        directory,
-        policy,
-        &responder,
-        &headers,
-        &input.action,
-        &company,
-        now,
-    )?;
-    let code = if e.allowed() { 0 } else { 2 };
-    let audit = serde_json::to_value(&e.audit).map_err(|e| e.to_string())?;
+    let flow = ServerFlow::new(policy.clone(), responder);
+    let target = directory.target(&input.action, &company)?;
+    let headers = input.authorization.iter().map(|a| a.as_bytes());
+    let e = flow.serve(headers, directory, target, None, now);
+    let code = if e.is_allowed() { 0 } else { 2 };
+    let audit = serde_json::to_value(e.audit()).map_err(|e| e.to_string())?;
     if json {
-        let reason = match (&e.decision, &e.failure) {
+        let reason = match (e.decision(), e.failure()) {
             (Some(d), _) => serde_json::to_value(d.reason()),
             (None, Some(f)) => serde_json::to_value(f),
             (None, None) => Ok(serde_json::Value::Null),
         }
         .map_err(|e| e.to_string())?;
         let v = serde_json::json!({
-            "decision": if e.allowed() { "allow" } else { "deny" },
+            "decision": if e.is_allowed() { "allow" } else { "deny" },
             "reason": reason,
-            "explanation": e.reason_text(),
+            "explanation": e.explanation(),
             "http": http_json(&e),
             "audit": audit,
         });
@@ -70,11 +80,11 @@ pub(crate) fn run(
     let mut out = String::new();
     out.push_str(&format!(
         "decision: {}\n",
-        if e.allowed() { "allow" } else { "deny" }
+        if e.is_allowed() { "allow" } else { "deny" }
     ));
-    out.push_str(&format!("reason:   {}\n", e.reason_text()));
-    out.push_str(&format!("http:     {}\n", e.status()));
-    if let Some(o) = &e.refusal {
+    out.push_str(&format!("reason:   {}\n", e.explanation()));
+    out.push_str(&format!("http:     {}\n", e.outcome().status()));
+    if let Some(o) = Some(e.outcome()).filter(|o| !o.is_proceed()) {
         for (name, value) in o.headers() {
             out.push_str(&format!("          {name}: {value}\n"));
         }

@@ -5,16 +5,15 @@ use std::fmt::Write as _;
 use std::collections::BTreeMap;
 
 use pw_auth_core::{
-    AccessToken, ApiKey, CompanyId, Credential, ExpiresIn, LimitState, Policy, Request, Tier,
-    check_limit, issue_token, usage_key,
+    AccessToken, ApiKey, CompanyId, Credential, ExpiresIn, LimitDecision, LimitState, Policy,
+    Quota, Tier,
 };
 use pw_auth_http::{
-    LoginRequest, LoginResponse, Next, Responder, Session, SessionConfig, format_authorization,
-    rate_limit_fields,
+    LoginRequest, LoginResponse, Next, Responder, Served, ServerFlow, Session, SessionConfig,
+    format_authorization, rate_limit_fields,
 };
 use time::Duration;
 
-use crate::pipeline::evaluate;
 use crate::world::{DEMO_NOW, World, build, demo_bytes};
 
 /// A credential as the demo prints it: its kind and recognisable prefix only.
@@ -41,8 +40,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 /// The demo's server side, and what it has printed so far.
 struct Demo {
     world: World,
-    policy: Policy,
-    responder: Responder,
+    flow: ServerFlow,
     out: String,
     logins: u32,
 }
@@ -55,22 +53,44 @@ impl Demo {
         body: &[u8],
         now: time::OffsetDateTime,
     ) -> Result<(u16, String), String> {
-        let Ok(request) = LoginRequest::parse(body) else {
-            return Ok((422, String::new()));
+        let request = match self.flow.login_request(body, now) {
+            Ok(r) => r,
+            Err(refused) => return Ok((refused.outcome.status(), String::new())),
         };
-        let Ok(person) = self.world.person(request.username()) else {
-            return Ok((401, String::new()));
-        };
-        if person.password != *request.password() {
-            return Ok((401, String::new()));
-        }
+        let person = self.world.person(request.username()).ok();
+        let password_ok = person.is_some_and(|p| p.password == *request.password());
         self.logins = self.logins.saturating_add(1);
         let bytes = demo_bytes(&format!("login-{}-{}", request.username(), self.logins));
-        let issued = issue_token(&person.user, &bytes, now, ExpiresIn::DEFAULT)
+        let user = person.map(|p| &p.user);
+        let served = self
+            .flow
+            .login(user, password_ok, &bytes, ExpiresIn::DEFAULT, now)
             .map_err(|e| e.to_string())?;
-        self.world.directory.tokens.push(issued.record);
-        let answer = LoginResponse::new(issued.token, ExpiresIn::DEFAULT).to_json();
-        Ok((200, answer.to_string()))
+        match (served.record(), served.response_body()) {
+            (Some(record), Some(answer)) => {
+                self.world.directory.tokens.push(record.clone());
+                Ok((200, answer.to_string()))
+            }
+            _ => Ok((
+                served.refusal().map_or(401, pw_auth_http::Outcome::status),
+                String::new(),
+            )),
+        }
+    }
+
+    /// One request through the server flow, against the demo's directory.
+    fn serve(
+        &self,
+        authorization: &[u8],
+        action: &str,
+        company: &CompanyId,
+        budget: Option<&mut LimitState>,
+        now: time::OffsetDateTime,
+    ) -> Result<Served, String> {
+        let target = self.world.directory.target(action, company)?;
+        Ok(self
+            .flow
+            .serve([authorization], &self.world.directory, target, budget, now))
     }
 
     fn person(&self, id: &str) -> Result<&crate::world::Person, String> {
@@ -93,15 +113,7 @@ impl Demo {
     ) -> Result<(), String> {
         let company = CompanyId::new(company).map_err(|e| e.to_string())?;
         let header = format_authorization(credential);
-        let e = evaluate(
-            &self.world.directory,
-            &self.policy,
-            &self.responder,
-            &[header.as_bytes()],
-            action,
-            &company,
-            now,
-        )?;
+        let e = self.serve(header.as_bytes(), action, &company, None, now)?;
         let mut out = String::new();
         let _ = writeln!(out, "── {title}");
         let _ = writeln!(out, "   Authorization: {}", shown(credential));
@@ -110,7 +122,7 @@ impl Demo {
             "   asks for `{action}` on `{company}` at {}",
             rfc3339(now)
         );
-        if let Some(p) = &e.principal {
+        if let Some(p) = e.principal() {
             let _ = writeln!(
                 out,
                 "   principal: {} of {} ({})",
@@ -119,14 +131,14 @@ impl Demo {
                 p.role()
             );
         }
-        let _ = writeln!(out, "   → {} {}", e.status(), e.reason_text());
-        if let Some(o) = &e.refusal {
+        let _ = writeln!(out, "   → {} {}", e.outcome().status(), e.explanation());
+        if let Some(o) = Some(e.outcome()).filter(|o| !o.is_proceed()) {
             if let Some(c) = o.header("www-authenticate") {
                 let _ = writeln!(out, "   WWW-Authenticate: {c}");
             }
             let _ = writeln!(out, "   body: {}", o.body());
         }
-        let audit = serde_json::to_string(&e.audit).map_err(|e| e.to_string())?;
+        let audit = serde_json::to_string(e.audit()).map_err(|e| e.to_string())?;
         let _ = writeln!(out, "   audit: {audit}");
         self.line(&out);
         Ok(())
@@ -136,15 +148,15 @@ impl Demo {
 /// Runs the demo and returns what it prints.
 pub(crate) fn run() -> Result<String, String> {
     let world = build().map_err(|e| e.to_string())?;
+    let responder = Responder::new("patchworks").map_err(|e| e.to_string())?;
     let mut d = Demo {
         world,
-        policy: Policy::default_policy(),
-        responder: Responder::new("patchworks").map_err(|e| e.to_string())?,
+        flow: ServerFlow::new(Policy::default_policy(), responder),
         out: String::new(),
         logins: 0,
     };
     let now = DEMO_NOW;
-    let id = d.policy.id().to_owned();
+    let id = d.flow.policy().id().to_owned();
     d.line(&format!("pw-auth demo — policy {id}"));
     d.line("companies: acme (professional), acme-eu (professional, linked to acme), globex (standard), initech (enterprise)");
     d.line(&format!(
@@ -314,26 +326,16 @@ fn client_session(d: &mut Demo, start: time::OffsetDateTime) -> Result<(), Strin
                 authorization,
                 generation,
             } => {
-                let e = evaluate(
-                    &d.world.directory,
-                    &d.policy,
-                    &d.responder,
-                    &[authorization.as_bytes()],
-                    "flows.view",
-                    &acme,
-                    now,
-                )?;
+                let e = d.serve(authorization.as_bytes(), "flows.view", &acme, None, now)?;
                 let headers: Vec<&[u8]> = e
-                    .refusal
-                    .iter()
-                    .filter_map(|o| o.header("www-authenticate"))
+                    .outcome()
+                    .header("www-authenticate")
                     .map(str::as_bytes)
+                    .into_iter()
                     .collect();
-                let reaction = session.on_response(generation, e.status(), &headers);
-                format!(
-                    "sends token #{generation} for `flows.view` → {} ({reaction:?})",
-                    e.status()
-                )
+                let status = e.outcome().status();
+                let reaction = session.on_response(generation, status, &headers);
+                format!("sends token #{generation} for `flows.view` → {status} ({reaction:?})")
             }
             Next::Wait { until } => format!("waits until {}", rfc3339(until)),
             Next::Failed(e) => format!("stopped: {e}"),
@@ -353,22 +355,16 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
     let ann = Credential::Bearer(d.person("ann")?.token.clone());
     let gail = Credential::Bearer(d.person("gail")?.token.clone());
     let mut budgets: BTreeMap<CompanyId, LimitState> = BTreeMap::new();
-    // One request through the server: authenticate, authorise, then spend the budget
-    // of the request's usage key.
+    // One request through the server flow: authenticate, authorise, then spend the
+    // budget of the company acted in.
     let mut serve =
         |d: &Demo, credential: &Credential, company: &CompanyId, at: time::OffsetDateTime| {
             let header = format_authorization(credential);
-            let e = evaluate(
-                &d.world.directory,
-                &d.policy,
-                &d.responder,
-                &[header.as_bytes()],
-                "flows.view",
-                company,
-                at,
-            )?;
-            if !e.allowed() {
-                return Err(format!("unexpected refusal: {}", e.reason_text()));
+            let budget = budgets.entry(company.clone()).or_default();
+            let e = d.serve(header.as_bytes(), "flows.view", company, Some(budget), at)?;
+            let refused_for_limit = matches!(e.limit(), Some(LimitDecision::Deny { .. }));
+            if !e.is_allowed() && !refused_for_limit {
+                return Err(format!("unexpected refusal: {}", e.explanation()));
             }
             let tier = d
                 .world
@@ -376,27 +372,21 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
                 .company(company)
                 .map(|c| c.tier)
                 .ok_or("no company")?;
-            let quota = d.policy.quota(tier);
-            let usage = usage_key(&Request::new("flows.view", company, tier)).clone();
-            let (decision, next) =
-                check_limit(budgets.get(&usage).copied().unwrap_or_default(), &quota, at);
-            budgets.insert(usage, next);
-            Ok::<_, String>((quota, decision))
+            let limit = e.limit().ok_or("no limit decision")?;
+            Ok::<_, String>((d.flow.policy().quota(tier), limit, e))
         };
-    let quota = d.policy.quota(Tier::Professional);
+    let quota = d.flow.policy().quota(Tier::Professional);
     d.line(&format!(
         "── acme's usage budget: {} requests per {} s (professional tier); one budget per company, whichever credential",
         quota.limit(),
         quota.period_secs()
     ));
-    let fields = |q: &pw_auth_core::Quota, dec: &pw_auth_core::LimitDecision| {
-        rate_limit_fields(q, dec)[1].1.clone()
-    };
+    let fields = |q: &Quota, dec: &LimitDecision| rate_limit_fields(q, dec)[1].1.clone();
     let mut admitted = 0u32;
     let mut summary = Vec::new();
     for i in 0..quota.limit() {
         let credential = if i % 2 == 0 { &key } else { &ann };
-        let (q, decision) = serve(d, credential, &acme, now)?;
+        let (q, decision, _) = serve(d, credential, &acme, now)?;
         if decision.is_allowed() {
             admitted = admitted.saturating_add(1);
         }
@@ -413,8 +403,8 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
         "   requests 1–{} (key and ann's token):  {admitted} admitted, the last with RateLimit: {last}",
         quota.limit()
     ));
-    let (q, over) = serve(d, &ann, &acme, now)?;
-    if let Some(o) = d.responder.over_limit(&q, &over) {
+    let (_, _, over) = serve(d, &ann, &acme, now)?;
+    if let Some(o) = Some(over.outcome()).filter(|o| o.status() == 429) {
         let h = |n: &str| o.header(n).unwrap_or("").to_owned();
         d.line(&format!(
             "   request {} (ann's token):             {} Retry-After: {}, RateLimit: {}",
@@ -427,7 +417,7 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
     let later = now
         .checked_add(Duration::milliseconds(250))
         .ok_or("time out of range")?;
-    let (_, again) = serve(d, &key, &acme, later)?;
+    let (_, again, _) = serve(d, &key, &acme, later)?;
     d.line(&format!(
         "   250 ms later (the API key):            {}",
         if again.is_allowed() {
@@ -436,7 +426,7 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
             "still refused"
         }
     ));
-    let (q, other) = serve(d, &gail, &globex, now)?;
+    let (q, other, _) = serve(d, &gail, &globex, now)?;
     d.line(&format!(
         "   meanwhile gail at globex:              200, RateLimit: {} (globex's own budget)",
         fields(&q, &other)

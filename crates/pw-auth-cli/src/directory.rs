@@ -1,12 +1,14 @@
 //! A directory of companies, users, grants, API keys and tokens: what a server keeps
 //! in its store, as one JSON file. Lookups are by digest, never by secret.
 
+use std::borrow::Cow;
+
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, Authenticator, AuthnFailure, CompanyId, Credential, Lookup,
-    Principal, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyRecord, CompanyId, Lookup, RecordStore, Tier, TokenDigest, TokenRecord,
+    UserId, UserRecord,
 };
+use pw_auth_http::{ServerStore, Target};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 /// A company and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,21 +51,32 @@ impl Directory {
         self.companies.iter().find(|c| &c.id == id)
     }
 
-    pub(crate) fn grants_of(&self, user: &UserId) -> Vec<CompanyId> {
+    /// What the routing of a server knows before authentication: the company's tier
+    /// and parent.
+    pub(crate) fn target<'a>(
+        &'a self,
+        action: &'a str,
+        company: &'a CompanyId,
+    ) -> Result<Target<'a>, String> {
+        let c = self
+            .company(company)
+            .ok_or_else(|| format!("company `{company}` is not in the directory"))?;
+        let target = Target::new(action, company, c.tier);
+        Ok(match &c.parent {
+            Some(parent) => target.with_parent(parent),
+            None => target,
+        })
+    }
+}
+
+impl ServerStore for Directory {
+    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
         self.grants
             .iter()
             .filter(|g| &g.user == user)
             .map(|g| g.company.clone())
-            .collect()
-    }
-
-    /// Looks the credential's records up by digest and authenticates it.
-    pub(crate) fn authenticate(
-        &self,
-        credential: &Credential,
-        now: OffsetDateTime,
-    ) -> Result<Principal, AuthnFailure> {
-        Authenticator::default().authenticate(credential, self, now)
+            .collect::<Vec<_>>()
+            .into()
     }
 }
 

@@ -12,7 +12,6 @@ mod authorize_cmd;
 mod batch;
 mod demo;
 mod directory;
-mod pipeline;
 mod policy_cmd;
 mod world;
 

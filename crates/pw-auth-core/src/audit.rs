@@ -31,7 +31,8 @@ pub struct AuditPrincipal {
     pub method: AuthMethod,
 }
 
-/// Why, as recorded: an authorisation reason, or an authentication failure.
+/// Why, as recorded: an authorisation reason, an authentication failure, the usage
+/// limit, or a login attempt's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum AuditReason {
@@ -39,6 +40,46 @@ pub enum AuditReason {
     Decision(Reason),
     /// The request was not authenticated.
     Unauthenticated(Unauthenticated),
+    /// The request was allowed, but the company was over its usage limit (429).
+    OverLimit(OverLimit),
+    /// A login attempt.
+    Login(LoginAttempt),
+}
+
+/// An allowed request refused for the usage limit, as recorded:
+/// `{"kind": "over_limit", "retry_after_secs": …}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "over_limit")]
+pub struct OverLimit {
+    /// Whole seconds (rounded up) until one request will be admitted.
+    pub retry_after_secs: u64,
+}
+
+/// How a login attempt ended, as recorded: `{"kind": "login", "result": …}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "login")]
+pub struct LoginAttempt {
+    /// What happened.
+    pub result: LoginResult,
+}
+
+/// What became of a login attempt. Never says which part of the credentials was
+/// wrong to the client; the record keeps it for the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginResult {
+    /// A token was issued.
+    TokenIssued,
+    /// The body was not a login request (422, or 413 when too large).
+    MalformedBody,
+    /// No user has that username.
+    UnknownUser,
+    /// The password did not match.
+    WrongPassword,
+    /// The user is disabled.
+    UserDisabled,
+    /// The user is an api-user, which authenticates with its key only.
+    ApiUser,
 }
 
 /// An authentication failure as recorded: `{"kind": "unauthenticated", "failure": …}`.
@@ -91,6 +132,18 @@ pub struct AuditRecord {
     pub policy: String,
 }
 
+impl AuditPrincipal {
+    fn of(principal: &Principal) -> AuditPrincipal {
+        AuditPrincipal {
+            user: principal.user().clone(),
+            company: principal.company().clone(),
+            role: principal.role(),
+            custom_role: principal.custom_role().cloned(),
+            method: principal.method().clone(),
+        }
+    }
+}
+
 fn cut(action: &str) -> String {
     let mut end = action.len().min(MAX_AUDIT_ACTION_LEN);
     while !action.is_char_boundary(end) {
@@ -112,16 +165,62 @@ impl AuditRecord {
             time: now,
             effect: decision.effect(),
             reason: AuditReason::Decision(decision.reason()),
-            principal: Some(AuditPrincipal {
-                user: principal.user().clone(),
-                company: principal.company().clone(),
-                role: principal.role(),
-                custom_role: principal.custom_role().cloned(),
-                method: principal.method().clone(),
-            }),
+            principal: Some(AuditPrincipal::of(principal)),
             action: Some(cut(request.action())),
             company: Some(request.company().clone()),
             tier: Some(request.tier()),
+            policy: policy.id().to_owned(),
+        }
+    }
+
+    /// The record of a request that was allowed but refused for the company's usage
+    /// limit (429), with `retry_after` rounded up to whole seconds.
+    pub fn over_limit(
+        policy: &Policy,
+        principal: &Principal,
+        request: &Request<'_>,
+        retry_after: std::time::Duration,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        let secs = retry_after.as_secs();
+        let retry_after_secs = if retry_after.subsec_nanos() > 0 {
+            secs.saturating_add(1)
+        } else {
+            secs
+        };
+        AuditRecord {
+            time: now,
+            effect: Effect::Deny,
+            reason: AuditReason::OverLimit(OverLimit { retry_after_secs }),
+            principal: Some(AuditPrincipal::of(principal)),
+            action: Some(cut(request.action())),
+            company: Some(request.company().clone()),
+            tier: Some(request.tier()),
+            policy: policy.id().to_owned(),
+        }
+    }
+
+    /// The record of a login attempt. `user` is the user whose token was issued (with
+    /// the token's principal), and `None` for a refused attempt: the username tried is
+    /// never recorded, since a password is sometimes typed into it.
+    pub fn login(
+        policy: &Policy,
+        result: LoginResult,
+        user: Option<&Principal>,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        let effect = match result {
+            LoginResult::TokenIssued => Effect::Allow,
+            _ => Effect::Deny,
+        };
+        AuditRecord {
+            time: now,
+            effect,
+            reason: AuditReason::Login(LoginAttempt { result }),
+            principal: user.map(AuditPrincipal::of),
+            action: Some("login".to_owned()),
+            company: user.map(|p| p.company().clone()),
+            tier: None,
             policy: policy.id().to_owned(),
         }
     }

@@ -68,7 +68,10 @@ mod secret;
 mod tier;
 mod user;
 
-pub use audit::{AuditPrincipal, AuditReason, AuditRecord, MAX_AUDIT_ACTION_LEN, Unauthenticated};
+pub use audit::{
+    AuditPrincipal, AuditReason, AuditRecord, LoginAttempt, LoginResult, MAX_AUDIT_ACTION_LEN,
+    OverLimit, Unauthenticated,
+};
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
     Decision, Effect, Reason, Request, RoleChange, RoleChangeDecision, RoleChangeReason, Standing,
@@ -85,8 +88,8 @@ pub use limit::{
 };
 pub use mint::{
     AlreadyRevoked, ApiKeyRecord, IssuedToken, KeyLabel, LabelError, MAX_LABEL_CHARS,
-    MAX_RANDOM_BYTES, MIN_RANDOM_BYTES, MintError, MintedApiKey, TokenRecord, issue_token,
-    mint_api_key,
+    MAX_RANDOM_BYTES, MIN_RANDOM_BYTES, MintError, MintedApiKey, TokenAlreadyRevoked, TokenRecord,
+    issue_token, mint_api_key,
 };
 pub use policy::{
     ActionDef, ActionKind, ActionSpec, CustomRoleDef, CustomRoleSpec, Location, MAX_ACTION_ID_LEN,

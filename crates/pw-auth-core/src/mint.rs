@@ -276,6 +276,44 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// Revoking a token that is already revoked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token `{id}` was already revoked")]
+pub struct TokenAlreadyRevoked {
+    /// The token's id.
+    pub id: TokenId,
+}
+
+impl TokenRecord {
+    /// Revokes the token at `now` (a logout). The record stays, with its revocation
+    /// time, so a request with the token is told "revoked" rather than "unknown".
+    ///
+    /// ```
+    /// use pw_auth_core::*;
+    /// use time::macros::datetime;
+    /// let now = datetime!(2026-11-27 12:00 UTC);
+    /// let ann = UserRecord::active(UserId::new("ann")?, CompanyId::new("acme")?, Role::Manager);
+    /// let random = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3];
+    /// let mut issued = issue_token(&ann, &random, now, ExpiresIn::DEFAULT)?;
+    /// issued.record.revoke(now)?;
+    /// assert_eq!(
+    ///     Authenticator::default().bearer(&issued.token, Lookup::Found(&issued.record), Some(&ann), now),
+    ///     Err(AuthnFailure::Revoked { at: now })
+    /// );
+    /// assert!(issued.record.revoke(now).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn revoke(&mut self, now: OffsetDateTime) -> Result<(), TokenAlreadyRevoked> {
+        if self.revoked_at.is_some() {
+            return Err(TokenAlreadyRevoked {
+                id: self.id.clone(),
+            });
+        }
+        self.revoked_at = Some(now);
+        Ok(())
+    }
+}
+
 /// A freshly issued access token and the record to store.
 #[derive(Debug)]
 #[non_exhaustive]

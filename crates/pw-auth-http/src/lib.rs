@@ -11,6 +11,13 @@
 //!   `WWW-Authenticate`, `Retry-After`, and a `{"message": …}` body.
 //! * [`rate_limit_fields`] and [`Responder::over_limit`]: the `RateLimit-Policy` and
 //!   `RateLimit` fields, and the 429, for a usage-limit decision of the core.
+//! * [`ServerFlow`]: the server side in one call — `Authorization` field lines, the
+//!   caller's records ([`ServerStore`]), the [`Target`] asked for, the company's
+//!   usage budget and `now` in; a [`Served`] out, with the principal, the decision,
+//!   the complete response and the audit record, for every path (400, 401, 403,
+//!   429, or proceed). Also the login endpoint in two steps
+//!   ([`ServerFlow::login_request`], [`ServerFlow::login`]) and the key endpoints'
+//!   bodies ([`key_json`], [`created_key_body`]).
 //! * [`Session`]: the client side, a sans-IO state machine that holds an API key or a
 //!   username and password, says when to log in ([`Next`]), hands out the header
 //!   value to send, and reads what the server answered ([`Reaction`]).
@@ -46,6 +53,7 @@ mod client;
 mod http_types;
 mod login;
 mod outcome;
+mod server;
 
 /// The manual: exactly what this crate accepts and sends, with the RFC sections —
 /// the same text as `docs/http.md` in the repository.
@@ -73,6 +81,10 @@ pub use login::{
     MAX_USERNAME_CHARS,
 };
 pub use outcome::{
-    EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, Responder,
-    rate_limit_fields,
+    EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD,
+    Responder, rate_limit_fields,
+};
+pub use server::{
+    LOGIN_REFUSED_MESSAGE, LoginServed, Refused, Served, ServerFlow, ServerStore, Target,
+    created_key_body, key_json,
 };

@@ -18,7 +18,8 @@ pub const MAX_USERNAME_CHARS: usize = 254;
 /// The message the platform sends with a successful login.
 pub const LOGIN_SUCCESS_MESSAGE: &str = "You have successfully logged in.";
 
-/// Why a login body is not acceptable. Maps to 422; never quotes a value.
+/// Why a login body is not acceptable. Maps to 422 (413 when it is too large); never
+/// quotes a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BodyError {

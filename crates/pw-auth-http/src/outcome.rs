@@ -11,6 +11,9 @@ use crate::bearer::{BearerChallenge, BearerError};
 use crate::challenge::ChallengeBuildError;
 use crate::login::BodyError;
 
+/// The platform's payload cap: 8 MB (`docs/platform.md` §2).
+pub const PLATFORM_MAX_PAYLOAD: usize = 8 * 1024 * 1024;
+
 /// The `error_description` sent for an expired token (RFC 6750 §3's own wording).
 pub const EXPIRED_DESCRIPTION: &str = "The access token expired";
 /// The `error_description` sent for any other invalid credential. One sentence for
@@ -65,15 +68,33 @@ pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> [(&'static 
     ]
 }
 
-/// An HTTP response, ready to send.
+/// An HTTP response, ready to send: a refusal with its status, headers and JSON body,
+/// or (for an allowed request, [`Outcome::is_proceed`]) the 200 status and headers
+/// that go with whatever the handler answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: String,
+    proceed: bool,
 }
 
 impl Outcome {
+    /// An allowed request: 200, these headers, and the handler's body.
+    pub(crate) fn proceed(headers: Vec<(&'static str, String)>) -> Outcome {
+        Outcome {
+            status: 200,
+            headers,
+            body: String::new(),
+            proceed: true,
+        }
+    }
+
+    /// Whether the request may proceed to its handler (and this is not a refusal).
+    pub fn is_proceed(&self) -> bool {
+        self.proceed
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -104,6 +125,7 @@ impl Outcome {
             status,
             headers,
             body: body.to_string(),
+            proceed: false,
         }
     }
 }
@@ -200,15 +222,30 @@ impl Responder {
         if decision.is_allowed() {
             return None;
         }
+        Some(self.forbidden_outcome(decision))
+    }
+
+    /// [`Responder::forbidden`] for a decision known to be a deny.
+    pub(crate) fn forbidden_outcome(&self, decision: &Decision) -> Outcome {
         let reason = decision.reason();
-        Some(Outcome::json(
+        Outcome::json(
             403,
             vec![self.challenge(Some((
                 BearerError::InsufficientScope,
                 "The credentials may not perform this action",
             )))],
             serde_json::json!({"message": reason.to_string(), "reason": reason}),
-        ))
+        )
+    }
+
+    /// 401 for a refused login: a bare challenge, and one message for every reason
+    /// ([`LOGIN_REFUSED_MESSAGE`](crate::LOGIN_REFUSED_MESSAGE)).
+    pub fn login_refused(&self) -> Outcome {
+        Outcome::json(
+            401,
+            vec![self.challenge(None)],
+            serde_json::json!({"message": crate::server::LOGIN_REFUSED_MESSAGE}),
+        )
     }
 
     /// 422 for a body that failed validation, in the platform's shape
@@ -228,12 +265,13 @@ impl Responder {
         )
     }
 
-    /// 413 for a payload over the platform's 8 MB.
-    pub fn payload_too_large(&self) -> Outcome {
+    /// 413 for a payload over `cap` bytes, naming the cap (the platform's own is
+    /// [`PLATFORM_MAX_PAYLOAD`]; the login endpoint's is smaller).
+    pub fn payload_too_large(&self, cap: usize) -> Outcome {
         Outcome::json(
             413,
             Vec::new(),
-            serde_json::json!({"message": "The payload is larger than 8 MB."}),
+            serde_json::json!({"message": format!("The payload is larger than the limit of {cap} bytes.")}),
         )
     }
 
@@ -253,10 +291,20 @@ impl Responder {
         let LimitDecision::Deny { retry_after, .. } = *decision else {
             return None;
         };
+        Some(self.over_limit_outcome(quota, decision, retry_after))
+    }
+
+    /// [`Responder::over_limit`] for a decision known to be a deny.
+    pub(crate) fn over_limit_outcome(
+        &self,
+        quota: &Quota,
+        decision: &LimitDecision,
+        retry_after: Duration,
+    ) -> Outcome {
         let mut o = self.too_many_requests(retry_after);
         let [policy, limit] = rate_limit_fields(quota, decision);
         o.headers.insert(1, limit);
         o.headers.insert(1, policy);
-        Some(o)
+        o
     }
 }

@@ -28,16 +28,42 @@ impl Rng {
     }
 }
 
-/// The server: one user, one API key, the real authenticator and parsers.
-struct Server {
+/// The records behind the fake server.
+struct Records {
     user: UserRecord,
     tokens: Vec<TokenRecord>,
     key: ApiKeyRecord,
     key_user: UserRecord,
-    responder: Responder,
+}
+
+impl RecordStore for Records {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        Some(&self.key).filter(|k| &k.digest == digest).into()
+    }
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        self.tokens.iter().find(|t| &t.digest == digest).into()
+    }
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        [&self.user, &self.key_user]
+            .into_iter()
+            .find(|u| &u.id == id)
+    }
+}
+
+impl ServerStore for Records {
+    fn grants(&self, _: &UserId) -> std::borrow::Cow<'_, [CompanyId]> {
+        std::borrow::Cow::Borrowed(&[])
+    }
+}
+
+/// The server: one user, one API key, and the library's own server flow.
+struct Server {
+    records: Records,
+    flow: ServerFlow,
+    acme: CompanyId,
     /// Tokens that have served a request (only those are revoked at random, so that
     /// a fresh token is never refused before it could succeed).
-    proven: Vec<TokenDigest>,
+    proven: Vec<TokenId>,
     logins: u32,
     expired_tokens_received: u32,
     key_requests_after_revocation: u32,
@@ -55,11 +81,14 @@ impl Server {
         )
         .unwrap();
         let server = Server {
-            user: UserRecord::active(UserId::new("ann").unwrap(), acme, Role::Manager),
-            tokens: Vec::new(),
-            key: m.record,
-            key_user: m.user,
-            responder: Responder::new("sim").unwrap(),
+            records: Records {
+                user: UserRecord::active(UserId::new("ann").unwrap(), acme.clone(), Role::Manager),
+                tokens: Vec::new(),
+                key: m.record,
+                key_user: m.user,
+            },
+            flow: ServerFlow::new(Policy::default_policy(), Responder::new("sim").unwrap()),
+            acme,
             proven: Vec::new(),
             logins: 0,
             expired_tokens_received: 0,
@@ -71,83 +100,69 @@ impl Server {
 
     fn login(&mut self, body: &[u8], now: OffsetDateTime) -> (u16, String) {
         self.logins += 1;
-        let Ok(req) = LoginRequest::parse(body) else {
-            return (422, String::new());
+        let req = match self.flow.login_request(body, now) {
+            Ok(req) => req,
+            Err(refused) => return (refused.outcome.status(), refused.outcome.body().to_owned()),
         };
-        if req.username() != "ann" || req.password().expose_secret() != "secret" {
-            return (401, String::new());
-        }
+        let user = Some(&self.records.user).filter(|u| u.id.as_str() == req.username());
+        let password_ok = req.password().expose_secret() == "secret";
         self.issued += 1;
         let mut random = [0u8; 16];
         random[..8].copy_from_slice(&self.issued.to_le_bytes());
         random[15] = 1;
-        let t = issue_token(
-            &self.user,
-            &random,
-            now,
-            ExpiresIn::from_secs(TOKEN_SECS).unwrap(),
-        )
-        .unwrap();
-        self.tokens.push(t.record);
-        (
-            200,
-            LoginResponse::new(t.token, ExpiresIn::from_secs(TOKEN_SECS).unwrap())
-                .to_json()
-                .to_string(),
-        )
+        let expires_in = ExpiresIn::from_secs(TOKEN_SECS).unwrap();
+        let served = self
+            .flow
+            .login(user, password_ok, &random, expires_in, now)
+            .unwrap();
+        match (served.record(), served.response_body()) {
+            (Some(record), Some(body)) => {
+                self.records.tokens.push(record.clone());
+                (200, body.to_string())
+            }
+            _ => {
+                let o = served.refusal().unwrap();
+                (o.status(), o.body().to_owned())
+            }
+        }
     }
 
     fn request(&mut self, authorization: &str, now: OffsetDateTime) -> (u16, Vec<String>) {
-        let credential = parse_authorization(authorization.as_bytes()).unwrap();
-        let result = match &credential {
-            Credential::Bearer(t) => {
-                let digest = t.digest();
-                let record = self.tokens.iter().find(|r| r.digest == digest);
-                let got = Authenticator::default().bearer(t, record.into(), Some(&self.user), now);
-                if matches!(got, Err(AuthnFailure::Expired { .. })) {
-                    self.expired_tokens_received += 1;
-                }
-                if got.is_ok() && !self.proven.contains(&digest) {
-                    self.proven.push(digest);
-                }
-                got
-            }
-            Credential::ApiKey(k) => {
-                if self.key.revoked_at.is_some() {
-                    self.key_requests_after_revocation += 1;
-                }
-                Authenticator::default().api_key(
-                    k,
-                    Lookup::Found(&self.key),
-                    Some(&self.key_user),
-                    now,
-                )
-            }
-        };
-        match result {
-            Ok(_) => (200, Vec::new()),
-            Err(f) => {
-                let o = self.responder.unauthenticated(f);
-                (
-                    o.status(),
-                    o.header("www-authenticate")
-                        .map(str::to_owned)
-                        .into_iter()
-                        .collect(),
-                )
-            }
+        if !authorization.starts_with("Bearer ") && self.records.key.revoked_at.is_some() {
+            self.key_requests_after_revocation += 1;
         }
+        let target = Target::new("flows.view", &self.acme, Tier::Professional);
+        let served = self
+            .flow
+            .serve([authorization.as_bytes()], &self.records, target, None, now);
+        if matches!(served.failure(), Some(AuthnFailure::Expired { .. })) {
+            self.expired_tokens_received += 1;
+        }
+        if let Some(AuthMethod::Bearer { token_id, .. }) = served.principal().map(Principal::method)
+            && !self.proven.contains(token_id)
+        {
+            self.proven.push(token_id.clone());
+        }
+        let o = served.outcome();
+        (
+            o.status(),
+            o.header("www-authenticate")
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
+        )
     }
 
     /// Revokes the newest proven token (an injected 401).
     fn revoke_a_token(&mut self, now: OffsetDateTime) {
         if let Some(r) = self
+            .records
             .tokens
             .iter_mut()
             .rev()
-            .find(|r| self.proven.contains(&r.digest))
+            .find(|r| self.proven.contains(&r.id))
         {
-            r.revoked_at.get_or_insert(now);
+            let _ = r.revoke(now);
         }
     }
 }
@@ -186,8 +201,8 @@ proptest! {
             if rng.below(40) == 0 {
                 server.revoke_a_token(now);
             }
-            if now > START + Duration::days(1) && server.key.revoked_at.is_none() {
-                server.key.revoke(now).unwrap();
+            if now > START + Duration::days(1) && server.records.key.revoked_at.is_none() {
+                server.records.key.revoke(now).unwrap();
             }
             // A login answer may arrive now, or after this burst of requests.
             let answer_now = rng.below(2) == 0;
@@ -338,7 +353,7 @@ fn scripted_api_key_session() {
         "an hour later",
     ] {
         if what == "key revoked by its owner" {
-            server.key.revoke(now).unwrap();
+            server.records.key.revoke(now).unwrap();
         }
         if what == "an hour later" {
             now += Duration::hours(1);

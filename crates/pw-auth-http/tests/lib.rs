@@ -16,3 +16,4 @@ mod greenbytes;
 mod http_types;
 mod login;
 mod outcomes;
+mod server;

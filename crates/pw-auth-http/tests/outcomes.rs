@@ -89,7 +89,10 @@ fn every_outcome() {
         "login body without password",
         &r.unprocessable(&body),
     ));
-    out.push_str(&render("payload too large", &r.payload_too_large()));
+    out.push_str(&render(
+        "payload too large",
+        &r.payload_too_large(PLATFORM_MAX_PAYLOAD),
+    ));
     out.push_str(&render(
         "over the usage limit, 2.5 s to wait",
         &r.too_many_requests(Duration::from_millis(2500)),

@@ -1,16 +1,20 @@
 //! A server walked through the cases of the seed page, end to end, sans-IO: every
 //! record lives in memory, the clock is a variable, random bytes are fixed.
 //!
-//! Run it with `cargo run -p pw-auth-core --example server_walkthrough`.
+//! Every request goes through the library's one server flow, `ServerFlow::serve`.
+//!
+//! Run it with `cargo run -p pw-auth-http --example server_walkthrough`.
 #![expect(clippy::print_stdout, reason = "an example prints its walkthrough")]
 #![expect(
     clippy::expect_used,
     reason = "an example stops loudly on a broken fixture"
 )]
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use pw_auth_core::*;
+use pw_auth_http::{Responder, ServerFlow, ServerStore, Target, format_authorization};
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -38,42 +42,39 @@ impl RecordStore for Store {
     }
 }
 
+impl ServerStore for Store {
+    fn grants(&self, _: &UserId) -> Cow<'_, [CompanyId]> {
+        Cow::Borrowed(&[])
+    }
+}
+
 fn step(
     store: &Store,
-    policy: &Policy,
+    flow: &ServerFlow,
     title: &str,
     credential: &Credential,
     action: &str,
     now: OffsetDateTime,
 ) {
     let acme = CompanyId::new("acme").expect("valid id");
-    let request = Request::new(action, &acme, Tier::Professional);
     println!("── {title}");
     let at = now.format(&Rfc3339).expect("formattable time");
     println!("   {credential:?} asks for `{action}` at {at}");
-    let record = match Authenticator::default().authenticate(credential, store, now) {
-        Ok(principal) => {
-            let decision = authorize(policy, &principal, &request, now);
-            let effect = if decision.is_allowed() {
-                "allowed"
-            } else {
-                "denied (403)"
-            };
-            println!("   → {effect}: {}", decision.reason());
-            AuditRecord::decision(policy, &principal, &request, decision, now)
-        }
-        Err(failure) => {
-            println!("   → unauthenticated (401): {failure}");
-            AuditRecord::unauthenticated(policy, failure, Some(&request), now)
-        }
-    };
-    let json = serde_json::to_string(&record).expect("audit records serialise");
+    let header = format_authorization(credential);
+    let target = Target::new(action, &acme, Tier::Professional);
+    let served = flow.serve([header.as_bytes()], store, target, None, now);
+    let status = served.outcome().status();
+    println!("   → {status}: {}", served.explanation());
+    let json = serde_json::to_string(served.audit()).expect("audit records serialise");
     println!("   audit: {json}\n");
 }
 
 fn main() {
     let now = datetime!(2026-11-27 09:00 UTC);
-    let policy = Policy::default_policy();
+    let flow = ServerFlow::new(
+        Policy::default_policy(),
+        Responder::new("patchworks").expect("a valid realm"),
+    );
     let acme = CompanyId::new("acme").expect("valid id");
     let mut store = Store::default();
 
@@ -127,7 +128,7 @@ fn main() {
 
     step(
         &store,
-        &policy,
+        &flow,
         "administrator's bearer token on blueprint management",
         &ann_token,
         "blueprints.publish",
@@ -135,7 +136,7 @@ fn main() {
     );
     step(
         &store,
-        &policy,
+        &flow,
         "API key on blueprint management",
         &erp_key,
         "blueprints.publish",
@@ -143,7 +144,7 @@ fn main() {
     );
     step(
         &store,
-        &policy,
+        &flow,
         "API key on process flows",
         &erp_key,
         "flows.deploy",
@@ -152,7 +153,7 @@ fn main() {
     let later = now.checked_add(Duration::days(1)).expect("in range");
     step(
         &store,
-        &policy,
+        &flow,
         "the same token 24 hours later",
         &ann_token,
         "flows.view",
@@ -163,7 +164,7 @@ fn main() {
     record.revoke(later).expect("not yet revoked");
     step(
         &store,
-        &policy,
+        &flow,
         "the API key after it was revoked",
         &erp_key,
         "flows.view",

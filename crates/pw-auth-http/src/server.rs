@@ -1,0 +1,492 @@
+//! The server side, sans-IO: one request from its `Authorization` field lines to the
+//! complete response and its audit record, and the login endpoint in two steps.
+//!
+//! ```text
+//!  Authorization lines ─▶ parse ─▶ store: records by digest ─▶ authenticate ─▶ store: grants
+//!        │ 400/401            │ 401                                              │
+//!        ▼                    ▼                                                  ▼
+//!   Served { outcome, audit }                      authorize (policy, now) ─▶ 403
+//!                                                         │ allowed
+//!                                                         ▼
+//!                                 charge the budget of the company acted in ─▶ 429
+//!                                                         │ admitted
+//!                                                         ▼
+//!                                           Served::is_allowed(): run the handler
+//! ```
+//!
+//! The order is fixed: authenticate, authorize, then charge the usage budget of the
+//! company the request acts in ([`usage_key`]). Nothing is charged before
+//! authentication (so nobody can drain a company's budget without its credentials),
+//! and a refused (403) request is not charged either.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use pw_auth_core::{
+    ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Decision,
+    ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
+    MintedApiKey, Policy, Principal, RecordStore, Request, Role, Tier, TokenRecord, UserId,
+    UserRecord, UserStatus, authorize, check_limit, issue_token, usage_key,
+};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
+
+use crate::authorization::parse_authorization_fields;
+use crate::login::{BodyError, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN};
+use crate::outcome::{Outcome, Responder, rate_limit_fields};
+
+/// What the server flow looks up: the core's records by digest, and the linked
+/// companies a user holds an explicit grant for.
+///
+/// Callers with asynchronous stores look the records up first (by the credential's
+/// digest, and the grants of the record's user) and hand them over in a small
+/// in-memory implementation; see `docs/server.md`.
+pub trait ServerStore: RecordStore {
+    /// The linked companies `user` holds an explicit grant for.
+    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]>;
+}
+
+/// What a request asks for, as the server's routing knows it before anyone is
+/// authenticated: the action, the company that owns the target, that company's tier,
+/// and its parent if it is a linked company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    action: &'a str,
+    company: &'a CompanyId,
+    tier: Tier,
+    parent: Option<&'a CompanyId>,
+}
+
+impl<'a> Target<'a> {
+    /// `action` on entities of `company`, whose tier is `tier`.
+    pub const fn new(action: &'a str, company: &'a CompanyId, tier: Tier) -> Target<'a> {
+        Target {
+            action,
+            company,
+            tier,
+            parent: None,
+        }
+    }
+
+    /// The parent `company` is linked to, if it is a linked company.
+    pub const fn with_parent(mut self, parent: &'a CompanyId) -> Target<'a> {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// The action id.
+    pub const fn action(&self) -> &'a str {
+        self.action
+    }
+
+    /// The company that owns the target.
+    pub const fn company(&self) -> &'a CompanyId {
+        self.company
+    }
+
+    /// That company's tier.
+    pub const fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    fn request(&self, grants: &'a [CompanyId]) -> Request<'a> {
+        let r = Request::new(self.action, self.company, self.tier).with_grants(grants);
+        match self.parent {
+            Some(parent) => r.with_parent(parent),
+            None => r,
+        }
+    }
+}
+
+/// Everything a server decided about one request: who (if anyone), the decision,
+/// the usage limit's answer, the complete response to send, and the audit record.
+#[must_use = "a served request does nothing until its outcome is sent and its audit record kept"]
+#[derive(Debug, Clone)]
+pub struct Served {
+    principal: Option<Principal>,
+    failure: Option<AuthnFailure>,
+    decision: Option<Decision>,
+    limit: Option<LimitDecision>,
+    outcome: Outcome,
+    audit: AuditRecord,
+}
+
+impl Served {
+    /// Whether the request may proceed to its handler. Then [`Served::outcome`] is a
+    /// 200 whose headers (the `RateLimit` fields, when limited) belong on whatever
+    /// the handler answers.
+    pub fn is_allowed(&self) -> bool {
+        self.outcome.is_proceed()
+    }
+
+    /// The authenticated principal, if authentication succeeded.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// Why authentication failed, if it did.
+    pub fn failure(&self) -> Option<AuthnFailure> {
+        self.failure
+    }
+
+    /// The authorisation decision, if the request got that far.
+    pub fn decision(&self) -> Option<Decision> {
+        self.decision
+    }
+
+    /// The usage limit's answer, if the request was allowed and limited.
+    pub fn limit(&self) -> Option<LimitDecision> {
+        self.limit
+    }
+
+    /// The response: a refusal to send as it is, or (when allowed) the status and
+    /// headers for the handler's answer.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// The audit record. Never holds a secret.
+    pub fn audit(&self) -> &AuditRecord {
+        &self.audit
+    }
+
+    /// The reason as a sentence, for people: the decision's, or the authentication
+    /// failure's, or the usage limit's.
+    pub fn explanation(&self) -> String {
+        match (&self.decision, self.failure, self.limit) {
+            (Some(_), _, Some(LimitDecision::Deny { .. })) => {
+                "the company is over its usage limit".to_owned()
+            }
+            (Some(d), _, _) => d.reason().to_string(),
+            (None, Some(f), _) => format!("unauthenticated: {f}"),
+            (None, None, _) => String::new(),
+        }
+    }
+}
+
+/// The result of the login endpoint's second step.
+#[must_use = "a login does nothing until its token record is stored and its outcome sent"]
+pub struct LoginServed {
+    result: LoginResult,
+    issued: Option<(TokenRecord, LoginResponse)>,
+    refusal: Option<Outcome>,
+    audit: AuditRecord,
+}
+
+impl LoginServed {
+    /// What happened.
+    pub fn result(&self) -> LoginResult {
+        self.result
+    }
+
+    /// The token record to store, when a token was issued.
+    pub fn record(&self) -> Option<&TokenRecord> {
+        self.issued.as_ref().map(|(r, _)| r)
+    }
+
+    /// The 200 body to send, when a token was issued: `{"message", "token",
+    /// "expires_in"}`. It holds the token, and is zeroized on drop.
+    pub fn response_body(&self) -> Option<Zeroizing<String>> {
+        self.issued.as_ref().map(|(_, r)| r.to_json())
+    }
+
+    /// The refusal to send, when no token was issued.
+    pub fn refusal(&self) -> Option<&Outcome> {
+        self.refusal.as_ref()
+    }
+
+    /// The audit record: the user on success; never the username tried, nor any
+    /// secret.
+    pub fn audit(&self) -> &AuditRecord {
+        &self.audit
+    }
+}
+
+impl fmt::Debug for LoginServed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginServed")
+            .field("result", &self.result)
+            .field("record", &self.record())
+            .field("refusal", &self.refusal)
+            .field("audit", &self.audit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refused request that needs no lookup: its response and audit record.
+#[derive(Debug, Clone)]
+#[must_use = "a refusal does nothing until it is sent and its audit record kept"]
+pub struct Refused {
+    /// The response.
+    pub outcome: Outcome,
+    /// The audit record.
+    pub audit: AuditRecord,
+}
+
+/// The body a login is refused with (401): one sentence for every reason, so a caller
+/// cannot tell an unknown username from a wrong password.
+pub const LOGIN_REFUSED_MESSAGE: &str = "These credentials do not match our records.";
+
+/// The server flow: a policy, the responses of one realm, and authentication
+/// settings. Build it once and share it; every method is `&self` and sans-IO.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use pw_auth_core::*;
+/// use pw_auth_http::{Responder, ServerFlow, ServerStore, Target};
+/// use time::macros::datetime;
+///
+/// // The caller's records (in memory here; see docs/server.md for async stores).
+/// struct Store { key: ApiKeyRecord, user: UserRecord }
+/// impl RecordStore for Store {
+///     fn api_key(&self, d: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> { Some(&self.key).filter(|k| &k.digest == d).into() }
+///     fn token(&self, _: &TokenDigest) -> Lookup<'_, TokenRecord> { Lookup::NotFound }
+///     fn user(&self, id: &UserId) -> Option<&UserRecord> { Some(&self.user).filter(|u| &u.id == id) }
+/// }
+/// impl ServerStore for Store {
+///     fn grants(&self, _: &UserId) -> Cow<'_, [CompanyId]> { Cow::Borrowed(&[]) }
+/// }
+///
+/// let now = datetime!(2026-11-27 12:00 UTC);
+/// let acme = CompanyId::new("acme")?;
+/// let random = [7, 42, 1, 99, 3, 250, 18, 64, 5, 77, 120, 9, 200, 33, 8, 161];
+/// let minted = mint_api_key(&acme, KeyLabel::new("erp")?, &random, now)?;
+/// let store = Store { key: minted.record, user: minted.user };
+/// let flow = ServerFlow::new(Policy::default_policy(), Responder::new("patchworks")?);
+/// let header = format!("{}", minted.key.expose_secret());
+/// let mut budget = LimitState::default();
+///
+/// let deploy = Target::new("flows.deploy", &acme, Tier::Professional);
+/// let served = flow.serve([header.as_bytes()], &store, deploy, Some(&mut budget), now);
+/// assert!(served.is_allowed());
+/// assert_eq!(served.outcome().header("ratelimit"), Some(r#""default";r=239;t=1"#));
+///
+/// let publish = Target::new("blueprints.publish", &acme, Tier::Professional);
+/// let served = flow.serve([header.as_bytes()], &store, publish, Some(&mut budget), now);
+/// assert_eq!(served.outcome().status(), 403);
+/// assert_eq!(served.audit().effect, Effect::Deny);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerFlow {
+    policy: Policy,
+    responder: Responder,
+    authenticator: Authenticator,
+}
+
+impl ServerFlow {
+    /// A flow deciding with `policy` and answering with `responder`, with no leeway.
+    pub fn new(policy: Policy, responder: Responder) -> ServerFlow {
+        ServerFlow {
+            policy,
+            responder,
+            authenticator: Authenticator::default(),
+        }
+    }
+
+    /// The same flow with other authentication settings (a clock-skew leeway).
+    pub fn with_authn_config(mut self, config: AuthnConfig) -> ServerFlow {
+        self.authenticator = Authenticator::new(config);
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The responder.
+    pub fn responder(&self) -> &Responder {
+        &self.responder
+    }
+
+    /// Serves one request: `authorization` is every `Authorization` field line sent
+    /// (none, one, or several), `store` the caller's records, `target` what it asks
+    /// for, `budget` the limiter state of the target company (`None`: no usage
+    /// limit). The budget is charged, and updated in place, only for a request that
+    /// is authenticated and allowed; store it back afterwards.
+    pub fn serve<'h, I, S>(
+        &self,
+        authorization: I,
+        store: &S,
+        target: Target<'_>,
+        budget: Option<&mut LimitState>,
+        now: OffsetDateTime,
+    ) -> Served
+    where
+        I: IntoIterator<Item = &'h [u8]>,
+        S: ServerStore,
+    {
+        let bare = target.request(&[]);
+        let unauthenticated = |failure: AuthnFailure| Served {
+            principal: None,
+            failure: Some(failure),
+            decision: None,
+            limit: None,
+            outcome: self.responder.unauthenticated(failure),
+            audit: AuditRecord::unauthenticated(&self.policy, failure, Some(&bare), now),
+        };
+        let credential = match parse_authorization_fields(authorization) {
+            Ok(Some(c)) => c,
+            Ok(None) => return unauthenticated(AuthnFailure::Missing),
+            Err(e) => return unauthenticated(e.failure()),
+        };
+        let principal = match self.authenticator.authenticate(&credential, store, now) {
+            Ok(p) => p,
+            Err(f) => return unauthenticated(f),
+        };
+        let grants = store.grants(principal.user());
+        let request = target.request(&grants);
+        let decision = authorize(&self.policy, &principal, &request, now);
+        if !decision.is_allowed() {
+            return Served {
+                audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
+                outcome: self.responder.forbidden_outcome(&decision),
+                principal: Some(principal),
+                failure: None,
+                decision: Some(decision),
+                limit: None,
+            };
+        }
+        let Some(budget) = budget else {
+            return Served {
+                audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
+                outcome: Outcome::proceed(Vec::new()),
+                principal: Some(principal),
+                failure: None,
+                decision: Some(decision),
+                limit: None,
+            };
+        };
+        // The budget of the company acted in, whichever credential was used.
+        let quota = self.policy.quota(target.tier);
+        debug_assert!(usage_key(&request) == target.company);
+        let (limit, charged) = check_limit(*budget, &quota, now);
+        *budget = charged;
+        let (outcome, audit) = match limit {
+            LimitDecision::Allow { .. } => (
+                Outcome::proceed(rate_limit_fields(&quota, &limit).into()),
+                AuditRecord::decision(&self.policy, &principal, &request, decision, now),
+            ),
+            LimitDecision::Deny { retry_after, .. } => (
+                self.responder
+                    .over_limit_outcome(&quota, &limit, retry_after),
+                AuditRecord::over_limit(&self.policy, &principal, &request, retry_after, now),
+            ),
+        };
+        Served {
+            principal: Some(principal),
+            failure: None,
+            decision: Some(decision),
+            limit: Some(limit),
+            outcome,
+            audit,
+        }
+    }
+
+    /// The login endpoint, step one: the body, parsed. A body over
+    /// [`MAX_LOGIN_BODY_LEN`] is refused with 413 naming that cap; any other bad body
+    /// with 422 in the platform's validation shape.
+    pub fn login_request(
+        &self,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<LoginRequest, Box<Refused>> {
+        LoginRequest::parse(body).map_err(|e| {
+            Box::new(Refused {
+                outcome: match e {
+                    BodyError::TooLarge { .. } => {
+                        self.responder.payload_too_large(MAX_LOGIN_BODY_LEN)
+                    }
+                    _ => self.responder.unprocessable(&e),
+                },
+                audit: AuditRecord::login(&self.policy, LoginResult::MalformedBody, None, now),
+            })
+        })
+    }
+
+    /// The login endpoint, step two, after the caller looked the user up by the
+    /// request's username (`user`) and verified the password against its stored hash
+    /// (`password_ok`; verify against a dummy hash when there is no such user, so
+    /// both take the same time). Refuses unknown users, wrong passwords, disabled
+    /// users and api-users alike (401, one message); otherwise issues a token from
+    /// the caller's `random` bytes (16 to 64 from a CSPRNG).
+    pub fn login(
+        &self,
+        user: Option<&UserRecord>,
+        password_ok: bool,
+        random: &[u8],
+        expires_in: ExpiresIn,
+        now: OffsetDateTime,
+    ) -> Result<LoginServed, MintError> {
+        let refused = |result: LoginResult| LoginServed {
+            result,
+            issued: None,
+            refusal: Some(self.responder.login_refused()),
+            audit: AuditRecord::login(&self.policy, result, None, now),
+        };
+        let user = match user {
+            None => return Ok(refused(LoginResult::UnknownUser)),
+            Some(_) if !password_ok => return Ok(refused(LoginResult::WrongPassword)),
+            Some(u) if u.status == UserStatus::Disabled => {
+                return Ok(refused(LoginResult::UserDisabled));
+            }
+            Some(u) if u.role == Role::ApiUser => return Ok(refused(LoginResult::ApiUser)),
+            Some(u) => u,
+        };
+        let IssuedToken { token, record, .. } = issue_token(user, random, now, expires_in)?;
+        // The fresh token's own principal, for the audit record.
+        let principal = self
+            .authenticator
+            .bearer(&token, Lookup::Found(&record), Some(user), now)
+            .map_err(|_| MintError::SelfCheck)?;
+        Ok(LoginServed {
+            result: LoginResult::TokenIssued,
+            audit: AuditRecord::login(
+                &self.policy,
+                LoginResult::TokenIssued,
+                Some(&principal),
+                now,
+            ),
+            issued: Some((record, LoginResponse::new(token, expires_in))),
+            refusal: None,
+        })
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> serde_json::Value {
+    t.format(&Rfc3339)
+        .map_or(serde_json::Value::Null, serde_json::Value::String)
+}
+
+/// An API key as the key endpoints list it: id, label, company, when it was created
+/// and revoked. Never the key, nor its digest.
+pub fn key_json(record: &ApiKeyRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": record.id,
+        "label": record.label.as_str(),
+        "company": record.company,
+        "user": record.user,
+        "created_at": rfc3339(record.created_at),
+        "revoked_at": record.revoked_at.map_or(serde_json::Value::Null, rfc3339),
+    })
+}
+
+/// The answer to creating a key: [`key_json`] plus `"key"`, the key itself, shown
+/// this once. Zeroized on drop; never log it.
+pub fn created_key_body(minted: &MintedApiKey) -> Zeroizing<String> {
+    let mut v = key_json(&minted.record);
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "key".to_owned(),
+            serde_json::Value::String(minted.key.expose_secret().to_owned()),
+        );
+    }
+    let body = Zeroizing::new(v.to_string());
+    // The copy inside the JSON value is freed with it; clear it first.
+    if let Some(serde_json::Value::String(s)) = v.get_mut("key") {
+        zeroize::Zeroize::zeroize(s);
+    }
+    body
+}

@@ -1,0 +1,357 @@
+//! The server flow: every path, the order of authentication, authorisation and
+//! charging, the login steps and the key endpoints' bodies.
+
+use std::borrow::Cow;
+
+use pw_auth_core::*;
+use pw_auth_http::*;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
+/// acme (professional) with a linked acme-eu; ann (administrator), max (manager with
+/// a grant for acme-eu), a disabled user, and one API key.
+struct World {
+    users: Vec<UserRecord>,
+    keys: Vec<ApiKeyRecord>,
+    tokens: Vec<TokenRecord>,
+    grants: Vec<(UserId, CompanyId)>,
+}
+
+impl RecordStore for World {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        self.keys.iter().find(|k| &k.digest == digest).into()
+    }
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        self.tokens.iter().find(|t| &t.digest == digest).into()
+    }
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.users.iter().find(|u| &u.id == id)
+    }
+}
+
+impl ServerStore for World {
+    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
+        self.grants
+            .iter()
+            .filter(|(u, _)| u == user)
+            .map(|(_, c)| c.clone())
+            .collect::<Vec<_>>()
+            .into()
+    }
+}
+
+fn id(s: &str) -> UserId {
+    UserId::new(s).unwrap()
+}
+
+fn company(s: &str) -> CompanyId {
+    CompanyId::new(s).unwrap()
+}
+
+struct Fixture {
+    world: World,
+    flow: ServerFlow,
+    key: String,
+    ann: String,
+    max: String,
+}
+
+fn fixture() -> Fixture {
+    let acme = company("acme");
+    let ann = UserRecord::active(id("ann"), acme.clone(), Role::Administrator);
+    let max = UserRecord::active(id("max"), acme.clone(), Role::Manager);
+    let mut off = UserRecord::active(id("off"), acme.clone(), Role::Manager);
+    off.status = UserStatus::Disabled;
+    let m = mint_api_key(
+        &acme,
+        KeyLabel::new("erp").unwrap(),
+        b"0123456789abcdef",
+        NOW,
+    )
+    .unwrap();
+    let t_ann = issue_token(&ann, b"ann-token-random", NOW, ExpiresIn::DEFAULT).unwrap();
+    let t_max = issue_token(&max, b"max-token-random", NOW, ExpiresIn::DEFAULT).unwrap();
+    Fixture {
+        key: m.key.expose_secret().to_owned(),
+        ann: format!("Bearer {}", t_ann.token.expose_secret()),
+        max: format!("Bearer {}", t_max.token.expose_secret()),
+        world: World {
+            users: vec![ann, max.clone(), off, m.user],
+            keys: vec![m.record],
+            tokens: vec![t_ann.record, t_max.record],
+            grants: vec![(max.id, company("acme-eu"))],
+        },
+        flow: ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        ),
+    }
+}
+
+fn serve(f: &Fixture, lines: &[&str], action: &str, budget: Option<&mut LimitState>) -> Served {
+    let acme = company("acme");
+    let target = Target::new(action, &acme, Tier::Professional);
+    f.flow.serve(
+        lines.iter().map(|l| l.as_bytes()),
+        &f.world,
+        target,
+        budget,
+        NOW,
+    )
+}
+
+/// Every path: status, challenge, audit reason; read line by line.
+#[test]
+fn every_path() {
+    let f = fixture();
+    let mut full = LimitState::default();
+    // Spend acme's whole budget first, so the last case is over the limit.
+    for _ in 0..240 {
+        let s = serve(&f, &[&f.key], "flows.view", Some(&mut full));
+        assert!(s.is_allowed());
+    }
+    let cases: Vec<(&str, Served)> = vec![
+        ("no Authorization", serve(&f, &[], "flows.view", None)),
+        (
+            "two Authorization values",
+            serve(&f, &[&f.key, &f.ann], "flows.view", None),
+        ),
+        (
+            "Basic",
+            serve(&f, &["Basic dXNlcjpwYXNz"], "flows.view", None),
+        ),
+        ("empty value", serve(&f, &[" "], "flows.view", None)),
+        (
+            "malformed bearer",
+            serve(&f, &["Bearer a,b"], "flows.view", None),
+        ),
+        (
+            "unknown key",
+            serve(&f, &["some-other-key"], "flows.view", None),
+        ),
+        (
+            "key on blueprints",
+            serve(&f, &[&f.key], "blueprints.publish", None),
+        ),
+        (
+            "admin on blueprints",
+            serve(&f, &[&f.ann], "blueprints.publish", None),
+        ),
+        (
+            "key, budget spent",
+            serve(&f, &[&f.key], "flows.view", Some(&mut full)),
+        ),
+    ];
+    let mut out = String::new();
+    for (title, s) in &cases {
+        let o = s.outcome();
+        let audit = serde_json::to_value(s.audit()).unwrap();
+        out.push_str(&format!(
+            "{title:<26} {} proceed={:<5} audit={}\n{:27}www-authenticate: {}\n{:27}retry-after: {}\n",
+            o.status(),
+            s.is_allowed(),
+            audit["reason"],
+            "",
+            o.header("www-authenticate").unwrap_or("-"),
+            "",
+            o.header("retry-after").unwrap_or("-"),
+        ));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn nothing_is_charged_before_authentication_nor_for_a_refusal() {
+    let f = fixture();
+    let mut budget = LimitState::default();
+    for lines in [&[][..], &["Basic x"][..], &["unknown-key"][..]] {
+        let s = serve(&f, lines, "flows.view", Some(&mut budget));
+        assert_eq!(s.outcome().status(), 401);
+        assert_eq!(s.limit(), None);
+    }
+    let denied = serve(&f, &[&f.key], "blueprints.publish", Some(&mut budget));
+    assert_eq!(denied.outcome().status(), 403);
+    assert_eq!(denied.limit(), None);
+    assert_eq!(
+        budget,
+        LimitState::default(),
+        "refused requests spent the budget"
+    );
+
+    let allowed = serve(&f, &[&f.key], "flows.view", Some(&mut budget));
+    assert!(allowed.is_allowed());
+    assert_ne!(
+        budget,
+        LimitState::default(),
+        "an allowed request is charged"
+    );
+    assert_eq!(
+        allowed.outcome().headers(),
+        [
+            ("ratelimit-policy", r#""default";q=240;w=60"#.to_owned()),
+            ("ratelimit", r#""default";r=239;t=1"#.to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_token_and_a_key_spend_one_budget_and_over_the_limit_is_429() {
+    let f = fixture();
+    let mut budget = LimitState::default();
+    for i in 0..240 {
+        let who = if i % 2 == 0 { &f.key } else { &f.ann };
+        assert!(serve(&f, &[who], "flows.view", Some(&mut budget)).is_allowed());
+    }
+    let over = serve(&f, &[&f.ann], "flows.view", Some(&mut budget));
+    assert_eq!(over.outcome().status(), 429);
+    assert_eq!(over.outcome().header("retry-after"), Some("1"));
+    assert!(matches!(over.limit(), Some(LimitDecision::Deny { .. })));
+    // The decision was an allow; the audit record says why it was refused anyway.
+    assert!(over.decision().unwrap().is_allowed());
+    let audit = serde_json::to_value(over.audit()).unwrap();
+    assert_eq!(audit["effect"], "deny");
+    assert_eq!(
+        audit["reason"],
+        serde_json::json!({"kind": "over_limit", "retry_after_secs": 1})
+    );
+    assert_eq!(over.explanation(), "the company is over its usage limit");
+}
+
+#[test]
+fn grants_come_from_the_store() {
+    let f = fixture();
+    let (acme, child) = (company("acme"), company("acme-eu"));
+    let target = Target::new("flows.deploy", &child, Tier::Professional).with_parent(&acme);
+    let by = |who: &str| f.flow.serve([who.as_bytes()], &f.world, target, None, NOW);
+    assert!(by(&f.max).is_allowed(), "max holds a grant for acme-eu");
+    assert_eq!(
+        by(&f.ann).decision().unwrap().reason(),
+        Reason::MissingGrant
+    );
+    assert_eq!(
+        by(&f.key).decision().unwrap().reason(),
+        Reason::ApiUserOwnCompanyOnly
+    );
+}
+
+#[test]
+fn an_expired_token_is_told_so() {
+    let f = fixture();
+    let acme = company("acme");
+    let later = NOW + Duration::days(1);
+    let target = Target::new("flows.view", &acme, Tier::Professional);
+    let s = f
+        .flow
+        .serve([f.ann.as_bytes()], &f.world, target, None, later);
+    assert_eq!(s.failure(), Some(AuthnFailure::Expired { at: later }));
+    assert_eq!(
+        s.outcome().header("www-authenticate"),
+        Some(
+            r#"Bearer realm="patchworks", error="invalid_token", error_description="The access token expired""#
+        )
+    );
+}
+
+#[test]
+fn login_in_two_steps() {
+    let f = fixture();
+    let ann = f.world.user(&id("ann")).unwrap();
+    let off = f.world.user(&id("off")).unwrap();
+    let key_user = f
+        .world
+        .users
+        .iter()
+        .find(|u| u.role == Role::ApiUser)
+        .unwrap();
+    let random = b"login-random-16b";
+    let login = |user, ok| {
+        f.flow
+            .login(user, ok, random, ExpiresIn::DEFAULT, NOW)
+            .unwrap()
+    };
+
+    // Refusals look alike to the client; the audit record tells them apart.
+    let refusals = [
+        (login(None, false), LoginResult::UnknownUser),
+        (login(Some(ann), false), LoginResult::WrongPassword),
+        (login(Some(off), true), LoginResult::UserDisabled),
+        (login(Some(key_user), true), LoginResult::ApiUser),
+    ];
+    for (served, result) in &refusals {
+        assert_eq!(served.result(), *result);
+        assert_eq!(served.record(), None);
+        assert!(served.response_body().is_none());
+        assert_eq!(served.refusal(), refusals[0].0.refusal());
+        let audit = serde_json::to_value(served.audit()).unwrap();
+        assert_eq!(audit["principal"], serde_json::Value::Null);
+        assert_eq!(audit["effect"], "deny");
+    }
+    let o = refusals[0].0.refusal().unwrap();
+    assert_eq!(o.status(), 401);
+    assert_eq!(
+        o.header("www-authenticate"),
+        Some(r#"Bearer realm="patchworks""#)
+    );
+    assert_eq!(
+        o.body(),
+        format!(r#"{{"message":"{LOGIN_REFUSED_MESSAGE}"}}"#)
+    );
+
+    let ok = login(Some(ann), true);
+    assert_eq!(ok.result(), LoginResult::TokenIssued);
+    let body = ok.response_body().unwrap();
+    let response = LoginResponse::parse(body.as_bytes()).unwrap();
+    assert_eq!(response.token().digest(), ok.record().unwrap().digest);
+    let audit = serde_json::to_string(ok.audit()).unwrap();
+    assert!(audit.contains(r#""result":"token_issued""#) && audit.contains(r#""user":"ann""#));
+    assert!(!audit.contains(response.token().expose_secret()));
+    assert!(!format!("{ok:?}").contains(response.token().expose_secret()));
+}
+
+#[test]
+fn login_bodies_too_large_or_malformed() {
+    let f = fixture();
+    let big = vec![b' '; MAX_LOGIN_BODY_LEN + 1];
+    let e = f.flow.login_request(&big, NOW).unwrap_err();
+    assert_eq!(e.outcome.status(), 413);
+    insta::assert_snapshot!(e.outcome.body(), @r#"{"message":"The payload is larger than the limit of 65536 bytes."}"#);
+    let e = f
+        .flow
+        .login_request(br#"{"username": "ann"}"#, NOW)
+        .unwrap_err();
+    assert_eq!(e.outcome.status(), 422);
+    let audit = serde_json::to_value(&e.audit).unwrap();
+    assert_eq!(
+        audit["reason"],
+        serde_json::json!({"kind": "login", "result": "malformed_body"})
+    );
+    let ok = f
+        .flow
+        .login_request(br#"{"username": "ann", "password": "pw"}"#, NOW)
+        .unwrap();
+    assert_eq!(ok.username(), "ann");
+}
+
+#[test]
+fn key_bodies_show_the_key_once_and_never_the_digest() {
+    let acme = company("acme");
+    let m = mint_api_key(
+        &acme,
+        KeyLabel::new("erp").unwrap(),
+        b"0123456789abcdef",
+        NOW,
+    )
+    .unwrap();
+    let listed = key_json(&m.record).to_string();
+    let created = created_key_body(&m);
+    let digest = serde_json::to_value(m.record.digest).unwrap();
+    let digest = digest.as_str().unwrap();
+    assert!(!listed.contains(m.key.expose_secret()));
+    assert!(!listed.contains(digest) && !created.contains(digest));
+    let v: serde_json::Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(v["key"], m.key.expose_secret());
+    assert_eq!(v["id"], m.record.id.as_str());
+    assert_eq!(v["revoked_at"], serde_json::Value::Null);
+}
