@@ -74,7 +74,7 @@ pub use challenge::{
 pub use client::{DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig, SessionError};
 #[cfg(feature = "http")]
 pub use http_types::{
-    authorization_header_value, challenges_from_headers, credential_from_headers,
+    authorization_header_value, challenges_from_headers, credential_from_headers, send_header_value,
 };
 pub use login::{
     BodyError, LOGIN_SUCCESS_MESSAGE, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN,

@@ -306,6 +306,9 @@ impl ServerFlow {
     /// for, `budget` the limiter state of the target company (`None`: no usage
     /// limit). The budget is charged, and updated in place, only for a request that
     /// is authenticated and allowed; store it back afterwards.
+    ///
+    /// This is [`ServerFlow::authenticate`] then [`ServerFlow::decide`], for callers
+    /// that know the target before anyone is authenticated.
     pub fn serve<'h, I, S>(
         &self,
         authorization: I,
@@ -318,26 +321,63 @@ impl ServerFlow {
         I: IntoIterator<Item = &'h [u8]>,
         S: ServerStore,
     {
-        let bare = target.request(&[]);
-        let unauthenticated = |failure: AuthnFailure| Served {
-            principal: None,
-            failure: Some(failure),
-            decision: None,
-            limit: None,
-            outcome: self.responder.unauthenticated(failure),
-            audit: AuditRecord::unauthenticated(&self.policy, failure, Some(&bare), now),
+        match self.authenticate(authorization, store, Some(target), now) {
+            Ok(principal) => {
+                let grants = store.grants(principal.user());
+                self.decide(principal, &grants, target, budget, now)
+            }
+            Err(refused) => *refused,
+        }
+    }
+
+    /// The first half of [`ServerFlow::serve`], for servers that learn the target from
+    /// the caller (its own company, or a linked one it names): parse the field lines
+    /// and authenticate against `store`. A refusal (400 or 401) comes whole, with its
+    /// audit record (which names `target`, when known).
+    pub fn authenticate<'h, I, S>(
+        &self,
+        authorization: I,
+        store: &S,
+        target: Option<Target<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, Box<Served>>
+    where
+        I: IntoIterator<Item = &'h [u8]>,
+        S: RecordStore,
+    {
+        let unauthenticated = |failure: AuthnFailure| {
+            let bare = target.map(|t| t.request(&[]));
+            Box::new(Served {
+                principal: None,
+                failure: Some(failure),
+                decision: None,
+                limit: None,
+                outcome: self.responder.unauthenticated(failure),
+                audit: AuditRecord::unauthenticated(&self.policy, failure, bare.as_ref(), now),
+            })
         };
         let credential = match parse_authorization_fields(authorization) {
             Ok(Some(c)) => c,
-            Ok(None) => return unauthenticated(AuthnFailure::Missing),
-            Err(e) => return unauthenticated(e.failure()),
+            Ok(None) => return Err(unauthenticated(AuthnFailure::Missing)),
+            Err(e) => return Err(unauthenticated(e.failure())),
         };
-        let principal = match self.authenticator.authenticate(&credential, store, now) {
-            Ok(p) => p,
-            Err(f) => return unauthenticated(f),
-        };
-        let grants = store.grants(principal.user());
-        let request = target.request(&grants);
+        self.authenticator
+            .authenticate(&credential, store, now)
+            .map_err(unauthenticated)
+    }
+
+    /// The second half of [`ServerFlow::serve`]: authorise `principal` (holding
+    /// `grants`) for `target` at `now`, then charge `budget`, the limiter state of the
+    /// target company, if the request is allowed.
+    pub fn decide(
+        &self,
+        principal: Principal,
+        grants: &[CompanyId],
+        target: Target<'_>,
+        budget: Option<&mut LimitState>,
+        now: OffsetDateTime,
+    ) -> Served {
+        let request = target.request(grants);
         let decision = authorize(&self.policy, &principal, &request, now);
         if !decision.is_allowed() {
             return Served {

@@ -1,0 +1,525 @@
+//! # pw-auth-axum
+//!
+//! pw-auth for [axum] 0.8 and tower: an action guard, an extractor for the
+//! authenticated principal, and responses. It holds **no policy logic**: every
+//! decision is made by the sans-IO [`ServerFlow`] of `pw-auth-http`; this crate does
+//! the IO around it (the asynchronous lookups of an [`AuthStore`], the clock) and
+//! translates types.
+//!
+//! ```text
+//!  request ─▶ RequireLayer("flows.deploy")
+//!               │ credential_from_headers ─▶ AuthStore::load (records by digest, user, grants)
+//!               │ ServerFlow::authenticate ─────────────────────────────▶ 400/401
+//!               │ company hook (own company, or one the caller names) ─▶ AuthStore::company
+//!               │ AuthStore::with_budget(company, ServerFlow::decide) ─▶ 403/429
+//!               │ AuthStore::audit(record)                  any store error ─▶ 503, never an allow
+//!               ▼
+//!             handler, with `Authenticated(principal)`; the RateLimit headers are added
+//! ```
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use pw_auth_axum::{Authenticated, MemoryStore, PwAuth};
+//! use pw_auth_core::Policy;
+//! use pw_auth_http::{Responder, ServerFlow};
+//!
+//! async fn flows(Authenticated(who): Authenticated) -> String {
+//!     format!("flows of {}", who.company())
+//! }
+//!
+//! let flow = ServerFlow::new(Policy::default_policy(), Responder::new("patchworks")?);
+//! let auth = PwAuth::new(flow, MemoryStore::default());
+//! let app: Router = Router::new().route("/flows", get(flows).route_layer(auth.require("flows.view")));
+//! # Ok::<(), pw_auth_http::ChallengeBuildError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod memory;
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::header::AUTHORIZATION;
+use http::request::Parts;
+use http::{HeaderValue, Request, StatusCode};
+use pw_auth_core::{
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Lookup, Principal,
+    RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+};
+use pw_auth_http::{Outcome, ServerFlow, ServerStore, Target, credential_from_headers};
+use time::OffsetDateTime;
+
+pub use memory::MemoryStore;
+
+/// A store's failure (the database is unreachable, locked, read-only, …). The guard
+/// answers it with 503 and never lets the request through.
+#[derive(Debug, thiserror::Error)]
+#[error("the record store failed: {0}")]
+pub struct StoreError(pub String);
+
+/// A record looked up by digest, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Record<T> {
+    /// A record with that digest.
+    Found(T),
+    /// The store remembers that a record with that digest was deleted.
+    Deleted,
+    /// No record with that digest.
+    #[default]
+    NotFound,
+}
+
+impl<T> Record<T> {
+    fn lookup(&self) -> Lookup<'_, T> {
+        match self {
+            Record::Found(r) => Lookup::Found(r),
+            Record::Deleted => Lookup::Deleted,
+            Record::NotFound => Lookup::NotFound,
+        }
+    }
+}
+
+/// What an [`AuthStore`] found for one credential: its key or token record, the user
+/// that record names, and that user's grants. It is the synchronous
+/// [`ServerStore`] the flow authenticates against.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The API-key record, for a key.
+    pub key: Record<ApiKeyRecord>,
+    /// The token record, for a bearer token.
+    pub token: Record<TokenRecord>,
+    /// The user the record names.
+    pub user: Option<UserRecord>,
+    /// The linked companies that user holds an explicit grant for.
+    pub grants: Vec<CompanyId>,
+}
+
+impl RecordStore for Loaded {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        match &self.key {
+            Record::Found(k) if &k.digest != digest => Lookup::NotFound,
+            other => other.lookup(),
+        }
+    }
+
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        match &self.token {
+            Record::Found(t) if &t.digest != digest => Lookup::NotFound,
+            other => other.lookup(),
+        }
+    }
+
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.user.as_ref().filter(|u| &u.id == id)
+    }
+}
+
+impl ServerStore for Loaded {
+    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
+        match &self.user {
+            Some(u) if &u.id == user => Cow::Borrowed(&self.grants),
+            _ => Cow::Borrowed(&[]),
+        }
+    }
+}
+
+/// A company's tier, and its parent if it is a linked company.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyInfo {
+    /// The subscription tier.
+    pub tier: Tier,
+    /// The parent company, if linked.
+    pub parent: Option<CompanyId>,
+}
+
+/// The asynchronous lookups behind the guard. Implement it over your database; see
+/// [`MemoryStore`] for a complete, in-memory one.
+pub trait AuthStore: Send + Sync + 'static {
+    /// The records for `credential`, looked up by its digest (never by the secret):
+    /// the key or token record, the user it names, and that user's grants.
+    fn load(
+        &self,
+        credential: &Credential,
+    ) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+
+    /// A company's tier and parent; `None` if there is no such company.
+    fn company(
+        &self,
+        id: &CompanyId,
+    ) -> impl Future<Output = Result<Option<CompanyInfo>, StoreError>> + Send;
+
+    /// Runs `f` on `company`'s limiter state and stores what it leaves, atomically
+    /// with respect to every other request charging the same company.
+    fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        f: F,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut LimitState) -> R + Send + 'static;
+
+    /// Keeps an audit record. A failure refuses the request (503): nothing is allowed
+    /// that could not be recorded.
+    fn audit(&self, record: &AuditRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Which company a request acts in, given the request and the authenticated
+/// principal: by default the principal's own company.
+pub type CompanyHook = dyn Fn(&Parts, &Principal) -> Option<CompanyId> + Send + Sync;
+
+/// The clock the guard reads (`OffsetDateTime::now_utc` unless replaced, e.g. by a
+/// test's fake clock).
+pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
+
+struct Inner<S> {
+    flow: Arc<ServerFlow>,
+    store: S,
+    clock: Arc<Clock>,
+    company: Arc<CompanyHook>,
+    limit: bool,
+}
+
+/// The adapter: a server flow, a store, a clock and a company hook. Cheap to clone.
+pub struct PwAuth<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for PwAuth<S> {
+    fn clone(&self) -> Self {
+        PwAuth {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: AuthStore> PwAuth<S> {
+    /// The adapter over `flow` and `store`, with the system clock, the usage limit
+    /// on, and requests acting in the principal's own company.
+    pub fn new(flow: ServerFlow, store: S) -> PwAuth<S> {
+        PwAuth {
+            inner: Arc::new(Inner {
+                flow: Arc::new(flow),
+                store,
+                clock: Arc::new(OffsetDateTime::now_utc),
+                company: Arc::new(|_: &Parts, p: &Principal| Some(p.company().clone())),
+                limit: true,
+            }),
+        }
+    }
+
+    fn with(self, f: impl FnOnce(&mut Inner<S>)) -> PwAuth<S> {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                f(&mut inner);
+                PwAuth {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => PwAuth { inner },
+        }
+    }
+
+    /// The same adapter reading another clock. Call it before cloning.
+    pub fn with_clock(self, clock: Arc<Clock>) -> PwAuth<S> {
+        self.with(|i| i.clock = clock)
+    }
+
+    /// The same adapter choosing the company a request acts in with `hook` (for
+    /// example from a header naming a linked company); `None` from the hook refuses
+    /// the request as acting in no company it may. Call it before cloning.
+    pub fn with_company_hook(self, hook: Arc<CompanyHook>) -> PwAuth<S> {
+        self.with(|i| i.company = hook)
+    }
+
+    /// The same adapter without usage limits. Call it before cloning.
+    pub fn without_limit(self) -> PwAuth<S> {
+        self.with(|i| i.limit = false)
+    }
+
+    /// The flow.
+    pub fn flow(&self) -> &ServerFlow {
+        &self.inner.flow
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The time now, by the adapter's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        (self.inner.clock)()
+    }
+
+    /// A layer that lets a request through only if its principal may perform
+    /// `action`; use it with `Router::route_layer`.
+    pub fn require(&self, action: &'static str) -> RequireLayer<S> {
+        RequireLayer {
+            auth: self.clone(),
+            action,
+        }
+    }
+
+    /// Decides one request for `action`: `Ok` with the principal, the company it was
+    /// authorised to act in, and the headers to add to the handler's answer; or `Err`
+    /// with the whole response.
+    pub async fn check(
+        &self,
+        parts: &Parts,
+        action: &str,
+    ) -> Result<(Principal, CompanyId, Vec<(&'static str, String)>), Response> {
+        let inner = &self.inner;
+        let now = self.now();
+        let loaded = match credential_from_headers(&parts.headers) {
+            Ok(Some(credential)) => inner.store.load(&credential).await.map_err(unavailable)?,
+            _ => Loaded::default(),
+        };
+        let lines = parts
+            .headers
+            .get_all(AUTHORIZATION)
+            .iter()
+            .map(HeaderValue::as_bytes);
+        let principal = match inner.flow.authenticate(lines, &loaded, None, now) {
+            Ok(p) => p,
+            Err(refused) => {
+                inner
+                    .store
+                    .audit(refused.audit())
+                    .await
+                    .map_err(unavailable)?;
+                return Err(outcome_response(refused.outcome()));
+            }
+        };
+        let company =
+            (inner.company)(parts, &principal).unwrap_or_else(|| principal.company().clone());
+        let info = match inner.store.company(&company).await.map_err(unavailable)? {
+            Some(info) => info,
+            // The principal's own company must exist: corrupt data, fail closed.
+            None if &company == principal.company() => {
+                return Err(unavailable(StoreError(format!(
+                    "the principal's company `{company}` is missing"
+                ))));
+            }
+            // Anything else unknown is not linked to it: the flow denies it.
+            None => CompanyInfo {
+                tier: Tier::Standard,
+                parent: None,
+            },
+        };
+        let flow = Arc::clone(&inner.flow);
+        let action = action.to_owned();
+        let grants = loaded.grants;
+        let served = if inner.limit {
+            let company_id = company.clone();
+            inner
+                .store
+                .with_budget(&company, move |budget| {
+                    let target = target_of(&action, &company_id, &info);
+                    flow.decide(principal, &grants, target, Some(budget), now)
+                })
+                .await
+                .map_err(unavailable)?
+        } else {
+            let target = target_of(&action, &company, &info);
+            flow.decide(principal, &grants, target, None, now)
+        };
+        inner
+            .store
+            .audit(served.audit())
+            .await
+            .map_err(unavailable)?;
+        if !served.is_allowed() {
+            return Err(outcome_response(served.outcome()));
+        }
+        let headers = served.outcome().headers().to_vec();
+        let principal = served
+            .principal()
+            .cloned()
+            .ok_or_else(|| unavailable(StoreError("allowed without a principal".into())))?;
+        Ok((principal, company, headers))
+    }
+}
+
+fn target_of<'a>(action: &'a str, company: &'a CompanyId, info: &'a CompanyInfo) -> Target<'a> {
+    let t = Target::new(action, company, info.tier);
+    match &info.parent {
+        Some(parent) => t.with_parent(parent),
+        None => t,
+    }
+}
+
+/// The response for an [`Outcome`]: its status, headers and JSON body.
+pub fn outcome_response(outcome: &Outcome) -> Response {
+    let (parts, body) = outcome.to_http_response().into_parts();
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// An [`Outcome`] as an axum response.
+#[derive(Debug, Clone)]
+pub struct OutcomeResponse(pub Outcome);
+
+impl IntoResponse for OutcomeResponse {
+    fn into_response(self) -> Response {
+        outcome_response(&self.0)
+    }
+}
+
+/// 503 for a store that failed: nothing is allowed that could not be checked. The
+/// message says nothing about the failure (it may name a file or a secret).
+pub fn unavailable(_error: StoreError) -> Response {
+    let mut r = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (http::header::CONTENT_TYPE, "application/json"),
+            (http::header::RETRY_AFTER, "1"),
+        ],
+        r#"{"message":"Service unavailable."}"#,
+    )
+        .into_response();
+    r.extensions_mut().insert(Unavailable);
+    r
+}
+
+/// Marks a 503 that the guard answered for a store failure (for tests and metrics).
+#[derive(Debug, Clone, Copy)]
+pub struct Unavailable;
+
+/// The authenticated principal of a request that passed a [`RequireLayer`]. Used
+/// without one, it refuses the request (500): a handler never runs unauthenticated
+/// by mistake.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+impl<T: Send + Sync> FromRequestParts<T> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &T) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Authenticated)
+            .ok_or_else(|| {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the route has no pw-auth guard",
+                )
+                    .into_response()
+            })
+    }
+}
+
+/// The company a request that passed a [`RequireLayer`] was authorised to act in
+/// (its caller's own, or the linked one the company hook named). Handlers act on
+/// this company's entities and no other. Used without a guard, it refuses (500).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingIn(pub CompanyId);
+
+impl<T: Send + Sync> FromRequestParts<T> for ActingIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &T) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<ActingIn>().cloned().ok_or_else(|| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the route has no pw-auth guard",
+            )
+                .into_response()
+        })
+    }
+}
+
+/// The layer of [`PwAuth::require`].
+pub struct RequireLayer<S> {
+    auth: PwAuth<S>,
+    action: &'static str,
+}
+
+impl<S> Clone for RequireLayer<S> {
+    fn clone(&self) -> Self {
+        RequireLayer {
+            auth: self.auth.clone(),
+            action: self.action,
+        }
+    }
+}
+
+impl<S, I> tower::Layer<I> for RequireLayer<S> {
+    type Service = Require<S, I>;
+
+    fn layer(&self, inner: I) -> Self::Service {
+        Require {
+            auth: self.auth.clone(),
+            action: self.action,
+            inner,
+        }
+    }
+}
+
+/// The service of [`RequireLayer`].
+pub struct Require<S, I> {
+    auth: PwAuth<S>,
+    action: &'static str,
+    inner: I,
+}
+
+impl<S, I: Clone> Clone for Require<S, I> {
+    fn clone(&self) -> Self {
+        Require {
+            auth: self.auth.clone(),
+            action: self.action,
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S, I> tower::Service<Request<Body>> for Require<S, I>
+where
+    S: AuthStore,
+    I: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    I::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone that was polled ready serves this request (tower's rule).
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let auth = self.auth.clone();
+        let action = self.action;
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let (principal, company, headers) = match auth.check(&parts, action).await {
+                Ok(ok) => ok,
+                Err(refusal) => return Ok(refusal),
+            };
+            parts.extensions.insert(principal);
+            parts.extensions.insert(ActingIn(company));
+            let mut response = inner.call(Request::from_parts(parts, body)).await?;
+            for (name, value) in headers {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, v);
+                }
+            }
+            Ok(response)
+        })
+    }
+}

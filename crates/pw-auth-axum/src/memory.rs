@@ -1,0 +1,157 @@
+//! An in-memory [`AuthStore`]: for tests, examples, and servers whose records fit in
+//! one process.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use pw_auth_core::{
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, TokenDigest,
+    TokenRecord, UserId, UserRecord,
+};
+
+use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
+
+#[derive(Debug, Default)]
+struct Records {
+    companies: HashMap<CompanyId, CompanyInfo>,
+    users: HashMap<UserId, UserRecord>,
+    keys: HashMap<ApiKeyDigest, ApiKeyRecord>,
+    deleted_keys: Vec<ApiKeyDigest>,
+    tokens: HashMap<TokenDigest, TokenRecord>,
+    grants: HashMap<UserId, Vec<CompanyId>>,
+    budgets: HashMap<CompanyId, LimitState>,
+    audit: Vec<AuditRecord>,
+}
+
+/// Records in memory behind one lock.
+///
+/// ```
+/// use pw_auth_axum::{CompanyInfo, MemoryStore};
+/// use pw_auth_core::{CompanyId, Tier};
+/// let store = MemoryStore::default();
+/// store.add_company(CompanyId::new("acme")?, CompanyInfo { tier: Tier::Professional, parent: None });
+/// # Ok::<(), pw_auth_core::IdError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<Records>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> MutexGuard<'_, Records> {
+        // A panic while the lock was held cannot leave a record half-written (every
+        // write is one insert), so a poisoned lock is still usable.
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds or replaces a company.
+    pub fn add_company(&self, id: CompanyId, info: CompanyInfo) {
+        self.lock().companies.insert(id, info);
+    }
+
+    /// Adds or replaces a user.
+    pub fn add_user(&self, user: UserRecord) {
+        self.lock().users.insert(user.id.clone(), user);
+    }
+
+    /// Adds or replaces an API key's record.
+    pub fn add_key(&self, record: ApiKeyRecord) {
+        self.lock().keys.insert(record.digest, record);
+    }
+
+    /// Adds or replaces a token's record.
+    pub fn add_token(&self, record: TokenRecord) {
+        self.lock().tokens.insert(record.digest, record);
+    }
+
+    /// Gives `user` an explicit grant for the linked company `company`.
+    pub fn grant(&self, user: UserId, company: CompanyId) {
+        self.lock().grants.entry(user).or_default().push(company);
+    }
+
+    /// Changes a key's record in place (to revoke it); `false` if there is none.
+    pub fn update_key(&self, digest: &ApiKeyDigest, f: impl FnOnce(&mut ApiKeyRecord)) -> bool {
+        self.lock().keys.get_mut(digest).map(f).is_some()
+    }
+
+    /// Changes a token's record in place (to revoke it); `false` if there is none.
+    pub fn update_token(&self, digest: &TokenDigest, f: impl FnOnce(&mut TokenRecord)) -> bool {
+        self.lock().tokens.get_mut(digest).map(f).is_some()
+    }
+
+    /// Deletes a key, remembering its digest so a request with it is told "deleted".
+    pub fn delete_key(&self, digest: &ApiKeyDigest) {
+        let mut r = self.lock();
+        if r.keys.remove(digest).is_some() {
+            r.deleted_keys.push(*digest);
+        }
+    }
+
+    /// Every audit record kept so far, oldest first.
+    pub fn audit_records(&self) -> Vec<AuditRecord> {
+        self.lock().audit.clone()
+    }
+}
+
+impl AuthStore for MemoryStore {
+    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
+        let r = self.lock();
+        let (key, token, user) = match credential {
+            Credential::ApiKey(k) => {
+                let digest = k.digest();
+                let key = match r.keys.get(&digest) {
+                    Some(k) => Record::Found(k.clone()),
+                    None if r.deleted_keys.contains(&digest) => Record::Deleted,
+                    None => Record::NotFound,
+                };
+                let user = match &key {
+                    Record::Found(k) => r.users.get(&k.user).cloned(),
+                    _ => None,
+                };
+                (key, Record::NotFound, user)
+            }
+            Credential::Bearer(t) => {
+                let token = r
+                    .tokens
+                    .get(&t.digest())
+                    .cloned()
+                    .map_or(Record::NotFound, Record::Found);
+                let user = match &token {
+                    Record::Found(t) => r.users.get(&t.user).cloned(),
+                    _ => None,
+                };
+                (Record::NotFound, token, user)
+            }
+        };
+        let grants = user
+            .as_ref()
+            .and_then(|u| r.grants.get(&u.id).cloned())
+            .unwrap_or_default();
+        Ok(Loaded {
+            key,
+            token,
+            user,
+            grants,
+        })
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+        Ok(self.lock().companies.get(id).cloned())
+    }
+
+    async fn with_budget<R, F>(&self, company: &CompanyId, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut LimitState) -> R + Send + 'static,
+    {
+        let mut r = self.lock();
+        Ok(f(r.budgets.entry(company.clone()).or_default()))
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.lock().audit.push(record.clone());
+        Ok(())
+    }
+}

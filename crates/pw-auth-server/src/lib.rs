@@ -1,0 +1,516 @@
+//! # pw-auth-server
+//!
+//! The reference server: the platform's endpoints on pw-auth, with every record in an
+//! embedded SQLite database (a file, created and migrated on first start). It shows
+//! what a server built on pw-auth does and is tested over real loopback HTTP; all
+//! authentication and authorisation is the sans-IO flow's, reached through
+//! `pw-auth-axum`.
+//!
+//! | endpoint | action | |
+//! |---|---|---|
+//! | `POST /fabric/api/login` | — | `{"username", "password"}` → `{"message", "token", "expires_in"}` |
+//! | `POST /fabric/api/logout` | `company.view` | revokes the bearer token it is sent with |
+//! | `GET /fabric/api/api-keys` | `api-keys.list` | the company's keys (never a key or digest) |
+//! | `POST /fabric/api/api-keys` | `api-keys.create` | `{"label"}` → 201, the new key shown once |
+//! | `POST /fabric/api/api-keys/{id}/revoke` | `api-keys.revoke` | |
+//! | `DELETE /fabric/api/api-keys/{id}` | `api-keys.delete` | 204 |
+//! | `GET /fabric/api/flows` | `flows.view` | |
+//! | `POST /fabric/api/flows/{id}/deploy` | `flows.deploy` | |
+//! | `POST /fabric/api/blueprints/{id}/publish` | `blueprints.publish` | administrators only |
+//! | `POST /fabric/api/scripts` | `scripts.create` | gated by tier |
+//!
+//! A request acts in its caller's own company, or in the linked company named by an
+//! `X-Company` header. Any store failure answers 503, never an allow.
+
+#![forbid(unsafe_code)]
+
+pub mod db;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use http::{HeaderMap, StatusCode};
+use pw_auth_axum::{ActingIn, Authenticated, PwAuth, StoreError, outcome_response, unavailable};
+use pw_auth_core::{
+    ApiKeyId, AuditRecord, AuthMethod, CompanyId, ExpiresIn, KeyLabel, LoginResult, Password,
+    Policy, Role, Tier, UserId, UserRecord, mint_api_key,
+};
+use pw_auth_http::{
+    MAX_LOGIN_BODY_LEN, PLATFORM_MAX_PAYLOAD, Responder, ServerFlow, created_key_body, key_json,
+};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use db::Db;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A demo record could not be made.
+    #[error("the demo data could not be made: {0}")]
+    Seed(String),
+}
+
+/// The clock the server reads.
+pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
+
+/// How to run a server.
+#[derive(Clone)]
+pub struct Config {
+    /// The database file (created if missing).
+    pub db: PathBuf,
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Load the demo company into a fresh database.
+    pub seed_demo: bool,
+    /// How long issued tokens live.
+    pub expires_in: ExpiresIn,
+    /// The clock (`OffsetDateTime::now_utc` by default; tests inject their own).
+    pub clock: Arc<Clock>,
+}
+
+impl Config {
+    /// A server on `db`, listening on `listen`, with the defaults.
+    pub fn new(db: PathBuf, listen: SocketAddr) -> Config {
+        Config {
+            db,
+            listen,
+            seed_demo: false,
+            expires_in: ExpiresIn::DEFAULT,
+            clock: Arc::new(OffsetDateTime::now_utc),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("db", &self.db)
+            .field("listen", &self.listen)
+            .field("seed_demo", &self.seed_demo)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The demo company's people: username, password, role (and a grant for acme-eu).
+pub const DEMO_USERS: [(&str, &str, Role); 3] = [
+    ("ann@acme.example", "ann-demo-password", Role::Administrator),
+    ("max@acme.example", "max-demo-password", Role::Manager),
+    ("uma@acme.example", "uma-demo-password", Role::User),
+];
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    db: Db,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its database (for tests and operators: revoking a user's tokens, reading the
+    /// audit log).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// `http://<addr>` plus `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops accepting, finishes the requests in flight, and returns.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    auth: PwAuth<Db>,
+    db: Db,
+    /// A hash of a random password, verified against when the username is unknown,
+    /// so that an unknown user and a wrong password cost the same argon2 work.
+    dummy_hash: Arc<str>,
+    expires_in: ExpiresIn,
+    clock: Arc<Clock>,
+}
+
+/// Hashes a password with argon2id and its recommended parameters (a random salt
+/// from the OS), as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, StoreError> {
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| StoreError(e.to_string()))?;
+    Ok(hash.to_string())
+}
+
+fn random_bytes() -> Result<[u8; 32], StoreError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| StoreError(e.to_string()))?;
+    Ok(b)
+}
+
+async fn seed_demo(db: &Db) -> Result<(), ServerError> {
+    let id = |s: &str| CompanyId::new(s).map_err(|e| ServerError::Seed(e.to_string()));
+    db.add_company(id("acme")?, Tier::Professional, None)
+        .await?;
+    db.add_company(id("acme-eu")?, Tier::Professional, Some(id("acme")?))
+        .await?;
+    db.add_company(id("globex")?, Tier::Standard, None).await?;
+    for (username, password, role) in DEMO_USERS {
+        let name = username.split('@').next().unwrap_or(username);
+        let user_id = UserId::new(name).map_err(|e| ServerError::Seed(e.to_string()))?;
+        let hash = hash_password(password)?;
+        db.add_user(
+            UserRecord::active(user_id, id("acme")?, role),
+            Some((username.to_owned(), hash)),
+        )
+        .await?;
+    }
+    let max = UserId::new("max").map_err(|e| ServerError::Seed(e.to_string()))?;
+    db.grant(max, id("acme-eu")?).await?;
+    Ok(())
+}
+
+/// Starts a server: opens (and migrates) the database, seeds the demo company into a
+/// fresh one if asked, binds, and serves until [`Running::stop`].
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    let db = Db::open(&config.db)?;
+    if config.seed_demo && db.is_empty().await? {
+        seed_demo(&db).await?;
+    }
+    let responder = Responder::new("patchworks").map_err(|e| ServerError::Seed(e.to_string()))?;
+    let flow = ServerFlow::new(Policy::default_policy(), responder);
+    let auth = PwAuth::new(flow, db.clone())
+        .with_clock(Arc::clone(&config.clock))
+        .with_company_hook(Arc::new(|parts: &http::request::Parts, _: &_| {
+            let named = parts.headers.get("x-company")?.to_str().ok()?;
+            CompanyId::new(named.trim()).ok()
+        }));
+    let unguessable = random_bytes()?;
+    let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
+    let app = App {
+        auth,
+        db: db.clone(),
+        dummy_hash: dummy_hash.into(),
+        expires_in: config.expires_in,
+        clock: Arc::clone(&config.clock),
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let router = router(app);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        db,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn router(app: App) -> Router {
+    let a = &app.auth;
+    Router::new()
+        .route("/fabric/api/login", post(login))
+        .route(
+            "/fabric/api/logout",
+            post(logout).route_layer(a.require("company.view")),
+        )
+        .route(
+            "/fabric/api/api-keys",
+            get(list_keys).route_layer(a.require("api-keys.list")),
+        )
+        .route(
+            "/fabric/api/api-keys",
+            post(create_key).route_layer(a.require("api-keys.create")),
+        )
+        .route(
+            "/fabric/api/api-keys/{id}/revoke",
+            post(revoke_key).route_layer(a.require("api-keys.revoke")),
+        )
+        .route(
+            "/fabric/api/api-keys/{id}",
+            delete(delete_key).route_layer(a.require("api-keys.delete")),
+        )
+        .route(
+            "/fabric/api/flows",
+            get(list_flows).route_layer(a.require("flows.view")),
+        )
+        .route(
+            "/fabric/api/flows/{id}/deploy",
+            post(done).route_layer(a.require("flows.deploy")),
+        )
+        .route(
+            "/fabric/api/blueprints/{id}/publish",
+            post(done).route_layer(a.require("blueprints.publish")),
+        )
+        .route(
+            "/fabric/api/scripts",
+            post(created).route_layer(a.require("scripts.create")),
+        )
+        // Bodies are read by the handlers with their own caps (login 64 KiB, the
+        // platform's 8 MB elsewhere), answered with the library's 413.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(app)
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Reads a body of at most `cap` bytes: `Err` is the 413 naming the cap.
+async fn read_body(app: &App, body: Body, cap: usize) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, cap.saturating_add(1))
+        .await
+        .ok()
+        .filter(|b| b.len() <= cap)
+        .ok_or_else(|| outcome_response(&app.auth.flow().responder().payload_too_large(cap)))
+}
+
+async fn login(State(app): State<App>, body: Body) -> Response {
+    let now = (app.clock)();
+    let flow = app.auth.flow();
+    let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
+        Ok(b) => b,
+        Err(too_large) => {
+            let audit = AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now);
+            return match app.db.add_audit(&audit).await {
+                Ok(()) => too_large,
+                Err(e) => unavailable(e),
+            };
+        }
+    };
+    let request = match flow.login_request(&body, now) {
+        Ok(r) => r,
+        Err(refused) => {
+            return match app.db.add_audit(&refused.audit).await {
+                Ok(()) => outcome_response(&refused.outcome),
+                Err(e) => unavailable(e),
+            };
+        }
+    };
+    let found = match app.db.login_user(request.username().to_owned()).await {
+        Ok(f) => f,
+        Err(e) => return unavailable(e),
+    };
+    let password: Password = request.password().clone();
+    let hash = found
+        .as_ref()
+        .map_or_else(|| app.dummy_hash.to_string(), |(_, h)| h.clone());
+    let verified = tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.expose_secret().as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false);
+    let user = found.map(|(u, _)| u);
+    let random = match random_bytes() {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let served = match flow.login(user.as_ref(), verified, &random, app.expires_in, now) {
+        Ok(s) => s,
+        Err(e) => return unavailable(StoreError(e.to_string())),
+    };
+    if let Some(record) = served.record()
+        && let Err(e) = app.db.add_token(record.clone()).await
+    {
+        return unavailable(e);
+    }
+    if let Err(e) = app.db.add_audit(served.audit()).await {
+        return unavailable(e);
+    }
+    match (served.response_body(), served.refusal()) {
+        (Some(body), _) => json_response(StatusCode::OK, body.to_string()),
+        (None, Some(refusal)) => outcome_response(refusal),
+        (None, None) => unavailable(StoreError("a login with no answer".into())),
+    }
+}
+
+async fn logout(
+    State(app): State<App>,
+    Authenticated(who): Authenticated,
+    headers: HeaderMap,
+) -> Response {
+    if !matches!(who.method(), AuthMethod::Bearer { .. }) {
+        return json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r#"{"message":"An api key is revoked through the api-keys endpoints."}"#.to_owned(),
+        );
+    }
+    let Ok(Some(pw_auth_core::Credential::Bearer(token))) =
+        pw_auth_http::credential_from_headers(&headers)
+    else {
+        return unavailable(StoreError("a bearer principal without its token".into()));
+    };
+    match app.db.revoke_token(token.digest(), (app.clock)()).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Response {
+    match app.db.keys_of(company).await {
+        Ok(keys) => {
+            let list: Vec<serde_json::Value> = keys.iter().map(key_json).collect();
+            json_response(
+                StatusCode::OK,
+                serde_json::json!({ "data": list }).to_string(),
+            )
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn create_key(State(app): State<App>, ActingIn(company): ActingIn, body: Body) -> Response {
+    let body = match read_body(&app, body, PLATFORM_MAX_PAYLOAD).await {
+        Ok(b) => b,
+        Err(too_large) => return too_large,
+    };
+    let label = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("label").and_then(|l| l.as_str()).map(str::to_owned))
+        .ok_or_else(|| "the label field is required".to_owned())
+        .and_then(|l| KeyLabel::new(&l).map_err(|e| e.to_string()));
+    let label = match label {
+        Ok(l) => l,
+        Err(message) => {
+            let errors = std::collections::BTreeMap::from([("label".to_owned(), vec![message])]);
+            let o = app
+                .auth
+                .flow()
+                .responder()
+                .validation("The given data was invalid.", &errors);
+            return outcome_response(&o);
+        }
+    };
+    let random = match random_bytes() {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let minted = match mint_api_key(&company, label, &random, (app.clock)()) {
+        Ok(m) => m,
+        Err(e) => return unavailable(StoreError(e.to_string())),
+    };
+    if let Err(e) = app
+        .db
+        .add_key(minted.record.clone(), minted.user.clone())
+        .await
+    {
+        return unavailable(e);
+    }
+    json_response(StatusCode::CREATED, created_key_body(&minted).to_string())
+}
+
+async fn revoke_key(
+    State(app): State<App>,
+    ActingIn(company): ActingIn,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = ApiKeyId::new(&id) else {
+        return not_found();
+    };
+    match app.db.revoke_key(company, id, (app.clock)()).await {
+        Ok(Some(true)) => json_response(StatusCode::OK, r#"{"message":"Revoked."}"#.to_owned()),
+        Ok(Some(false)) => json_response(
+            StatusCode::CONFLICT,
+            r#"{"message":"The api key was already revoked."}"#.to_owned(),
+        ),
+        Ok(None) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn delete_key(
+    State(app): State<App>,
+    ActingIn(company): ActingIn,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = ApiKeyId::new(&id) else {
+        return not_found();
+    };
+    match app.db.delete_key(company, id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        r#"{"message":"Not found."}"#.to_owned(),
+    )
+}
+
+async fn list_flows(ActingIn(company): ActingIn) -> Response {
+    let body = serde_json::json!({
+        "company": company,
+        "data": [{"id": "orders-to-erp", "enabled": true}, {"id": "stock-sync", "enabled": false}],
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+async fn done(Path(id): Path<String>) -> Response {
+    json_response(
+        StatusCode::OK,
+        serde_json::json!({"message": "Done.", "id": id}).to_string(),
+    )
+}
+
+async fn created() -> Response {
+    json_response(StatusCode::CREATED, r#"{"message":"Created."}"#.to_owned())
+}

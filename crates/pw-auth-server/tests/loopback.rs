@@ -1,0 +1,551 @@
+//! The reference server over real loopback HTTP: the server on 127.0.0.1:0 inside the
+//! test, a temporary database file, the reqwest adapter (or raw reqwest where a test
+//! needs to send exactly one request) driving it. Loops are bounded.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "test code: a failing unwrap is a failing test"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use pw_auth_core::{ApiKey, ExpiresIn, Password, UserId};
+use pw_auth_http::{SessionConfig, SessionError};
+use pw_auth_reqwest::{AuthClient, ClientConfig, ClientError};
+use pw_auth_server::{Config, Running, start};
+use time::OffsetDateTime;
+
+/// A temporary database file, removed when dropped.
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new(name: &str) -> TempDb {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "pw-auth-test-{}-{name}-{n}.sqlite",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        TempDb(path)
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A clock the test moves: real time plus an offset, or frozen at a fixed instant.
+#[derive(Clone, Default)]
+struct TestClock {
+    offset_secs: Arc<AtomicI64>,
+    frozen_unix: Arc<AtomicI64>,
+}
+
+impl TestClock {
+    fn frozen(at: i64) -> TestClock {
+        let c = TestClock::default();
+        c.frozen_unix.store(at, Ordering::SeqCst);
+        c
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        let frozen = self.frozen_unix.load(Ordering::SeqCst);
+        let base = if frozen != 0 {
+            OffsetDateTime::from_unix_timestamp(frozen).unwrap()
+        } else {
+            OffsetDateTime::now_utc()
+        };
+        base + time::Duration::seconds(self.offset_secs.load(Ordering::SeqCst))
+    }
+
+    fn advance(&self, secs: i64) {
+        self.offset_secs.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    fn shared(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
+        let c = self.clone();
+        Arc::new(move || c.now())
+    }
+}
+
+async fn serve(db: &TempDb, clock: &TestClock, expires_in: ExpiresIn) -> Running {
+    let mut config = Config::new(db.0.clone(), "127.0.0.1:0".parse().unwrap());
+    config.seed_demo = true;
+    config.expires_in = expires_in;
+    config.clock = clock.shared();
+    start(config).await.unwrap()
+}
+
+fn ann(server: &Running, clock: &TestClock) -> AuthClient {
+    AuthClient::with_password(
+        reqwest::Client::new(),
+        &server.url("/fabric/api/login"),
+        "ann@acme.example",
+        Password::new("ann-demo-password".to_owned()).unwrap(),
+        SessionConfig::default(),
+    )
+    .unwrap()
+    .with_clock(clock.shared())
+}
+
+/// How many logins the server recorded, and how many issued a token.
+async fn logins(server: &Running) -> (usize, usize) {
+    let audit = server.db().audit_records().await.unwrap();
+    let logins: Vec<_> = audit
+        .iter()
+        .filter(|r| r["reason"]["kind"] == "login")
+        .collect();
+    let issued = logins
+        .iter()
+        .filter(|r| r["reason"]["result"] == "token_issued")
+        .count();
+    (logins.len(), issued)
+}
+
+async fn create_key(server: &Running, client: &AuthClient, label: &str) -> String {
+    let url = server.url("/fabric/api/api-keys");
+    let body = format!(r#"{{"label": "{label}"}}"#);
+    let r = client
+        .send(|http| http.post(&url).body(body.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_call_and_renew_before_expiry() {
+    let db = TempDb::new("renew");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::from_secs(600).unwrap()).await;
+    let client = ann(&server, &clock);
+    let flows = server.url("/fabric/api/flows");
+
+    let r = client.send(|http| http.get(&flows)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["ratelimit-policy"], r#""default";q=240;w=60"#);
+    assert_eq!(logins(&server).await, (1, 1));
+    assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+    assert_eq!(logins(&server).await, (1, 1), "the token is reused");
+
+    // Past the token's expiry on the shared clock: the client logs in before sending,
+    // and never sends a token the server considers expired.
+    clock.advance(601);
+    assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+    assert_eq!(logins(&server).await, (2, 2));
+    let audit = server.db().audit_records().await.unwrap();
+    assert!(audit.iter().all(|r| r["reason"]["failure"] != "expired"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_gets_one_relogin() {
+    let db = TempDb::new("expired");
+    let server_clock = TestClock::default();
+    let client_clock = TestClock::default();
+    let server = serve(&db, &server_clock, ExpiresIn::from_secs(600).unwrap()).await;
+    let client = ann(&server, &client_clock);
+    let flows = server.url("/fabric/api/flows");
+    assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+    // Only the server's clock moves past the expiry (a skewed client).
+    server_clock.advance(601);
+    assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+    let audit = server.db().audit_records().await.unwrap();
+    let expired = audit
+        .iter()
+        .filter(|r| r["reason"]["failure"] == "expired")
+        .count();
+    assert_eq!(expired, 1);
+    assert_eq!(logins(&server).await, (2, 2), "exactly one re-login");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin() {
+    let db = TempDb::new("revocations");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let admin = ann(&server, &clock);
+    let flows = server.url("/fabric/api/flows");
+
+    let key = create_key(&server, &admin, "ERP").await;
+    let erp = AuthClient::with_api_key(reqwest::Client::new(), ApiKey::new(key.clone()).unwrap());
+    assert_eq!(erp.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+
+    // Revoke the key through the API; the key's client stops for good.
+    let list = server.url("/fabric/api/api-keys");
+    let keys: serde_json::Value = admin
+        .send(|h| h.get(&list))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        !keys.to_string().contains(&key),
+        "a listed key never shows the key"
+    );
+    let revoke = server.url(&format!("/fabric/api/api-keys/{id}/revoke"));
+    assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
+    assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 409);
+    let sent_before = server.db().audit_count().await.unwrap();
+    assert!(matches!(
+        erp.send(|h| h.get(&flows)).await,
+        Err(ClientError::Session(SessionError::KeyRejected))
+    ));
+    assert!(matches!(
+        erp.send(|h| h.get(&flows)).await,
+        Err(ClientError::Session(SessionError::KeyRejected))
+    ));
+    assert_eq!(
+        server.db().audit_count().await.unwrap(),
+        sent_before + 1,
+        "after the 401 the key is never sent again"
+    );
+
+    // An operator revokes ann's tokens: her client logs in once more and goes on.
+    let before = logins(&server).await;
+    let n = server
+        .db()
+        .revoke_tokens_of(UserId::new("ann").unwrap(), clock.now())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(admin.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+    assert_eq!(logins(&server).await, (before.0 + 1, before.1 + 1));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_limit_the_client_waits_out_retry_after() {
+    let db = TempDb::new("limit");
+    // Frozen: the budget refills only when the test moves the clock.
+    let clock = TestClock::frozen(1_795_000_000);
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let admin = ann(&server, &clock);
+    let patient = create_key(&server, &admin, "patient").await;
+    let impatient = create_key(&server, &admin, "impatient").await;
+    let flows = server.url("/fabric/api/flows");
+    // Spend the rest of acme's 240 (two went on creating the keys), raw.
+    let http = reqwest::Client::new();
+    let mut allowed = 0;
+    for _ in 0..240 {
+        let r = http
+            .get(&flows)
+            .header("authorization", &patient)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            allowed += 1;
+        } else {
+            assert_eq!(r.status(), 429);
+            assert_eq!(r.headers()["retry-after"], "1");
+        }
+    }
+    assert_eq!(
+        allowed, 238,
+        "one budget for the company, whichever credential"
+    );
+
+    // The adapter waits out Retry-After (a second); meanwhile the clock moves on.
+    let mover = {
+        let clock = clock.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            clock.advance(2);
+        })
+    };
+    let erp = AuthClient::with_api_key(reqwest::Client::new(), ApiKey::new(patient).unwrap());
+    assert_eq!(erp.send(|h| h.get(&flows)).await.unwrap().status(), 200);
+    mover.await.unwrap();
+
+    // A client told not to wait gets the 429 back once the refill (8) is spent.
+    let mut no_wait = ClientConfig::default();
+    no_wait.max_retry_after = std::time::Duration::ZERO;
+    let impatient =
+        AuthClient::with_api_key(reqwest::Client::new(), ApiKey::new(impatient).unwrap())
+            .with_config(no_wait);
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(
+            impatient
+                .send(|h| h.get(&flows))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 429]);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_the_librarys_outcome() {
+    let db = TempDb::new("malformed");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let http = reqwest::Client::new();
+    let flows = server.url("/fabric/api/flows");
+
+    let two = http
+        .get(&flows)
+        .header("authorization", "Bearer a")
+        .header("authorization", "some-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 400);
+    assert!(
+        two.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_request")
+    );
+
+    let basic = http
+        .get(&flows)
+        .header("authorization", "Basic eDp5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401);
+    assert_eq!(
+        basic.headers()["www-authenticate"],
+        r#"Bearer realm="patchworks""#
+    );
+
+    let none = http.get(&flows).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+
+    let big = vec![b'x'; 70 * 1024];
+    let login = http
+        .post(server.url("/fabric/api/login"))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 413);
+    assert_eq!(
+        login.text().await.unwrap(),
+        r#"{"message":"The payload is larger than the limit of 65536 bytes."}"#
+    );
+
+    let bad = http
+        .post(server.url("/fabric/api/login"))
+        .body(r#"{"username": "ann@acme.example"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+
+    let wrong = http
+        .post(server.url("/fabric/api/login"))
+        .body(r#"{"username": "ann@acme.example", "password": "nope"}"#)
+        .send()
+        .await
+        .unwrap();
+    let unknown = http
+        .post(server.url("/fabric/api/login"))
+        .body(r#"{"username": "nobody@acme.example", "password": "nope"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
+
+    // Never a secret in the audit log.
+    let audit = serde_json::to_string(&server.db().audit_records().await.unwrap()).unwrap();
+    for secret in ["nope", "eDp5", "ann-demo-password", "nobody@acme.example"] {
+        assert!(!audit.contains(secret), "{secret} in the audit log");
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_keys_tokens_and_revocations() {
+    let db = TempDb::new("restart");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let admin = ann(&server, &clock);
+    let kept = create_key(&server, &admin, "kept").await;
+    let revoked = create_key(&server, &admin, "revoked").await;
+    let list: serde_json::Value = admin
+        .send(|h| h.get(server.url("/fabric/api/api-keys")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list["data"][1]["id"].as_str().unwrap().to_owned();
+    let revoke = server.url(&format!("/fabric/api/api-keys/{id}/revoke"));
+    assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(server.url("/fabric/api/login"))
+        .body(r#"{"username": "max@acme.example", "password": "max-demo-password"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = format!("Bearer {}", login["token"].as_str().unwrap());
+    server.stop().await.unwrap();
+
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let http = reqwest::Client::new();
+    let flows = server.url("/fabric/api/flows");
+    let status = |v: String| {
+        let http = http.clone();
+        let flows = flows.clone();
+        async move {
+            http.get(&flows)
+                .header("authorization", v)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status(kept).await, 200, "the key survived");
+    assert_eq!(status(token).await, 200, "the token survived");
+    assert_eq!(status(revoked).await, 401, "the revocation survived");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_lose_no_record_and_the_budget_is_exact() {
+    const TASKS: usize = 50;
+    const EACH: usize = 100;
+    let db = TempDb::new("concurrent");
+    // A frozen clock: the budget never refills, so exactly its burst is admitted.
+    let clock = TestClock::frozen(1_795_000_000);
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let admin = ann(&server, &clock);
+    let key = create_key(&server, &admin, "load").await;
+    let audit_before = server.db().audit_count().await.unwrap();
+    let flows = Arc::new(server.url("/fabric/api/flows"));
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let (http, flows, key) = (http.clone(), Arc::clone(&flows), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut counts = [0usize; 3];
+            for _ in 0..EACH {
+                let r = http
+                    .get(&*flows)
+                    .header("authorization", &key)
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => counts[0] += 1,
+                    429 => counts[1] += 1,
+                    _ => counts[2] += 1,
+                }
+            }
+            counts
+        }));
+    }
+    let mut total = [0usize; 3];
+    for t in tasks {
+        let c = t.await.unwrap();
+        for i in 0..3 {
+            total[i] += c[i];
+        }
+    }
+    // The key's creation spent one request of acme's 240 (ann's login is free).
+    assert_eq!(total, [239, TASKS * EACH - 239, 0], "[200, 429, other]");
+    let audit_after = server.db().audit_count().await.unwrap();
+    assert_eq!(
+        audit_after - audit_before,
+        (TASKS * EACH) as u64,
+        "one audit record per request, none lost"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_fails_closed_and_recovers() {
+    let db = TempDb::new("fault");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let admin = ann(&server, &clock);
+    let key = create_key(&server, &admin, "fault").await;
+    let flows = server.url("/fabric/api/flows");
+    let http = reqwest::Client::new();
+    let get = || http.get(&flows).header("authorization", &key).send();
+    assert_eq!(get().await.unwrap().status(), 200);
+
+    // Another process takes the database's exclusive lock.
+    let blocker = rusqlite::Connection::open(&db.0).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    for _ in 0..3 {
+        let r = get().await.unwrap();
+        assert_eq!(r.status(), 503, "fail closed while the database is locked");
+        let body = r.text().await.unwrap();
+        assert_eq!(body, r#"{"message":"Service unavailable."}"#);
+        assert!(!body.contains(&key) && !body.contains("sqlite"));
+    }
+    let login = http
+        .post(server.url("/fabric/api/login"))
+        .body(r#"{"username": "max@acme.example", "password": "max-demo-password"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login.status(),
+        503,
+        "no token issued that could not be stored"
+    );
+
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    assert_eq!(get().await.unwrap().status(), 200, "recovered");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_share_one_login() {
+    let db = TempDb::new("one-login");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let client = Arc::new(ann(&server, &clock));
+    let flows = Arc::new(server.url("/fabric/api/flows"));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (client, flows) = (Arc::clone(&client), Arc::clone(&flows));
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0;
+            for _ in 0..5 {
+                if client.send(|h| h.get(&*flows)).await.unwrap().status() == 200 {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += t.await.unwrap();
+    }
+    assert_eq!(ok, 100);
+    assert_eq!(
+        logins(&server).await,
+        (1, 1),
+        "20 callers waited on one login"
+    );
+    server.stop().await.unwrap();
+}
