@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The order is fixed: authenticate, authorize, then charge the usage budget of the
-//! company the request acts in ([`usage_key`]). Nothing is charged before
+//! company the request acts in ([`usage_key`](pw_auth_core::usage_key)). Nothing is charged before
 //! authentication (so nobody can drain a company's budget without its credentials),
 //! and a refused (403) request is not charged either.
 
@@ -26,7 +26,7 @@ use pw_auth_core::{
     ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Decision,
     ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
     MintedApiKey, Policy, Principal, RecordStore, Request, Role, Tier, TokenRecord, UserId,
-    UserRecord, UserStatus, authorize, check_limit, issue_token, usage_key,
+    UserRecord, UserStatus, authorize, check_limit, issue_token,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -399,9 +399,9 @@ impl ServerFlow {
                 limit: None,
             };
         };
-        // The budget of the company acted in, whichever credential was used.
+        // `budget` is the target company's: the company acted in (`usage_key`),
+        // whichever credential was used.
         let quota = self.policy.quota(target.tier);
-        debug_assert!(usage_key(&request) == target.company);
         let (limit, charged) = check_limit(*budget, &quota, now);
         *budget = charged;
         let (outcome, audit) = match limit {

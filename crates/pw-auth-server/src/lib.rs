@@ -88,6 +88,8 @@ pub struct Config {
     pub expires_in: ExpiresIn,
     /// The clock (`OffsetDateTime::now_utc` by default; tests inject their own).
     pub clock: Arc<Clock>,
+    /// The policy (the default policy unless replaced).
+    pub policy: Policy,
 }
 
 impl Config {
@@ -99,6 +101,7 @@ impl Config {
             seed_demo: false,
             expires_in: ExpiresIn::DEFAULT,
             clock: Arc::new(OffsetDateTime::now_utc),
+            policy: Policy::default_policy(),
         }
     }
 }
@@ -110,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("seed_demo", &self.seed_demo)
             .field("expires_in", &self.expires_in)
+            .field("policy", &self.policy.id())
             .finish_non_exhaustive()
     }
 }
@@ -212,7 +216,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         seed_demo(&db).await?;
     }
     let responder = Responder::new("patchworks").map_err(|e| ServerError::Seed(e.to_string()))?;
-    let flow = ServerFlow::new(Policy::default_policy(), responder);
+    let flow = ServerFlow::new(config.policy.clone(), responder);
     let auth = PwAuth::new(flow, db.clone())
         .with_clock(Arc::clone(&config.clock))
         .with_company_hook(Arc::new(|parts: &http::request::Parts, _: &_| {

@@ -1,0 +1,127 @@
+//! A bounded load run of the reference server on loopback: one allowed API-key
+//! request (`GET /fabric/api/flows`), many times, from concurrent connections; and
+//! the time pw-auth's flow takes of each. Prints one line of figures.
+//!
+//! `cargo run --release -p pw-auth-server --example load [REQUESTS] [CONCURRENCY]`
+#![expect(clippy::print_stdout, reason = "a load run prints its figures")]
+#![expect(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a load run stops loudly on a broken set-up"
+)]
+#![expect(
+    clippy::arithmetic_side_effects,
+    clippy::cast_precision_loss,
+    reason = "figures for people, not for decisions"
+)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pw_auth_axum::AuthStore;
+use pw_auth_core::{Policy, PolicyDocument};
+use pw_auth_server::{Config, start};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let requests = args.first().copied().unwrap_or(20_000).min(1_000_000);
+    let concurrency = args.get(1).copied().unwrap_or(32).clamp(1, 256);
+
+    // The default policy with a quota no load run reaches, so every request is allowed.
+    let mut doc: PolicyDocument =
+        serde_json::from_str(Policy::default_document_json()).expect("the default policy");
+    doc.quotas = serde_json::from_value(serde_json::json!({
+        "professional": {"limit": 100_000_000, "period_secs": 1}
+    }))
+    .expect("a quota");
+    let db = std::env::temp_dir().join(format!("pw-auth-load-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let mut config = Config::new(db.clone(), "127.0.0.1:0".parse().expect("an address"));
+    config.seed_demo = true;
+    config.policy = Policy::compile(&doc).expect("the load policy");
+    let server = start(config).await.expect("the server starts");
+
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(server.url("/fabric/api/login"))
+        .body(r#"{"username": "ann@acme.example", "password": "ann-demo-password"}"#)
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("a login answer");
+    let token = format!("Bearer {}", login["token"].as_str().expect("a token"));
+    let created: serde_json::Value = http
+        .post(server.url("/fabric/api/api-keys"))
+        .header("authorization", &token)
+        .body(r#"{"label": "load"}"#)
+        .send()
+        .await
+        .expect("a key")
+        .json()
+        .await
+        .expect("the key");
+    let key = created["key"].as_str().expect("the key").to_owned();
+    let url = Arc::new(server.url("/fabric/api/flows"));
+
+    let start_at = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let (http, url, key) = (http.clone(), Arc::clone(&url), key.clone());
+        let n = requests / concurrency + usize::from(t < requests % concurrency);
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0usize;
+            for _ in 0..n {
+                let r = http.get(&*url).header("authorization", &key).send().await;
+                if r.is_ok_and(|r| r.status() == 200) {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += t.await.expect("a load task");
+    }
+    let elapsed = start_at.elapsed().as_secs_f64();
+    let rps = requests as f64 / elapsed;
+
+    // pw-auth's part of one such request: the flow over records already loaded.
+    let credential = pw_auth_http::parse_authorization(key.as_bytes()).expect("the key parses");
+    let loaded = server
+        .db()
+        .load(&credential)
+        .await
+        .expect("the key's records");
+    let flow = pw_auth_http::ServerFlow::new(
+        Policy::compile(&doc).expect("the load policy"),
+        pw_auth_http::Responder::new("patchworks").expect("a realm"),
+    );
+    let acme = pw_auth_core::CompanyId::new("acme").expect("an id");
+    let now = time::OffsetDateTime::now_utc();
+    let rounds = 200_000u32;
+    let mut budget = pw_auth_core::LimitState::default();
+    let t0 = Instant::now();
+    for _ in 0..rounds {
+        let target =
+            pw_auth_http::Target::new("flows.view", &acme, pw_auth_core::Tier::Professional);
+        let served = flow.serve([key.as_bytes()], &loaded, target, Some(&mut budget), now);
+        assert!(std::hint::black_box(served).is_allowed());
+    }
+    let flow_ns = t0.elapsed().as_nanos() as f64 / f64::from(rounds);
+    let per_request_ns = 1e9 / rps * concurrency as f64;
+    println!(
+        "{requests} requests, {concurrency} connections: {ok} allowed in {elapsed:.2} s = {rps:.0} req/s; \
+         mean latency {:.2} ms; pw-auth flow {flow_ns:.0} ns per request = {:.2} % of it",
+        per_request_ns / 1e6,
+        100.0 * flow_ns / per_request_ns
+    );
+    server.stop().await.expect("the server stops");
+    let _ = std::fs::remove_file(&db);
+}
