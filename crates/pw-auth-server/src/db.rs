@@ -66,6 +66,35 @@ fn digest_text<T: serde::Serialize>(d: &T) -> Result<String, StoreError> {
     }
 }
 
+/// The one text column of the row `sql` selects, if there is a row.
+fn text_row(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<String>, StoreError> {
+    c.query_row(sql, params, |r| r.get(0))
+        .optional()
+        .map_err(err)
+}
+
+/// `company`'s key `id`: its digest text and its record.
+fn key_row(
+    c: &Connection,
+    company: &CompanyId,
+    id: &ApiKeyId,
+) -> Result<Option<(String, ApiKeyRecord)>, StoreError> {
+    let row: Option<(String, String)> = c
+        .query_row(
+            "SELECT digest, record FROM api_keys WHERE id = ?1 AND company = ?2",
+            params![id.as_str(), company.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(err)?;
+    row.map(|(digest, record)| Ok((digest, parse(&record)?)))
+        .transpose()
+}
+
 /// The database. Cheap to clone; every call runs on a blocking thread.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -240,14 +269,11 @@ impl Db {
         self.run(move |c| {
             let tx = c.transaction().map_err(err)?;
             let key = digest_text(&digest)?;
-            let record: Option<String> = tx
-                .query_row(
-                    "SELECT record FROM tokens WHERE digest = ?1",
-                    params![key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
+            let record = text_row(
+                &tx,
+                "SELECT record FROM tokens WHERE digest = ?1",
+                params![key],
+            )?;
             let Some(record) = record else {
                 return Ok(false);
             };
@@ -352,18 +378,9 @@ impl Db {
     ) -> Result<Option<bool>, StoreError> {
         self.run(move |c| {
             let tx = c.transaction().map_err(err)?;
-            let row: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT digest, record FROM api_keys WHERE id = ?1 AND company = ?2",
-                    params![id.as_str(), company.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(err)?;
-            let Some((digest, record)) = row else {
+            let Some((digest, mut record)) = key_row(&tx, &company, &id)? else {
                 return Ok(None);
             };
-            let mut record: ApiKeyRecord = parse(&record)?;
             if record.revoke(now).is_err() {
                 return Ok(Some(false));
             }
@@ -383,18 +400,9 @@ impl Db {
     pub async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
         self.run(move |c| {
             let tx = c.transaction().map_err(err)?;
-            let row: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT digest, record FROM api_keys WHERE id = ?1 AND company = ?2",
-                    params![id.as_str(), company.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(err)?;
-            let Some((digest, record)) = row else {
+            let Some((digest, record)) = key_row(&tx, &company, &id)? else {
                 return Ok(false);
             };
-            let record: ApiKeyRecord = parse(&record)?;
             tx.execute("DELETE FROM api_keys WHERE digest = ?1", params![digest])
                 .map_err(err)?;
             tx.execute(
@@ -450,14 +458,11 @@ impl Db {
 }
 
 fn load_user(c: &Connection, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
-    let record: Option<String> = c
-        .query_row(
-            "SELECT record FROM users WHERE id = ?1",
-            params![id.as_str()],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(err)?;
+    let record = text_row(
+        c,
+        "SELECT record FROM users WHERE id = ?1",
+        params![id.as_str()],
+    )?;
     record.map(|r| parse(&r)).transpose()
 }
 
@@ -484,14 +489,11 @@ impl AuthStore for Db {
             let user = match lookup {
                 Ok(digest) => {
                     let key = digest_text(&digest)?;
-                    let record: Option<String> = tx
-                        .query_row(
-                            "SELECT record FROM api_keys WHERE digest = ?1",
-                            params![key],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(err)?;
+                    let record = text_row(
+                        &tx,
+                        "SELECT record FROM api_keys WHERE digest = ?1",
+                        params![key],
+                    )?;
                     match record {
                         Some(r) => {
                             let r: ApiKeyRecord = parse(&r)?;
@@ -500,14 +502,11 @@ impl AuthStore for Db {
                             Some(user)
                         }
                         None => {
-                            let deleted: Option<i64> = tx
-                                .query_row(
-                                    "SELECT 1 FROM deleted_keys WHERE digest = ?1",
-                                    params![key],
-                                    |r| r.get(0),
-                                )
-                                .optional()
-                                .map_err(err)?;
+                            let deleted = text_row(
+                                &tx,
+                                "SELECT digest FROM deleted_keys WHERE digest = ?1",
+                                params![key],
+                            )?;
                             if deleted.is_some() {
                                 loaded.key = Record::Deleted;
                             }
@@ -517,14 +516,11 @@ impl AuthStore for Db {
                 }
                 Err(digest) => {
                     let key = digest_text(&digest)?;
-                    let record: Option<String> = tx
-                        .query_row(
-                            "SELECT record FROM tokens WHERE digest = ?1",
-                            params![key],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(err)?;
+                    let record = text_row(
+                        &tx,
+                        "SELECT record FROM tokens WHERE digest = ?1",
+                        params![key],
+                    )?;
                     match record {
                         Some(r) => {
                             let r: TokenRecord = parse(&r)?;
@@ -582,14 +578,11 @@ impl AuthStore for Db {
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(err)?;
-            let stored: Option<String> = tx
-                .query_row(
-                    "SELECT state FROM budgets WHERE company = ?1",
-                    params![company.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?;
+            let stored = text_row(
+                &tx,
+                "SELECT state FROM budgets WHERE company = ?1",
+                params![company.as_str()],
+            )?;
             let mut state: LimitState = match stored {
                 Some(s) => parse(&s)?,
                 None => LimitState::default(),

@@ -213,6 +213,35 @@ async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin() 
         "after the 401 the key is never sent again"
     );
 
+    // A deleted key is gone from the list, and a request with it is told "deleted".
+    let doomed = create_key(&server, &admin, "doomed").await;
+    let keys: serde_json::Value = admin
+        .send(|h| h.get(&list))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let doomed_id = keys["data"][1]["id"].as_str().unwrap().to_owned();
+    let delete = server.url(&format!("/fabric/api/api-keys/{doomed_id}"));
+    assert_eq!(
+        admin.send(|h| h.delete(&delete)).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        admin.send(|h| h.delete(&delete)).await.unwrap().status(),
+        404
+    );
+    let r = reqwest::Client::new()
+        .get(&flows)
+        .header("authorization", &doomed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let audit = server.db().audit_records().await.unwrap();
+    assert_eq!(audit.last().unwrap()["reason"]["failure"], "deleted");
+
     // An operator revokes ann's tokens: her client logs in once more and goes on.
     let before = logins(&server).await;
     let n = server
