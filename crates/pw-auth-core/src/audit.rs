@@ -249,6 +249,53 @@ impl AuditRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::CompanyId;
+    use crate::principal::testing::{NOW, principal};
+    use std::time::Duration;
+
+    #[test]
+    fn over_limit_records_round_retry_after_up_to_whole_seconds() {
+        let policy = Policy::default_policy();
+        let acme = CompanyId::new("acme").unwrap();
+        let p = principal(Role::Manager, &acme);
+        let req = Request::new("flows.view", &acme, Tier::Professional);
+        let secs = |d| match AuditRecord::over_limit(&policy, &p, &req, d, NOW).reason {
+            AuditReason::OverLimit(o) => o.retry_after_secs,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(secs(Duration::ZERO), 0);
+        assert_eq!(secs(Duration::from_secs(2)), 2);
+        assert_eq!(secs(Duration::from_nanos(2_000_000_001)), 3);
+        assert_eq!(secs(Duration::from_millis(250)), 1);
+        let r = AuditRecord::over_limit(&policy, &p, &req, Duration::from_secs(1), NOW);
+        assert_eq!(r.effect, Effect::Deny);
+        assert_eq!(r.principal.map(|a| a.user), Some(p.user().clone()));
+    }
+
+    #[test]
+    fn only_an_issued_token_is_an_allowed_login() {
+        let policy = Policy::default_policy();
+        let acme = CompanyId::new("acme").unwrap();
+        let ann = principal(Role::Administrator, &acme);
+        let issued = AuditRecord::login(&policy, LoginResult::TokenIssued, Some(&ann), NOW);
+        assert_eq!(issued.effect, Effect::Allow);
+        assert_eq!(issued.company.as_ref(), Some(&acme));
+        assert_eq!(issued.action.as_deref(), Some("login"));
+        for result in [
+            LoginResult::MalformedBody,
+            LoginResult::UnknownUser,
+            LoginResult::WrongPassword,
+            LoginResult::UserDisabled,
+            LoginResult::ApiUser,
+        ] {
+            let r = AuditRecord::login(&policy, result, None, NOW);
+            assert_eq!(r.effect, Effect::Deny, "{result:?}");
+            assert_eq!((r.principal, r.company), (None, None));
+            let json =
+                serde_json::to_value(AuditRecord::login(&policy, result, None, NOW)).unwrap();
+            assert_eq!(json["reason"]["kind"], "login");
+        }
+    }
 
     #[test]
     fn long_actions_are_cut_on_a_char_boundary() {

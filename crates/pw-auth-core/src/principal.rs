@@ -343,6 +343,34 @@ mod tests {
     }
 
     #[test]
+    fn the_bearer_fixture_keeps_the_invariants() {
+        let make = |role| {
+            testing::bearer_principal(
+                UserId::new("u").unwrap(),
+                acme(),
+                role,
+                TokenId::new("t").unwrap(),
+                testing::EXPIRES_AT,
+            )
+        };
+        assert_eq!(make(Role::ApiUser), None);
+        let p = make(Role::User).unwrap();
+        assert_eq!(
+            (p.role(), p.expired_at(testing::EXPIRES_AT)),
+            (Role::User, Some(testing::EXPIRES_AT))
+        );
+        let key = testing::api_key_principal(
+            UserId::new("k").unwrap(),
+            acme(),
+            ApiKeyId::new("k").unwrap(),
+        );
+        let name = CustomRoleName::new("auditor").unwrap();
+        assert_eq!(testing::with_custom_role(key, name.clone()), None);
+        let custom = testing::with_custom_role(p, name.clone()).unwrap();
+        assert_eq!(custom.custom_role(), Some(&name));
+    }
+
+    #[test]
     fn the_fixture_principal_has_the_role_asked_for() {
         for role in Role::ALL {
             let p = testing::principal(role, &acme());

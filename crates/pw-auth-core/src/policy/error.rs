@@ -511,6 +511,28 @@ mod tests {
     }
 
     #[test]
+    fn the_source_is_the_nested_error() {
+        use std::error::Error as _;
+        let quota = QuotaError::Zero { field: "limit" };
+        let e = PolicyError::from(PolicyErrorKind::Quota {
+            tier: "standard".into(),
+            error: quota.clone(),
+        });
+        assert_eq!(e.source().map(ToString::to_string), Some(quota.to_string()));
+        let name = crate::role::CustomRoleName::new("Lead").unwrap_err();
+        let e = PolicyError::from(PolicyErrorKind::CustomRoleName {
+            index: 0,
+            error: name.clone(),
+        });
+        assert_eq!(e.source().map(ToString::to_string), Some(name.to_string()));
+        assert!(
+            PolicyError::from(PolicyErrorKind::NoActions)
+                .source()
+                .is_none()
+        );
+    }
+
+    #[test]
     fn paths_are_followed_as_far_as_they_go() {
         use Step::{Equal, Index, Key};
         let text = "{\n  \"name\": \"x, [y]\",\n  \"actions\": [\n    {\"id\": \"a.b\"},\n    {\"id\": \"c.d\", \"x\": [\"y\", 2, \"y\"]},\n    {\"id\": \"e\\\"f\"}\n  ],\n  \"quotas\": {\"standard\": {\"limit\": 0}}\n}";
