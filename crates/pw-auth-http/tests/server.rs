@@ -307,7 +307,12 @@ fn login_in_two_steps() {
     let audit = serde_json::to_string(ok.audit()).unwrap();
     assert!(audit.contains(r#""result":"token_issued""#) && audit.contains(r#""user":"ann""#));
     assert!(!audit.contains(response.token().expose_secret()));
-    assert!(!format!("{ok:?}").contains(response.token().expose_secret()));
+    let debug = format!("{ok:?}");
+    assert!(!debug.contains(response.token().expose_secret()));
+    assert!(
+        debug.starts_with("LoginServed") && debug.contains("TokenIssued"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -353,5 +358,19 @@ fn key_bodies_show_the_key_once_and_never_the_digest() {
     let v: serde_json::Value = serde_json::from_str(&created).unwrap();
     assert_eq!(v["key"], m.key.expose_secret());
     assert_eq!(v["id"], m.record.id.as_str());
+    assert_eq!(v["created_at"], "2026-11-27T12:00:00Z");
     assert_eq!(v["revoked_at"], serde_json::Value::Null);
+    let mut revoked = m.record.clone();
+    revoked.revoke(NOW + Duration::hours(1)).unwrap();
+    assert_eq!(key_json(&revoked)["revoked_at"], "2026-11-27T13:00:00Z");
+}
+
+#[test]
+fn a_target_says_what_it_asks_for() {
+    let (acme, parent) = (company("acme-eu"), company("acme"));
+    let t = Target::new("flows.deploy", &acme, Tier::Enterprise).with_parent(&parent);
+    assert_eq!(
+        (t.action(), t.company(), t.tier()),
+        ("flows.deploy", &acme, Tier::Enterprise)
+    );
 }
