@@ -47,7 +47,6 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use pw_auth_core::{
@@ -279,16 +278,13 @@ impl<S: AuthStore> PwAuth<S> {
     ) -> Result<(Principal, CompanyId, Vec<(&'static str, String)>), Response> {
         let inner = &self.inner;
         let now = self.now();
-        let loaded = match credential_from_headers(&parts.headers) {
-            Ok(Some(credential)) => inner.store.load(&credential).await.map_err(unavailable)?,
+        // Parsed once: for the lookup by digest, then for authentication.
+        let parsed = credential_from_headers(&parts.headers);
+        let loaded = match &parsed {
+            Ok(Some(credential)) => inner.store.load(credential).await.map_err(unavailable)?,
             _ => Loaded::default(),
         };
-        let lines = parts
-            .headers
-            .get_all(AUTHORIZATION)
-            .iter()
-            .map(HeaderValue::as_bytes);
-        let principal = match inner.flow.authenticate(lines, &loaded, None, now) {
+        let principal = match inner.flow.authenticate_parsed(parsed, &loaded, None, now) {
             Ok(p) => p,
             Err(refused) => {
                 inner

@@ -23,8 +23,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use pw_auth_core::{
-    ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Decision,
-    ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
+    ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential,
+    Decision, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
     MintedApiKey, Policy, Principal, RecordStore, Request, Role, Tier, TokenRecord, UserId,
     UserRecord, UserStatus, authorize, check_limit, issue_token,
 };
@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use crate::authorization::parse_authorization_fields;
+use crate::authorization::{AuthorizationError, parse_authorization_fields};
 use crate::login::{BodyError, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN};
 use crate::outcome::{Outcome, Responder, rate_limit_fields};
 
@@ -345,6 +345,20 @@ impl ServerFlow {
         I: IntoIterator<Item = &'h [u8]>,
         S: RecordStore,
     {
+        let parsed = parse_authorization_fields(authorization);
+        self.authenticate_parsed(parsed, store, target, now)
+    }
+
+    /// [`ServerFlow::authenticate`] for a caller that already parsed the field lines
+    /// (with [`parse_authorization_fields`], or `credential_from_headers`) to look the
+    /// credential's records up first: the value is parsed once per request.
+    pub fn authenticate_parsed<S: RecordStore>(
+        &self,
+        parsed: Result<Option<Credential>, AuthorizationError>,
+        store: &S,
+        target: Option<Target<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, Box<Served>> {
         let unauthenticated = |failure: AuthnFailure| {
             let bare = target.map(|t| t.request(&[]));
             Box::new(Served {
@@ -356,7 +370,7 @@ impl ServerFlow {
                 audit: AuditRecord::unauthenticated(&self.policy, failure, bare.as_ref(), now),
             })
         };
-        let credential = match parse_authorization_fields(authorization) {
+        let credential = match parsed {
             Ok(Some(c)) => c,
             Ok(None) => return Err(unauthenticated(AuthnFailure::Missing)),
             Err(e) => return Err(unauthenticated(e.failure())),
