@@ -51,9 +51,9 @@ use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use pw_auth_core::{
     ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Lookup, Principal,
-    RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord, usage_key,
 };
-use pw_auth_http::{Outcome, ServerFlow, ServerStore, Target, credential_from_headers};
+use pw_auth_http::{Budget, Outcome, ServerFlow, ServerStore, Target, credential_from_headers};
 use time::OffsetDateTime;
 
 pub use memory::MemoryStore;
@@ -315,11 +315,26 @@ impl<S: AuthStore> PwAuth<S> {
         let action = action.to_owned();
         let grants = loaded.grants;
         let served = if inner.limit {
+            // The principal's own company pays (`usage_key`), at its own tier.
+            let payer = usage_key(&principal).clone();
+            let payer_tier = if payer == company {
+                info.tier
+            } else {
+                match inner.store.company(&payer).await.map_err(unavailable)? {
+                    Some(home) => home.tier,
+                    None => {
+                        return Err(unavailable(StoreError(format!(
+                            "the principal's company `{payer}` is missing"
+                        ))));
+                    }
+                }
+            };
             let company_id = company.clone();
             inner
                 .store
-                .with_budget(&company, move |budget| {
+                .with_budget(&payer, move |state| {
                     let target = target_of(&action, &company_id, &info);
+                    let budget = Budget::new(payer_tier, state);
                     flow.decide(principal, &grants, target, Some(budget), now)
                 })
                 .await

@@ -9,8 +9,8 @@ use pw_auth_core::{
     Quota, Tier,
 };
 use pw_auth_http::{
-    LoginRequest, LoginResponse, Next, Responder, Served, ServerFlow, Session, SessionConfig,
-    format_authorization, rate_limit_fields,
+    Budget, Budgets, LoginRequest, LoginResponse, Next, Responder, Served, ServerFlow, Session,
+    SessionConfig, format_authorization, rate_limit_fields,
 };
 use time::Duration;
 
@@ -84,13 +84,13 @@ impl Demo {
         authorization: &[u8],
         action: &str,
         company: &CompanyId,
-        budget: Option<&mut LimitState>,
+        budgets: Option<&mut dyn Budgets>,
         now: time::OffsetDateTime,
     ) -> Result<Served, String> {
         let target = self.world.directory.target(action, company)?;
         Ok(self
             .flow
-            .serve([authorization], &self.world.directory, target, budget, now))
+            .serve([authorization], &self.world.directory, target, budgets, now))
     }
 
     fn person(&self, id: &str) -> Result<&crate::world::Person, String> {
@@ -346,6 +346,22 @@ fn client_session(d: &mut Demo, start: time::OffsetDateTime) -> Result<(), Strin
     Ok(())
 }
 
+/// Each demo company's tier and limiter state.
+struct DemoBudgets {
+    tiers: BTreeMap<CompanyId, Tier>,
+    states: BTreeMap<CompanyId, LimitState>,
+}
+
+impl Budgets for DemoBudgets {
+    fn budget(&mut self, company: &CompanyId) -> Option<Budget<'_>> {
+        let tier = *self.tiers.get(company)?;
+        Some(Budget::new(
+            tier,
+            self.states.entry(company.clone()).or_default(),
+        ))
+    }
+}
+
 /// acme spends its usage budget with an API key and a bearer token alike: every
 /// request is authenticated and authorised, then counted against its usage key.
 fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
@@ -354,14 +370,25 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
     let key = Credential::ApiKey(d.world.erp_key.clone());
     let ann = Credential::Bearer(d.person("ann")?.token.clone());
     let gail = Credential::Bearer(d.person("gail")?.token.clone());
-    let mut budgets: BTreeMap<CompanyId, LimitState> = BTreeMap::new();
+    let mut budgets = DemoBudgets {
+        tiers: [&acme, &globex]
+            .into_iter()
+            .filter_map(|c| Some((c.clone(), d.world.directory.company(c)?.tier)))
+            .collect(),
+        states: BTreeMap::new(),
+    };
     // One request through the server flow: authenticate, authorise, then spend the
-    // budget of the company acted in.
+    // budget of the caller's own company (`usage_key`).
     let mut serve =
         |d: &Demo, credential: &Credential, company: &CompanyId, at: time::OffsetDateTime| {
             let header = format_authorization(credential);
-            let budget = budgets.entry(company.clone()).or_default();
-            let e = d.serve(header.as_bytes(), "flows.view", company, Some(budget), at)?;
+            let e = d.serve(
+                header.as_bytes(),
+                "flows.view",
+                company,
+                Some(&mut budgets),
+                at,
+            )?;
             let refused_for_limit = matches!(e.limit(), Some(LimitDecision::Deny { .. }));
             if !e.is_allowed() && !refused_for_limit {
                 return Err(format!("unexpected refusal: {}", e.explanation()));

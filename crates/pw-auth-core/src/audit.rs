@@ -114,7 +114,7 @@ pub struct Unauthenticated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
     /// When the decision was made.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::stamp")]
     pub time: OffsetDateTime,
     /// Allow or deny.
     pub effect: Effect,

@@ -71,7 +71,7 @@ pub enum AuthnFailure {
     #[error("the credential was revoked")]
     Revoked {
         /// When.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::stamp")]
         at: OffsetDateTime,
     },
     /// The credential was deleted.
@@ -81,14 +81,14 @@ pub enum AuthnFailure {
     #[error("the token has expired")]
     Expired {
         /// When it expired.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::stamp")]
         at: OffsetDateTime,
     },
     /// The credential is not valid yet.
     #[error("the credential is not valid yet")]
     NotYetValid {
         /// When it becomes valid.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::stamp")]
         from: OffsetDateTime,
     },
     /// The user behind the credential is disabled.

@@ -87,11 +87,18 @@ impl<'a> Request<'a> {
     }
 }
 
-/// The company whose usage allowance a request spends: the one that owns the target,
-/// whichever credential the principal used (`docs/platform.md` §1: the same limits
-/// apply to API keys and tokens, per company). Key [`crate::LimitState`] by it.
-pub const fn usage_key<'a>(request: &Request<'a>) -> &'a CompanyId {
-    request.company
+/// The company whose usage allowance a request spends: the principal's own company,
+/// whichever credential it used (`docs/platform.md` §1: the same limits apply to API
+/// keys and tokens, per company) and whichever company it acts in. Key
+/// [`crate::LimitState`] by it.
+///
+/// A parent company's manager acting in a linked company spends the parent's budget,
+/// not the linked company's: no company can exhaust another's allowance, and a
+/// parent cannot multiply its allowance by spreading work over its linked companies
+/// (`docs/design.md`, "Whose budget"). Taking a [`Principal`] means nothing can be
+/// charged before someone is authenticated.
+pub fn usage_key(principal: &Principal) -> &CompanyId {
+    principal.company()
 }
 
 /// Allow or deny.
@@ -148,7 +155,7 @@ pub enum Reason {
     /// The principal's bearer token expired before the decision was asked for.
     CredentialExpired {
         /// When the token expired.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::stamp")]
         at: OffsetDateTime,
     },
     /// The action id is not in the policy.
@@ -613,7 +620,7 @@ pub enum RoleChangeReason {
     /// The actor's bearer token expired before the change was asked for.
     CredentialExpired {
         /// When the token expired.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::stamp")]
         at: OffsetDateTime,
     },
     /// Nobody in a company may make an administrator; only platform support.

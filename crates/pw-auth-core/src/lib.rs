@@ -65,6 +65,7 @@ mod policy;
 mod principal;
 mod role;
 mod secret;
+mod stamp;
 mod tier;
 mod user;
 

@@ -150,9 +150,9 @@ pub struct Lifetime {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LifetimeRepr {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::stamp")]
     issued_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::stamp")]
     expires_at: OffsetDateTime,
 }
 

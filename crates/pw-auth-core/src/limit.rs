@@ -32,6 +32,10 @@ pub enum QuotaError {
         /// The period given.
         secs: u64,
     },
+    /// More requests than nanoseconds in the period: the limiter's clock could not
+    /// space them, and would admit fewer than the `RateLimit-Policy` field advertises.
+    #[error("a quota's limit must be at most one request per nanosecond of its period")]
+    TooFine,
 }
 
 /// A usage quota: `limit` requests per `period`, up to `burst` at once.
@@ -92,6 +96,10 @@ impl Quota {
         if period_secs == 0 || period_secs > MAX_QUOTA_PERIOD_SECS {
             return Err(QuotaError::Period { secs: period_secs });
         }
+        // period_secs ≤ 86 400, so the product is far inside u64.
+        if limit as u64 > period_secs.saturating_mul(1_000_000_000) {
+            return Err(QuotaError::TooFine);
+        }
         Ok(Quota {
             limit,
             period_secs,
@@ -114,11 +122,15 @@ impl Quota {
         self.burst
     }
 
-    /// The emission interval `period / limit`, at least a nanosecond.
+    /// The emission interval `period / limit`, rounded up to whole nanoseconds so
+    /// that no period admits more than the `limit` the `RateLimit-Policy` field
+    /// advertises (plus the burst); at least a nanosecond.
     fn interval(&self) -> Duration {
         let period_ns = i128::from(self.period_secs).saturating_mul(1_000_000_000);
+        let limit = i128::from(self.limit);
         let ns = period_ns
-            .checked_div(i128::from(self.limit))
+            .saturating_add(limit.saturating_sub(1))
+            .checked_div(limit)
             .unwrap_or(1)
             .max(1);
         Duration::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
@@ -142,7 +154,7 @@ impl Default for Quota {
 /// Store it per company (never per credential) and pass it back on the next check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct LimitState {
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::stamp::option")]
     tat: Option<OffsetDateTime>,
 }
 
@@ -187,7 +199,12 @@ fn between(later: OffsetDateTime, earlier: OffsetDateTime) -> Duration {
 }
 
 /// Checks one request against `quota` at `now`: the decision, and the state to store.
-/// A denied request leaves the state unchanged. Allocates nothing.
+/// A denied request leaves the state unchanged, with one exception: a state further
+/// in the future than any that `now` could have produced (written by a node whose
+/// clock ran fast, or before this node's clock stepped back) is first clamped to the
+/// latest legal one, and the clamped state is returned. So a skewed clock costs the
+/// company at most one emission interval (`period / limit`) of waiting, never more.
+/// Allocates nothing.
 ///
 /// ```
 /// use pw_auth_core::{LimitState, Quota, check_limit};
@@ -208,6 +225,27 @@ pub fn check_limit(
 ) -> (LimitDecision, LimitState) {
     let interval = quota.interval();
     let tolerance = quota.tolerance();
+    if !crate::stamp::is_writable(now) {
+        // A clock outside the years RFC 3339 can carry: the state it would leave
+        // could not be stored and read back. Refuse, and leave the state alone.
+        let wait = non_negative(interval);
+        return (
+            LimitDecision::Deny {
+                retry_after: wait,
+                reset_after: wait,
+            },
+            state,
+        );
+    }
+    // After an admitted request at `now`, the state is at most `now + tolerance +
+    // interval`; anything later came from another clock.
+    let latest = tolerance
+        .checked_add(interval)
+        .and_then(|d| now.checked_add(d));
+    let state = match (state.tat, latest) {
+        (Some(t), Some(latest)) if t > latest => LimitState { tat: Some(latest) },
+        _ => state,
+    };
     let tat = state.tat.map_or(now, |t| t.max(now));
     let debt = between(tat, now);
     if debt > tolerance {
@@ -217,8 +255,12 @@ pub fn check_limit(
         };
         return (decision, state);
     }
-    let Some(new_tat) = tat.checked_add(interval) else {
-        // The end of representable time: refuse rather than wrap.
+    let Some(new_tat) = tat
+        .checked_add(interval)
+        .filter(|t| crate::stamp::is_writable(*t))
+    else {
+        // The end of writable time: refuse rather than wrap or store what cannot be
+        // read back.
         let wait = non_negative(interval);
         return (
             LimitDecision::Deny {

@@ -134,11 +134,11 @@ pub struct ApiKeyRecord {
     /// The digest of the key, to look the record up by.
     pub digest: ApiKeyDigest,
     /// When the key was created.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::stamp")]
     pub created_at: OffsetDateTime,
     /// When the key was revoked, if it was. A revoked key stays listed and never
     /// authenticates again.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::stamp::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 
@@ -272,7 +272,7 @@ pub struct TokenRecord {
     /// When the token was issued and when it expires.
     pub lifetime: Lifetime,
     /// When the token was revoked (e.g. on logout), if it was.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::stamp::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 

@@ -23,7 +23,7 @@ pub enum AuthMethod {
         /// The token's record id.
         token_id: TokenId,
         /// When the token expires.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::stamp")]
         expires_at: OffsetDateTime,
     },
 }

@@ -39,7 +39,9 @@ struct Bucket {
 
 impl Bucket {
     fn admit(&mut self, q: &Quota, t: i128) -> bool {
-        let t_unit = (i128::from(q.period_secs()) * 1_000_000_000) / i128::from(q.limit());
+        // The emission interval, rounded up: never faster than the advertised limit.
+        let t_unit = (i128::from(q.period_secs()) * 1_000_000_000 + i128::from(q.limit()) - 1)
+            / i128::from(q.limit());
         let tau = t_unit * i128::from(q.burst() - 1);
         let drained = (self.level - (t - self.last)).max(0);
         if drained > tau {
@@ -114,8 +116,8 @@ impl RecordStore for Store {
     }
 }
 
-/// The recipe a server follows: authenticate, build the request in the principal's
-/// company, spend the budget `usage_key` names. An API key and a bearer token of acme,
+/// The recipe a server follows: authenticate, authorise, spend the budget `usage_key`
+/// names (the principal's own company). An API key and a bearer token of acme,
 /// asking for different actions, exhaust one budget together; globex keeps its own.
 #[test]
 fn api_keys_and_tokens_of_a_company_share_one_budget() {
@@ -143,7 +145,8 @@ fn api_keys_and_tokens_of_a_company_share_one_budget() {
             .authenticate(credential, &store, NOW)
             .unwrap();
         let req = Request::new(action, p.company(), Tier::Professional);
-        let state = budgets.entry(usage_key(&req).clone()).or_default();
+        assert!(authorize(policy(), &p, &req, NOW).is_allowed());
+        let state = budgets.entry(usage_key(&p).clone()).or_default();
         let (d, next) = check_limit(*state, &q, NOW);
         *state = next;
         d.is_allowed()
@@ -183,4 +186,156 @@ fn retry_after_is_exact_for_the_default_quota() {
             reset_after: StdDuration::from_millis(59_900)
         }
     );
+}
+
+/// The emission interval the limiter spaces requests by: `period / limit`, rounded up.
+fn interval_ns(q: &Quota) -> i64 {
+    let p = q.period_secs() as i64 * 1_000_000_000;
+    (p + i64::from(q.limit()) - 1) / i64::from(q.limit())
+}
+
+/// One request stamped 2099 by a node whose clock ran ahead used to leave state that
+/// refused the company for 72 years (`retry_after` 2,275,127,940 s). Now it costs at
+/// most one interval: 250 ms for the default quota, and then requests are admitted.
+#[test]
+fn a_request_from_the_future_costs_at_most_one_interval() {
+    let q = Quota::DEFAULT;
+    let future = time::macros::datetime!(2099-01-01 0:00 UTC);
+    let (d, poisoned) = check_limit(LimitState::default(), &q, future);
+    assert!(d.is_allowed());
+    let (d, clamped) = check_limit(poisoned, &q, NOW);
+    let LimitDecision::Deny {
+        retry_after,
+        reset_after,
+    } = d
+    else {
+        panic!("a full budget's worth of debt is refused once: {d:?}");
+    };
+    assert_eq!(retry_after, StdDuration::from_millis(250));
+    assert_eq!(reset_after, StdDuration::from_secs(60));
+    assert_ne!(
+        clamped, poisoned,
+        "the clamped state is handed back to store"
+    );
+    let later = NOW + Duration::milliseconds(250);
+    assert!(check_limit(clamped, &q, later).0.is_allowed());
+    // Even the poisoned state itself, re-read later, refuses for one interval only.
+    let (d, _) = check_limit(poisoned, &q, later);
+    assert!(
+        matches!(d, LimitDecision::Deny { retry_after, .. } if retry_after == StdDuration::from_millis(250))
+    );
+}
+
+/// The clock stepping back an hour used to give a 3,540 s wait.
+#[test]
+fn a_clock_stepping_back_an_hour_costs_at_most_one_interval() {
+    let q = Quota::new(60, 60, 60).unwrap();
+    let mut s = LimitState::default();
+    for _ in 0..60 {
+        s = check_limit(s, &q, NOW).1;
+    }
+    let back = NOW - Duration::hours(1);
+    let (d, s) = check_limit(s, &q, back);
+    assert_eq!(
+        d,
+        LimitDecision::Deny {
+            retry_after: StdDuration::from_secs(1),
+            reset_after: StdDuration::from_secs(60)
+        }
+    );
+    assert!(
+        check_limit(s, &q, back + Duration::seconds(1))
+            .0
+            .is_allowed()
+    );
+    assert!(
+        !check_limit(
+            s,
+            &q,
+            back + Duration::seconds(1) - Duration::nanoseconds(1)
+        )
+        .0
+        .is_allowed()
+    );
+}
+
+/// A `now` that RFC 3339 cannot carry (year 10000 and beyond, negative years) is
+/// refused, so the stored state can always be written and read back; a seconds
+/// offset is written in UTC.
+#[test]
+fn limiter_state_is_always_writable() {
+    let q = Quota::DEFAULT;
+    for now in [
+        time::macros::datetime!(-0001-06-01 0:00 UTC),
+        time::macros::datetime!(9999-12-31 23:59:59.9 UTC),
+    ] {
+        let (d, s) = check_limit(LimitState::default(), &q, now);
+        assert!(!d.is_allowed(), "{now}");
+        assert_eq!(s, LimitState::default());
+    }
+    let odd = NOW.to_offset(time::macros::offset!(+01:00:30));
+    let (d, s) = check_limit(LimitState::default(), &q, odd);
+    assert!(d.is_allowed());
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(json, r#"{"tat":"2026-11-27T12:00:00.25Z"}"#);
+    assert_eq!(serde_json::from_str::<LimitState>(&json).unwrap(), s);
+}
+
+/// Quotas finer than a nanosecond are refused; coarse ones round the interval up, so
+/// a period never admits more than `RateLimit-Policy`'s `q` (plus the burst).
+#[test]
+fn extreme_quotas_agree_with_what_is_advertised() {
+    assert_eq!(Quota::new(1_000_000_001, 1, 1), Err(QuotaError::TooFine));
+    let q = Quota::new(1_000_000_000, 1, 1).unwrap();
+    let mut s = LimitState::default();
+    let mut admitted = 0u32;
+    for ns in 0..1000 {
+        let (d, next) = check_limit(s, &q, NOW + Duration::nanoseconds(ns));
+        s = next;
+        admitted += u32::from(d.is_allowed());
+    }
+    assert_eq!(admitted, 1000, "one a nanosecond");
+    // 3 a second: an interval of 333,333,334 ns, so 30 periods admit at most 90.
+    let q = Quota::new(3, 1, 1).unwrap();
+    let mut s = LimitState::default();
+    let mut admitted = 0u32;
+    let mut t = NOW;
+    while t < NOW + Duration::seconds(30) {
+        let (d, next) = check_limit(s, &q, t);
+        s = next;
+        admitted += u32::from(d.is_allowed());
+        t += Duration::nanoseconds(333_333_333);
+    }
+    assert!(admitted <= 90, "{admitted}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Several nodes share one company's state, each with its own clock (up to two
+    /// hours fast or slow). Whatever they wrote, no denial asks any node to wait
+    /// longer than one interval, and a node that waits what it was told is admitted
+    /// (when nobody else spent in between).
+    #[test]
+    fn skewed_nodes_never_lock_a_company_out(
+        q in quota(),
+        skews in prop::collection::vec(-7_200_000_000_000i64..7_200_000_000_000, 1..4),
+        steps in prop::collection::vec((0usize..4, 0i64..2_000_000_000), 1..80),
+    ) {
+        let mut state = LimitState::default();
+        let mut true_ns = 0i64;
+        for (node, gap) in steps {
+            true_ns += gap;
+            let clock = at(true_ns + skews[node % skews.len()]);
+            let (d, next) = check_limit(state, &q, clock);
+            state = next;
+            if let LimitDecision::Deny { retry_after, reset_after } = d {
+                let wait = i64::try_from(retry_after.as_nanos()).unwrap();
+                prop_assert!(wait <= interval_ns(&q), "waits {wait} ns; the interval is {}", interval_ns(&q));
+                let full = i64::try_from(reset_after.as_nanos()).unwrap();
+                prop_assert!(full <= interval_ns(&q) * i64::from(q.burst()));
+                prop_assert!(check_limit(state, &q, clock + Duration::nanoseconds(wait)).0.is_allowed());
+            }
+        }
+    }
 }

@@ -8,16 +8,17 @@
 //!   Served { outcome, audit }                      authorize (policy, now) ─▶ 403
 //!                                                         │ allowed
 //!                                                         ▼
-//!                                 charge the budget of the company acted in ─▶ 429
+//!                                 charge the caller's own company's budget ─▶ 429
 //!                                                         │ admitted
 //!                                                         ▼
 //!                                           Served::is_allowed(): run the handler
 //! ```
 //!
 //! The order is fixed: authenticate, authorize, then charge the usage budget of the
-//! company the request acts in ([`usage_key`](pw_auth_core::usage_key)). Nothing is charged before
-//! authentication (so nobody can drain a company's budget without its credentials),
-//! and a refused (403) request is not charged either.
+//! principal's own company ([`usage_key`](pw_auth_core::usage_key)), whichever company
+//! it acts in. Nothing is charged before authentication (so nobody can drain a
+//! company's budget without its credentials), a refused (403) request is not charged
+//! either, and a parent company acting in a linked one spends its own budget.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -26,7 +27,7 @@ use pw_auth_core::{
     ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential,
     Decision, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
     MintedApiKey, Policy, Principal, RecordStore, Request, Role, Tier, TokenRecord, UserId,
-    UserRecord, UserStatus, authorize, check_limit, issue_token,
+    UserRecord, UserStatus, authorize, check_limit, issue_token, usage_key,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -45,6 +46,30 @@ use crate::outcome::{Outcome, Responder, rate_limit_fields};
 pub trait ServerStore: RecordStore {
     /// The linked companies `user` holds an explicit grant for.
     fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]>;
+}
+
+/// The usage budget a request spends: the limiter state of the principal's own
+/// company ([`usage_key`](pw_auth_core::usage_key)) and that company's tier, whose
+/// quota applies. The state is updated in place; store it back afterwards.
+#[derive(Debug)]
+pub struct Budget<'a> {
+    tier: Tier,
+    state: &'a mut LimitState,
+}
+
+impl<'a> Budget<'a> {
+    /// The budget of a company of `tier` whose limiter state is `state`.
+    pub fn new(tier: Tier, state: &'a mut LimitState) -> Budget<'a> {
+        Budget { tier, state }
+    }
+}
+
+/// Where [`ServerFlow::serve`] finds the budget of the company that pays, once it
+/// knows who is calling.
+pub trait Budgets {
+    /// The budget of `company` (the authenticated principal's own company); `None`
+    /// if that company has no usage limit.
+    fn budget(&mut self, company: &CompanyId) -> Option<Budget<'_>>;
 }
 
 /// What a request asks for, as the server's routing knows it before anyone is
@@ -233,8 +258,9 @@ pub const LOGIN_REFUSED_MESSAGE: &str = "These credentials do not match our reco
 ///
 /// ```
 /// use std::borrow::Cow;
+/// use std::collections::HashMap;
 /// use pw_auth_core::*;
-/// use pw_auth_http::{Responder, ServerFlow, ServerStore, Target};
+/// use pw_auth_http::{Budget, Budgets, Responder, ServerFlow, ServerStore, Target};
 /// use time::macros::datetime;
 ///
 /// // The caller's records (in memory here; see docs/server.md for async stores).
@@ -247,6 +273,13 @@ pub const LOGIN_REFUSED_MESSAGE: &str = "These credentials do not match our reco
 /// impl ServerStore for Store {
 ///     fn grants(&self, _: &UserId) -> Cow<'_, [CompanyId]> { Cow::Borrowed(&[]) }
 /// }
+/// // Each company's tier and limiter state.
+/// struct Limits(HashMap<CompanyId, (Tier, LimitState)>);
+/// impl Budgets for Limits {
+///     fn budget(&mut self, c: &CompanyId) -> Option<Budget<'_>> {
+///         self.0.get_mut(c).map(|(tier, state)| Budget::new(*tier, state))
+///     }
+/// }
 ///
 /// let now = datetime!(2026-11-27 12:00 UTC);
 /// let acme = CompanyId::new("acme")?;
@@ -255,15 +288,15 @@ pub const LOGIN_REFUSED_MESSAGE: &str = "These credentials do not match our reco
 /// let store = Store { key: minted.record, user: minted.user };
 /// let flow = ServerFlow::new(Policy::default_policy(), Responder::new("patchworks")?);
 /// let header = format!("{}", minted.key.expose_secret());
-/// let mut budget = LimitState::default();
+/// let mut limits = Limits(HashMap::from([(acme.clone(), (Tier::Professional, LimitState::default()))]));
 ///
 /// let deploy = Target::new("flows.deploy", &acme, Tier::Professional);
-/// let served = flow.serve([header.as_bytes()], &store, deploy, Some(&mut budget), now);
+/// let served = flow.serve([header.as_bytes()], &store, deploy, Some(&mut limits), now);
 /// assert!(served.is_allowed());
 /// assert_eq!(served.outcome().header("ratelimit"), Some(r#""default";r=239;t=1"#));
 ///
 /// let publish = Target::new("blueprints.publish", &acme, Tier::Professional);
-/// let served = flow.serve([header.as_bytes()], &store, publish, Some(&mut budget), now);
+/// let served = flow.serve([header.as_bytes()], &store, publish, Some(&mut limits), now);
 /// assert_eq!(served.outcome().status(), 403);
 /// assert_eq!(served.audit().effect, Effect::Deny);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -303,9 +336,9 @@ impl ServerFlow {
 
     /// Serves one request: `authorization` is every `Authorization` field line sent
     /// (none, one, or several), `store` the caller's records, `target` what it asks
-    /// for, `budget` the limiter state of the target company (`None`: no usage
-    /// limit). The budget is charged, and updated in place, only for a request that
-    /// is authenticated and allowed; store it back afterwards.
+    /// for, `budgets` where the principal's own company's budget is found (`None`: no
+    /// usage limit). The budget is charged, and updated in place, only for a request
+    /// that is authenticated and allowed; store it back afterwards.
     ///
     /// This is [`ServerFlow::authenticate`] then [`ServerFlow::decide`], for callers
     /// that know the target before anyone is authenticated.
@@ -314,7 +347,7 @@ impl ServerFlow {
         authorization: I,
         store: &S,
         target: Target<'_>,
-        budget: Option<&mut LimitState>,
+        budgets: Option<&mut dyn Budgets>,
         now: OffsetDateTime,
     ) -> Served
     where
@@ -324,6 +357,7 @@ impl ServerFlow {
         match self.authenticate(authorization, store, Some(target), now) {
             Ok(principal) => {
                 let grants = store.grants(principal.user());
+                let budget = budgets.and_then(|b| b.budget(usage_key(&principal)));
                 self.decide(principal, &grants, target, budget, now)
             }
             Err(refused) => *refused,
@@ -381,14 +415,14 @@ impl ServerFlow {
     }
 
     /// The second half of [`ServerFlow::serve`]: authorise `principal` (holding
-    /// `grants`) for `target` at `now`, then charge `budget`, the limiter state of the
-    /// target company, if the request is allowed.
+    /// `grants`) for `target` at `now`, then charge `budget`, the budget of the
+    /// principal's own company ([`usage_key`]), if the request is allowed.
     pub fn decide(
         &self,
         principal: Principal,
         grants: &[CompanyId],
         target: Target<'_>,
-        budget: Option<&mut LimitState>,
+        budget: Option<Budget<'_>>,
         now: OffsetDateTime,
     ) -> Served {
         let request = target.request(grants);
@@ -413,11 +447,11 @@ impl ServerFlow {
                 limit: None,
             };
         };
-        // `budget` is the target company's: the company acted in (`usage_key`),
-        // whichever credential was used.
-        let quota = self.policy.quota(target.tier);
-        let (limit, charged) = check_limit(*budget, &quota, now);
-        *budget = charged;
+        // `budget` is the principal's own company's (`usage_key`), whichever
+        // credential was used and whichever company the request acts in.
+        let quota = self.policy.quota(budget.tier);
+        let (limit, charged) = check_limit(*budget.state, &quota, now);
+        *budget.state = charged;
         let (outcome, audit) = match limit {
             LimitDecision::Allow { .. } => (
                 Outcome::proceed(rate_limit_fields(&quota, &limit).into()),

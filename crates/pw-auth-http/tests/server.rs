@@ -90,16 +90,76 @@ fn fixture() -> Fixture {
     }
 }
 
+/// Limiter states by company; charging a company it does not hold fails the test.
+struct Limits(Vec<(CompanyId, Tier, LimitState)>);
+
+impl Budgets for Limits {
+    fn budget(&mut self, c: &CompanyId) -> Option<Budget<'_>> {
+        let (_, tier, state) = self
+            .0
+            .iter_mut()
+            .find(|(id, ..)| id == c)
+            .unwrap_or_else(|| panic!("charged `{c}`, which has no budget here"));
+        Some(Budget::new(*tier, state))
+    }
+}
+
+/// acme's budget only.
+struct Acme<'a>(&'a mut LimitState);
+
+impl Budgets for Acme<'_> {
+    fn budget(&mut self, c: &CompanyId) -> Option<Budget<'_>> {
+        assert_eq!(c.as_str(), "acme", "only acme pays here");
+        Some(Budget::new(Tier::Professional, self.0))
+    }
+}
+
 fn serve(f: &Fixture, lines: &[&str], action: &str, budget: Option<&mut LimitState>) -> Served {
     let acme = company("acme");
     let target = Target::new(action, &acme, Tier::Professional);
+    let mut acme_pays = budget.map(Acme);
     f.flow.serve(
         lines.iter().map(|l| l.as_bytes()),
         &f.world,
         target,
-        budget,
+        acme_pays.as_mut().map(|b| b as &mut dyn Budgets),
         NOW,
     )
+}
+
+/// Whose budget a linked-company request spends: the caller's own company's. Max,
+/// an acme manager with a grant for the linked acme-eu, works in acme-eu on acme's
+/// budget; acme-eu's own budget is untouched, so acme-eu's people are never refused
+/// for what the parent spent (before, the parent drained it and acme-eu's own
+/// administrator got 429).
+#[test]
+fn a_linked_company_request_spends_the_callers_own_budget() {
+    let f = fixture();
+    let (acme, eu) = (company("acme"), company("acme-eu"));
+    let mut limits = Limits(vec![
+        (acme.clone(), Tier::Professional, LimitState::default()),
+        (eu.clone(), Tier::Professional, LimitState::default()),
+    ]);
+    let target = Target::new("flows.view", &eu, Tier::Professional).with_parent(&acme);
+    for _ in 0..240 {
+        let s = f
+            .flow
+            .serve([f.max.as_bytes()], &f.world, target, Some(&mut limits), NOW);
+        assert!(s.is_allowed(), "{}", s.explanation());
+    }
+    let s = f
+        .flow
+        .serve([f.max.as_bytes()], &f.world, target, Some(&mut limits), NOW);
+    assert_eq!(s.outcome().status(), 429, "acme's budget is spent");
+    assert_ne!(limits.0[0].2, LimitState::default());
+    assert_eq!(limits.0[1].2, LimitState::default(), "acme-eu's is untouched");
+    // And acme's own people now wait with max: one budget for the whole company.
+    let own = Target::new("flows.view", &acme, Tier::Professional);
+    let s = f
+        .flow
+        .serve([f.ann.as_bytes()], &f.world, own, Some(&mut limits), NOW);
+    assert_eq!(s.outcome().status(), 429);
+    assert_eq!(usage_key(s.principal().unwrap()), &acme);
 }
 
 /// Every path: status, challenge, audit reason; read line by line.

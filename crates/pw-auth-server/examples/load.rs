@@ -106,7 +106,16 @@ async fn main() {
     let acme = pw_auth_core::CompanyId::new("acme").expect("an id");
     let now = time::OffsetDateTime::now_utc();
     let rounds = 200_000u32;
-    let mut budget = pw_auth_core::LimitState::default();
+    struct One(pw_auth_core::LimitState);
+    impl pw_auth_http::Budgets for One {
+        fn budget(&mut self, _: &pw_auth_core::CompanyId) -> Option<pw_auth_http::Budget<'_>> {
+            Some(pw_auth_http::Budget::new(
+                pw_auth_core::Tier::Professional,
+                &mut self.0,
+            ))
+        }
+    }
+    let mut budget = One(pw_auth_core::LimitState::default());
     let t0 = Instant::now();
     for _ in 0..rounds {
         let target =

@@ -306,6 +306,7 @@ impl PolicyErrorKind {
                 let field = match error {
                     QuotaError::Zero { field } => field,
                     QuotaError::Period { .. } => "period_secs",
+                    QuotaError::TooFine => "limit",
                 };
                 vec![Key("quotas"), Key(tier), Key(field)]
             }

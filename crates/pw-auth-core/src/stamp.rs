@@ -1,0 +1,158 @@
+//! How the crate writes timestamps: RFC 3339 in UTC, always. A time with an offset
+//! that RFC 3339 cannot carry (seconds-precision, like `+01:00:30`) is normalised to
+//! UTC first; a year outside 0000–9999, which RFC 3339 cannot carry at all, is written
+//! in ISO 8601's expanded form (`+10000-01-01T00:00:00Z`, `-0001-…`) instead of
+//! failing, so an audit record can always be written whatever clock produced it.
+//! Reading accepts RFC 3339 only.
+
+use std::fmt;
+
+use serde::{Deserializer, Serializer};
+use time::{OffsetDateTime, UtcOffset};
+
+/// A timestamp's written form (see the module's documentation).
+pub(crate) struct Stamp(pub(crate) OffsetDateTime);
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The conversion fails only at the very ends of `time`'s range; the original
+        // offset is written then.
+        let t = self.0.checked_to_offset(UtcOffset::UTC).unwrap_or(self.0);
+        let year = t.year();
+        if (0..=9999).contains(&year) {
+            write!(f, "{year:04}")?;
+        } else {
+            write!(f, "{year:+05}")?;
+        }
+        write!(
+            f,
+            "-{:02}-{:02}T{:02}:{:02}:{:02}",
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )?;
+        let nanos = t.nanosecond();
+        if nanos != 0 {
+            let mut digits = 9;
+            let mut n = nanos;
+            while n % 10 == 0 {
+                n /= 10;
+                digits -= 1;
+            }
+            write!(f, ".{n:0digits$}")?;
+        }
+        let offset = t.offset();
+        if offset.is_utc() {
+            f.write_str("Z")
+        } else {
+            let (h, m, s) = offset.as_hms();
+            let sign = if offset.is_negative() { '-' } else { '+' };
+            write!(
+                f,
+                "{sign}{:02}:{:02}:{:02}",
+                h.unsigned_abs(),
+                m.unsigned_abs(),
+                s.unsigned_abs()
+            )
+        }
+    }
+}
+
+/// Whether RFC 3339 can carry `t` once normalised to UTC: what the limiter accepts
+/// as `now`, so that the state it stores can always be read back.
+pub(crate) fn is_writable(t: OffsetDateTime) -> bool {
+    t.checked_to_offset(UtcOffset::UTC)
+        .is_some_and(|u| (0..=9999).contains(&u.year()))
+}
+
+/// `#[serde(with = "crate::stamp")]`.
+pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&Stamp(*t))
+}
+
+/// `#[serde(with = "crate::stamp")]`.
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+    time::serde::rfc3339::deserialize(d)
+}
+
+/// `#[serde(with = "crate::stamp::option")]`.
+pub(crate) mod option {
+    use serde::{Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    use super::Stamp;
+
+    #[expect(
+        clippy::ref_option,
+        reason = "serde's `with` passes the field by reference"
+    )]
+    pub(crate) fn serialize<S: Serializer>(
+        t: &Option<OffsetDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.collect_str(&Stamp(*t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        time::serde::rfc3339::option::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{datetime, offset};
+
+    #[test]
+    fn rfc3339_in_utc_and_expanded_years_beyond_it() {
+        let cases = [
+            (datetime!(2026-11-27 12:00 UTC), "2026-11-27T12:00:00Z"),
+            (
+                datetime!(2026-11-27 12:00:00.120 UTC),
+                "2026-11-27T12:00:00.12Z",
+            ),
+            (
+                datetime!(2026-11-27 12:00:00.000000001 UTC),
+                "2026-11-27T12:00:00.000000001Z",
+            ),
+            (
+                datetime!(2026-11-27 13:00:30 UTC).to_offset(offset!(+01:00:30)),
+                "2026-11-27T13:00:30Z",
+            ),
+            (datetime!(0000-01-01 0:00 UTC), "0000-01-01T00:00:00Z"),
+            (datetime!(9999-12-31 23:59:59 UTC), "9999-12-31T23:59:59Z"),
+            (datetime!(-0001-12-31 23:59:59 UTC), "-0001-12-31T23:59:59Z"),
+            (datetime!(-9999-01-01 0:00 UTC), "-9999-01-01T00:00:00Z"),
+            (
+                datetime!(-9999-01-01 0:00 +01:00),
+                "-9999-01-01T00:00:00+01:00:00",
+            ),
+        ];
+        for (t, text) in cases {
+            assert_eq!(Stamp(t).to_string(), text);
+        }
+        // In range, the text is what `time`'s RFC 3339 writer gives for the UTC time.
+        let t = datetime!(2026-11-27 12:00:00.5 -05:00);
+        let utc = t.to_offset(UtcOffset::UTC);
+        let rfc = utc
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        assert_eq!(Stamp(t).to_string(), rfc);
+    }
+
+    #[test]
+    fn writable_means_a_year_rfc3339_can_carry() {
+        assert!(is_writable(datetime!(9999-12-31 23:59:59.999999999 UTC)));
+        assert!(!is_writable(datetime!(9999-12-31 23:59:59 -01:00)));
+        assert!(is_writable(datetime!(0000-01-01 0:00 UTC)));
+        assert!(!is_writable(datetime!(-0001-12-31 23:59:59 UTC)));
+        assert!(!is_writable(datetime!(-9999-01-01 0:00 +01:00)));
+    }
+}
