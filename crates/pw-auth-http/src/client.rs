@@ -22,17 +22,27 @@ use crate::login::{BodyError, LoginRequest, LoginResponse};
 /// last hours; five minutes leaves time for a slow login).
 pub const DEFAULT_MAX_RENEW_MARGIN: StdDuration = StdDuration::from_secs(300);
 
+/// The default for [`SessionConfig::max_malformed`].
+pub const DEFAULT_MAX_MALFORMED: u32 = 10;
+
 /// How a session behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionConfig {
     /// Renew this long before expiry; `None` for the default rule
-    /// (a tenth of the lifetime, at most [`DEFAULT_MAX_RENEW_MARGIN`]).
+    /// (a tenth of the lifetime, at most [`DEFAULT_MAX_RENEW_MARGIN`]). Whatever it
+    /// says, the margin used is at most half the lifetime the server granted, so a
+    /// fresh token is always used before it is renewed: a margin as long as the
+    /// tokens (60 s for 30 s tokens) once made every request a login.
     pub renew_margin: Option<StdDuration>,
     /// A login with no answer after this long is sent again.
     pub login_timeout: StdDuration,
     /// After a failed login (5xx, 429, a malformed answer), wait this long.
     pub login_backoff: StdDuration,
+    /// After this many `invalid_request` answers in a row (with no other answer in
+    /// between) the session stops with [`SessionError::Malformed`]: the request will
+    /// not get better by being sent again.
+    pub max_malformed: u32,
 }
 
 impl Default for SessionConfig {
@@ -41,7 +51,38 @@ impl Default for SessionConfig {
             renew_margin: None,
             login_timeout: StdDuration::from_secs(30),
             login_backoff: StdDuration::from_secs(5),
+            max_malformed: DEFAULT_MAX_MALFORMED,
         }
+    }
+}
+
+impl SessionConfig {
+    /// With [`SessionConfig::renew_margin`] set.
+    #[must_use]
+    pub const fn with_renew_margin(mut self, margin: Option<StdDuration>) -> SessionConfig {
+        self.renew_margin = margin;
+        self
+    }
+
+    /// With [`SessionConfig::login_timeout`] set.
+    #[must_use]
+    pub const fn with_login_timeout(mut self, timeout: StdDuration) -> SessionConfig {
+        self.login_timeout = timeout;
+        self
+    }
+
+    /// With [`SessionConfig::login_backoff`] set.
+    #[must_use]
+    pub const fn with_login_backoff(mut self, backoff: StdDuration) -> SessionConfig {
+        self.login_backoff = backoff;
+        self
+    }
+
+    /// With [`SessionConfig::max_malformed`] set.
+    #[must_use]
+    pub const fn with_max_malformed(mut self, max: u32) -> SessionConfig {
+        self.max_malformed = max;
+        self
     }
 }
 
@@ -63,6 +104,12 @@ pub enum SessionError {
     /// request succeeded: logging in again would loop.
     #[error("the server refused the token of a fresh login; not logging in again")]
     RefusedAfterLogin,
+    /// The server called this many requests in a row malformed (`invalid_request`).
+    #[error("the server called {count} requests in a row malformed; not sending more")]
+    Malformed {
+        /// How many in a row.
+        count: u32,
+    },
 }
 
 /// What to do next.
@@ -114,25 +161,20 @@ struct Held {
     token: AccessToken,
     lifetime: Lifetime,
     generation: u64,
-    /// A request with this token has succeeded.
-    proven: bool,
-    /// This token came from a login that followed a 401.
-    after_401: bool,
 }
 
 #[derive(Debug)]
 enum State {
     /// No token and no login under way.
-    Idle {
-        after_401: bool,
-    },
+    Idle,
     /// A login is pending: sent and awaiting its answer, or failed and backing off.
-    /// Until `retry_at`, `previous` is used while valid (or callers wait); from
-    /// `retry_at` on, the login is sent again.
+    /// For `wait` from `since`, `previous` is used while valid (or callers wait);
+    /// then the login is sent again. A clock that steps back moves `since` back
+    /// with it, so no wait is ever longer than `wait`.
     Pending {
-        retry_at: OffsetDateTime,
+        since: OffsetDateTime,
+        wait: StdDuration,
         previous: Option<Held>,
-        after_401: bool,
     },
     /// Holding a token.
     Ready(Held),
@@ -166,6 +208,11 @@ pub struct Session {
     config: SessionConfig,
     state: State,
     generation: u64,
+    /// `invalid_request` answers in a row.
+    malformed: u32,
+    /// Tokens refused (401) in a row, with no other answer to the current token in
+    /// between: the second stops the session.
+    refused: u32,
 }
 
 fn add(t: OffsetDateTime, d: StdDuration) -> OffsetDateTime {
@@ -181,8 +228,10 @@ impl Session {
         Session {
             secret: Secret::Key(key),
             config: SessionConfig::default(),
-            state: State::Idle { after_401: false },
+            state: State::Idle,
             generation: 0,
+            malformed: 0,
+            refused: 0,
         }
     }
 
@@ -195,24 +244,30 @@ impl Session {
         Ok(Session {
             secret: Secret::Login(LoginRequest::new(username, password)?),
             config,
-            state: State::Idle { after_401: false },
+            state: State::Idle,
             generation: 0,
+            malformed: 0,
+            refused: 0,
         })
     }
 
     /// Starts again after a failure (for instance once the user fixed a password).
     pub fn reset(&mut self) {
-        self.state = State::Idle { after_401: false };
+        self.state = State::Idle;
+        self.malformed = 0;
+        self.refused = 0;
     }
 
+    /// The renewal margin for a token of `lifetime`: the configured one (or a tenth,
+    /// at most [`DEFAULT_MAX_RENEW_MARGIN`]), never more than half the lifetime.
     fn margin(&self, lifetime: &Lifetime) -> StdDuration {
-        self.config.renew_margin.unwrap_or_else(|| {
-            let tenth = lifetime
-                .length()
-                .checked_div(10)
-                .unwrap_or(StdDuration::ZERO);
+        let length = lifetime.length();
+        let half = length.checked_div(2).unwrap_or(StdDuration::ZERO);
+        let margin = self.config.renew_margin.unwrap_or_else(|| {
+            let tenth = length.checked_div(10).unwrap_or(StdDuration::ZERO);
             tenth.min(DEFAULT_MAX_RENEW_MARGIN)
-        })
+        });
+        margin.min(half)
     }
 
     fn send(held: &Held) -> Next {
@@ -222,19 +277,22 @@ impl Session {
         }
     }
 
+    /// Whether `held` may be sent at `now`: not yet expired by this client's clock.
+    /// A token "not yet valid" by it (the clock stepped back since the login) is
+    /// still the server's valid token, and is used.
     fn usable(held: &Held, now: OffsetDateTime) -> bool {
-        held.lifetime.validity(now, Leeway::ZERO) == Validity::Valid
+        held.lifetime.validity(now, Leeway::ZERO) != Validity::Expired
     }
 
-    fn log_in(&mut self, now: OffsetDateTime, previous: Option<Held>, after_401: bool) -> Next {
+    fn log_in(&mut self, now: OffsetDateTime, previous: Option<Held>) -> Next {
         let Secret::Login(request) = &self.secret else {
             return Next::Failed(SessionError::KeyRejected);
         };
         let body = request.to_json();
         self.state = State::Pending {
-            retry_at: add(now, self.config.login_timeout),
+            since: now,
+            wait: self.config.login_timeout,
             previous,
-            after_401,
         };
         Next::LogIn { body }
     }
@@ -251,22 +309,22 @@ impl Session {
                 },
             };
         }
-        match std::mem::replace(&mut self.state, State::Idle { after_401: false }) {
+        match std::mem::replace(&mut self.state, State::Idle) {
             State::Failed(e) => {
                 self.state = State::Failed(e.clone());
                 Next::Failed(e)
             }
-            State::Idle { after_401 } => self.log_in(now, None, after_401),
+            State::Idle => self.log_in(now, None),
             State::Ready(held) => {
                 if !Self::usable(&held, now) {
-                    self.log_in(now, None, false)
+                    self.log_in(now, None)
                 } else if held
                     .lifetime
                     .due_for_renewal(now, self.margin(&held.lifetime))
                 {
                     // The first caller in the renewal window logs in; while that login
                     // is under way the others keep the still-valid token.
-                    self.log_in(now, Some(held), false)
+                    self.log_in(now, Some(held))
                 } else {
                     let next = Self::send(&held);
                     self.state = State::Ready(held);
@@ -274,21 +332,26 @@ impl Session {
                 }
             }
             State::Pending {
-                retry_at,
+                since,
+                wait,
                 previous,
-                after_401,
             } => {
+                // The clock stepped back: the wait starts again from now, rather
+                // than lasting until the old deadline (an hour's step once made a
+                // 30 s timeout last 3,630 s).
+                let since = since.min(now);
+                let retry_at = add(since, wait);
                 if now >= retry_at {
-                    return self.log_in(now, previous, after_401);
+                    return self.log_in(now, previous);
                 }
                 let next = match &previous {
                     Some(held) if Self::usable(held, now) => Self::send(held),
                     _ => Next::Wait { until: retry_at },
                 };
                 self.state = State::Pending {
-                    retry_at,
+                    since,
+                    wait,
                     previous,
-                    after_401,
                 };
                 next
             }
@@ -302,24 +365,19 @@ impl Session {
         body: &[u8],
         received_at: OffsetDateTime,
     ) -> Result<(), SessionError> {
-        let (previous, after_401) =
-            match std::mem::replace(&mut self.state, State::Idle { after_401: false }) {
-                State::Pending {
-                    previous,
-                    after_401,
-                    ..
-                } => (previous, after_401),
-                State::Ready(held) => (Some(held), false),
-                State::Idle { after_401 } => (None, after_401),
-                State::Failed(e) => {
-                    self.state = State::Failed(e.clone());
-                    return Err(e);
-                }
-            };
+        let previous = match std::mem::replace(&mut self.state, State::Idle) {
+            State::Pending { previous, .. } => previous,
+            State::Ready(held) => Some(held),
+            State::Idle => None,
+            State::Failed(e) => {
+                self.state = State::Failed(e.clone());
+                return Err(e);
+            }
+        };
         let backoff = |previous| State::Pending {
-            retry_at: add(received_at, self.config.login_backoff),
+            since: received_at,
+            wait: self.config.login_backoff,
             previous,
-            after_401,
         };
         match status {
             200 => match LoginResponse::parse(body)
@@ -332,8 +390,6 @@ impl Session {
                         token: response.token().clone(),
                         lifetime,
                         generation: self.generation,
-                        proven: false,
-                        after_401,
                     });
                     Ok(())
                 }
@@ -367,8 +423,17 @@ impl Session {
             .and_then(|cs| cs.iter().find_map(BearerChallenge::from_challenge))
             .is_some_and(|b| b.error() == Some(&BearerError::InvalidRequest));
         if malformed {
+            self.malformed = self.malformed.saturating_add(1);
+            if self.malformed >= self.config.max_malformed {
+                let e = SessionError::Malformed {
+                    count: self.malformed,
+                };
+                self.state = State::Failed(e.clone());
+                return Reaction::Failed(e);
+            }
             return Reaction::Malformed;
         }
+        self.malformed = 0;
         if matches!(self.secret, Secret::Key(_)) {
             if status == 401 {
                 self.state = State::Failed(SessionError::KeyRejected);
@@ -376,33 +441,29 @@ impl Session {
             }
             return Reaction::Fine;
         }
-        let current = match &mut self.state {
+        let current = match &self.state {
             State::Ready(held) => Some(held),
-            State::Pending { previous, .. } => previous.as_mut(),
-            State::Idle { .. } | State::Failed(_) => None,
+            State::Pending { previous, .. } => previous.as_ref(),
+            State::Idle | State::Failed(_) => None,
         };
-        let Some(held) = current.filter(|h| h.generation == generation) else {
+        if current.is_none_or(|h| h.generation != generation) {
             return Reaction::Stale;
-        };
+        }
         if status != 401 {
-            held.proven = true;
+            self.refused = 0;
             return Reaction::Fine;
         }
-        if held.after_401 && !held.proven {
+        self.refused = self.refused.saturating_add(1);
+        if self.refused >= 2 {
+            // The token of the login that followed a 401 was refused too, before any
+            // request succeeded: logging in again would loop.
             self.state = State::Failed(SessionError::RefusedAfterLogin);
             return Reaction::Failed(SessionError::RefusedAfterLogin);
         }
         // Drop the token; if a login is already under way, let it finish.
         match &mut self.state {
-            State::Pending {
-                previous,
-                after_401,
-                ..
-            } => {
-                *previous = None;
-                *after_401 = true;
-            }
-            _ => self.state = State::Idle { after_401: true },
+            State::Pending { previous, .. } => *previous = None,
+            _ => self.state = State::Idle,
         }
         Reaction::LogInAgain
     }

@@ -71,7 +71,10 @@ pub use challenge::{
     Challenge, ChallengeBuildError, ChallengeError, MAX_CHALLENGE_INPUT_LEN, MAX_LIST_ELEMENTS,
     format_challenges, parse_challenges,
 };
-pub use client::{DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig, SessionError};
+pub use client::{
+    DEFAULT_MAX_MALFORMED, DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig,
+    SessionError,
+};
 #[cfg(feature = "http")]
 pub use http_types::{
     authorization_header_value, challenges_from_headers, credential_from_headers, send_header_value,

@@ -458,3 +458,239 @@ fn a_refused_login_stops_and_a_server_error_backs_off() {
         Next::LogIn { .. }
     ));
 }
+
+/// What a hostile or broken server may answer to a login.
+#[derive(Debug, Clone, Copy)]
+enum LoginAnswer {
+    Token { expires_in: u64 },
+    Status(u16),
+    Garbage,
+    Silence,
+}
+
+/// What it may answer to a request.
+#[derive(Debug, Clone, Copy)]
+enum RequestAnswer {
+    Ok,
+    Unauthorized,
+    InvalidRequest,
+    ServerError,
+}
+
+fn login_answer() -> impl Strategy<Value = LoginAnswer> {
+    prop_oneof![
+        4 => prop::sample::select(vec![1u64, 2, 30, 60, 3600, 86_400])
+            .prop_map(|expires_in| LoginAnswer::Token { expires_in }),
+        1 => prop::sample::select(vec![429u16, 500, 503]).prop_map(LoginAnswer::Status),
+        1 => Just(LoginAnswer::Garbage),
+        1 => Just(LoginAnswer::Silence),
+    ]
+}
+
+fn request_answer() -> impl Strategy<Value = RequestAnswer> {
+    prop_oneof![
+        4 => Just(RequestAnswer::Ok),
+        1 => Just(RequestAnswer::Unauthorized),
+        1 => Just(RequestAnswer::InvalidRequest),
+        1 => Just(RequestAnswer::ServerError),
+    ]
+}
+
+/// How the clock moves between two calls: a little forward, or a jump either way.
+fn clock_step() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        6 => 0i64..2_000,
+        1 => -7_200_000i64..7_200_000,
+    ]
+}
+
+fn invalid_request_challenge() -> Vec<u8> {
+    br#"Bearer realm="patchworks", error="invalid_request""#.to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever the server answers and however the clock moves (steps in ms): a
+    /// successful login is followed by a sent request before the next login unless
+    /// half the granted lifetime passed or the clock jumped; no wait is longer than
+    /// the configured bound; the session stops after a bounded run of 401s or
+    /// `invalid_request`s; and it never sends a token it holds as expired.
+    #[test]
+    fn a_hostile_server_and_clock_cannot_storm_or_stall_a_session(
+        margin_secs in prop::option::of(0u64..200_000),
+        logins in prop::collection::vec(login_answer(), 1..40),
+        answers in prop::collection::vec(request_answer(), 1..40),
+        steps in prop::collection::vec(clock_step(), 1..60),
+    ) {
+        let config = SessionConfig::default()
+            .with_renew_margin(margin_secs.map(std::time::Duration::from_secs));
+        let bound = config.login_timeout.max(config.login_backoff);
+        let mut s = Session::with_password("ann", Password::new("pw".into()).unwrap(), config).unwrap();
+        let mut now = START;
+        let (mut li, mut ri) = (0usize, 0usize);
+        // Since the last successful login: sends, when, and its lifetime.
+        let mut since_login: Option<(u32, OffsetDateTime, u64, bool)> = None;
+        let (mut run_401, mut run_malformed) = (0u32, 0u32);
+        let mut held: Option<(u64, OffsetDateTime)> = None;
+        for (i, step) in steps.iter().cycle().take(400).enumerate() {
+            let jumped = *step < 0 || *step > 2_000;
+            now += Duration::milliseconds(*step);
+            if let Some(s) = since_login.as_mut() { s.3 |= jumped; }
+            match s.next(now) {
+                Next::LogIn { .. } => {
+                    if let Some((sends, at, lifetime, jumped)) = since_login {
+                        let half = Duration::milliseconds((lifetime * 1000 / 2) as i64);
+                        prop_assert!(
+                            sends > 0 || jumped || now - at >= half,
+                            "a second login {} after the last, with no request sent (lifetime {lifetime} s, step {i})",
+                            now - at
+                        );
+                    }
+                    let answer = logins[li % logins.len()];
+                    li += 1;
+                    match answer {
+                        LoginAnswer::Token { expires_in } => {
+                            let body = format!(r#"{{"message":"ok","token":"tok{li}","expires_in":{expires_in}}}"#);
+                            prop_assert!(s.on_login_response(200, body.as_bytes(), now).is_ok());
+                            since_login = Some((0, now, expires_in, false));
+                            held = Some((expires_in, now));
+                        }
+                        LoginAnswer::Status(code) => { let _ = s.on_login_response(code, b"", now); }
+                        LoginAnswer::Garbage => { let _ = s.on_login_response(200, b"{", now); }
+                        LoginAnswer::Silence => {}
+                    }
+                }
+                Next::Send { generation, .. } => {
+                    if let Some((secs, at)) = held {
+                        prop_assert!(now < at + Duration::seconds(secs as i64) || now < at, "an expired token was sent");
+                    }
+                    if let Some(s) = since_login.as_mut() { s.0 += 1; }
+                    let answer = answers[ri % answers.len()];
+                    ri += 1;
+                    let challenge = invalid_request_challenge();
+                    let (status, lines): (u16, Vec<&[u8]>) = match answer {
+                        RequestAnswer::Ok => (200, vec![]),
+                        RequestAnswer::Unauthorized => (401, vec![]),
+                        RequestAnswer::InvalidRequest => (400, vec![&challenge]),
+                        RequestAnswer::ServerError => (500, vec![]),
+                    };
+                    match s.on_response(generation, status, &lines) {
+                        Reaction::Failed(_) => break,
+                        Reaction::LogInAgain => { run_401 += 1; run_malformed = 0; }
+                        Reaction::Malformed => { run_malformed += 1; }
+                        Reaction::Fine => { run_401 = 0; run_malformed = 0; }
+                        Reaction::Stale => {}
+                    }
+                    prop_assert!(run_malformed <= 10, "{run_malformed} invalid_requests in a row and still going");
+                    prop_assert!(run_401 <= 3, "{run_401} refused tokens in a row and still logging in");
+                }
+                Next::Wait { until } => {
+                    prop_assert!(until > now, "a wait into the past");
+                    prop_assert!(until - now <= Duration::try_from(bound).unwrap(), "waits {} (bound {bound:?})", until - now);
+                }
+                Next::Failed(_) => break,
+            }
+        }
+    }
+}
+
+/// The storm the review found: a 60 s renewal margin with 30 s tokens made every
+/// request a login (100 requests, 5,000 logins, none sent). The margin is capped at
+/// half the granted lifetime: 100 requests over 10 s take one login.
+#[test]
+fn a_margin_longer_than_the_token_does_not_storm_logins() {
+    let config =
+        SessionConfig::default().with_renew_margin(Some(std::time::Duration::from_secs(60)));
+    let mut s = Session::with_password("ann", Password::new("pw".into()).unwrap(), config).unwrap();
+    let (mut logins, mut sent) = (0, 0);
+    for i in 0..100 {
+        let now = START + Duration::milliseconds(100 * i);
+        for _ in 0..50 {
+            match s.next(now) {
+                Next::LogIn { .. } => {
+                    logins += 1;
+                    let body = br#"{"message":"ok","token":"abc","expires_in":30}"#;
+                    s.on_login_response(200, body, now).unwrap();
+                }
+                Next::Send { .. } => {
+                    sent += 1;
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!((logins, sent), (1, 100));
+    // At 15 s, half the lifetime, the token is renewed once.
+    assert!(matches!(
+        s.next(START + Duration::seconds(15)),
+        Next::LogIn { .. }
+    ));
+}
+
+/// A server that calls every request malformed stops the session after
+/// `max_malformed` in a row (it once answered `Malformed` 1,000 times of 1,000); any
+/// other answer in between starts the count again.
+#[test]
+fn invalid_request_forever_stops_the_session() {
+    let mut s = Session::with_password(
+        "ann",
+        Password::new("pw".into()).unwrap(),
+        SessionConfig::default().with_max_malformed(3),
+    )
+    .unwrap();
+    let Next::LogIn { .. } = s.next(START) else {
+        panic!()
+    };
+    s.on_login_response(
+        200,
+        br#"{"message":"ok","token":"abc","expires_in":3600}"#,
+        START,
+    )
+    .unwrap();
+    let challenge = invalid_request_challenge();
+    let mut reactions = Vec::new();
+    for status in [400, 400, 200, 400, 400, 400] {
+        let Next::Send { generation, .. } = s.next(START) else {
+            panic!()
+        };
+        let lines: Vec<&[u8]> = if status == 400 {
+            vec![&challenge]
+        } else {
+            vec![]
+        };
+        reactions.push(s.on_response(generation, status, &lines));
+    }
+    assert_eq!(
+        reactions,
+        [
+            Reaction::Malformed,
+            Reaction::Malformed,
+            Reaction::Fine,
+            Reaction::Malformed,
+            Reaction::Malformed,
+            Reaction::Failed(SessionError::Malformed { count: 3 }),
+        ]
+    );
+    assert!(matches!(
+        s.next(START),
+        Next::Failed(SessionError::Malformed { count: 3 })
+    ));
+}
+
+/// The clock stepping back an hour while a login is unanswered: the session asks
+/// again within its 30 s timeout, not after 3,630 s.
+#[test]
+fn a_clock_stepping_back_does_not_stretch_a_wait() {
+    let mut s = ann("pw");
+    let Next::LogIn { .. } = s.next(START) else {
+        panic!()
+    };
+    let back = START - Duration::hours(1);
+    let Next::Wait { until } = s.next(back) else {
+        panic!()
+    };
+    assert_eq!(until, back + Duration::seconds(30));
+    assert!(matches!(s.next(until), Next::LogIn { .. }));
+}

@@ -152,7 +152,11 @@ fn a_linked_company_request_spends_the_callers_own_budget() {
         .serve([f.max.as_bytes()], &f.world, target, Some(&mut limits), NOW);
     assert_eq!(s.outcome().status(), 429, "acme's budget is spent");
     assert_ne!(limits.0[0].2, LimitState::default());
-    assert_eq!(limits.0[1].2, LimitState::default(), "acme-eu's is untouched");
+    assert_eq!(
+        limits.0[1].2,
+        LimitState::default(),
+        "acme-eu's is untouched"
+    );
     // And acme's own people now wait with max: one budget for the whole company.
     let own = Target::new("flows.view", &acme, Tier::Professional);
     let s = f
