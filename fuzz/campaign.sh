@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-600}
 out=${2:-/tmp/pw-auth-fuzz-campaign}
-targets="authorization www_authenticate login policy decisions lifetimes"
+targets=${TARGETS:-"authorization www_authenticate login policy decisions lifetimes session limiter server_flow"}
 mkdir -p "$out"
 cargo fuzz build -O -s none || exit 1
 for t in $targets; do

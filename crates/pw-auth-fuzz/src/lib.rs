@@ -16,14 +16,20 @@
 
 mod decisions;
 mod lifetimes;
+mod limiter;
 pub mod model;
 mod parsers;
 mod policy;
+mod server_flow;
+mod session;
 
 pub use decisions::{ActionChoice, DecisionInput, decisions, decisions_bytes};
 pub use lifetimes::{LifetimeInput, lifetimes, lifetimes_bytes};
+pub use limiter::{LimiterInput, limiter, limiter_bytes};
 pub use parsers::{authorization, login, www_authenticate};
 pub use policy::policy;
+pub use server_flow::{Line, ServerFlowInput, server_flow, server_flow_bytes};
+pub use session::{SessionEvent, SessionInput, session, session_bytes};
 
 /// A broken law, with what broke it (never a secret: harness inputs are fuzz data).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +50,16 @@ pub(crate) fn ensure(ok: bool, msg: impl FnOnce() -> String) -> Checked {
 }
 
 /// Every target's name, as used for `fuzz/corpus/<target>/`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 9] = [
     "authorization",
     "www_authenticate",
     "login",
     "policy",
     "decisions",
     "lifetimes",
+    "session",
+    "limiter",
+    "server_flow",
 ];
 
 /// Runs the harness of `target` on raw bytes (structured targets decode them with
@@ -63,6 +72,9 @@ pub fn run(target: &str, data: &[u8]) -> Option<Checked> {
         "policy" => policy(data),
         "decisions" => decisions_bytes(data),
         "lifetimes" => lifetimes_bytes(data),
+        "session" => session_bytes(data),
+        "limiter" => limiter_bytes(data),
+        "server_flow" => server_flow_bytes(data),
         _ => return None,
     })
 }

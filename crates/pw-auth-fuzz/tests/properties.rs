@@ -45,6 +45,21 @@ proptest! {
     }
 
     #[test]
+    fn session(data in prop::collection::vec(any::<u8>(), 0..512)) {
+        check(pw_auth_fuzz::session_bytes(&data))?;
+    }
+
+    #[test]
+    fn limiter(data in prop::collection::vec(any::<u8>(), 0..256)) {
+        check(pw_auth_fuzz::limiter_bytes(&data))?;
+    }
+
+    #[test]
+    fn server_flow(data in prop::collection::vec(any::<u8>(), 0..256)) {
+        check(pw_auth_fuzz::server_flow_bytes(&data))?;
+    }
+
+    #[test]
     fn lifetimes(data in prop::collection::vec(any::<u8>(), 0..64)) {
         check(pw_auth_fuzz::lifetimes_bytes(&data))?;
     }

@@ -1,0 +1,9 @@
+#![no_main]
+//! Fuzz target `session`: the harness `pw_auth_fuzz::session_bytes`; a violation is a crash.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(v) = pw_auth_fuzz::session_bytes(data) {
+        panic!("{v}");
+    }
+});
