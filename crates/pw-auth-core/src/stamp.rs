@@ -35,13 +35,10 @@ impl fmt::Display for Stamp {
         )?;
         let nanos = t.nanosecond();
         if nanos != 0 {
-            let mut digits = 9;
-            let mut n = nanos;
-            while n % 10 == 0 {
-                n /= 10;
-                digits -= 1;
-            }
-            write!(f, ".{n:0digits$}")?;
+            // Nine digits, trailing zeros dropped (as `time`'s RFC 3339 writer does).
+            let nine = format!("{nanos:09}");
+            f.write_str(".")?;
+            f.write_str(nine.trim_end_matches('0'))?;
         }
         let offset = t.offset();
         if offset.is_utc() {

@@ -49,6 +49,7 @@ mod authorization;
 mod bearer;
 mod challenge;
 mod client;
+mod flat_json;
 #[cfg(feature = "http")]
 mod http_types;
 mod login;

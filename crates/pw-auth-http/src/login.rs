@@ -1,15 +1,18 @@
 //! The login endpoint's bodies: `POST /fabric/api/login` with
 //! `{"username", "password"}`, answered by `{"message", "token", "expires_in"}`.
 //!
-//! Both are read strictly: a missing field, an unknown field, a wrong type or an
-//! out-of-range `expires_in` is a [`BodyError`] naming the field. Bodies are read
-//! through `serde_json::Value` and checked by hand so that no error can quote a value
-//! (a password sent as a number would otherwise appear in serde's message).
+//! Both are read strictly: a missing, unknown or repeated field, a wrong type or an
+//! out-of-range `expires_in` is a [`BodyError`] naming the field, never quoting a
+//! value (a password sent as a number would otherwise appear in serde's message).
+//! Bodies are read and written by a small RFC 8259 reader (`flat_json`) that decodes
+//! each string straight into a wiped-on-drop buffer that never reallocates, so no
+//! freed heap block is left holding a password or token.
 
 use pw_auth_core::{AccessToken, ExpiresIn, Lifetime, LifetimeError, Password};
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
+
+use crate::flat_json::{Member, ObjectError, Out, read_object, write_object};
 
 /// The largest login body accepted, in bytes.
 pub const MAX_LOGIN_BODY_LEN: usize = 64 * 1024;
@@ -62,6 +65,12 @@ pub enum BodyError {
         /// Why (never the value).
         reason: String,
     },
+    /// A field given more than once (JSON parsers disagree on which one counts).
+    #[error("the {field} field appears more than once")]
+    Duplicate {
+        /// The field.
+        field: &'static str,
+    },
     /// A field this body does not have. The name is not repeated, since it might be
     /// a secret sent in the wrong place.
     #[error("the body has an unknown field ({len} characters long); the fields are {allowed}")]
@@ -79,6 +88,7 @@ impl BodyError {
     pub fn field(&self) -> &'static str {
         match self {
             BodyError::Missing { field }
+            | BodyError::Duplicate { field }
             | BodyError::WrongType { field, .. }
             | BodyError::Invalid { field, .. } => field,
             _ => "body",
@@ -86,55 +96,57 @@ impl BodyError {
     }
 }
 
-fn object(
+/// Reads a body's members into `slots` (one per allowed field, in `fields` order):
+/// unknown and repeated fields are refused as they come.
+fn members<const N: usize>(
     body: &[u8],
-    fields: &[&str],
+    fields: [&'static str; N],
     allowed: &'static str,
-) -> Result<Map<String, Value>, BodyError> {
+) -> Result<[Option<Member>; N], BodyError> {
     if body.len() > MAX_LOGIN_BODY_LEN {
         return Err(BodyError::TooLarge { len: body.len() });
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| BodyError::Syntax {
-        line: e.line(),
-        column: e.column(),
+    let mut slots: [Option<Member>; N] = std::array::from_fn(|_| None);
+    read_object(
+        body,
+        |name| fields.contains(&name),
+        |name, value| {
+            let Some(i) = fields.iter().position(|f| *f == name.as_str()) else {
+                return Err(BodyError::UnknownField {
+                    len: name.chars().count(),
+                    allowed,
+                });
+            };
+            match slots.get_mut(i) {
+                Some(slot @ None) => {
+                    *slot = Some(value);
+                    Ok(())
+                }
+                _ => Err(BodyError::Duplicate {
+                    field: fields.get(i).copied().unwrap_or("body"),
+                }),
+            }
+        },
+    )
+    .map_err(|e| match e {
+        ObjectError::Syntax(e) => BodyError::Syntax {
+            line: e.line,
+            column: e.column,
+        },
+        ObjectError::NotAnObject => BodyError::NotAnObject,
+        ObjectError::Member(e) => e,
     })?;
-    let Value::Object(map) = value else {
-        return Err(BodyError::NotAnObject);
-    };
-    if let Some(k) = map.keys().find(|k| !fields.contains(&k.as_str())) {
-        return Err(BodyError::UnknownField {
-            len: k.chars().count(),
-            allowed,
-        });
-    }
-    Ok(map)
+    Ok(slots)
 }
 
-fn string_field(
-    map: &mut Map<String, Value>,
-    field: &'static str,
-) -> Result<Zeroizing<String>, BodyError> {
-    match map.remove(field) {
+fn string_field(slot: Option<Member>, field: &'static str) -> Result<Zeroizing<String>, BodyError> {
+    match slot {
         None => Err(BodyError::Missing { field }),
-        Some(Value::String(s)) => Ok(Zeroizing::new(s)),
-        Some(mut other) => {
-            zero_value(&mut other);
-            Err(BodyError::WrongType {
-                field,
-                expected: "a string",
-            })
-        }
-    }
-}
-
-/// Wipes strings inside a rejected value, which might hold a secret.
-fn zero_value(v: &mut Value) {
-    use zeroize::Zeroize;
-    match v {
-        Value::String(s) => s.zeroize(),
-        Value::Array(a) => a.iter_mut().for_each(zero_value),
-        Value::Object(o) => o.values_mut().for_each(zero_value),
-        _ => {}
+        Some(Member::String(s)) => Ok(s),
+        Some(_) => Err(BodyError::WrongType {
+            field,
+            expected: "a string",
+        }),
     }
 }
 
@@ -182,9 +194,11 @@ impl LoginRequest {
     /// # Ok::<(), pw_auth_http::BodyError>(())
     /// ```
     pub fn parse(body: &[u8]) -> Result<LoginRequest, BodyError> {
-        let mut map = object(body, &["username", "password"], "`username`, `password`")?;
-        let username = string_field(&mut map, "username")?;
-        let mut password = string_field(&mut map, "password")?;
+        let [username, password] =
+            members(body, ["username", "password"], "`username`, `password`")?;
+        let username = string_field(username, "username")?;
+        let mut password = string_field(password, "password")?;
+        // The buffer moves into the password (no copy), which wipes it on drop.
         let password =
             Password::new(std::mem::take(&mut *password)).map_err(|e| BodyError::Invalid {
                 field: "password",
@@ -208,14 +222,10 @@ impl LoginRequest {
 
     /// The JSON body to send. Holds the password; zeroized on drop.
     pub fn to_json(&self) -> Zeroizing<String> {
-        let v = serde_json::json!({
-            "username": self.username,
-            "password": self.password.expose_secret(),
-        });
-        let mut v = v;
-        let s = Zeroizing::new(v.to_string());
-        zero_value(&mut v);
-        s
+        write_object(&[
+            ("password", Out::Str(self.password.expose_secret())),
+            ("username", Out::Str(&self.username)),
+        ])
     }
 }
 
@@ -248,36 +258,36 @@ impl LoginResponse {
     /// # Ok::<(), pw_auth_http::BodyError>(())
     /// ```
     pub fn parse(body: &[u8]) -> Result<LoginResponse, BodyError> {
-        let mut map = object(
+        let [message, token, expires_in] = members(
             body,
-            &["message", "token", "expires_in"],
+            ["message", "token", "expires_in"],
             "`message`, `token`, `expires_in`",
         )?;
-        let message = string_field(&mut map, "message")?.to_string();
-        let mut token = string_field(&mut map, "token")?;
+        let message = string_field(message, "message")?.to_string();
+        let mut token = string_field(token, "token")?;
         let token =
             AccessToken::new(std::mem::take(&mut *token)).map_err(|e| BodyError::Invalid {
                 field: "token",
                 reason: format!("is not a valid bearer token: {e}"),
             })?;
-        let expires_in = match map.remove("expires_in") {
+        let expires_in = match expires_in {
             None => {
                 return Err(BodyError::Missing {
                     field: "expires_in",
                 });
             }
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(secs) => ExpiresIn::from_secs(secs).map_err(|e| BodyError::Invalid {
+            Some(Member::Number(Some(secs))) => {
+                ExpiresIn::from_secs(secs).map_err(|e| BodyError::Invalid {
                     field: "expires_in",
                     reason: format!("is out of range: {e}"),
-                })?,
-                None => {
-                    return Err(BodyError::Invalid {
-                        field: "expires_in",
-                        reason: "must be a positive whole number of seconds".to_owned(),
-                    });
-                }
-            },
+                })?
+            }
+            Some(Member::Number(None)) => {
+                return Err(BodyError::Invalid {
+                    field: "expires_in",
+                    reason: "must be a positive whole number of seconds".to_owned(),
+                });
+            }
             Some(_) => {
                 return Err(BodyError::WrongType {
                     field: "expires_in",
@@ -314,13 +324,10 @@ impl LoginResponse {
 
     /// The JSON body to send. Holds the token; zeroized on drop.
     pub fn to_json(&self) -> Zeroizing<String> {
-        let mut v = serde_json::json!({
-            "message": self.message,
-            "token": self.token.expose_secret(),
-            "expires_in": self.expires_in.as_secs(),
-        });
-        let s = Zeroizing::new(v.to_string());
-        zero_value(&mut v);
-        s
+        write_object(&[
+            ("expires_in", Out::Num(self.expires_in.as_secs())),
+            ("message", Out::Str(&self.message)),
+            ("token", Out::Str(self.token.expose_secret())),
+        ])
     }
 }

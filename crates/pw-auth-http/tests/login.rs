@@ -110,3 +110,76 @@ proptest! {
         let _ = LoginResponse::parse(&body);
     }
 }
+
+/// A field given twice is refused, whichever value comes last: `"expires_in":0,
+/// "expires_in":86400` once parsed as a day (last wins), while other JSON readers take
+/// the first.
+#[test]
+fn repeated_fields_are_refused() {
+    let e =
+        LoginResponse::parse(br#"{"message":"ok","token":"t","expires_in":0,"expires_in":86400}"#)
+            .unwrap_err();
+    assert_eq!(
+        e,
+        BodyError::Duplicate {
+            field: "expires_in"
+        }
+    );
+    assert_eq!(e.to_string(), "the expires_in field appears more than once");
+    assert_eq!(e.field(), "expires_in");
+    let e = LoginRequest::parse(br#"{"username":"a","password":"p","password":"q"}"#).unwrap_err();
+    assert_eq!(e, BodyError::Duplicate { field: "password" });
+    // The same name spelled with an escape is the same field.
+    let e =
+        LoginRequest::parse(br#"{"username":"a","password":"p","\u0070assword":"q"}"#).unwrap_err();
+    assert_eq!(e, BodyError::Duplicate { field: "password" });
+}
+
+/// A JSON-ish string: mostly valid login bodies, bent at random.
+fn jsonish() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        Just("\"username\"".to_owned()),
+        Just("\"password\"".to_owned()),
+        Just("\"a\\u00e9\\n\"".to_owned()),
+        Just("\"\\ud83d\\ude00\"".to_owned()),
+        Just("\"\\ud800\"".to_owned()),
+        "-?[0-9]{1,3}(\\.[0-9])?([eE][+-]?[0-9])?",
+        Just("true".to_owned()),
+        Just("null".to_owned()),
+        Just("[]".to_owned()),
+        Just("{}".to_owned()),
+    ];
+    let sep = prop::sample::select(vec!["", " ", ",", ":", "{", "}", "[", "]", "\""]);
+    prop::collection::vec((atom, sep), 0..8).prop_map(|parts| {
+        let mut s = String::from("{");
+        for (a, sep) in parts {
+            s.push_str(&a);
+            s.push_str(sep);
+        }
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// The login bodies' reader accepts exactly what serde_json accepts as an object
+    /// without repeated names, and refuses the rest as a syntax error where serde_json
+    /// does: no body means one thing to this crate and another to a JSON library.
+    #[test]
+    fn the_body_reader_agrees_with_serde_json(text in jsonish()) {
+        let ours = LoginRequest::parse(text.as_bytes());
+        let theirs = serde_json::from_str::<serde_json::Value>(&text);
+        match (&ours, &theirs) {
+            (Err(BodyError::Syntax { .. }), Err(_)) => {}
+            (Err(BodyError::Syntax { line, column }), Ok(_)) => {
+                prop_assert!(false, "{text}: syntax error at {line}:{column}, serde_json read it");
+            }
+            (_, Err(e)) => prop_assert!(false, "{text}: ours {ours:?}, serde_json {e}"),
+            (_, Ok(_)) => {}
+        }
+        if let (Err(BodyError::Syntax { line, column }), Err(e)) = (&ours, &theirs) {
+            prop_assert_eq!((*line, *column), (e.line(), e.column()), "{}", text);
+        }
+    }
+}
