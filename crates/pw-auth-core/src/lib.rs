@@ -94,7 +94,8 @@ pub use mint::{
 };
 pub use policy::{
     ActionDef, ActionKind, ActionSpec, CustomRoleDef, CustomRoleSpec, Location, MAX_ACTION_ID_LEN,
-    MAX_ACTIONS, Policy, PolicyDocument, PolicyError, PolicyErrorKind, Requirement,
+    MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS, Policy, PolicyDocument,
+    PolicyError, PolicyErrorKind, Requirement,
 };
 #[cfg(any(test, feature = "test-support"))]
 pub use principal::testing;

@@ -78,6 +78,11 @@ pub enum LabelError {
     /// The label holds a control character.
     #[error("key label contains a control character")]
     Control,
+    /// The label holds an invisible or direction-changing character
+    /// ([`grammar::is_invisible`](crate::grammar::is_invisible)), which would make
+    /// two labels look alike or a label look like something else.
+    #[error("key label contains an invisible or direction-changing character ({})", .0.escape_unicode())]
+    Invisible(char),
 }
 
 /// The name of the system an API key is for, e.g. `Shopify connector`.
@@ -86,7 +91,8 @@ pub enum LabelError {
 pub struct KeyLabel(String);
 
 impl KeyLabel {
-    /// Validates a label: 1 to 100 characters, no control characters.
+    /// Validates a label: 1 to 100 characters, no control characters, no invisible
+    /// or direction-changing ones (a label of only U+FEFF once passed as non-empty).
     pub fn new(label: &str) -> Result<KeyLabel, LabelError> {
         let chars = label.chars().count();
         if label.trim().is_empty() {
@@ -95,6 +101,8 @@ impl KeyLabel {
             Err(LabelError::TooLong { chars })
         } else if label.chars().any(char::is_control) {
             Err(LabelError::Control)
+        } else if let Some(c) = label.chars().find(|&c| crate::grammar::is_invisible(c)) {
+            Err(LabelError::Invisible(c))
         } else {
             Ok(KeyLabel(label.to_owned()))
         }

@@ -248,6 +248,29 @@ pub mod testing {
         // `role` is not the api-user here, so `bearer` is always `Some`.
         .unwrap_or_else(key)
     }
+
+    /// The default policy's document with custom roles added until its JSON text is
+    /// at least `min_bytes` long: each role views every area and edits half of them,
+    /// the shape of a large tenant's policy. For tests and benchmarks of compiling.
+    pub fn custom_roles_policy(min_bytes: usize) -> String {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(crate::Policy::default_document_json()).unwrap_or_default();
+        let areas: Vec<String> = crate::Policy::default_policy()
+            .areas()
+            .map(str::to_owned)
+            .collect();
+        let edit: Vec<String> = areas.iter().step_by(2).cloned().collect();
+        let one = serde_json::json!({"name": "role-000000", "view": areas, "edit": edit});
+        let per_role = one.to_string().len().saturating_add(1).max(1);
+        let count = min_bytes.div_ceil(per_role).saturating_add(1);
+        let roles: Vec<serde_json::Value> = (0..count)
+            .map(|i| serde_json::json!({"name": format!("role-{i:06}"), "view": areas, "edit": edit}))
+            .collect();
+        if let Some(obj) = doc.as_object_mut() {
+            obj.insert("custom_roles".into(), serde_json::Value::Array(roles));
+        }
+        doc.to_string()
+    }
 }
 
 #[cfg(test)]

@@ -76,3 +76,27 @@ proptest! {
         }
     }
 }
+
+/// Labels that look like something they are not are refused: only a byte-order mark
+/// (once accepted as non-empty), a right-to-left override, a zero-width space, a line
+/// separator.
+#[test]
+fn labels_refuse_invisible_and_bidi_characters() {
+    for (label, c) in [
+        ("\u{feff}", '\u{feff}'),
+        ("erp\u{202e}gnp.exe", '\u{202e}'),
+        ("e\u{200b}rp", '\u{200b}'),
+        ("erp\u{2028}", '\u{2028}'),
+    ] {
+        assert_eq!(
+            KeyLabel::new(label),
+            Err(LabelError::Invisible(c)),
+            "{label:?}"
+        );
+    }
+    assert_eq!(
+        KeyLabel::new("erp\u{202e}").unwrap_err().to_string(),
+        "key label contains an invisible or direction-changing character (\\u{202e})"
+    );
+    assert!(KeyLabel::new("Shopify connector — EU 😀").is_ok());
+}

@@ -158,8 +158,8 @@ pub struct LoginRequest {
 }
 
 impl LoginRequest {
-    /// A request from a username (1 to 254 characters, no control characters) and a
-    /// password.
+    /// A request from a username (1 to 254 characters, no control characters, no
+    /// invisible or direction-changing ones) and a password.
     pub fn new(username: &str, password: Password) -> Result<LoginRequest, BodyError> {
         let chars = username.chars().count();
         let reason = if username.trim().is_empty() {
@@ -168,6 +168,14 @@ impl LoginRequest {
             Some(format!("must be at most {MAX_USERNAME_CHARS} characters"))
         } else if username.chars().any(char::is_control) {
             Some("must not contain control characters".to_owned())
+        } else if let Some(c) = username
+            .chars()
+            .find(|&c| pw_auth_core::grammar::is_invisible(c))
+        {
+            Some(format!(
+                "must not contain invisible or direction-changing characters ({})",
+                c.escape_unicode()
+            ))
         } else {
             None
         };

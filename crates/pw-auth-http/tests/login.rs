@@ -183,3 +183,22 @@ proptest! {
         }
     }
 }
+
+/// Usernames that look like another user's are refused.
+#[test]
+fn usernames_refuse_invisible_and_bidi_characters() {
+    for name in [
+        "\u{feff}",
+        "ann\u{202e}",
+        "a\u{200b}nn@example.com",
+        "ann\u{2028}",
+    ] {
+        let e = LoginRequest::new(name, Password::new("pw".into()).unwrap()).unwrap_err();
+        assert!(
+            matches!(&e, BodyError::Invalid { field: "username", reason } if reason.starts_with("must not contain invisible")),
+            "{name:?}: {e}"
+        );
+        let body = serde_json::json!({"username": name, "password": "pw"}).to_string();
+        assert_eq!(LoginRequest::parse(body.as_bytes()).unwrap_err(), e);
+    }
+}

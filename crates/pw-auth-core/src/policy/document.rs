@@ -119,6 +119,45 @@ pub struct PolicyDocument {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_roles: Vec<CustomRoleSpec>,
     /// Usage quotas by tier name; a tier not listed gets [`Quota::DEFAULT`](crate::Quota::DEFAULT).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// A tier given twice in the text is refused (a map would keep the last).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub quotas: BTreeMap<String, QuotaRepr>,
+}
+
+/// A JSON object into a map, refusing a key given twice: serde's maps keep the last
+/// value silently, and other JSON readers keep the first.
+fn unique_keys<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of quotas by tier")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut map = BTreeMap::new();
+            while let Some(key) = a.next_key::<String>()? {
+                if map.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "the tier `{}` is given more than once",
+                        key.escape_debug()
+                    )));
+                }
+                let value = a.next_value()?;
+                map.insert(key, value);
+            }
+            Ok(map)
+        }
+    }
+    d.deserialize_map(Unique(std::marker::PhantomData))
 }

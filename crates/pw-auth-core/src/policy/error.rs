@@ -8,7 +8,20 @@ use serde_json::value::RawValue;
 use crate::limit::QuotaError;
 use crate::role::CustomRoleNameError;
 
-use super::{MAX_ACTION_ID_LEN, MAX_ACTIONS};
+use super::{MAX_ACTION_ID_LEN, MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS};
+
+/// A character refused in a policy name, described without printing anything a
+/// terminal would act on.
+fn describe(c: char) -> String {
+    match c {
+        '@' | '+' => format!("`{c}`"),
+        c if c.is_control() => format!("a control character ({})", c.escape_unicode()),
+        c => format!(
+            "an invisible or direction-changing character ({})",
+            c.escape_unicode()
+        ),
+    }
+}
 
 /// A place in policy text: 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +96,38 @@ pub enum PolicyErrorKind {
     EmptyField {
         /// `name` or `version`.
         field: &'static str,
+    },
+    /// The name or version holds a character that makes the policy's id
+    /// (`<name>@<version>+<hash>`) ambiguous or the name misleading: `@`, `+`, a
+    /// control character, or an invisible or direction-changing one.
+    #[error("policy {field} contains {}, which it may not", describe(*.character))]
+    NameCharacter {
+        /// `name` or `version`.
+        field: &'static str,
+        /// The character.
+        character: char,
+    },
+    /// The text is longer than [`MAX_POLICY_LEN`]; it was not parsed.
+    #[error("policy text is {len} bytes long; the limit is {MAX_POLICY_LEN}")]
+    TooLarge {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The document has more than [`MAX_CUSTOM_ROLES`] custom roles.
+    #[error("policy has {count} custom roles; the limit is {MAX_CUSTOM_ROLES}")]
+    TooManyCustomRoles {
+        /// How many.
+        count: usize,
+    },
+    /// A custom role's `view` or `edit` list has more than [`MAX_ROLE_AREAS`] areas.
+    #[error("custom_roles[{index}].{list}: {count} areas; the limit is {MAX_ROLE_AREAS}")]
+    TooManyRoleAreas {
+        /// Position in `custom_roles`.
+        index: usize,
+        /// `view` or `edit`.
+        list: &'static str,
+        /// How many.
+        count: usize,
     },
     /// The document has no actions.
     #[error("policy has no actions")]
@@ -246,6 +291,16 @@ impl PolicyErrorKind {
             K::EmptyField { field } => {
                 return Some(format!("give the policy a non-empty `{field}`"));
             }
+            K::NameCharacter { field, .. } => {
+                return Some(format!(
+                    "a policy {field} is printable text without `@` or `+`, e.g. `patchworks-default` or `2026-11-28`"
+                ));
+            }
+            K::TooLarge { .. } => "split the policy, or move custom roles nobody uses out of it",
+            K::TooManyCustomRoles { .. } => "remove custom roles nobody uses",
+            K::TooManyRoleAreas { .. } => {
+                "a role lists each area once; there are not that many areas"
+            }
             K::NoActions => "a policy needs at least one action",
             K::TooManyActions { .. } => "split the policy, or remove actions nobody uses",
             K::InvalidActionId { .. } => {
@@ -290,7 +345,14 @@ impl PolicyErrorKind {
         let role = |index: usize| vec![Key("custom_roles"), Index(index)];
         match self {
             K::Syntax { .. } => Vec::new(),
-            K::EmptyField { field } => vec![Key(field)],
+            K::EmptyField { field } | K::NameCharacter { field, .. } => vec![Key(field)],
+            K::TooLarge { .. } => Vec::new(),
+            K::TooManyCustomRoles { .. } => vec![Key("custom_roles")],
+            K::TooManyRoleAreas { index, list, .. } => {
+                let mut p = role(*index);
+                p.push(Key(list));
+                p
+            }
             K::NoActions | K::TooManyActions { .. } => vec![Key("actions")],
             K::InvalidActionId { index, .. } | K::DuplicateAction { index, .. } => {
                 action(*index, "id")

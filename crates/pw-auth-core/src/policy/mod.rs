@@ -22,6 +22,13 @@ pub use error::{Location, PolicyError, PolicyErrorKind};
 pub const MAX_ACTION_ID_LEN: usize = 64;
 /// The most actions a policy may hold.
 pub const MAX_ACTIONS: usize = 16_384;
+/// The longest policy text [`Policy::from_json`] reads, in bytes (2 MiB); a longer
+/// one is refused before it is parsed.
+pub const MAX_POLICY_LEN: usize = 2 * 1024 * 1024;
+/// The most custom roles a policy may define.
+pub const MAX_CUSTOM_ROLES: usize = 10_000;
+/// The most areas a custom role's `view` or `edit` list may name.
+pub const MAX_ROLE_AREAS: usize = 1_024;
 
 /// One compiled action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +164,9 @@ impl Policy {
     /// column in `text` where it has one: syntax errors, and errors in an item
     /// (`actions[3]`, `custom_roles[1]`, `quotas.standard`).
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        if text.len() > MAX_POLICY_LEN {
+            return Err(PolicyErrorKind::TooLarge { len: text.len() }.into());
+        }
         let doc: PolicyDocument =
             serde_json::from_str(text).map_err(|e| PolicyError::syntax(text, &e))?;
         Policy::compile(&doc).map_err(|e| e.located_in(text))
