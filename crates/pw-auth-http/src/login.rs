@@ -168,16 +168,16 @@ impl LoginRequest {
             Some(format!("must be at most {MAX_USERNAME_CHARS} characters"))
         } else if username.chars().any(char::is_control) {
             Some("must not contain control characters".to_owned())
-        } else if let Some(c) = username
-            .chars()
-            .find(|&c| pw_auth_core::grammar::is_invisible(c))
-        {
-            Some(format!(
-                "must not contain invisible or direction-changing characters ({})",
-                c.escape_unicode()
-            ))
         } else {
-            None
+            username
+                .chars()
+                .find(|&c| pw_auth_core::grammar::is_invisible(c))
+                .map(|c| {
+                    format!(
+                        "must not contain invisible or direction-changing characters ({})",
+                        c.escape_unicode()
+                    )
+                })
         };
         match reason {
             Some(reason) => Err(BodyError::Invalid {
