@@ -38,7 +38,8 @@ struct AuthorizeInput {
     time: Option<String>,
 }
 
-/// What the command prints, and its exit status: 0 allow, 2 deny.
+/// What the command prints, and its exit status: 0 allow, 2 deny
+/// ([`crate::output::EXIT_DENY`]).
 pub(crate) fn run(
     input: &str,
     directory: &Directory,
@@ -46,12 +47,14 @@ pub(crate) fn run(
     policy: &Policy,
     json: bool,
 ) -> Result<(String, u8), String> {
-    let input: AuthorizeInput =
-        serde_json::from_str(input).map_err(|e| format!("invalid request: {e}"))?;
+    let input: AuthorizeInput = crate::output::from_json("invalid request", input)?;
     let company = CompanyId::new(&input.company).map_err(|e| format!("invalid request: {e}"))?;
     let now = match &input.time {
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339)
-            .map_err(|e| format!("invalid request: time `{t}`: {e}"))?,
+        // `time`'s own message for a year past 9999 is "a character literal was not
+        // valid"; say what is expected instead.
+        Some(t) => OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+            "invalid request: `time` must be an RFC 3339 date-time with a four-digit year, e.g. 2026-11-27T12:00:00Z".to_owned()
+        })?,
         None => default_now,
     };
     let responder = Responder::new("patchworks").map_err(|e| e.to_string())?;
@@ -59,7 +62,11 @@ pub(crate) fn run(
     let target = directory.target(&input.action, &company)?;
     let headers = input.authorization.iter().map(|a| a.as_bytes());
     let e = flow.serve(headers, directory, target, None, now);
-    let code = if e.is_allowed() { 0 } else { 2 };
+    let code = if e.is_allowed() {
+        crate::output::EXIT_OK
+    } else {
+        crate::output::EXIT_DENY
+    };
     let audit = serde_json::to_value(e.audit()).map_err(|e| e.to_string())?;
     if json {
         let reason = match (e.decision(), e.failure()) {

@@ -88,19 +88,86 @@ pub(crate) enum Kind {
     Challenge,
 }
 
+/// The longest input line read, in bytes, newline excluded: a JSON string holding
+/// the longest `Authorization` or `WWW-Authenticate` value accepted, with room for
+/// escapes. A longer line is answered with a `too_long` error line, and is never
+/// held in memory whole (a 100 MB line once took 200 MB).
+pub(crate) const MAX_LINE_LEN: usize = 64 * 1024;
+
+/// One line of `input` into `buf` (cleared first), without its newline: `Ok(None)`
+/// at the end of the input, `Ok(Some(len))` with the line's full length, of which
+/// at most [`MAX_LINE_LEN`] bytes are kept (the rest is read and dropped).
+fn read_capped_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+    buf.clear();
+    let mut len = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(any.then_some(len));
+        }
+        any = true;
+        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (chunk.get(..i).unwrap_or_default(), true),
+            None => (chunk, false),
+        };
+        let room = MAX_LINE_LEN.saturating_sub(buf.len());
+        buf.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
+        len = len.saturating_add(part.len());
+        let used = part.len().saturating_add(usize::from(done));
+        input.consume(used);
+        if done {
+            return Ok(Some(len));
+        }
+    }
+}
+
 /// Reads JSON Lines from `input`, writes one JSON line per input line to `output`.
-pub(crate) fn run(kind: Kind, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
-    for line in input.split(b'\n') {
-        let line = line?;
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        let v = match std::str::from_utf8(line) {
-            Err(_) => error("invalid_json", "the line is not UTF-8"),
-            Ok(text) => match kind {
-                Kind::Header => header(text),
-                Kind::Challenge => challenge(text),
-            },
+pub(crate) fn run(
+    kind: Kind,
+    mut input: impl BufRead,
+    mut output: impl Write,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(1024);
+    while let Some(len) = read_capped_line(&mut input, &mut buf)? {
+        let v = if len > MAX_LINE_LEN {
+            error(
+                "too_long",
+                format!("the line is {len} bytes long; the limit is {MAX_LINE_LEN}"),
+            )
+        } else {
+            let line = buf.strip_suffix(b"\r").unwrap_or(&buf);
+            match std::str::from_utf8(line) {
+                Err(_) => error("invalid_json", "the line is not UTF-8"),
+                Ok(text) => match kind {
+                    Kind::Header => header(text),
+                    Kind::Challenge => challenge(text),
+                },
+            }
         };
         writeln!(output, "{v}")?;
     }
     output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_capped_while_reading() {
+        let long = "x".repeat(MAX_LINE_LEN + 10);
+        let text = format!("a\r\n{long}\n\nlast");
+        // A tiny buffer, so that lines span many reads.
+        let mut input = std::io::BufReader::with_capacity(7, text.as_bytes());
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(len) = read_capped_line(&mut input, &mut buf).unwrap() {
+            lines.push((len, buf.len()));
+        }
+        assert_eq!(
+            lines,
+            [(2, 2), (MAX_LINE_LEN + 10, MAX_LINE_LEN), (0, 0), (4, 4)]
+        );
+    }
 }

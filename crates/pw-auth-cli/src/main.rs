@@ -2,16 +2,14 @@
 //! it drives do no IO.
 
 #![forbid(unsafe_code)]
-#![expect(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "a command line prints"
-)]
+// No `print!`: it panics when stdout is closed or full. Everything goes through
+// `output`, which escapes what came from the input and reports write errors.
 
 mod authorize_cmd;
 mod batch;
 mod demo;
 mod directory;
+mod output;
 mod policy_cmd;
 mod world;
 
@@ -19,12 +17,20 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::output::{EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE};
 use pw_auth_core::Policy;
 use time::OffsetDateTime;
 
 /// Authentication and authorisation for APIs built like the Patchworks Core API.
 #[derive(Debug, Parser)]
-#[command(name = "pw-auth", version, about, long_about = None)]
+#[command(
+    name = "pw-auth",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 success (or allow), 1 bad input or output that could not be written, 2 deny, 64 a wrong command line."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +47,8 @@ enum Command {
     /// Decide one request given as JSON:
     /// `{"authorization": "<value>" | null, "action": "<id>", "company": "<id>", "time": "<RFC 3339>"?}`.
     ///
-    /// Exit status: 0 allow, 2 deny, 1 bad input. Without --directory the embedded demo
+    /// Exit status: 0 allow, 2 deny, 1 bad input, 64 a wrong command line. Without
+    /// --directory the embedded demo
     /// directory is used and the time defaults to the demo's clock
     /// (2026-11-27T12:00:00Z); with one, to the system clock.
     Authorize {
@@ -94,8 +101,8 @@ enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 enum BatchCommand {
-    /// Read JSON Lines on stdin (one JSON string per line); write one JSON line per
-    /// input line: {"ok": …} or {"error": {"kind", "message"}}.
+    /// Read JSON Lines on stdin (one JSON string per line, at most 64 KiB); write one
+    /// JSON line per input line: {"ok": …} or {"error": {"kind", "message"}}.
     Parse,
 }
 
@@ -123,10 +130,29 @@ fn load_policy(path: Option<&str>) -> Result<Policy, String> {
     }
 }
 
-fn run(cli: Cli) -> Result<(String, u8), String> {
+/// What a command prints, its exit status, and whether the text is JSON.
+struct Printed {
+    text: String,
+    code: u8,
+    json: bool,
+}
+
+impl Printed {
+    fn text(text: String, code: u8) -> Printed {
+        Printed {
+            text,
+            code,
+            json: false,
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Printed, String> {
     match cli.command {
-        Command::Demo { credentials: false } => demo::run().map(|s| (s, 0)),
-        Command::Demo { credentials: true } => demo::credentials().map(|s| (s, 0)),
+        Command::Demo { credentials: false } => demo::run().map(|s| Printed::text(s, EXIT_OK)),
+        Command::Demo { credentials: true } => {
+            demo::credentials().map(|s| Printed::text(s, EXIT_OK))
+        }
         Command::Authorize {
             file,
             directory,
@@ -140,20 +166,25 @@ fn run(cli: Cli) -> Result<(String, u8), String> {
                     world::DEMO_NOW,
                 ),
                 Some(path) => {
-                    let dir = serde_json::from_str(&read(&path)?)
-                        .map_err(|e| format!("{path}: invalid directory: {e}"))?;
+                    let what = format!("{path}: invalid directory");
+                    let dir = output::from_json(&what, &read(&path)?)?;
                     (dir, OffsetDateTime::now_utc())
                 }
             };
             let input = read_input(file.as_deref())?;
-            authorize_cmd::run(&input, &dir, now, &policy, json)
+            let (text, code) = authorize_cmd::run(&input, &dir, now, &policy, json)?;
+            Ok(Printed { text, code, json })
         }
         Command::Policy {
             command: PolicyCommand::Matrix { policy, json },
-        } => policy_cmd::matrix(&load_policy(policy.as_deref())?, json).map(|s| (s, 0)),
+        } => policy_cmd::matrix(&load_policy(policy.as_deref())?, json).map(|text| Printed {
+            text,
+            code: EXIT_OK,
+            json,
+        }),
         Command::Policy {
             command: PolicyCommand::Check { file },
-        } => policy_cmd::check(&file, &read(&file)?).map(|s| (s, 0)),
+        } => policy_cmd::check(&file, &read(&file)?).map(|s| Printed::text(s, EXIT_OK)),
         Command::Header {
             command: BatchCommand::Parse,
         } => batch_run(batch::Kind::Header),
@@ -163,26 +194,51 @@ fn run(cli: Cli) -> Result<(String, u8), String> {
     }
 }
 
-fn batch_run(kind: batch::Kind) -> Result<(String, u8), String> {
+fn batch_run(kind: batch::Kind) -> Result<Printed, String> {
     let stdout = std::io::stdout();
-    batch::run(
+    match batch::run(
         kind,
         std::io::stdin().lock(),
         std::io::BufWriter::new(stdout.lock()),
-    )
-    .map_err(|e| format!("i/o error: {e}"))?;
-    Ok((String::new(), 0))
+    ) {
+        Ok(()) => Ok(Printed {
+            text: String::new(),
+            code: EXIT_OK,
+            json: true,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Printed {
+            text: String::new(),
+            code: EXIT_BAD_INPUT,
+            json: true,
+        }),
+        Err(e) => Err(format!("i/o error: {e}")),
+    }
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok((out, code)) => {
-            print!("{out}");
-            ExitCode::from(code)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            // `--help` and `--version` are answers, not errors.
+            let answer = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            let _ = e.print();
+            return ExitCode::from(if answer { EXIT_OK } else { EXIT_USAGE });
         }
+    };
+    match run(cli) {
+        Ok(printed) => match output::write_stdout(&output::safe(&printed.text, printed.json)) {
+            Ok(()) => ExitCode::from(printed.code),
+            // A reader that went away (`| head`): nothing left to say.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_BAD_INPUT),
+            Err(e) => {
+                output::write_stderr(&format!("cannot write the output: {e}"));
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
         Err(message) => {
-            eprintln!("pw-auth: {message}");
-            ExitCode::from(1)
+            output::write_stderr(&message);
+            ExitCode::from(EXIT_BAD_INPUT)
         }
     }
 }

@@ -66,7 +66,6 @@ pub(crate) fn write_stderr(text: &str) {
 /// string``, which could be a secret given in the wrong field).
 pub(crate) fn json_error(what: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let inner = e.inner();
-    let path = e.path().to_string();
     let place = format!("line {}, column {}", inner.line(), inner.column());
     match inner.classify() {
         serde_json::error::Category::Data => {}
@@ -76,19 +75,28 @@ pub(crate) fn json_error(what: &str, e: &serde_path_to_error::Error<serde_json::
         _ => return format!("{what}: not valid JSON ({place})"),
     }
     let message = inner.to_string();
-    let field = if path == "." { String::from("the document") } else { format!("`{path}`") };
+    // For an unknown field the path ends with its name, which is not repeated (it
+    // could be a secret given as a name).
+    let mut segments: Vec<String> = e.path().iter().map(ToString::to_string).collect();
+    if message.starts_with("unknown field") {
+        segments.pop();
+    }
+    let field = if segments.is_empty() {
+        String::from("the document")
+    } else {
+        format!("`{}`", segments.join("."))
+    };
     // serde_json's data messages: "invalid type: <value>, expected <what>",
     // "invalid value: <value>, expected <what>", "unknown field `<name>`, expected
     // …", "missing field `<name>`", "duplicate field `<name>`" — each followed by
     // " at line L column C". Only the parts that come from the schema are kept.
     let schema_part = |m: &str| {
-        m.rsplit_once(", expected ")
-            .map(|(_, expected)| {
-                expected
-                    .rsplit_once(" at line ")
-                    .map_or(expected, |(e, _)| e)
-                    .to_owned()
-            })
+        m.rsplit_once(", expected ").map(|(_, expected)| {
+            expected
+                .rsplit_once(" at line ")
+                .map_or(expected, |(e, _)| e)
+                .to_owned()
+        })
     };
     if message.starts_with("invalid type") || message.starts_with("invalid value") {
         match schema_part(&message) {
@@ -97,7 +105,9 @@ pub(crate) fn json_error(what: &str, e: &serde_path_to_error::Error<serde_json::
         }
     } else if message.starts_with("unknown field") {
         match schema_part(&message) {
-            Some(expected) => format!("{what}: {field} has an unknown field; expected {expected} ({place})"),
+            Some(expected) => {
+                format!("{what}: {field} has an unknown field; expected {expected} ({place})")
+            }
             None => format!("{what}: {field} has an unknown field ({place})"),
         }
     } else if let Some(rest) = message.strip_prefix("missing field ") {
@@ -112,10 +122,19 @@ pub(crate) fn json_error(what: &str, e: &serde_path_to_error::Error<serde_json::
 }
 
 /// Reads `text` as JSON into `T`, with [`json_error`]'s messages.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, String> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(what, &e))?;
-    de.end().map_err(|e| format!("{what}: not valid JSON after the value (line {}, column {})", e.line(), e.column()))?;
+    de.end().map_err(|e| {
+        format!(
+            "{what}: not valid JSON after the value (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
     Ok(value)
 }
 
@@ -127,9 +146,13 @@ mod tests {
     fn escapes_what_a_terminal_would_act_on() {
         assert_eq!(safe("plain\ttext\n", false), "plain\ttext\n");
         assert_eq!(safe("\u{1b}[2J", false), "\\u{1b}[2J");
-        assert_eq!(safe("a\u{202e}b\u{200b}\u{7f}\u{85}", false), "a\\u{202e}b\\u{200b}\\u{7f}\\u{85}");
-        assert_eq!(safe(r#"{"a":"x\u{202e}"}"#, true), r#"{"a":"x\u202e"}"#);
-        let v: serde_json::Value = serde_json::from_str(&safe("\"\u{1F600}\u{2028}\"", true)).unwrap();
+        assert_eq!(
+            safe("a\u{202e}b\u{200b}\u{7f}\u{85}", false),
+            "a\\u{202e}b\\u{200b}\\u{7f}\\u{85}"
+        );
+        assert_eq!(safe("{\"a\":\"x\u{202e}\"}", true), r#"{"a":"x\u202e"}"#);
+        let v: serde_json::Value =
+            serde_json::from_str(&safe("\"\u{1F600}\u{2028}\"", true)).unwrap();
         assert_eq!(v, "\u{1F600}\u{2028}");
     }
 }

@@ -359,3 +359,178 @@ fn help_for_every_subcommand() {
         assert!(r.stdout.contains("Usage: pw-auth"), "{args:?}");
     }
 }
+
+/// Runs `pw-auth` with stdout going to `stdout`, and stdin empty.
+fn pw_auth_to(args: &[&str], stdout: Stdio) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pw-auth"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `pw-auth policy matrix | head -c 10` and `pw-auth demo > /dev/full` once
+/// panicked (exit 101, a backtrace). A reader that went away ends the program
+/// quietly; a full disk is reported; both exit 1.
+#[test]
+fn a_closed_or_full_stdout_ends_quietly() {
+    for args in [
+        &["policy", "matrix"][..],
+        &["demo"],
+        &["policy", "matrix", "--json"],
+    ] {
+        // A pipe whose reading end is closed before the program starts.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_pw-auth"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let (code, stderr) = pw_auth_to(&["demo"], Stdio::from(full));
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "pw-auth: cannot write the output: No space left on device (os error 28)\n"
+    );
+}
+
+/// A value given as the wrong JSON type is never echoed (it could be a secret in the
+/// wrong place); the message names the field and what it must be.
+#[test]
+fn json_errors_name_the_field_never_the_value() {
+    let cases = [
+        (
+            r#"{"authorization": 123456789012345678, "action": "flows.view", "company": "acme"}"#,
+            "invalid request: `authorization` must be a string (line 1, column 36)",
+            "123456789012345678",
+        ),
+        (
+            r#"{"authorization": true, "action": "flows.view", "company": "acme"}"#,
+            "invalid request: `authorization` must be a string (line 1, column 22)",
+            "true",
+        ),
+        (
+            r#"{"authorization": null, "action": ["pwk_secret"], "company": "acme"}"#,
+            "invalid request: `action` must be a string (line 1, column 34)",
+            "pwk_secret",
+        ),
+        (
+            r#"{"pwk_live_secret": 1, "action": "flows.view", "company": "acme"}"#,
+            "invalid request: the document has an unknown field; expected one of `authorization`, `action`, `company`, `time` (line 1, column 18)",
+            "pwk_live_secret",
+        ),
+        (
+            r#"{"authorization": null, "action": "flows.view", "action": "x", "company": "acme"}"#,
+            "invalid request: the document has the field `action` twice (line 1, column 56)",
+            "\"x\"",
+        ),
+        (
+            r#"{"authorization": null, "action": "flows.view", "company": "acme", "time": "+10000-01-01T00:00:00Z"}"#,
+            "invalid request: `time` must be an RFC 3339 date-time with a four-digit year, e.g. 2026-11-27T12:00:00Z",
+            "10000",
+        ),
+    ];
+    for (input, message, value) in cases {
+        let r = pw_auth(&["authorize"], input);
+        assert_eq!(r.code, 1, "{input}");
+        assert_eq!(r.stderr, format!("pw-auth: {message}\n"), "{input}");
+        assert!(!r.stderr.contains(value), "{input}: {}", r.stderr);
+    }
+}
+
+/// Control characters and bidi overrides from the input reach neither stdout nor
+/// stderr raw (an ESC once cleared the reader's terminal: `od` showed `033 [ 2 J`).
+#[test]
+fn input_printed_back_is_escaped() {
+    let hostile = [
+        r#"{"authorization": "Bearer a", "action": "flows.\u001b[2J", "company": "acme"}"#,
+        r#"{"authorization": null, "action": "flows.view\u202e", "company": "acme"}"#,
+        r#"{"authorization": null, "action": "flows.view", "company": "acme\u001b[2J"}"#,
+        r#"{"authorization": null, "action": "flows.view", "company": "acme", "time": "\u001b[2J"}"#,
+    ];
+    for input in hostile {
+        for json in [false, true] {
+            let args: &[&str] = if json {
+                &["authorize", "--json"]
+            } else {
+                &["authorize"]
+            };
+            let r = pw_auth(args, input);
+            for (name, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+                assert!(
+                    !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+                    "{input}: raw in {name}: {text:?}"
+                );
+            }
+            if json && r.code != 1 {
+                serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap();
+            }
+        }
+    }
+    let r = pw_auth(&["header", "parse"], "\"\\u001b[2J\\u202e\"\n");
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'),
+        "{:?}",
+        r.stdout
+    );
+    serde_json::from_str::<serde_json::Value>(r.stdout.trim()).unwrap();
+}
+
+/// Usage errors have their own exit status, 64, apart from allow 0, deny 2 and bad
+/// input 1 (they once exited 2, the "deny" status).
+#[test]
+fn usage_errors_exit_64() {
+    for args in [
+        &["nonsense"][..],
+        &["authorize", "--bogus"],
+        &[],
+        &["policy"],
+    ] {
+        let r = pw_auth(args, "");
+        assert_eq!(r.code, 64, "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(pw_auth(&["--help"], "").code, 0);
+    assert_eq!(pw_auth(&["--version"], "").code, 0);
+    assert!(
+        pw_auth(&["--help"], "")
+            .stdout
+            .contains("64 a wrong command line")
+    );
+}
+
+/// `header parse` caps a line while reading it: a 4 MB line is answered with
+/// `too_long` (it was once read whole before the cap applied), and the next line is
+/// still parsed.
+#[test]
+fn batch_lines_are_capped_while_reading() {
+    let long = format!("\"{}\"", "a".repeat(4 << 20));
+    let input = format!("{long}\n\"Bearer abc\"\n");
+    let r = pw_auth(&["header", "parse"], &input);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"error":{"kind":"too_long","message":"the line is 4194306 bytes long; the limit is 65536"}}"#,
+            r#"{"ok":{"kind":"bearer","value":"abc"}}"#
+        ]
+    );
+}

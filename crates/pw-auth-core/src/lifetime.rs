@@ -35,10 +35,11 @@ pub enum LifetimeError {
 
 /// A clock-skew leeway larger than [`MAX_LEEWAY_SECS`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("leeway of {secs} seconds is larger than the limit of {MAX_LEEWAY_SECS}")]
+#[error("a leeway of {given:?} is over the limit of {MAX_LEEWAY_SECS}s")]
 pub struct LeewayError {
-    /// The leeway given, in whole seconds.
-    pub secs: u64,
+    /// The leeway given, exactly (300 s and a nanosecond is over the limit; in whole
+    /// seconds it would read as 300).
+    pub given: StdDuration,
 }
 
 /// How long a token lives: 1 second to 366 days.
@@ -101,7 +102,7 @@ impl Leeway {
     /// A leeway of `d`, if it is at most [`MAX_LEEWAY_SECS`].
     pub fn new(d: StdDuration) -> Result<Leeway, LeewayError> {
         if d > StdDuration::from_secs(MAX_LEEWAY_SECS) {
-            return Err(LeewayError { secs: d.as_secs() });
+            return Err(LeewayError { given: d });
         }
         Ok(Leeway(d))
     }
@@ -296,7 +297,12 @@ mod tests {
         assert_eq!(l.validity(T0 + Duration::seconds(65), w), Validity::Expired);
         insta::assert_snapshot!(
             Leeway::new(StdDuration::from_secs(301)).unwrap_err(),
-            @"leeway of 301 seconds is larger than the limit of 300"
+            @"a leeway of 301s is over the limit of 300s"
+        );
+        // Once "leeway of 300 seconds is larger than the limit of 300".
+        insta::assert_snapshot!(
+            Leeway::new(StdDuration::new(300, 1)).unwrap_err(),
+            @"a leeway of 300.000000001s is over the limit of 300s"
         );
     }
 
