@@ -63,3 +63,33 @@ fn expired_token() {
         .unwrap()
     );
 }
+
+/// An audit record can always be written, whatever clock stamped it: a
+/// seconds-precision offset (once "cannot be serialised") is written in UTC, and a
+/// year RFC 3339 cannot carry (negative, or past 9999) in ISO 8601's expanded form.
+#[test]
+fn every_clock_gives_a_writable_record() {
+    let p = policy();
+    let acme = company("acme");
+    let manager = pw_auth_core::testing::principal(Role::Manager, &acme);
+    let req = Request::new("flows.view", &acme, Tier::Professional);
+    let cases = [
+        (
+            NOW.to_offset(time::macros::offset!(+01:00:30)),
+            "2026-11-27T12:00:00Z",
+        ),
+        (time::macros::datetime!(-0001-06-01 0:00 UTC), "-0001-06-01T00:00:00Z"),
+        (time::macros::datetime!(-9999-01-01 0:00 UTC), "-9999-01-01T00:00:00Z"),
+    ];
+    for (at, text) in cases {
+        let decision = authorize(p, &manager, &req, at);
+        for record in [
+            AuditRecord::decision(p, &manager, &req, decision, at),
+            AuditRecord::unauthenticated(p, AuthnFailure::Missing, Some(&req), at),
+            AuditRecord::login(p, LoginResult::UnknownUser, None, at),
+        ] {
+            let v = serde_json::to_value(&record).unwrap();
+            assert_eq!(v["time"], text, "{v}");
+        }
+    }
+}
