@@ -166,6 +166,20 @@ pub trait AuthStore: Send + Sync + 'static {
         R: Send + 'static,
         F: FnOnce(&mut LimitState) -> R + Send + 'static;
 
+    /// The failure budget of a client (see [`PwAuth::with_client_key`]); a key never
+    /// charged has a fresh one.
+    fn failures(&self, key: &str) -> impl Future<Output = Result<LimitState, StoreError>> + Send;
+
+    /// Charges one failed authentication to a client's failure budget with `charge`,
+    /// atomically with respect to other requests charging the same key.
+    fn charge_failure<F>(
+        &self,
+        key: &str,
+        charge: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(&mut LimitState) + Send + 'static;
+
     /// Keeps an audit record. A failure refuses the request (503): nothing is allowed
     /// that could not be recorded.
     fn audit(&self, record: &AuditRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -174,6 +188,10 @@ pub trait AuthStore: Send + Sync + 'static {
 /// Which company a request acts in, given the request and the authenticated
 /// principal: by default the principal's own company.
 pub type CompanyHook = dyn Fn(&Parts, &Principal) -> Option<CompanyId> + Send + Sync;
+
+/// The key a request's client is throttled by after failed authentications (the
+/// peer's address, say); `None` for no throttle on that request.
+pub type ClientKey = dyn Fn(&Parts) -> Option<String> + Send + Sync;
 
 /// The clock the guard reads (`OffsetDateTime::now_utc` unless replaced, e.g. by a
 /// test's fake clock).
@@ -184,6 +202,7 @@ struct Inner<S> {
     store: S,
     clock: Arc<Clock>,
     company: Arc<CompanyHook>,
+    client_key: Option<Arc<ClientKey>>,
     limit: bool,
 }
 
@@ -210,6 +229,7 @@ impl<S: AuthStore> PwAuth<S> {
                 store,
                 clock: Arc::new(OffsetDateTime::now_utc),
                 company: Arc::new(|_: &Parts, p: &Principal| Some(p.company().clone())),
+                client_key: None,
                 limit: true,
             }),
         }
@@ -237,6 +257,14 @@ impl<S: AuthStore> PwAuth<S> {
     /// the request as acting in no company it may. Call it before cloning.
     pub fn with_company_hook(self, hook: Arc<CompanyHook>) -> PwAuth<S> {
         self.with(|i| i.company = hook)
+    }
+
+    /// The same adapter throttling failed authentications per client, keyed by
+    /// `key` (without it, none are throttled): after the flow's failure quota of
+    /// 401s, a client's requests are refused unread (429 with `Retry-After`) until
+    /// its budget refills. Call it before cloning.
+    pub fn with_client_key(self, key: Arc<ClientKey>) -> PwAuth<S> {
+        self.with(|i| i.client_key = Some(key))
     }
 
     /// The same adapter without usage limits. Call it before cloning.
@@ -278,6 +306,18 @@ impl<S: AuthStore> PwAuth<S> {
     ) -> Result<(Principal, CompanyId, Vec<(&'static str, String)>), Response> {
         let inner = &self.inner;
         let now = self.now();
+        let client = inner.client_key.as_ref().and_then(|k| k(parts));
+        if let Some(key) = &client {
+            let state = inner.store.failures(key).await.map_err(unavailable)?;
+            if let Err(refused) = inner.flow.check_auth_throttle(&state, None, now) {
+                inner
+                    .store
+                    .audit(refused.audit())
+                    .await
+                    .map_err(unavailable)?;
+                return Err(outcome_response(refused.outcome()));
+            }
+        }
         // Parsed once: for the lookup by digest, then for authentication.
         let parsed = credential_from_headers(&parts.headers);
         let loaded = match &parsed {
@@ -287,6 +327,14 @@ impl<S: AuthStore> PwAuth<S> {
         let principal = match inner.flow.authenticate_parsed(parsed, &loaded, None, now) {
             Ok(p) => p,
             Err(refused) => {
+                if let Some(key) = &client {
+                    let flow = Arc::clone(&inner.flow);
+                    inner
+                        .store
+                        .charge_failure(key, move |s| flow.record_failure(s, now))
+                        .await
+                        .map_err(unavailable)?;
+                }
                 inner
                     .store
                     .audit(refused.audit())

@@ -20,6 +20,7 @@ struct Records {
     tokens: HashMap<TokenDigest, TokenRecord>,
     grants: HashMap<UserId, Vec<CompanyId>>,
     budgets: HashMap<CompanyId, LimitState>,
+    failures: HashMap<String, LimitState>,
     audit: Vec<AuditRecord>,
 }
 
@@ -148,6 +149,18 @@ impl AuthStore for MemoryStore {
     {
         let mut r = self.lock();
         Ok(f(r.budgets.entry(company.clone()).or_default()))
+    }
+
+    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
+        Ok(self.lock().failures.get(key).copied().unwrap_or_default())
+    }
+
+    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut LimitState) + Send + 'static,
+    {
+        charge(self.lock().failures.entry(key.to_owned()).or_default());
+        Ok(())
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {

@@ -44,6 +44,27 @@ pub enum AuditReason {
     OverLimit(OverLimit),
     /// A login attempt.
     Login(LoginAttempt),
+    /// A request refused unread because its client failed to authenticate too often
+    /// (429).
+    Throttled(Throttled),
+}
+
+/// A request refused for its client's failed attempts, as recorded:
+/// `{"kind": "throttled", "retry_after_secs": …}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "throttled")]
+pub struct Throttled {
+    /// Whole seconds (rounded up) until the client may try again.
+    pub retry_after_secs: u64,
+}
+
+fn whole_seconds_up(d: std::time::Duration) -> u64 {
+    let secs = d.as_secs();
+    if d.subsec_nanos() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs
+    }
 }
 
 /// An allowed request refused for the usage limit, as recorded:
@@ -80,6 +101,8 @@ pub enum LoginResult {
     UserDisabled,
     /// The user is an api-user, which authenticates with its key only.
     ApiUser,
+    /// Refused unread (429): too many failed logins for the username or the client.
+    Throttled,
 }
 
 /// An authentication failure as recorded: `{"kind": "unauthenticated", "failure": …}`.
@@ -182,12 +205,7 @@ impl AuditRecord {
         retry_after: std::time::Duration,
         now: OffsetDateTime,
     ) -> AuditRecord {
-        let secs = retry_after.as_secs();
-        let retry_after_secs = if retry_after.subsec_nanos() > 0 {
-            secs.saturating_add(1)
-        } else {
-            secs
-        };
+        let retry_after_secs = whole_seconds_up(retry_after);
         AuditRecord {
             time: now,
             effect: Effect::Deny,
@@ -221,6 +239,28 @@ impl AuditRecord {
             action: Some("login".to_owned()),
             company: user.map(|p| p.company().clone()),
             tier: None,
+            policy: policy.id().to_owned(),
+        }
+    }
+
+    /// The record of a request refused unread, before authentication, because its
+    /// client failed to authenticate too often; with what is known of what it asked.
+    pub fn throttled(
+        policy: &Policy,
+        request: Option<&Request<'_>>,
+        retry_after: std::time::Duration,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: now,
+            effect: Effect::Deny,
+            reason: AuditReason::Throttled(Throttled {
+                retry_after_secs: whole_seconds_up(retry_after),
+            }),
+            principal: None,
+            action: request.map(|r| cut(r.action())),
+            company: request.map(|r| r.company().clone()),
+            tier: request.map(Request::tier),
             policy: policy.id().to_owned(),
         }
     }

@@ -71,7 +71,7 @@ mod user;
 
 pub use audit::{
     AuditPrincipal, AuditReason, AuditRecord, LoginAttempt, LoginResult, MAX_AUDIT_ACTION_LEN,
-    OverLimit, Unauthenticated,
+    OverLimit, Throttled, Unauthenticated,
 };
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{

@@ -78,8 +78,14 @@ fn every_clock_gives_a_writable_record() {
             NOW.to_offset(time::macros::offset!(+01:00:30)),
             "2026-11-27T12:00:00Z",
         ),
-        (time::macros::datetime!(-0001-06-01 0:00 UTC), "-0001-06-01T00:00:00Z"),
-        (time::macros::datetime!(-9999-01-01 0:00 UTC), "-9999-01-01T00:00:00Z"),
+        (
+            time::macros::datetime!(-0001-06-01 0:00 UTC),
+            "-0001-06-01T00:00:00Z",
+        ),
+        (
+            time::macros::datetime!(-9999-01-01 0:00 UTC),
+            "-9999-01-01T00:00:00Z",
+        ),
     ];
     for (at, text) in cases {
         let decision = authorize(p, &manager, &req, at);

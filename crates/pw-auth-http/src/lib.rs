@@ -89,6 +89,6 @@ pub use outcome::{
     Responder, rate_limit_fields,
 };
 pub use server::{
-    Budget, Budgets, LOGIN_REFUSED_MESSAGE, LoginServed, Refused, Served, ServerFlow, ServerStore,
-    Target, created_key_body, key_json,
+    Budget, Budgets, DEFAULT_FAILURE_QUOTA, LOGIN_REFUSED_MESSAGE, LoginServed, Refused, Served,
+    ServerFlow, ServerStore, Target, created_key_body, key_json,
 };

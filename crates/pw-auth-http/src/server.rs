@@ -26,7 +26,7 @@ use std::fmt;
 use pw_auth_core::{
     ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential,
     Decision, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
-    MintedApiKey, Policy, Principal, RecordStore, Request, Role, Tier, TokenRecord, UserId,
+    MintedApiKey, Policy, Principal, Quota, RecordStore, Request, Role, Tier, TokenRecord, UserId,
     UserRecord, UserStatus, authorize, check_limit, issue_token, usage_key,
 };
 use time::OffsetDateTime;
@@ -306,7 +306,16 @@ pub struct ServerFlow {
     policy: Policy,
     responder: Responder,
     authenticator: Authenticator,
+    failures: Quota,
 }
+
+/// How many failed attempts are tolerated, per username and per client, before
+/// further attempts are refused unread (429 "Too Many Attempts.", with
+/// `Retry-After`): 10 a minute, all at once or spread out.
+pub const DEFAULT_FAILURE_QUOTA: Quota = match Quota::new(10, 60, 10) {
+    Ok(q) => q,
+    Err(_) => Quota::DEFAULT,
+};
 
 impl ServerFlow {
     /// A flow deciding with `policy` and answering with `responder`, with no leeway.
@@ -315,7 +324,80 @@ impl ServerFlow {
             policy,
             responder,
             authenticator: Authenticator::default(),
+            failures: DEFAULT_FAILURE_QUOTA,
         }
+    }
+
+    /// The same flow tolerating `quota` failed attempts per key (a username, or a
+    /// client) instead of [`DEFAULT_FAILURE_QUOTA`].
+    pub fn with_failure_quota(mut self, quota: Quota) -> ServerFlow {
+        self.failures = quota;
+        self
+    }
+
+    /// Whether the failure budgets `states` (one per key the attempt is charged to:
+    /// the client, and for a login the username) leave room for one more attempt at
+    /// `now`; if one does not, how long to wait. Looks, charges nothing.
+    fn throttled(&self, states: &[LimitState], now: OffsetDateTime) -> Option<std::time::Duration> {
+        states
+            .iter()
+            .filter_map(|s| match check_limit(*s, &self.failures, now).0 {
+                LimitDecision::Deny { retry_after, .. } => Some(retry_after),
+                LimitDecision::Allow { .. } => None,
+            })
+            .max()
+    }
+
+    /// Before a login is verified: refuses it unread (429 "Too Many Attempts." with
+    /// `Retry-After`, and its audit record) when the username's or the client's
+    /// failure budget is spent. Check this before hashing the password, so that a
+    /// storm of guesses costs the server nothing; after a refused login charge both
+    /// with [`ServerFlow::record_failure`].
+    pub fn check_login_throttle(
+        &self,
+        username: &LimitState,
+        client: &LimitState,
+        now: OffsetDateTime,
+    ) -> Result<(), Box<Refused>> {
+        match self.throttled(&[*username, *client], now) {
+            None => Ok(()),
+            Some(wait) => Err(Box::new(Refused {
+                outcome: self.responder.too_many_requests(wait),
+                audit: AuditRecord::login(&self.policy, LoginResult::Throttled, None, now),
+            })),
+        }
+    }
+
+    /// Before a request is authenticated: refuses it unread (429, `Retry-After`, and
+    /// its audit record) when the client's failure budget is spent; after a 401,
+    /// charge it with [`ServerFlow::record_failure`]. The client key is the caller's
+    /// choice (the peer address, say); credentials are never a key, so a stolen
+    /// key's owner cannot be locked out by someone else's failures.
+    pub fn check_auth_throttle(
+        &self,
+        client: &LimitState,
+        target: Option<Target<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<(), Box<Served>> {
+        match self.throttled(&[*client], now) {
+            None => Ok(()),
+            Some(wait) => {
+                let bare = target.map(|t| t.request(&[]));
+                Err(Box::new(Served {
+                    principal: None,
+                    failure: None,
+                    decision: None,
+                    limit: None,
+                    outcome: self.responder.too_many_requests(wait),
+                    audit: AuditRecord::throttled(&self.policy, bare.as_ref(), wait, now),
+                }))
+            }
+        }
+    }
+
+    /// Charges one failed attempt (a refused login, or a 401) to a failure budget.
+    pub fn record_failure(&self, state: &mut LimitState, now: OffsetDateTime) {
+        *state = check_limit(*state, &self.failures, now).1;
     }
 
     /// The same flow with other authentication settings (a clock-skew leeway).

@@ -438,3 +438,69 @@ fn a_target_says_what_it_asks_for() {
         ("flows.deploy", &acme, Tier::Enterprise)
     );
 }
+
+/// The throttle on failures, step by step: ten failures fit the default budget, the
+/// eleventh attempt is refused unread with the time to wait, a budget charged by one
+/// key leaves another alone, and the wait is exact.
+#[test]
+fn failed_attempts_are_throttled() {
+    let f = fixture();
+    let (mut user, mut client, other) = (
+        LimitState::default(),
+        LimitState::default(),
+        LimitState::default(),
+    );
+    for _ in 0..10 {
+        assert!(f.flow.check_login_throttle(&user, &client, NOW).is_ok());
+        f.flow.record_failure(&mut user, NOW);
+        f.flow.record_failure(&mut client, NOW);
+    }
+    let refused = f.flow.check_login_throttle(&user, &other, NOW).unwrap_err();
+    assert_eq!(refused.outcome.status(), 429);
+    assert_eq!(refused.outcome.header("retry-after"), Some("6"));
+    assert_eq!(
+        refused.outcome.body(),
+        r#"{"message":"Too Many Attempts."}"#
+    );
+    assert_eq!(
+        serde_json::to_value(&refused.audit).unwrap()["reason"],
+        serde_json::json!({"kind": "login", "result": "throttled"})
+    );
+    assert!(
+        f.flow.check_login_throttle(&other, &client, NOW).is_err(),
+        "either key spent refuses"
+    );
+    assert!(f.flow.check_login_throttle(&other, &other, NOW).is_ok());
+    let later = NOW + Duration::seconds(6);
+    assert!(
+        f.flow
+            .check_login_throttle(&user, &client, later - Duration::nanoseconds(1))
+            .is_err()
+    );
+    assert!(f.flow.check_login_throttle(&user, &client, later).is_ok());
+
+    let acme = company("acme");
+    let target = Target::new("flows.view", &acme, Tier::Professional);
+    let served = f
+        .flow
+        .check_auth_throttle(&client, Some(target), NOW)
+        .unwrap_err();
+    assert_eq!(served.outcome().status(), 429);
+    assert!(!served.is_allowed() && served.principal().is_none());
+    let audit = serde_json::to_value(served.audit()).unwrap();
+    assert_eq!(
+        audit["reason"],
+        serde_json::json!({"kind": "throttled", "retry_after_secs": 6})
+    );
+    assert_eq!(audit["action"], "flows.view");
+    assert!(f.flow.check_auth_throttle(&other, None, NOW).is_ok());
+    // A tighter quota: one failure, then a minute's wait.
+    let strict = f
+        .flow
+        .clone()
+        .with_failure_quota(Quota::new(1, 60, 1).unwrap());
+    let mut s = LimitState::default();
+    strict.record_failure(&mut s, NOW);
+    let e = strict.check_auth_throttle(&s, None, NOW).unwrap_err();
+    assert_eq!(e.outcome().header("retry-after"), Some("60"));
+}

@@ -14,7 +14,7 @@ use pw_auth_core::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATION_1: &str = "
 CREATE TABLE companies (id TEXT PRIMARY KEY, tier TEXT NOT NULL, parent TEXT);
@@ -40,6 +40,13 @@ CREATE TABLE tokens (
 CREATE TABLE grants (user TEXT NOT NULL, company TEXT NOT NULL, PRIMARY KEY (user, company));
 CREATE TABLE budgets (company TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);
+";
+
+/// Failure budgets for the throttle on failed logins and authentications, by key: a
+/// digest of the username tried (never the username itself, which sometimes holds a
+/// password typed in the wrong field), or the client's address.
+const MIGRATION_2: &str = "
+CREATE TABLE failures (key TEXT PRIMARY KEY, state TEXT NOT NULL);
 ";
 
 /// How long a statement waits for a lock held elsewhere before it fails (and the
@@ -119,23 +126,71 @@ impl Db {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
-        match version {
-            0 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {MIGRATION_1} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(err)?;
-            }
-            SCHEMA_VERSION => {}
+        let steps = match version {
+            0 => format!("{MIGRATION_1}{MIGRATION_2}"),
+            1 => MIGRATION_2.to_owned(),
+            SCHEMA_VERSION => String::new(),
             newer => {
                 return Err(StoreError(format!(
                     "the database has schema version {newer}; this server reads {SCHEMA_VERSION}"
                 )));
             }
+        };
+        if !steps.is_empty() {
+            conn.execute_batch(&format!(
+                "BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(err)?;
         }
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// The failure budgets of `keys`, in order (a key never charged: a fresh one).
+    pub async fn failure_states(&self, keys: Vec<String>) -> Result<Vec<LimitState>, StoreError> {
+        self.run(move |c| {
+            keys.iter()
+                .map(|k| {
+                    match text_row(c, "SELECT state FROM failures WHERE key = ?1", params![k])? {
+                        Some(s) => parse(&s),
+                        None => Ok(LimitState::default()),
+                    }
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Charges one failure to each of `keys` with `charge`, in one transaction.
+    pub async fn charge_failures<F>(&self, keys: Vec<String>, charge: F) -> Result<(), StoreError>
+    where
+        F: Fn(&mut LimitState) + Send + 'static,
+    {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            for key in &keys {
+                let mut state = match text_row(
+                    &tx,
+                    "SELECT state FROM failures WHERE key = ?1",
+                    params![key],
+                )? {
+                    Some(s) => parse(&s)?,
+                    None => LimitState::default(),
+                };
+                charge(&mut state);
+                tx.execute(
+                    "INSERT INTO failures (key, state) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+                    params![key, json(&state)?],
+                )
+                .map_err(err)?;
+            }
+            tx.commit().map_err(err)
+        })
+        .await
     }
 
     fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -599,6 +654,28 @@ impl AuthStore for Db {
             }
             tx.commit().map_err(err)?;
             Ok(result)
+        })
+        .await
+    }
+
+    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
+        let states = self.failure_states(vec![key.to_owned()]).await?;
+        Ok(states.first().copied().unwrap_or_default())
+    }
+
+    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut LimitState) + Send + 'static,
+    {
+        let charge = std::sync::Mutex::new(Some(charge));
+        self.charge_failures(vec![key.to_owned()], move |s| {
+            if let Some(f) = charge
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+            {
+                f(s);
+            }
         })
         .await
     }

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use http::{HeaderMap, StatusCode};
@@ -222,6 +222,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .with_company_hook(Arc::new(|parts: &http::request::Parts, _: &_| {
             let named = parts.headers.get("x-company")?.to_str().ok()?;
             CompanyId::new(named.trim()).ok()
+        }))
+        // Failed authentications are throttled per peer address.
+        .with_client_key(Arc::new(|parts: &http::request::Parts| {
+            let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+            Some(format!("client:{}", peer.ip()))
         }));
     let unguessable = random_bytes()?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
@@ -245,11 +250,15 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let (stop, stopped) = oneshot::channel::<()>();
     let router = router(app);
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+        // The peer's address keys the throttle on failed logins.
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
     });
     Ok(Running {
         addr,
@@ -323,7 +332,23 @@ async fn read_body(app: &App, body: Body, cap: usize) -> Result<Bytes, Response>
         .ok_or_else(|| outcome_response(&app.auth.flow().responder().payload_too_large(cap)))
 }
 
-async fn login(State(app): State<App>, body: Body) -> Response {
+/// The throttle keys of a login: the username's digest (the username itself is
+/// never stored) and the client's address.
+fn login_keys(username: &str, peer: SocketAddr) -> Vec<String> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(username.as_bytes());
+    let mut user = String::from("user:");
+    for b in digest {
+        user.push_str(&format!("{b:02x}"));
+    }
+    vec![user, format!("client:{}", peer.ip())]
+}
+
+async fn login(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Body,
+) -> Response {
     let now = (app.clock)();
     let flow = app.auth.flow();
     let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
@@ -345,6 +370,23 @@ async fn login(State(app): State<App>, body: Body) -> Response {
             };
         }
     };
+    // Too many failures for this username or from this client: refused before the
+    // password is hashed, so a storm of guesses costs the server nothing.
+    let keys = login_keys(request.username(), peer);
+    let states = match app.db.failure_states(keys.clone()).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let (user_state, client_state) = match states.as_slice() {
+        [u, c] => (*u, *c),
+        _ => return unavailable(StoreError("failure budgets missing".into())),
+    };
+    if let Err(refused) = flow.check_login_throttle(&user_state, &client_state, now) {
+        return match app.db.add_audit(&refused.audit).await {
+            Ok(()) => outcome_response(&refused.outcome),
+            Err(e) => unavailable(e),
+        };
+    }
     let found = match app.db.login_user(request.username().to_owned()).await {
         Ok(f) => f,
         Err(e) => return unavailable(e),
@@ -373,6 +415,16 @@ async fn login(State(app): State<App>, body: Body) -> Response {
         && let Err(e) = app.db.add_token(record.clone()).await
     {
         return unavailable(e);
+    }
+    if served.result() != LoginResult::TokenIssued {
+        let charger = app.auth.flow().clone();
+        if let Err(e) = app
+            .db
+            .charge_failures(keys, move |s| charger.record_failure(s, now))
+            .await
+        {
+            return unavailable(e);
+        }
     }
     if let Err(e) = app.db.add_audit(served.audit()).await {
         return unavailable(e);

@@ -578,3 +578,128 @@ async fn concurrent_callers_share_one_login() {
     );
     server.stop().await.unwrap();
 }
+
+/// Failed logins are throttled like the platform's (429 "Too Many Attempts." with
+/// `Retry-After`), by username and by client: ten wrong passwords for ann, then even
+/// the right one is refused unread until the budget refills (once, nothing throttled
+/// failed logins at all). Another user from another client is not affected; the
+/// username is stored only as a digest.
+#[tokio::test]
+async fn failed_logins_are_throttled_by_username_and_client() {
+    let db = TempDb::new("throttle");
+    let clock = TestClock::frozen(1_795_000_000);
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let http = reqwest::Client::new();
+    let login = server.url("/fabric/api/login");
+    let attempt = |user: &'static str, password: &'static str| {
+        let http = http.clone();
+        let login = login.clone();
+        async move {
+            let r = http
+                .post(&login)
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, retry, r.text().await.unwrap())
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("ann@acme.example", "guess").await.0, 401);
+    }
+    let (status, retry, body) = attempt("ann@acme.example", "ann-demo-password").await;
+    assert_eq!((status, retry.as_deref()), (429, Some("6")));
+    assert_eq!(body, r#"{"message":"Too Many Attempts."}"#);
+    // The client is spent too (all eleven came from 127.0.0.1): max waits as well.
+    assert_eq!(
+        attempt("max@acme.example", "max-demo-password").await.0,
+        429
+    );
+    // Six seconds later one more attempt fits, and the right password works.
+    clock.advance(6);
+    assert_eq!(
+        attempt("ann@acme.example", "ann-demo-password").await.0,
+        200
+    );
+    let records = server.db().audit_records().await.unwrap();
+    let throttled = records
+        .iter()
+        .filter(|r| r["reason"]["result"] == "throttled")
+        .count();
+    assert_eq!(throttled, 2);
+    // The username is never stored: only its digest keys the budget.
+    let conn = rusqlite::Connection::open(&db.0).unwrap();
+    let keys: Vec<String> = conn
+        .prepare("SELECT key FROM failures ORDER BY key")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys[0], "client:127.0.0.1");
+    assert!(
+        keys[1].starts_with("user:") && keys[1].len() == 5 + 64,
+        "{keys:?}"
+    );
+    assert!(keys.iter().all(|k| !k.contains("ann")));
+    server.stop().await.unwrap();
+}
+
+/// Failed authentications are throttled per client too: ten guessed tokens, then the
+/// client's requests are refused unread (429, `Retry-After`) — even with a valid
+/// token — until its budget refills; the refusal is audited as `throttled`.
+#[tokio::test]
+async fn failed_authentications_are_throttled_per_client() {
+    let db = TempDb::new("auth-throttle");
+    let clock = TestClock::frozen(1_795_000_000);
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let http = reqwest::Client::new();
+    let flows = server.url("/fabric/api/flows");
+    let login = http
+        .post(server.url("/fabric/api/login"))
+        .json(&serde_json::json!({"username": "ann@acme.example", "password": "ann-demo-password"}))
+        .send()
+        .await
+        .unwrap();
+    let token: serde_json::Value = login.json().await.unwrap();
+    let good = format!("Bearer {}", token["token"].as_str().unwrap());
+    let get = |authorization: String| {
+        let http = http.clone();
+        let flows = flows.clone();
+        async move {
+            let r = http
+                .get(&flows)
+                .header("authorization", authorization)
+                .send()
+                .await
+                .unwrap();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), retry)
+        }
+    };
+    assert_eq!(get(good.clone()).await.0, 200);
+    for i in 0..10 {
+        assert_eq!(get(format!("Bearer guess{i}")).await.0, 401);
+    }
+    assert_eq!(get(good.clone()).await, (429, Some("6".to_owned())));
+    clock.advance(6);
+    assert_eq!(get(good).await.0, 200);
+    let records = server.db().audit_records().await.unwrap();
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["reason"]["kind"] == "throttled")
+            .count(),
+        1
+    );
+    server.stop().await.unwrap();
+}
