@@ -18,7 +18,7 @@
     reason = "test code: a failing unwrap is a failing test; the soak prints its figures"
 )]
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -48,8 +48,8 @@ fn roomy_policy() -> Policy {
     Policy::compile(&doc).unwrap()
 }
 
-async fn start_on(db: &PathBuf, listen: std::net::SocketAddr) -> Running {
-    let mut config = Config::new(db.clone(), listen);
+async fn start_on(db: &Path, listen: std::net::SocketAddr) -> Running {
+    let mut config = Config::new(db.to_path_buf(), listen);
     config.seed_demo = true;
     config.policy = roomy_policy();
     // The port was just released by the stopped server: retry briefly.
