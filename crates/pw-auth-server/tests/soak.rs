@@ -49,15 +49,14 @@ fn roomy_policy() -> Policy {
 }
 
 async fn start_on(db: &Path, listen: std::net::SocketAddr) -> Running {
-    let mut config = Config::new(db.to_path_buf(), listen);
-    config.seed_demo = true;
-    config.policy = roomy_policy();
-    // The port was just released by the stopped server: retry briefly.
+    let policy = roomy_policy();
+    // After a restart the port was just released by the stopped server: retry
+    // briefly.
     for _ in 0..50 {
-        let mut c = Config::new(config.db.clone(), config.listen);
-        c.seed_demo = true;
-        c.policy = config.policy.clone();
-        match start(c).await {
+        let mut config = Config::new(db.to_path_buf(), listen);
+        config.seed_demo = true;
+        config.policy = policy.clone();
+        match start(config).await {
             Ok(r) => return r,
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
