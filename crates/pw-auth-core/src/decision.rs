@@ -96,7 +96,14 @@ impl<'a> Request<'a> {
 /// not the linked company's: no company can exhaust another's allowance, and a
 /// parent cannot multiply its allowance by spreading work over its linked companies
 /// (`docs/design.md`, "Whose budget"). Taking a [`Principal`] means nothing can be
-/// charged before someone is authenticated.
+/// charged before someone is authenticated:
+///
+/// ```compile_fail
+/// use pw_auth_core::*;
+/// let acme = CompanyId::new("acme").unwrap();
+/// let request = Request::new("flows.view", &acme, Tier::Standard);
+/// let _ = usage_key(&request); // a request names no payer
+/// ```
 pub fn usage_key(principal: &Principal) -> &CompanyId {
     principal.company()
 }

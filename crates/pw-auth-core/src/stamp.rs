@@ -69,9 +69,20 @@ pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok
     s.collect_str(&Stamp(*t))
 }
 
+/// What a timestamp must be, said when one is not (`time`'s own message for a year
+/// past 9999 is "a character literal was not valid").
+const EXPECTED: &str =
+    "a timestamp must be an RFC 3339 date-time with a four-digit year, like 2026-11-27T12:00:00Z";
+
+fn parse<E: serde::de::Error>(text: &str) -> Result<OffsetDateTime, E> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| E::custom(EXPECTED))
+}
+
 /// `#[serde(with = "crate::stamp")]`.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-    time::serde::rfc3339::deserialize(d)
+    let text: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
+    parse(&text)
 }
 
 /// `#[serde(with = "crate::stamp::option")]`.
@@ -98,7 +109,8 @@ pub(crate) mod option {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<OffsetDateTime>, D::Error> {
-        time::serde::rfc3339::option::deserialize(d)
+        let text: Option<std::borrow::Cow<'de, str>> = serde::Deserialize::deserialize(d)?;
+        text.map(|t| super::parse(&t)).transpose()
     }
 }
 
@@ -142,6 +154,25 @@ mod tests {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap();
         assert_eq!(Stamp(t).to_string(), rfc);
+    }
+
+    #[test]
+    fn reading_says_what_a_timestamp_must_be() {
+        #[derive(serde::Deserialize, Debug)]
+        struct T {
+            #[serde(with = "crate::stamp")]
+            #[allow(dead_code, reason = "read only for its error")]
+            at: OffsetDateTime,
+        }
+        for text in [r#"{"at": "10000-01-01T00:00:00Z"}"#, r#"{"at": "yesterday"}"#] {
+            let e = serde_json::from_str::<T>(text).unwrap_err().to_string();
+            assert!(e.starts_with(EXPECTED), "{e}");
+        }
+        let t: T = serde_json::from_str(r#"{"at": "2026-11-27T12:00:00+01:00"}"#).unwrap();
+        assert_eq!(t.at, time::macros::datetime!(2026-11-27 11:00 UTC));
+        // A string with an escape is read too (not only borrowed ones).
+        let t: T = serde_json::from_str(r#"{"at": "2026-11-27T12:00:00\u005a"}"#).unwrap();
+        assert_eq!(t.at, time::macros::datetime!(2026-11-27 12:00 UTC));
     }
 
     #[test]
