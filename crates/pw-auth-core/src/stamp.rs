@@ -164,7 +164,10 @@ mod tests {
             #[allow(dead_code, reason = "read only for its error")]
             at: OffsetDateTime,
         }
-        for text in [r#"{"at": "10000-01-01T00:00:00Z"}"#, r#"{"at": "yesterday"}"#] {
+        for text in [
+            r#"{"at": "10000-01-01T00:00:00Z"}"#,
+            r#"{"at": "yesterday"}"#,
+        ] {
             let e = serde_json::from_str::<T>(text).unwrap_err().to_string();
             assert!(e.starts_with(EXPECTED), "{e}");
         }

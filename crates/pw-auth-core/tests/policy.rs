@@ -507,3 +507,79 @@ fn a_megabyte_of_custom_roles_compiles() {
     let last = p.custom_roles().last().unwrap().name().clone();
     assert!(p.custom_role(&last).is_some());
 }
+
+/// The decision table's text form, for a policy small enough to read whole: two
+/// actions and a custom role, every place and tier.
+#[test]
+fn the_decision_table_text_of_a_small_policy() {
+    let text = r#"{"name": "small", "version": "1",
+      "actions": [
+        {"id": "flows.view", "kind": "view", "min_role": "read-only"},
+        {"id": "flows.deploy", "kind": "edit", "min_role": "manager", "feature": "advanced"}
+      ],
+      "custom_roles": [{"name": "ops", "view": ["flows"], "edit": ["flows"]}]}"#;
+    let table = Policy::from_json(text).unwrap().decision_table();
+    insta::assert_snapshot!(table.to_string());
+}
+
+/// `diff` names exactly the cells a change moved: raising `flows.deploy` to the
+/// administrator takes it from the manager and the api-user wherever they had it,
+/// changes why the user and read-only are refused, and why the administrator is
+/// allowed (shown in full, since the code alone reads the same); the cells of a linked
+/// company without a grant do not move. The JSON form carries each cell's subject,
+/// action, tier, place, effect and reason.
+#[test]
+fn a_diff_names_the_moved_cells() {
+    let small = |min: &str| {
+        Policy::from_json(&format!(
+            r#"{{"name": "small", "version": "1", "actions": [
+              {{"id": "flows.view", "kind": "view", "min_role": "read-only"}},
+              {{"id": "flows.deploy", "kind": "edit", "min_role": "{min}"}}]}}"#
+        ))
+        .unwrap()
+    };
+    let (before, after) = (small("manager"), small("administrator"));
+    let lines: Vec<String> = before
+        .diff(&after)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @"
+    flows.deploy, administrator, own company, tier trial: allowed (the action requires manager or above) → allowed (the action requires administrator or above)
+    flows.deploy, manager, own company, tier trial: allowed → administrator_only
+    flows.deploy, user, own company, tier trial: role_too_low:manager → administrator_only
+    flows.deploy, read-only, own company, tier trial: role_too_low:manager → administrator_only
+    flows.deploy, api-user, own company, tier trial: allowed → administrator_only
+    flows.deploy, administrator, own company, tier standard: allowed (the action requires manager or above) → allowed (the action requires administrator or above)
+    flows.deploy, manager, own company, tier standard: allowed → administrator_only
+    flows.deploy, user, own company, tier standard: role_too_low:manager → administrator_only
+    flows.deploy, read-only, own company, tier standard: role_too_low:manager → administrator_only
+    flows.deploy, api-user, own company, tier standard: allowed → administrator_only
+    flows.deploy, administrator, own company, tier professional: allowed (the action requires manager or above) → allowed (the action requires administrator or above)
+    flows.deploy, manager, own company, tier professional: allowed → administrator_only
+    flows.deploy, user, own company, tier professional: role_too_low:manager → administrator_only
+    flows.deploy, read-only, own company, tier professional: role_too_low:manager → administrator_only
+    flows.deploy, api-user, own company, tier professional: allowed → administrator_only
+    flows.deploy, administrator, own company, tier enterprise: allowed (the action requires manager or above) → allowed (the action requires administrator or above)
+    flows.deploy, manager, own company, tier enterprise: allowed → administrator_only
+    flows.deploy, user, own company, tier enterprise: role_too_low:manager → administrator_only
+    flows.deploy, read-only, own company, tier enterprise: role_too_low:manager → administrator_only
+    flows.deploy, api-user, own company, tier enterprise: allowed → administrator_only
+    flows.deploy, administrator, linked company, with a grant, tier trial: allowed (the action requires manager or above, in a linked company entered by grant) → allowed (the action requires administrator or above, in a linked company entered by grant)
+    flows.deploy, manager, linked company, with a grant, tier trial: allowed → administrator_only
+    flows.deploy, administrator, linked company, with a grant, tier standard: allowed (the action requires manager or above, in a linked company entered by grant) → allowed (the action requires administrator or above, in a linked company entered by grant)
+    flows.deploy, manager, linked company, with a grant, tier standard: allowed → administrator_only
+    flows.deploy, administrator, linked company, with a grant, tier professional: allowed (the action requires manager or above, in a linked company entered by grant) → allowed (the action requires administrator or above, in a linked company entered by grant)
+    flows.deploy, manager, linked company, with a grant, tier professional: allowed → administrator_only
+    flows.deploy, administrator, linked company, with a grant, tier enterprise: allowed (the action requires manager or above, in a linked company entered by grant) → allowed (the action requires administrator or above, in a linked company entered by grant)
+    flows.deploy, manager, linked company, with a grant, tier enterprise: allowed → administrator_only
+    ");
+    let json = serde_json::to_value(after.decision_table()).unwrap();
+    assert_eq!(json["policy"], after.id());
+    assert_eq!(
+        json["cells"][0],
+        serde_json::json!({"subject": "administrator", "action": "flows.view", "tier": "trial",
+            "place": "own_company", "effect": "allow",
+            "reason": {"kind": "allowed", "min_role": "read-only", "standing": "member"}})
+    );
+}

@@ -177,3 +177,108 @@ proptest! {
         }
     }
 }
+
+/// The naive model's request for a cell of the decision table.
+fn model_cell(c: &Cell) -> (NaivePrincipal, NaiveRequest) {
+    let (role, custom) = match &c.subject {
+        Subject::Role(r) => (
+            match r {
+                Role::Administrator => "administrator",
+                Role::Manager => "manager",
+                Role::User => "user",
+                Role::ReadOnly => "read-only",
+                Role::ApiUser => "api-user",
+            },
+            None,
+        ),
+        Subject::Custom(name) => ("user", Some(name.as_str().to_owned())),
+    };
+    let (company, parent, grants) = match c.place {
+        Place::OwnCompany => ("home", None, vec![]),
+        Place::LinkedWithGrant => ("linked", Some("home".to_owned()), vec!["linked".to_owned()]),
+        Place::LinkedWithoutGrant => ("linked", Some("home".to_owned()), vec![]),
+    };
+    let tier = match c.tier {
+        Tier::Trial => "trial",
+        Tier::Standard => "standard",
+        Tier::Professional => "professional",
+        Tier::Enterprise => "enterprise",
+    };
+    (
+        NaivePrincipal {
+            role,
+            custom,
+            home: "home".to_owned(),
+        },
+        NaiveRequest {
+            action: c.action.clone(),
+            company: company.to_owned(),
+            tier,
+            parent,
+            grants,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Every cell of a random policy's decision table is what the naive model says,
+    /// and the table holds every subject × action × tier × place exactly once.
+    #[test]
+    fn the_decision_table_agrees_with_the_naive_model(doc in document()) {
+        let policy = Policy::compile(&doc).unwrap();
+        let table = policy.decision_table();
+        let subjects = 5 + doc.custom_roles.len();
+        prop_assert_eq!(table.cells().len(), subjects * doc.actions.len() * 4 * 3);
+        for c in table.cells() {
+            let (p, r) = model_cell(c);
+            let want = naive(&doc, &p, &r);
+            prop_assert_eq!(c.verdict.reason.kind(), want, "{:?}", c);
+            prop_assert_eq!(c.verdict.effect == Effect::Allow, want.starts_with("allowed"));
+        }
+    }
+
+    /// A diff of a policy with itself, or with the same policy written differently
+    /// (its actions in another order), is empty; changing one action's minimum role
+    /// moves only that action's cells, and every cell whose answer the naive model
+    /// sees change is among them.
+    #[test]
+    fn a_changed_minimum_role_changes_exactly_its_cells(
+        doc in document(),
+        pick in any::<prop::sample::Index>(),
+        new_min in prop::sample::select(vec!["read-only", "user", "manager", "administrator", "nobody"]),
+    ) {
+        let policy = Policy::compile(&doc).unwrap();
+        prop_assert!(policy.diff(&policy).is_empty());
+        let mut reordered = doc.clone();
+        reordered.actions.reverse();
+        prop_assert!(policy.diff(&Policy::compile(&reordered).unwrap()).is_empty());
+
+        let i = pick.index(doc.actions.len());
+        let mut changed = doc.clone();
+        changed.actions[i].min_role = new_min.to_owned();
+        if changed.actions[i].grant_required && !matches!(new_min, "manager" | "administrator") {
+            changed.actions[i].grant_required = false;
+        }
+        let Ok(after) = Policy::compile(&changed) else {
+            return Ok(());
+        };
+        let diff = policy.diff(&after);
+        let id = &doc.actions[i].id;
+        for change in &diff {
+            prop_assert_eq!(&change.action, id, "{}", change);
+            prop_assert!(change.before.is_some() && change.after.is_some());
+            prop_assert_ne!(change.before, change.after);
+        }
+        for c in policy.decision_table().cells().iter().filter(|c| &c.action == id) {
+            let (p, r) = model_cell(c);
+            let before = naive(&doc, &p, &r);
+            let now = naive(&changed, &p, &r);
+            let listed = diff.iter().any(|d| d.subject == c.subject && d.tier == c.tier && d.place == c.place);
+            if before != now {
+                prop_assert!(listed, "{:?}: {} → {} not in the diff", c, before, now);
+            }
+        }
+    }
+}

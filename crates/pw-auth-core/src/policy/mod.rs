@@ -3,11 +3,13 @@
 //!
 //! * `document`: the serde form, as written by people;
 //! * `compile`: the checks, and the compiled form;
-//! * `error`: what can be wrong, where, and how to fix it.
+//! * `error`: what can be wrong, where, and how to fix it;
+//! * `table`: the whole decision table as a value, and the diff of two policies.
 
 mod compile;
 mod document;
 mod error;
+mod table;
 
 use std::cmp::Ordering;
 
@@ -17,6 +19,7 @@ use crate::tier::{Feature, Tier};
 
 pub use document::{ActionKind, ActionSpec, CustomRoleSpec, PolicyDocument, Requirement};
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use table::{Cell, CellChange, DecisionTable, Place, Subject, Verdict};
 
 /// The longest action id, in bytes.
 pub const MAX_ACTION_ID_LEN: usize = 64;

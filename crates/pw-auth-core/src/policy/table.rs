@@ -1,0 +1,441 @@
+//! A policy's whole decision table, as a value: what it decides for every role and
+//! custom role, every action, every tier, and every place a request can act in. Users
+//! snapshot it to review a policy change, and [`Policy::diff`] names the cells a
+//! change moved.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::Policy;
+use crate::decision::{Effect, Reason, Request, authorize};
+use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
+use crate::lifetime::Leeway;
+use crate::principal::Principal;
+use crate::role::{CustomRoleName, Role};
+use crate::tier::Tier;
+
+/// Who a row of the table is about: a standard role (the api-user with its API key,
+/// the others with a bearer token) or a custom role (with a bearer token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A standard role.
+    Role(Role),
+    /// A custom role of the policy.
+    Custom(CustomRoleName),
+}
+
+impl fmt::Display for Subject {
+    /// `manager`, or `custom:integration-lead`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Role(r) => f.write_str(r.as_str()),
+            Subject::Custom(name) => write!(f, "custom:{name}"),
+        }
+    }
+}
+
+impl Serialize for Subject {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where a request acts, seen from the principal's company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// The principal's own company.
+    OwnCompany,
+    /// A company linked to it, for which the principal holds a grant.
+    LinkedWithGrant,
+    /// A company linked to it, without a grant.
+    LinkedWithoutGrant,
+}
+
+impl Place {
+    /// Every place, in table order.
+    pub const ALL: [Place; 3] = [
+        Place::OwnCompany,
+        Place::LinkedWithGrant,
+        Place::LinkedWithoutGrant,
+    ];
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Place::OwnCompany => "own company",
+            Place::LinkedWithGrant => "linked company, with a grant",
+            Place::LinkedWithoutGrant => "linked company, without a grant",
+        })
+    }
+}
+
+/// What a cell decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Allow or deny.
+    pub effect: Effect,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl Verdict {
+    /// The short form used in the table's text: the reason's kind, with the role or
+    /// feature it names (`role_too_low:manager`, `tier_excludes:advanced`).
+    pub fn code(&self) -> String {
+        let kind = self.reason.kind();
+        match self.reason {
+            Reason::RoleTooLow { required, .. } => format!("{kind}:{required}"),
+            Reason::TierExcludes { feature, .. } => format!("{kind}:{feature}"),
+            _ => kind.to_owned(),
+        }
+    }
+}
+
+/// One cell: a subject, an action, a tier and a place, and what the policy decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// Who.
+    pub subject: Subject,
+    /// The action id.
+    pub action: String,
+    /// The tier of the company acted in.
+    pub tier: Tier,
+    /// Where.
+    pub place: Place,
+    /// The decision.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// A policy's whole decision table: every subject × action × tier × place. Its
+/// `Display` is a stable text for review (one section per place and tier, a row per
+/// action, a column per subject); it serialises to JSON as
+/// `{"policy": …, "cells": [{"subject", "action", "tier", "place", "effect", "reason"}]}`.
+///
+/// ```
+/// use pw_auth_core::Policy;
+/// let table = Policy::default_policy().decision_table();
+/// let text = table.to_string();
+/// assert!(text.starts_with("policy: patchworks-default@"));
+/// // In a user's tests: insta::assert_snapshot!(policy.decision_table().to_string());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionTable {
+    policy: String,
+    cells: Vec<Cell>,
+}
+
+/// The instant the table is decided at: inside the fixed principals' lifetime, so no
+/// cell is about expiry.
+const AT: OffsetDateTime = datetime!(2000-01-01 0:00 UTC);
+const EXPIRES: OffsetDateTime = datetime!(2000-01-02 0:00 UTC);
+
+impl DecisionTable {
+    /// The id of the policy it was made from.
+    pub fn policy_id(&self) -> &str {
+        &self.policy
+    }
+
+    /// Every cell, in table order: place, tier, action (the policy's order), subject.
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    /// The cell for a subject, action, tier and place, if the table has one.
+    pub fn cell(&self, subject: &Subject, action: &str, tier: Tier, place: Place) -> Option<&Cell> {
+        self.cells.iter().find(|c| {
+            &c.subject == subject && c.action == action && c.tier == tier && c.place == place
+        })
+    }
+}
+
+fn subjects(policy: &Policy) -> Vec<Subject> {
+    Role::ALL
+        .into_iter()
+        .map(Subject::Role)
+        .chain(
+            policy
+                .custom_roles()
+                .map(|r| Subject::Custom(r.name().clone())),
+        )
+        .collect()
+}
+
+/// The principal a subject is decided as.
+fn principal(subject: &Subject, home: &CompanyId) -> Option<Principal> {
+    let user = UserId::known("table-user");
+    match subject {
+        Subject::Role(Role::ApiUser) => Some(Principal::api_key(
+            user,
+            home.clone(),
+            ApiKeyId::known("table-key"),
+        )),
+        Subject::Role(role) => Principal::bearer(
+            user,
+            home.clone(),
+            *role,
+            TokenId::known("table-token"),
+            EXPIRES,
+            Leeway::ZERO,
+        ),
+        // A custom role's decisions do not depend on the standard role under it.
+        Subject::Custom(name) => Principal::bearer(
+            user,
+            home.clone(),
+            Role::User,
+            TokenId::known("table-token"),
+            EXPIRES,
+            Leeway::ZERO,
+        )
+        .and_then(|p| p.with_custom_role(name.clone())),
+    }
+}
+
+impl Policy {
+    /// The whole decision table (see [`DecisionTable`]): for every standard and
+    /// custom role, action, tier and place, what [`authorize`] decides.
+    pub fn decision_table(&self) -> DecisionTable {
+        let home = CompanyId::known("home");
+        let linked = CompanyId::known("linked");
+        let grants = [linked.clone()];
+        let subjects: Vec<(Subject, Option<Principal>)> = subjects(self)
+            .into_iter()
+            .map(|s| {
+                let p = principal(&s, &home);
+                (s, p)
+            })
+            .collect();
+        let mut cells = Vec::new();
+        for place in Place::ALL {
+            for tier in Tier::ALL {
+                for action in self.actions() {
+                    let request = match place {
+                        Place::OwnCompany => Request::new(action.id(), &home, tier),
+                        Place::LinkedWithGrant => Request::new(action.id(), &linked, tier)
+                            .with_parent(&home)
+                            .with_grants(&grants),
+                        Place::LinkedWithoutGrant => {
+                            Request::new(action.id(), &linked, tier).with_parent(&home)
+                        }
+                    };
+                    for (subject, principal) in &subjects {
+                        // Every subject has a principal (the constructors refuse only
+                        // an api-user bearer or custom role, never built here).
+                        let Some(principal) = principal else {
+                            continue;
+                        };
+                        let decision = authorize(self, principal, &request, AT);
+                        cells.push(Cell {
+                            subject: subject.clone(),
+                            action: action.id().to_owned(),
+                            tier,
+                            place,
+                            verdict: Verdict {
+                                effect: decision.effect(),
+                                reason: decision.reason(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        DecisionTable {
+            policy: self.id().to_owned(),
+            cells,
+        }
+    }
+
+    /// The cells whose decision or reason differ between this policy (`before`) and
+    /// `after`, with both verdicts; a cell only one of them has (an action or custom
+    /// role added or removed) comes with `None` on the other side. Empty when the two
+    /// decide the same everywhere, whatever their texts.
+    pub fn diff(&self, after: &Policy) -> Vec<CellChange> {
+        // Table order: place, tier, action id, then subjects as the columns go.
+        type Key = (Place, Tier, String, (usize, String));
+        let rank = |s: &Subject| match s {
+            Subject::Role(r) => (
+                Role::ALL.iter().position(|x| x == r).unwrap_or(0),
+                String::new(),
+            ),
+            Subject::Custom(name) => (Role::ALL.len(), name.as_str().to_owned()),
+        };
+        let key = |c: &Cell| (c.place, c.tier, c.action.clone(), rank(&c.subject));
+        let before_table = self.decision_table();
+        let after_table = after.decision_table();
+        let mut merged: BTreeMap<Key, (Option<&Cell>, Option<&Cell>)> = BTreeMap::new();
+        for c in before_table.cells() {
+            merged.entry(key(c)).or_default().0 = Some(c);
+        }
+        for c in after_table.cells() {
+            merged.entry(key(c)).or_default().1 = Some(c);
+        }
+        merged
+            .into_values()
+            .filter_map(|pair| {
+                let (before, after) = pair;
+                let cell = before.or(after)?;
+                let (b, a) = (before.map(|c| c.verdict), after.map(|c| c.verdict));
+                (b != a).then(|| CellChange {
+                    subject: cell.subject.clone(),
+                    action: cell.action.clone(),
+                    tier: cell.tier,
+                    place: cell.place,
+                    before: b,
+                    after: a,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A cell that a policy change moved (see [`Policy::diff`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CellChange {
+    /// Who.
+    pub subject: Subject,
+    /// The action id.
+    pub action: String,
+    /// The tier.
+    pub tier: Tier,
+    /// Where.
+    pub place: Place,
+    /// The old policy's verdict; `None` if it has no such cell.
+    pub before: Option<Verdict>,
+    /// The new policy's verdict; `None` if it has no such cell.
+    pub after: Option<Verdict>,
+}
+
+impl fmt::Display for DecisionTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "policy: {}", self.policy)?;
+        // The subjects in column order, as the first section holds them.
+        let mut columns: Vec<&Subject> = Vec::new();
+        for c in &self.cells {
+            if columns.contains(&&c.subject) {
+                break;
+            }
+            columns.push(&c.subject);
+        }
+        let width = columns.len().max(1);
+        let action_width = self
+            .cells
+            .iter()
+            .map(|c| c.action.len())
+            .max()
+            .unwrap_or(0)
+            .max("action".len());
+        let code_width = self
+            .cells
+            .iter()
+            .map(|c| c.verdict.code().len())
+            .chain(columns.iter().map(|s| s.to_string().len()))
+            .max()
+            .unwrap_or(0);
+        let mut section = None;
+        for row in self.cells.chunks(width) {
+            let Some(first) = row.first() else {
+                continue;
+            };
+            if section != Some((first.place, first.tier)) {
+                section = Some((first.place, first.tier));
+                writeln!(f, "\n## {}, tier {}", first.place, first.tier)?;
+                let mut header = format!("{:<action_width$}", "action");
+                for s in &columns {
+                    header.push_str(&format!("  {:<code_width$}", s.to_string()));
+                }
+                writeln!(f, "{}", header.trim_end())?;
+            }
+            let mut line = format!("{:<action_width$}", first.action);
+            for c in row {
+                line.push_str(&format!("  {:<code_width$}", c.verdict.code()));
+            }
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for CellChange {
+    /// `flows.edit, manager, own company, tier trial: allowed → administrator_only`;
+    /// when only the reason's details changed (an allow under another minimum role),
+    /// each side's reason is spelled out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let same_code = self.before.map(|v| v.code()) == self.after.map(|v| v.code());
+        let show = |v: &Option<Verdict>| match v {
+            None => "(no such cell)".to_owned(),
+            Some(v) if same_code => format!("{} ({})", v.code(), v.reason),
+            Some(v) => v.code(),
+        };
+        write!(
+            f,
+            "{}, {}, {}, tier {}: {} → {}",
+            self.action,
+            self.subject,
+            self.place,
+            self.tier,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixed ids the table's principals use are valid ids.
+    #[test]
+    fn the_known_ids_are_valid() {
+        assert!(UserId::new("table-user").is_ok());
+        assert!(ApiKeyId::new("table-key").is_ok());
+        assert!(TokenId::new("table-token").is_ok());
+        assert!(CompanyId::new("home").is_ok() && CompanyId::new("linked").is_ok());
+    }
+
+    /// Every subject gets a principal, so no cell is skipped; cells are found by
+    /// their four coordinates.
+    #[test]
+    fn every_subject_is_decided_and_found() {
+        let mut doc: crate::PolicyDocument =
+            serde_json::from_str(Policy::default_document_json()).unwrap();
+        doc.custom_roles = vec![crate::CustomRoleSpec {
+            name: "lead".into(),
+            view: vec!["flows".into()],
+            edit: vec![],
+        }];
+        let policy = Policy::compile(&doc).unwrap();
+        let table = policy.decision_table();
+        assert_eq!(table.policy_id(), policy.id());
+        assert_eq!(table.cells().len(), 6 * policy.actions().len() * 4 * 3);
+        let lead = Subject::Custom(CustomRoleName::new("lead").unwrap());
+        let c = table
+            .cell(&lead, "flows.view", Tier::Enterprise, Place::OwnCompany)
+            .unwrap();
+        assert_eq!(c.verdict.code(), "allowed_by_custom_role");
+        let c = table
+            .cell(
+                &Subject::Role(Role::ApiUser),
+                "flows.view",
+                Tier::Trial,
+                Place::LinkedWithGrant,
+            )
+            .unwrap();
+        assert_eq!(c.verdict.code(), "api_user_own_company_only");
+        assert!(
+            table
+                .cell(&lead, "flows.nope", Tier::Trial, Place::OwnCompany)
+                .is_none()
+        );
+        assert_eq!(lead.to_string(), "custom:lead");
+        assert_eq!(
+            Place::LinkedWithoutGrant.to_string(),
+            "linked company, without a grant"
+        );
+    }
+}
