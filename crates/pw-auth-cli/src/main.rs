@@ -29,7 +29,7 @@ use time::OffsetDateTime;
     version,
     about,
     long_about = None,
-    after_help = "Exit status: 0 success (or allow), 1 bad input or output that could not be written, 2 deny, 64 a wrong command line."
+    after_help = "Exit status: 0 success (or allow), 1 bad input or output that could not be written, 2 deny, 3 `policy diff` found changes, 64 a wrong command line."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -96,6 +96,19 @@ enum PolicyCommand {
     Check {
         /// The policy JSON file.
         file: String,
+    },
+    /// The decisions that differ between two policies: every role and custom role ×
+    /// action × tier × place whose decision or reason changed.
+    ///
+    /// Exit status: 0 no decision changed, 3 some did, 1 bad input.
+    Diff {
+        /// The policy before the change.
+        before: String,
+        /// The policy after it.
+        after: String,
+        /// JSON for tools instead of markdown for people.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -185,6 +198,19 @@ fn run(cli: Cli) -> Result<Printed, String> {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_cmd::check(&file, &read(&file)?).map(|s| Printed::text(s, EXIT_OK)),
+        Command::Policy {
+            command:
+                PolicyCommand::Diff {
+                    before,
+                    after,
+                    json,
+                },
+        } => {
+            let before = policy_cmd::load(&before, &read(&before)?)?;
+            let after = policy_cmd::load(&after, &read(&after)?)?;
+            let (text, code) = policy_cmd::diff(&before, &after, json);
+            Ok(Printed { text, code, json })
+        }
         Command::Header {
             command: BatchCommand::Parse,
         } => batch_run(batch::Kind::Header),

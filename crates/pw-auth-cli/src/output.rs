@@ -12,6 +12,9 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_BAD_INPUT: u8 = 1;
 /// Exit status: the request was denied.
 pub(crate) const EXIT_DENY: u8 = 2;
+/// Exit status: `policy diff` found cells that changed, or `policy test` cases that
+/// failed.
+pub(crate) const EXIT_CHANGED: u8 = 3;
 /// Exit status: the command line itself was wrong (sysexits' `EX_USAGE`).
 pub(crate) const EXIT_USAGE: u8 = 64;
 

@@ -100,6 +100,55 @@ pub(crate) fn matrix(policy: &Policy, json: bool) -> Result<String, String> {
     Ok(out)
 }
 
+/// `policy diff`: the cells whose decision or reason differ between two policies,
+/// as markdown for people or JSON for tools, and the exit status: 0 when they decide
+/// the same, [`crate::output::EXIT_CHANGED`] when they do not.
+pub(crate) fn diff(before: &Policy, after: &Policy, json: bool) -> (String, u8) {
+    let changes = before.diff(after);
+    let code = if changes.is_empty() {
+        crate::output::EXIT_OK
+    } else {
+        crate::output::EXIT_CHANGED
+    };
+    if json {
+        let v = serde_json::json!({
+            "before": before.id(),
+            "after": after.id(),
+            "changes": changes,
+        });
+        return (format!("{v}\n"), code);
+    }
+    let mut out = format!("# Policy diff: `{}` → `{}`\n\n", before.id(), after.id());
+    if changes.is_empty() {
+        out.push_str("No decision changed.\n");
+        return (out, code);
+    }
+    let n = changes.len();
+    out.push_str(&format!(
+        "{n} {} changed.\n\n| action | subject | place | tier | before | after |\n|---|---|---|---|---|---|\n",
+        if n == 1 { "cell" } else { "cells" }
+    ));
+    let show = |v: &Option<pw_auth_core::Verdict>, other: &Option<pw_auth_core::Verdict>| match v {
+        None => "(no such cell)".to_owned(),
+        Some(v) if other.map(|o| o.code()) == Some(v.code()) => {
+            format!("{} ({})", v.code(), v.reason)
+        }
+        Some(v) => v.code(),
+    };
+    for c in &changes {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            c.action,
+            c.subject,
+            c.place,
+            c.tier,
+            show(&c.before, &c.after),
+            show(&c.after, &c.before)
+        ));
+    }
+    (out, code)
+}
+
 /// Checks a policy file: `Ok(summary)` or `Err("FILE:line:col: message")`.
 pub(crate) fn check(path: &str, text: &str) -> Result<String, String> {
     let p = load(path, text)?;

@@ -534,3 +534,76 @@ fn batch_lines_are_capped_while_reading() {
         ]
     );
 }
+
+/// `policy diff`: nothing changed → exit 0, even when the texts differ (another
+/// version, keys and actions in another order); a changed minimum role and a new
+/// grant requirement → exit 3 and exactly the moved cells, as markdown or JSON.
+#[test]
+fn policy_diff() {
+    let same = pw_auth(
+        &[
+            "policy",
+            "diff",
+            "tests/fixtures/small-policy.json",
+            "tests/fixtures/small-policy-reordered.json",
+        ],
+        "",
+    );
+    assert_eq!(same.code, 0, "{}", same.stderr);
+    assert!(
+        same.stdout.ends_with("No decision changed.\n"),
+        "{}",
+        same.stdout
+    );
+    let r = pw_auth(
+        &[
+            "policy",
+            "diff",
+            "tests/fixtures/small-policy.json",
+            "tests/fixtures/small-policy-v2.json",
+        ],
+        "",
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    insta::assert_snapshot!(r.stdout);
+    let j = pw_auth(
+        &[
+            "policy",
+            "diff",
+            "--json",
+            "tests/fixtures/small-policy.json",
+            "tests/fixtures/small-policy-v2.json",
+        ],
+        "",
+    );
+    assert_eq!(j.code, 3);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(
+        changes.len(),
+        r.stdout.lines().filter(|l| l.starts_with("| `")).count()
+    );
+    assert_eq!(
+        changes[0],
+        serde_json::json!({"subject": "administrator", "action": "flows.deploy", "tier": "trial",
+            "place": "own_company",
+            "before": {"effect": "allow", "reason": {"kind": "allowed", "min_role": "administrator", "standing": "member"}},
+            "after": {"effect": "deny", "reason": {"kind": "grant_required"}}})
+    );
+    let bad = pw_auth(
+        &[
+            "policy",
+            "diff",
+            "tests/fixtures/small-policy.json",
+            "tests/fixtures/bad-policy.json",
+        ],
+        "",
+    );
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .starts_with("pw-auth: tests/fixtures/bad-policy.json:"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -91,7 +91,7 @@ impl Reader<'_> {
                 .peek()
                 .and_then(|b| char::from(b).to_digit(16))
                 .ok_or_else(|| self.error())?;
-            v = (v << 4) | d;
+            v = v.saturating_mul(16).saturating_add(d);
             self.bump();
         }
         Ok(v)
@@ -504,6 +504,7 @@ mod tests {
             r#"{}"#,
             r#" { "a" : "b" } "#,
             r#"{"a":"\u00e9\ud83d\ude00\n\"\\\/"}"#,
+            r#"{"a":"\b\f\n\r\t\u0041\u00FF"}"#,
             r#"{"a":1,"b":-1,"c":1.5,"d":1e3,"e":18446744073709551615,"f":18446744073709551616}"#,
             r#"{"a":[1,{"b":[true,false,null]}],"c":{}}"#,
             r#"{"a":"\ud800"}"#,
