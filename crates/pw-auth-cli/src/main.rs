@@ -29,7 +29,7 @@ use time::OffsetDateTime;
     version,
     about,
     long_about = None,
-    after_help = "Exit status: 0 success (or allow), 1 bad input or output that could not be written, 2 deny, 3 `policy diff` found changes, 64 a wrong command line."
+    after_help = "Exit status: 0 success (or allow), 1 bad input or output that could not be written, 2 deny, 3 `policy diff` found changes or `policy test` failures, 64 a wrong command line."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -96,6 +96,17 @@ enum PolicyCommand {
     Check {
         /// The policy JSON file.
         file: String,
+    },
+    /// Run a file of expected decisions (JSON Lines: `role` or `custom_role`,
+    /// `action`, `tier`, `place`, `expect`, and optionally the reason's kind) against
+    /// a policy; every failing case is printed with what the policy decides.
+    ///
+    /// Exit status: 0 every case held, 3 some failed, 1 bad input.
+    Test {
+        /// The policy JSON file.
+        policy: String,
+        /// The cases file.
+        cases: String,
     },
     /// The decisions that differ between two policies: every role and custom role ×
     /// action × tier × place whose decision or reason changed.
@@ -198,6 +209,13 @@ fn run(cli: Cli) -> Result<Printed, String> {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_cmd::check(&file, &read(&file)?).map(|s| Printed::text(s, EXIT_OK)),
+        Command::Policy {
+            command: PolicyCommand::Test { policy, cases },
+        } => {
+            let p = policy_cmd::load(&policy, &read(&policy)?)?;
+            let (text, code) = policy_cmd::test(&p, &cases, &read(&cases)?)?;
+            Ok(Printed::text(text, code))
+        }
         Command::Policy {
             command:
                 PolicyCommand::Diff {

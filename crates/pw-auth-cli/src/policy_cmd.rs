@@ -149,6 +149,32 @@ pub(crate) fn diff(before: &Policy, after: &Policy, json: bool) -> (String, u8) 
     (out, code)
 }
 
+/// `policy test`: the failing cases and a summary, and the exit status (0 every case
+/// held, [`crate::output::EXIT_CHANGED`] some failed); a case that cannot be run is
+/// an error naming its line.
+pub(crate) fn test(policy: &Policy, path: &str, cases: &str) -> Result<(String, u8), String> {
+    let report = policy
+        .run_cases(cases)
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mut out = String::new();
+    for f in &report.failures {
+        out.push_str(&format!("{path}: {f}\n"));
+    }
+    let failed = report.failures.len();
+    out.push_str(&format!(
+        "{} cases, {} passed, {failed} failed ({})\n",
+        report.cases,
+        report.cases.saturating_sub(failed),
+        policy.id()
+    ));
+    let code = if report.passed() {
+        crate::output::EXIT_OK
+    } else {
+        crate::output::EXIT_CHANGED
+    };
+    Ok((out, code))
+}
+
 /// Checks a policy file: `Ok(summary)` or `Err("FILE:line:col: message")`.
 pub(crate) fn check(path: &str, text: &str) -> Result<String, String> {
     let p = load(path, text)?;

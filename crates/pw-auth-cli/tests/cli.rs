@@ -607,3 +607,75 @@ fn policy_diff() {
         bad.stderr
     );
 }
+
+/// `policy test`: the cases that hold exit 0; run against the changed policy, the
+/// manager's case fails (exit 3) and is printed with the line and what the policy now
+/// decides; a case naming an unknown action is bad input (exit 1) naming its line.
+#[test]
+fn policy_test() {
+    let cases = "tests/fixtures/small-policy-cases.jsonl";
+    let ok = pw_auth(
+        &["policy", "test", "tests/fixtures/small-policy.json", cases],
+        "",
+    );
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(
+        ok.stdout
+            .starts_with("4 cases, 4 passed, 0 failed (small@1+"),
+        "{}",
+        ok.stdout
+    );
+    let changed = pw_auth(
+        &[
+            "policy",
+            "test",
+            "tests/fixtures/small-policy-v2.json",
+            cases,
+        ],
+        "",
+    );
+    assert_eq!(changed.code, 3);
+    let lines: Vec<&str> = changed.stdout.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            "tests/fixtures/small-policy-cases.jsonl: line 2: administrator, flows.deploy, own company, tier professional: expected allow, got deny (grant_required)",
+            "tests/fixtures/small-policy-cases.jsonl: line 3: manager, flows.deploy, own company, tier professional: expected deny (administrator_only), got deny (grant_required)",
+        ]
+    );
+    assert!(
+        lines[2].starts_with("4 cases, 2 passed, 2 failed (small@2+"),
+        "{}",
+        lines[2]
+    );
+    let bad = pw_auth(
+        &[
+            "policy",
+            "test",
+            "tests/fixtures/bad-custom-role.json",
+            cases,
+        ],
+        "",
+    );
+    assert_eq!(bad.code, 1);
+    let path = std::env::temp_dir().join(format!("pw-auth-cases-{}.jsonl", std::process::id()));
+    std::fs::write(&path, "{\"role\": \"manager\", \"action\": \"flows.nope\", \"tier\": \"trial\", \"place\": \"own_company\", \"expect\": \"allow\"}\n").unwrap();
+    let unknown = pw_auth(
+        &[
+            "policy",
+            "test",
+            "tests/fixtures/small-policy.json",
+            path.to_str().unwrap(),
+        ],
+        "",
+    );
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown
+            .stderr
+            .ends_with("line 1: the policy has no action `flows.nope`\n"),
+        "{}",
+        unknown.stderr
+    );
+}

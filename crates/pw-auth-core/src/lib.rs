@@ -93,10 +93,10 @@ pub use mint::{
     issue_token, mint_api_key,
 };
 pub use policy::{
-    ActionDef, ActionKind, ActionSpec, Cell, CellChange, CustomRoleDef, CustomRoleSpec,
-    DecisionTable, Location, MAX_ACTION_ID_LEN, MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN,
-    MAX_ROLE_AREAS, Place, Policy, PolicyDocument, PolicyError, PolicyErrorKind, Requirement,
-    Subject, Verdict,
+    ActionDef, ActionKind, ActionSpec, CaseError, CaseFailure, CaseReport, Cell, CellChange,
+    CustomRoleDef, CustomRoleSpec, DecisionTable, Location, MAX_ACTION_ID_LEN, MAX_ACTIONS,
+    MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS, Place, Policy, PolicyDocument, PolicyError,
+    PolicyErrorKind, Requirement, Subject, Verdict,
 };
 #[cfg(any(test, feature = "test-support"))]
 pub use principal::testing;

@@ -583,3 +583,71 @@ fn a_diff_names_the_moved_cells() {
             "reason": {"kind": "allowed", "min_role": "read-only", "standing": "member"}})
     );
 }
+
+/// A cases file: comments and blank lines skipped, every case run, each failure
+/// named by its line with the actual decision; a case that cannot be run (unknown
+/// action, role or custom role, both or neither subject, not a case) is an error
+/// naming its line, never a silent deny.
+#[test]
+fn cases_files_run_against_a_policy() {
+    let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
+    doc.custom_roles = vec![CustomRoleSpec {
+        name: "ops".into(),
+        view: vec!["flows".into()],
+        edit: vec![],
+    }];
+    let policy = Policy::compile(&doc).unwrap();
+    let cases = r#"# the intent of this policy
+{"role": "manager", "action": "flows.deploy", "tier": "professional", "place": "own_company", "expect": "allow"}
+
+{"role": "api-user", "action": "blueprints.publish", "tier": "enterprise", "place": "own_company", "expect": "deny", "reason": "administrator_only"}
+{"custom_role": "ops", "action": "flows.edit", "tier": "enterprise", "place": "own_company", "expect": "allow"}
+{"role": "user", "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "role_too_low:administrator"}
+{"role": "manager", "action": "flows.view", "tier": "trial", "place": "linked_without_grant", "expect": "deny", "reason": "missing_grant"}
+"#;
+    let report = policy.run_cases(cases).unwrap();
+    assert_eq!(report.cases, 5);
+    assert!(!report.passed());
+    let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        failures,
+        [
+            "line 5: custom:ops, flows.edit, own company, tier enterprise: expected allow, got deny (custom_role_lacks)",
+            "line 6: user, flows.deploy, own company, tier trial: expected deny (role_too_low:administrator), got deny (role_too_low:manager)",
+        ]
+    );
+    assert!(policy.run_cases("").unwrap().passed());
+    let errors = [
+        (
+            r#"{"role": "boss", "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "allow"}"#,
+            "line 1: unknown role `boss`",
+        ),
+        (
+            r#"{"custom_role": "lead", "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "allow"}"#,
+            "line 1: the policy has no custom role `lead`",
+        ),
+        (
+            r#"{"custom_role": "Not A Name", "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "allow"}"#,
+            "line 1: the policy has no custom role `Not A Name`",
+        ),
+        (
+            r#"{"role": "manager", "action": "flows.nope", "tier": "trial", "place": "own_company", "expect": "allow"}"#,
+            "line 1: the policy has no action `flows.nope`",
+        ),
+        (
+            r#"{"role": "manager", "custom_role": "ops", "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "allow"}"#,
+            "line 1: a case names exactly one of `role` and `custom_role`",
+        ),
+        (
+            r#"{"action": "flows.view", "tier": "trial", "place": "own_company", "expect": "allow"}"#,
+            "line 1: a case names exactly one of `role` and `custom_role`",
+        ),
+    ];
+    for (case, message) in errors {
+        assert_eq!(policy.run_cases(case).unwrap_err().to_string(), message);
+    }
+    let e = policy
+        .run_cases("\n\n{\"role\": \"manager\", \"action\": \"flows.view\", \"tier\": \"gold\"}")
+        .unwrap_err();
+    assert!(matches!(e, CaseError::Malformed { line: 3, .. }), "{e}");
+}

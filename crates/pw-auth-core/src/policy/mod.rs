@@ -4,8 +4,10 @@
 //! * `document`: the serde form, as written by people;
 //! * `compile`: the checks, and the compiled form;
 //! * `error`: what can be wrong, where, and how to fix it;
-//! * `table`: the whole decision table as a value, and the diff of two policies.
+//! * `table`: the whole decision table as a value, and the diff of two policies;
+//! * `cases`: files of expected decisions, run against a policy.
 
+mod cases;
 mod compile;
 mod document;
 mod error;
@@ -17,6 +19,7 @@ use crate::limit::Quota;
 use crate::role::{CustomRoleName, Role};
 use crate::tier::{Feature, Tier};
 
+pub use cases::{CaseError, CaseFailure, CaseReport};
 pub use document::{ActionKind, ActionSpec, CustomRoleSpec, PolicyDocument, Requirement};
 pub use error::{Location, PolicyError, PolicyErrorKind};
 pub use table::{Cell, CellChange, DecisionTable, Place, Subject, Verdict};

@@ -45,7 +45,9 @@ impl Serialize for Subject {
 }
 
 /// Where a request acts, seen from the principal's company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Place {
     /// The principal's own company.
