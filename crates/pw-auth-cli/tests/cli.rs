@@ -679,3 +679,56 @@ fn policy_test() {
         unknown.stderr
     );
 }
+
+/// The worked example of docs/policy.md, as written there: the diff names the ten
+/// moved cells, the cases hold for the new policy and the first fails for the old.
+#[test]
+fn the_worked_example_of_the_policy_guide() {
+    let guide = std::fs::read_to_string("../../docs/policy.md").unwrap();
+    let diff = pw_auth(
+        &[
+            "policy",
+            "diff",
+            "tests/fixtures/worked-policy.json",
+            "tests/fixtures/worked-policy-new.json",
+        ],
+        "",
+    );
+    assert_eq!(diff.code, 3);
+    let table: Vec<&str> = diff
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .collect();
+    assert_eq!(table.len(), 10);
+    assert!(diff.stdout.contains("10 cells changed."));
+    for line in table.iter().take(6) {
+        assert!(guide.contains(line), "the guide lacks {line}");
+    }
+    let cases = "tests/fixtures/worked-cases.jsonl";
+    for line in std::fs::read_to_string(cases).unwrap().lines() {
+        assert!(guide.contains(line), "the guide lacks {line}");
+    }
+    let new = pw_auth(
+        &[
+            "policy",
+            "test",
+            "tests/fixtures/worked-policy-new.json",
+            cases,
+        ],
+        "",
+    );
+    assert_eq!(new.code, 0, "{}", new.stdout);
+    let old = pw_auth(
+        &["policy", "test", "tests/fixtures/worked-policy.json", cases],
+        "",
+    );
+    assert_eq!(old.code, 3);
+    let failure = old.stdout.lines().next().unwrap();
+    assert_eq!(
+        failure,
+        "tests/fixtures/worked-cases.jsonl: line 1: custom:integration-lead, flows.edit, own company, tier enterprise: expected allow, got deny (custom_role_lacks)"
+    );
+    // The guide quotes it, wrapped.
+    assert!(guide.contains("`line 1:\ncustom:integration-lead, flows.edit, own company, tier enterprise: expected allow, got\ndeny (custom_role_lacks)`"));
+}

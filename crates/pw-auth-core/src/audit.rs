@@ -31,6 +31,21 @@ pub struct AuditPrincipal {
     pub method: AuthMethod,
 }
 
+/// The version of the audit records' shape, described by `docs/audit-schema.json`. It
+/// changes whenever a field is added, removed or changes meaning; a new reason kind
+/// is a new version too.
+pub const AUDIT_SCHEMA_VERSION: u32 = 1;
+
+/// Serialises as [`AUDIT_SCHEMA_VERSION`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct SchemaVersion;
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(AUDIT_SCHEMA_VERSION)
+    }
+}
+
 /// Why, as recorded: an authorisation reason, an authentication failure, the usage
 /// limit, or a login attempt's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,6 +151,10 @@ pub struct Unauthenticated {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
+    /// The version of this record's shape ([`AUDIT_SCHEMA_VERSION`]), written first
+    /// as `"schema_version"`, so that a log pipeline can tell when the shape changes.
+    /// `docs/audit-schema.json` describes it.
+    schema_version: SchemaVersion,
     /// When the decision was made.
     #[serde(with = "crate::stamp")]
     pub time: OffsetDateTime,
@@ -176,6 +195,11 @@ fn cut(action: &str) -> String {
 }
 
 impl AuditRecord {
+    /// The version of the record's shape: [`AUDIT_SCHEMA_VERSION`].
+    pub const fn schema_version(&self) -> u32 {
+        AUDIT_SCHEMA_VERSION
+    }
+
     /// The record of an authorisation decision.
     pub fn decision(
         policy: &Policy,
@@ -185,6 +209,7 @@ impl AuditRecord {
         now: OffsetDateTime,
     ) -> AuditRecord {
         AuditRecord {
+            schema_version: SchemaVersion,
             time: now,
             effect: decision.effect(),
             reason: AuditReason::Decision(decision.reason()),
@@ -207,6 +232,7 @@ impl AuditRecord {
     ) -> AuditRecord {
         let retry_after_secs = whole_seconds_up(retry_after);
         AuditRecord {
+            schema_version: SchemaVersion,
             time: now,
             effect: Effect::Deny,
             reason: AuditReason::OverLimit(OverLimit { retry_after_secs }),
@@ -232,6 +258,7 @@ impl AuditRecord {
             _ => Effect::Deny,
         };
         AuditRecord {
+            schema_version: SchemaVersion,
             time: now,
             effect,
             reason: AuditReason::Login(LoginAttempt { result }),
@@ -252,6 +279,7 @@ impl AuditRecord {
         now: OffsetDateTime,
     ) -> AuditRecord {
         AuditRecord {
+            schema_version: SchemaVersion,
             time: now,
             effect: Effect::Deny,
             reason: AuditReason::Throttled(Throttled {
@@ -274,6 +302,7 @@ impl AuditRecord {
         now: OffsetDateTime,
     ) -> AuditRecord {
         AuditRecord {
+            schema_version: SchemaVersion,
             time: now,
             effect: Effect::Deny,
             reason: AuditReason::Unauthenticated(Unauthenticated { failure }),
@@ -344,5 +373,140 @@ mod tests {
         assert!(c.len() <= MAX_AUDIT_ACTION_LEN);
         assert_eq!(c.chars().count(), 64);
         assert_eq!(cut("flows.view"), "flows.view");
+    }
+
+    /// Every kind of record the crate writes — every reason, every authentication
+    /// failure, every login result, over-limit and throttled, with an API-key, a bearer
+    /// and a custom-role principal, with and without a request, at an ordinary and an
+    /// extreme time — is valid against `docs/audit-schema.json`; the schema is not
+    /// vacuous: records it must refuse are refused.
+    #[test]
+    fn every_record_kind_matches_the_published_schema() {
+        use crate::authn::AuthnFailure;
+        use crate::decision::{Decision, Request};
+        use crate::principal::testing::{api_key_principal, with_custom_role};
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/audit-schema.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let check = |record: &AuditRecord| {
+            let v = serde_json::to_value(record).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{v}: {errors:?}");
+            v
+        };
+        let policy = Policy::default_policy();
+        let acme = CompanyId::new("acme").unwrap();
+        let req = Request::new("flows.view", &acme, Tier::Professional);
+        let principals = [
+            principal(Role::Manager, &acme),
+            api_key_principal(
+                crate::id::UserId::new("erp").unwrap(),
+                acme.clone(),
+                crate::id::ApiKeyId::new("key_1").unwrap(),
+            ),
+            with_custom_role(
+                principal(Role::User, &acme),
+                crate::role::CustomRoleName::new("ops").unwrap(),
+            )
+            .unwrap(),
+        ];
+        let times = [NOW, time::macros::datetime!(-0001-01-01 0:00 UTC)];
+        let mut n = 0;
+        for at in times {
+            for p in &principals {
+                for reason in crate::decision::examples() {
+                    check(&AuditRecord::decision(
+                        &policy,
+                        p,
+                        &req,
+                        Decision::of(reason),
+                        at,
+                    ));
+                    n += 1;
+                }
+                check(&AuditRecord::over_limit(
+                    &policy,
+                    p,
+                    &req,
+                    Duration::from_millis(1500),
+                    at,
+                ));
+                check(&AuditRecord::login(
+                    &policy,
+                    LoginResult::TokenIssued,
+                    Some(p),
+                    at,
+                ));
+            }
+            let failures = [
+                AuthnFailure::Missing,
+                AuthnFailure::Empty,
+                AuthnFailure::UnsupportedScheme {
+                    scheme: Some("Basic"),
+                },
+                AuthnFailure::UnsupportedScheme { scheme: None },
+                AuthnFailure::MultipleValues { count: 2 },
+                AuthnFailure::Malformed,
+                AuthnFailure::Unknown,
+                AuthnFailure::Revoked { at },
+                AuthnFailure::Deleted,
+                AuthnFailure::Expired { at },
+                AuthnFailure::NotYetValid { from: at },
+                AuthnFailure::UserDisabled,
+                AuthnFailure::RecordMismatch,
+            ];
+            for f in failures {
+                check(&AuditRecord::unauthenticated(&policy, f, Some(&req), at));
+                check(&AuditRecord::unauthenticated(&policy, f, None, at));
+            }
+            for result in [
+                LoginResult::TokenIssued,
+                LoginResult::MalformedBody,
+                LoginResult::UnknownUser,
+                LoginResult::WrongPassword,
+                LoginResult::UserDisabled,
+                LoginResult::ApiUser,
+                LoginResult::Throttled,
+            ] {
+                check(&AuditRecord::login(&policy, result, None, at));
+            }
+            check(&AuditRecord::throttled(
+                &policy,
+                Some(&req),
+                Duration::from_secs(6),
+                at,
+            ));
+            check(&AuditRecord::throttled(&policy, None, Duration::ZERO, at));
+        }
+        assert!(n >= 100);
+        // Records the schema must refuse.
+        let good = check(&AuditRecord::login(
+            &policy,
+            LoginResult::UnknownUser,
+            None,
+            NOW,
+        ));
+        let mut bad = Vec::new();
+        let mut v = good.clone();
+        v.as_object_mut().unwrap().remove("schema_version");
+        bad.push(v);
+        let mut v = good.clone();
+        v["schema_version"] = 2.into();
+        bad.push(v);
+        let mut v = good.clone();
+        v["reason"]["result"] = "maybe".into();
+        bad.push(v);
+        let mut v = good.clone();
+        v["reason"] = serde_json::json!({"kind": "new_kind"});
+        bad.push(v);
+        let mut v = good.clone();
+        v["token"] = "pwt_secret".into();
+        bad.push(v);
+        let mut v = good;
+        v["time"] = "2026-11-27 12:00".into();
+        bad.push(v);
+        for v in bad {
+            assert!(!validator.is_valid(&v), "{v}");
+        }
     }
 }

@@ -365,6 +365,12 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A decision for `reason`, for the crate's tests.
+    #[cfg(test)]
+    pub(crate) const fn of(reason: Reason) -> Decision {
+        Decision { reason }
+    }
+
     /// Allow or deny.
     pub const fn effect(&self) -> Effect {
         self.reason.effect()
@@ -837,6 +843,69 @@ fn evaluate_role_change(
     RoleChangeReason::Allowed { from, to }
 }
 
+/// One example of every reason (two or three where data changes the sentence), for
+/// the crate's tests.
+#[cfg(test)]
+pub(crate) fn examples() -> Vec<Reason> {
+    use crate::policy::ActionKind;
+    use crate::role::Level;
+    use crate::tier::Feature;
+    use Reason::*;
+    vec![
+        Allowed {
+            min_role: Requirement::AtLeast(Level::Manager),
+            feature: Some(Feature::Advanced),
+            standing: Standing::Grant,
+        },
+        Allowed {
+            min_role: Requirement::AtLeast(Level::ReadOnly),
+            feature: None,
+            standing: Standing::Member,
+        },
+        Allowed {
+            min_role: Requirement::Nobody,
+            feature: None,
+            standing: Standing::Member,
+        },
+        AllowedByCustomRole {
+            action_kind: ActionKind::Edit,
+            feature: Some(Feature::Advanced),
+        },
+        AllowedByCustomRole {
+            action_kind: ActionKind::View,
+            feature: None,
+        },
+        CredentialExpired {
+            at: crate::principal::testing::EXPIRES_AT,
+        },
+        UnknownAction,
+        OtherCompany,
+        ApiUserOwnCompanyOnly,
+        MissingGrant,
+        LinkedRoleTooLow { role: Role::User },
+        CustomRoleInLinkedCompany,
+        GrantRequired,
+        OwnCompanyOnly,
+        PlatformSupportOnly,
+        AdministratorOnly {
+            role: Role::ApiUser,
+        },
+        RoleTooLow {
+            required: Level::Manager,
+            role: Role::ReadOnly,
+        },
+        UnknownCustomRole,
+        CustomRoleLacks {
+            action_kind: ActionKind::Edit,
+        },
+        NotGrantableByCustomRole,
+        TierExcludes {
+            tier: Tier::Standard,
+            feature: Feature::Advanced,
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1003,58 +1072,7 @@ mod tests {
     /// sentence carries an "allowed"/"denied" prefix.
     #[test]
     fn reasons_have_one_code_and_read_as_sentences() {
-        use Reason::*;
-        let all = [
-            Allowed {
-                min_role: Requirement::AtLeast(Level::Manager),
-                feature: Some(Feature::Advanced),
-                standing: Standing::Grant,
-            },
-            Allowed {
-                min_role: Requirement::AtLeast(Level::ReadOnly),
-                feature: None,
-                standing: Standing::Member,
-            },
-            Allowed {
-                min_role: Requirement::Nobody,
-                feature: None,
-                standing: Standing::Member,
-            },
-            AllowedByCustomRole {
-                action_kind: ActionKind::Edit,
-                feature: Some(Feature::Advanced),
-            },
-            AllowedByCustomRole {
-                action_kind: ActionKind::View,
-                feature: None,
-            },
-            CredentialExpired { at: EXPIRES_AT },
-            UnknownAction,
-            OtherCompany,
-            ApiUserOwnCompanyOnly,
-            MissingGrant,
-            LinkedRoleTooLow { role: Role::User },
-            CustomRoleInLinkedCompany,
-            GrantRequired,
-            OwnCompanyOnly,
-            PlatformSupportOnly,
-            AdministratorOnly {
-                role: Role::ApiUser,
-            },
-            RoleTooLow {
-                required: Level::Manager,
-                role: Role::ReadOnly,
-            },
-            UnknownCustomRole,
-            CustomRoleLacks {
-                action_kind: ActionKind::Edit,
-            },
-            NotGrantableByCustomRole,
-            TierExcludes {
-                tier: Tier::Standard,
-                feature: Feature::Advanced,
-            },
-        ];
+        let all = examples();
         let mut text = String::new();
         for r in all {
             let json = serde_json::to_value(r).unwrap();

@@ -70,8 +70,8 @@ mod tier;
 mod user;
 
 pub use audit::{
-    AuditPrincipal, AuditReason, AuditRecord, LoginAttempt, LoginResult, MAX_AUDIT_ACTION_LEN,
-    OverLimit, Throttled, Unauthenticated,
+    AUDIT_SCHEMA_VERSION, AuditPrincipal, AuditReason, AuditRecord, LoginAttempt, LoginResult,
+    MAX_AUDIT_ACTION_LEN, OverLimit, Throttled, Unauthenticated,
 };
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
