@@ -278,13 +278,25 @@ impl AuditRecord {
         retry_after: std::time::Duration,
         now: OffsetDateTime,
     ) -> AuditRecord {
+        let reason = AuditReason::Throttled(Throttled {
+            retry_after_secs: whole_seconds_up(retry_after),
+        });
+        AuditRecord::refused_unread(policy, reason, request, now)
+    }
+
+    /// A refusal before anyone was authenticated: no principal, and what is known of
+    /// the request.
+    fn refused_unread(
+        policy: &Policy,
+        reason: AuditReason,
+        request: Option<&Request<'_>>,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
         AuditRecord {
             schema_version: SchemaVersion,
             time: now,
             effect: Effect::Deny,
-            reason: AuditReason::Throttled(Throttled {
-                retry_after_secs: whole_seconds_up(retry_after),
-            }),
+            reason,
             principal: None,
             action: request.map(|r| cut(r.action())),
             company: request.map(|r| r.company().clone()),
@@ -301,17 +313,8 @@ impl AuditRecord {
         request: Option<&Request<'_>>,
         now: OffsetDateTime,
     ) -> AuditRecord {
-        AuditRecord {
-            schema_version: SchemaVersion,
-            time: now,
-            effect: Effect::Deny,
-            reason: AuditReason::Unauthenticated(Unauthenticated { failure }),
-            principal: None,
-            action: request.map(|r| cut(r.action())),
-            company: request.map(|r| r.company().clone()),
-            tier: request.map(Request::tier),
-            policy: policy.id().to_owned(),
-        }
+        let reason = AuditReason::Unauthenticated(Unauthenticated { failure });
+        AuditRecord::refused_unread(policy, reason, request, now)
     }
 }
 

@@ -189,6 +189,15 @@ fn non_negative(d: Duration) -> StdDuration {
     StdDuration::try_from(d).unwrap_or(StdDuration::ZERO)
 }
 
+/// A refusal for one interval: when `now` is no time to store a state at.
+fn one_interval(interval: Duration) -> LimitDecision {
+    let wait = non_negative(interval);
+    LimitDecision::Deny {
+        retry_after: wait,
+        reset_after: wait,
+    }
+}
+
 /// `later - earlier`.
 #[expect(
     clippy::arithmetic_side_effects,
@@ -228,14 +237,7 @@ pub fn check_limit(
     if !crate::stamp::is_writable(now) {
         // A clock outside the years RFC 3339 can carry: the state it would leave
         // could not be stored and read back. Refuse, and leave the state alone.
-        let wait = non_negative(interval);
-        return (
-            LimitDecision::Deny {
-                retry_after: wait,
-                reset_after: wait,
-            },
-            state,
-        );
+        return (one_interval(interval), state);
     }
     // After an admitted request at `now`, the state is at most `now + tolerance +
     // interval`; anything later came from another clock.
@@ -261,14 +263,7 @@ pub fn check_limit(
     else {
         // The end of writable time: refuse rather than wrap or store what cannot be
         // read back.
-        let wait = non_negative(interval);
-        return (
-            LimitDecision::Deny {
-                retry_after: wait,
-                reset_after: wait,
-            },
-            state,
-        );
+        return (one_interval(interval), state);
     };
     let debt = between(new_tat, now);
     let room = tolerance
