@@ -296,6 +296,15 @@ impl<S: AuthStore> PwAuth<S> {
         }
     }
 
+    /// The response for a refusal made before authentication, once its audit record
+    /// is kept (503 if it cannot be).
+    async fn refuse(&self, refused: &pw_auth_http::Served) -> Response {
+        match self.inner.store.audit(refused.audit()).await {
+            Ok(()) => outcome_response(refused.outcome()),
+            Err(e) => unavailable(e),
+        }
+    }
+
     /// Decides one request for `action`: `Ok` with the principal, the company it was
     /// authorised to act in, and the headers to add to the handler's answer; or `Err`
     /// with the whole response.
@@ -310,12 +319,7 @@ impl<S: AuthStore> PwAuth<S> {
         if let Some(key) = &client {
             let state = inner.store.failures(key).await.map_err(unavailable)?;
             if let Err(refused) = inner.flow.check_auth_throttle(&state, None, now) {
-                inner
-                    .store
-                    .audit(refused.audit())
-                    .await
-                    .map_err(unavailable)?;
-                return Err(outcome_response(refused.outcome()));
+                return Err(self.refuse(&refused).await);
             }
         }
         // Parsed once: for the lookup by digest, then for authentication.
@@ -335,12 +339,7 @@ impl<S: AuthStore> PwAuth<S> {
                         .await
                         .map_err(unavailable)?;
                 }
-                inner
-                    .store
-                    .audit(refused.audit())
-                    .await
-                    .map_err(unavailable)?;
-                return Err(outcome_response(refused.outcome()));
+                return Err(self.refuse(&refused).await);
             }
         };
         let company =
