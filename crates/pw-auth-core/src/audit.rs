@@ -483,12 +483,10 @@ mod tests {
         }
         assert!(n >= 100);
         // Records the schema must refuse.
-        let good = check(&AuditRecord::login(
-            &policy,
-            LoginResult::UnknownUser,
-            None,
-            NOW,
-        ));
+        let record = AuditRecord::login(&policy, LoginResult::UnknownUser, None, NOW);
+        assert_eq!(record.schema_version(), AUDIT_SCHEMA_VERSION);
+        let good = check(&record);
+        assert_eq!(good["schema_version"], record.schema_version());
         let mut bad = Vec::new();
         let mut v = good.clone();
         v.as_object_mut().unwrap().remove("schema_version");
