@@ -606,9 +606,11 @@ fn cases_files_run_against_a_policy() {
 {"custom_role": "ops", "action": "flows.edit", "tier": "enterprise", "place": "own_company", "expect": "allow"}
 {"role": "user", "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "role_too_low:administrator"}
 {"role": "manager", "action": "flows.view", "tier": "trial", "place": "linked_without_grant", "expect": "deny", "reason": "missing_grant"}
+{"role": "user", "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "role_too_low"}
+{"role": "user", "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "role_too_low:manager"}
 "#;
     let report = policy.run_cases(cases).unwrap();
-    assert_eq!(report.cases, 5);
+    assert_eq!(report.cases, 7, "a reason matches by its kind or by its code");
     assert!(!report.passed());
     let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
     assert_eq!(
