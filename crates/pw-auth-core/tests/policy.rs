@@ -493,6 +493,12 @@ fn repeated_tiers_invisible_names_and_caps() {
         Policy::compile(&doc).unwrap_err().to_string(),
         "custom_roles[0].view: 1025 areas; the limit is 1024"
     );
+    // Exactly at the cap the list is read (and here refused for repeating an area).
+    doc.custom_roles[0].view.truncate(MAX_ROLE_AREAS);
+    assert!(matches!(
+        Policy::compile(&doc).unwrap_err().kind(),
+        PolicyErrorKind::DuplicateArea { .. }
+    ));
 }
 
 /// Compiling is linear in the number of custom roles: a megabyte of them (once 3.3 s
