@@ -443,12 +443,25 @@ fn repeated_tiers_invisible_names_and_caps() {
             ),
             "{name}: {e}"
         );
-        assert!(e.to_string().contains(shown), "{e}");
+        assert!(
+            e.to_string().contains(&format!(
+                "an invisible or direction-changing character ({shown})"
+            )),
+            "{e}"
+        );
         assert!(
             e.to_string().is_ascii(),
             "the message names the character, never prints it: {e}"
         );
     }
+    // Quotas are an object by tier.
+    let text = format!(r#"{{"name": "t", "version": "1", "actions": {actions}, "quotas": []}}"#);
+    let e = Policy::from_json(&text).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("expected an object of quotas by tier"),
+        "{e}"
+    );
     // Over the byte cap: refused before parsing (it is not even JSON).
     let big = " ".repeat(MAX_POLICY_LEN + 1);
     let e = Policy::from_json(&big).unwrap_err();
@@ -616,7 +629,10 @@ fn cases_files_run_against_a_policy() {
 {"role": "user", "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "role_too_low:manager"}
 "#;
     let report = policy.run_cases(cases).unwrap();
-    assert_eq!(report.cases, 7, "a reason matches by its kind or by its code");
+    assert_eq!(
+        report.cases, 7,
+        "a reason matches by its kind or by its code"
+    );
     assert!(!report.passed());
     let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
     assert_eq!(
