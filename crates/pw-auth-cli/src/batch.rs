@@ -145,7 +145,9 @@ pub(crate) fn run(
                 },
             }
         };
-        writeln!(output, "{v}")?;
+        // Parsed values may hold bidi or other invisible characters (a quoted
+        // challenge parameter may); they are written as JSON escapes.
+        writeln!(output, "{}", crate::output::safe(&v.to_string(), true))?;
     }
     output.flush()
 }

@@ -19,24 +19,22 @@ pub(crate) const EXIT_CHANGED: u8 = 3;
 pub(crate) const EXIT_USAGE: u8 = 64;
 
 /// Whether `c` must not reach a terminal as it is: control characters (C0, DEL,
-/// C1) and the invisible or direction-changing ones (`pw_auth_core::grammar`).
-fn unsafe_char(c: char, keep_newlines: bool) -> bool {
-    match c {
-        '\n' | '\t' => !keep_newlines,
-        c => c.is_control() || pw_auth_core::grammar::is_invisible(c),
-    }
+/// C1) other than newline and tab, and the invisible or direction-changing ones
+/// (`pw_auth_core::grammar`).
+fn unsafe_char(c: char) -> bool {
+    c != '\n' && c != '\t' && (c.is_control() || pw_auth_core::grammar::is_invisible(c))
 }
 
 /// `text` with every character a terminal would act on escaped: as `\u{1b}` in
 /// plain text (newlines and tabs kept), as `\u001b` in JSON (where such characters
 /// only ever occur inside strings, so the result is still the same JSON).
 pub(crate) fn safe(text: &str, json: bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| unsafe_char(c, true)) {
+    if !text.chars().any(|c| unsafe_char(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len().saturating_add(16));
     for c in text.chars() {
-        if !unsafe_char(c, true) {
+        if !unsafe_char(c) {
             out.push(c);
         } else if json {
             let mut units = [0u16; 2];

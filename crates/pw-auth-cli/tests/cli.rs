@@ -485,6 +485,13 @@ fn input_printed_back_is_escaped() {
             }
         }
     }
+    let r = pw_auth(
+        &["challenge", "parse"],
+        "\"Bearer realm=\\\"a\\u202eb\\\"\"\n",
+    );
+    assert!(!r.stdout.contains('\u{202e}'), "{:?}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["ok"][0]["params"][0][1], "a\u{202e}b", "{v}");
     let r = pw_auth(&["header", "parse"], "\"\\u001b[2J\\u202e\"\n");
     assert!(
         !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'),
