@@ -29,7 +29,7 @@ fn unsafe_char(c: char) -> bool {
 /// plain text (newlines and tabs kept), as `\u001b` in JSON (where such characters
 /// only ever occur inside strings, so the result is still the same JSON).
 pub(crate) fn safe(text: &str, json: bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| unsafe_char(c)) {
+    if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len().saturating_add(16));
