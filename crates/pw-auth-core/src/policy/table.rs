@@ -421,6 +421,14 @@ mod tests {
             .unwrap();
         assert_eq!(c.verdict.code(), "allowed_by_custom_role");
         let c = table
+            .cell(&lead, "flows.view", Tier::Professional, Place::OwnCompany)
+            .unwrap();
+        assert_eq!(c.verdict.code(), "tier_excludes:role-manager");
+        assert_eq!(
+            (c.tier, c.place, c.action.as_str()),
+            (Tier::Professional, Place::OwnCompany, "flows.view")
+        );
+        let c = table
             .cell(
                 &Subject::Role(Role::ApiUser),
                 "flows.view",
