@@ -152,6 +152,11 @@ pub struct ServerFlowInput {
 /// audit record's JSON or the response body (unless the input put it in the action
 /// id, which the audit record names).
 pub fn server_flow(input: &ServerFlowInput) -> Checked {
+    served_status(input).map(|_| ())
+}
+
+/// [`server_flow`], answering the status it served (for the harness's own tests).
+fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
     let w = world()?;
     let mut headers = http::HeaderMap::new();
     let mut texts = Vec::new();
@@ -280,7 +285,7 @@ pub fn server_flow(input: &ServerFlowInput) -> Checked {
             "a secret in the body".into()
         })?;
     }
-    Ok(())
+    Ok(status)
 }
 
 /// [`server_flow`] on raw bytes.
@@ -288,5 +293,50 @@ pub fn server_flow_bytes(data: &[u8]) -> Checked {
     match ServerFlowInput::arbitrary_take_rest(Unstructured::new(data)) {
         Ok(input) => server_flow(&input),
         Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(lines: Vec<Line>, action: &str, company: u8) -> ServerFlowInput {
+        ServerFlowInput {
+            lines,
+            action: Err(action.to_owned()),
+            company,
+            later_secs: 0,
+            spent: 0,
+        }
+    }
+
+    /// The harness reaches every outcome, so its oracles are exercised: a live key
+    /// allowed, a revoked one refused, garbage refused, a denied action, a spent budget.
+    #[test]
+    fn the_harness_reaches_every_outcome() {
+        let real = |which| Line::Real {
+            which,
+            cut: 0,
+            extra: vec![],
+        };
+        let cases = [
+            (input(vec![real(0)], "flows.view", 0), 200),
+            (input(vec![real(1)], "flows.view", 0), 200),
+            (input(vec![real(2)], "flows.deploy", 1), 200),
+            (input(vec![real(4)], "flows.view", 0), 401),
+            (
+                input(vec![Line::Raw(b"Bearer nope".to_vec())], "flows.view", 0),
+                401,
+            ),
+            (input(vec![real(0), real(1)], "flows.view", 0), 400),
+            (input(vec![real(0)], "blueprints.publish", 0), 403),
+            (input(vec![real(0)], "flows.view", 2), 403),
+        ];
+        for (i, want) in cases {
+            assert_eq!(served_status(&i), Ok(want), "{i:?}");
+        }
+        let mut spent = input(vec![real(0)], "flows.view", 0);
+        spent.spent = 250;
+        assert_eq!(served_status(&spent), Ok(429));
     }
 }
