@@ -38,7 +38,8 @@ pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];
     for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
         let [hi, lo] = pair else { return None };
-        *slot = (nibble(*hi)? << 4) | nibble(*lo)?;
+        // Both nibbles are at most 15, so this is at most 255.
+        *slot = nibble(*hi)?.saturating_mul(16).saturating_add(nibble(*lo)?);
     }
     Some(out)
 }

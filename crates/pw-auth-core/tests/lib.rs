@@ -11,6 +11,7 @@
 mod audit;
 mod authn;
 mod decisions;
+mod edges;
 mod lifetimes;
 mod limits;
 mod policy;

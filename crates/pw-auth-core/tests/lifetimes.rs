@@ -78,3 +78,43 @@ proptest! {
         }
     }
 }
+
+/// The lifetime cap, stated as a specification: 366 days is 31,622,400 seconds;
+/// exactly that is accepted, one second more is refused, both ways in (a mistyped
+/// `366 + 86_400` cap, about a day, once passed every test).
+#[test]
+fn expires_in_is_one_second_to_366_days_exactly() {
+    assert_eq!(MAX_EXPIRES_IN_SECS, 31_622_400);
+    let max = ExpiresIn::from_secs(31_622_400).unwrap();
+    assert_eq!(max.as_secs(), 31_622_400);
+    assert_eq!(u64::from(max), 31_622_400);
+    assert_eq!(ExpiresIn::try_from(31_622_400u64), Ok(max));
+    assert_eq!(
+        ExpiresIn::from_secs(31_622_401),
+        Err(LifetimeError::TooLong { secs: 31_622_401 })
+    );
+    assert_eq!(
+        ExpiresIn::try_from(31_622_401u64),
+        Err(LifetimeError::TooLong { secs: 31_622_401 })
+    );
+    assert_eq!(ExpiresIn::try_from(0u64), Err(LifetimeError::Zero));
+    let one = ExpiresIn::try_from(1u64).unwrap();
+    assert_eq!((one.as_secs(), u64::from(one)), (1, 1));
+    assert_eq!(ExpiresIn::from_secs(3_600).unwrap().as_secs(), 3_600);
+}
+
+/// A lifetime loaded from its ends: exactly 366 days long is accepted, a nanosecond
+/// more is refused; its length is what the ends say.
+#[test]
+fn lifetimes_from_bounds_at_the_cap() {
+    let issued = pw_auth_core::testing::NOW;
+    let at_cap = issued + Duration::seconds(31_622_400);
+    let l = Lifetime::from_bounds(issued, at_cap).unwrap();
+    assert_eq!(l.length(), std::time::Duration::from_secs(31_622_400));
+    assert!(matches!(
+        Lifetime::from_bounds(issued, at_cap + Duration::nanoseconds(1)),
+        Err(LifetimeError::TooLong { .. })
+    ));
+    let hour = Lifetime::from_bounds(issued, issued + Duration::hours(1)).unwrap();
+    assert_eq!(hour.length(), std::time::Duration::from_secs(3_600));
+}

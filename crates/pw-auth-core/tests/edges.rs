@@ -1,0 +1,100 @@
+//! Limits and accessors as specifications: each cap tested exactly at the limit and
+//! one past it, each accessor's value checked where it is part of the public contract
+//! (what `cargo mutants` found unpinned).
+
+use pw_auth_core::*;
+
+use crate::support::*;
+
+/// An access token may be 4,096 bytes long, not one more.
+#[test]
+fn access_tokens_up_to_4096_bytes() {
+    assert_eq!(MAX_TOKEN_LEN, 4096);
+    assert!(AccessToken::new("a".repeat(4096)).is_ok());
+    assert_eq!(
+        AccessToken::new("a".repeat(4097)).unwrap_err(),
+        TokenError::TooLong { len: 4097 }
+    );
+}
+
+/// Whether a key has the minted format: the `pwk_` prefix, nothing else.
+#[test]
+fn minted_format_is_the_prefix() {
+    let m = mint_api_key(
+        &company("acme"),
+        KeyLabel::new("erp").unwrap(),
+        b"0123456789abcdef",
+        pw_auth_core::testing::NOW,
+    )
+    .unwrap();
+    assert!(m.key.is_minted_format());
+    assert!(m.key.expose_secret().starts_with(API_KEY_PREFIX));
+    assert!(
+        !ApiKey::new("a-legacy-key".into())
+            .unwrap()
+            .is_minted_format()
+    );
+}
+
+/// A password gives back exactly what it holds, for verifying.
+#[test]
+fn a_password_exposes_itself_for_verifying() {
+    let p = Password::new("correct horse".into()).unwrap();
+    assert_eq!(p.expose_secret(), "correct horse");
+}
+
+/// A key label reads back as given, as text and as an owned string.
+#[test]
+fn key_labels_read_back() {
+    let l = KeyLabel::new("Shopify connector").unwrap();
+    assert_eq!(l.as_str(), "Shopify connector");
+    assert_eq!(String::from(l.clone()), "Shopify connector");
+    assert_eq!(serde_json::to_value(&l).unwrap(), "Shopify connector");
+}
+
+/// What kind of character was refused, in words.
+#[test]
+fn bad_characters_are_named() {
+    let named: Vec<String> = [
+        BadChar::Whitespace,
+        BadChar::Control,
+        BadChar::NonAscii,
+        BadChar::NotAllowed,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        named,
+        [
+            "whitespace",
+            "a control character",
+            "a non-ASCII character",
+            "a character that is not allowed"
+        ]
+    );
+}
+
+/// A quota writes its burst only when it differs from the limit.
+#[test]
+fn quotas_write_the_burst_only_when_it_differs() {
+    let even = Quota::new(10, 60, 10).unwrap();
+    assert_eq!(
+        serde_json::to_value(even).unwrap(),
+        serde_json::json!({"limit": 10, "period_secs": 60})
+    );
+    let bursty = Quota::new(10, 60, 3).unwrap();
+    assert_eq!(
+        serde_json::to_value(bursty).unwrap(),
+        serde_json::json!({"limit": 10, "period_secs": 60, "burst": 3})
+    );
+}
+
+/// A request names the parent of the company it acts in, when it has one.
+#[test]
+fn a_request_names_its_parent() {
+    let (acme, eu) = (company("acme"), company("acme-eu"));
+    let r = Request::new("flows.view", &eu, Tier::Professional);
+    assert_eq!(r.parent(), None);
+    assert_eq!(r.with_parent(&acme).parent(), Some(&acme));
+}
