@@ -332,10 +332,9 @@ impl<S: AuthStore> PwAuth<S> {
             Ok(p) => p,
             Err(refused) => {
                 if let Some(key) = &client {
-                    let flow = Arc::clone(&inner.flow);
                     inner
                         .store
-                        .charge_failure(key, move |s| flow.record_failure(s, now))
+                        .charge_failure(key, inner.flow.failure_charge(now))
                         .await
                         .map_err(unavailable)?;
                 }

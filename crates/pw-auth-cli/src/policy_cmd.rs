@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use pw_auth_core::{
-    Authenticator, CompanyId, ExpiresIn, KeyLabel, Lookup, Policy, PolicyError, Principal, Reason,
-    Request, Role, Tier, UserId, UserRecord, authorize, issue_token, mint_api_key,
+    Authenticator, CompanyId, ExpiresIn, KeyLabel, Lookup, Policy, PolicyError, Principal, Request,
+    Role, Tier, UserId, UserRecord, authorize, issue_token, mint_api_key,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -35,16 +35,6 @@ fn principal(role: Role, home: &CompanyId) -> Result<Principal, String> {
         issue_token(&user, &MATRIX_RANDOM, MATRIX_NOW, ExpiresIn::DEFAULT).map_err(|e| err(&e))?;
     a.bearer(&t.token, Lookup::Found(&t.record), Some(&user), MATRIX_NOW)
         .map_err(|e| err(&e))
-}
-
-/// A short label for a reason, for the table: its code, with the level or feature it
-/// names where that tells two cells apart.
-fn label(r: Reason) -> String {
-    match r {
-        Reason::RoleTooLow { required, .. } => format!("{}:{required}", r.kind()),
-        Reason::TierExcludes { feature, .. } => format!("{}:{feature}", r.kind()),
-        _ => r.kind().to_owned(),
-    }
 }
 
 /// The role × action table for every tier: markdown, or JSON.
@@ -92,7 +82,7 @@ pub(crate) fn matrix(policy: &Policy, json: bool) -> Result<String, String> {
             out.push_str(&format!("| `{}` |", a.id()));
             for (_, p) in &principals {
                 let d = authorize(policy, p, &Request::new(a.id(), &home, tier), MATRIX_NOW);
-                out.push_str(&format!(" {} |", label(d.reason())));
+                out.push_str(&format!(" {} |", d.reason().code()));
             }
             out.push('\n');
         }
@@ -128,22 +118,11 @@ pub(crate) fn diff(before: &Policy, after: &Policy, json: bool) -> (String, u8) 
         "{n} {} changed.\n\n| action | subject | place | tier | before | after |\n|---|---|---|---|---|---|\n",
         if n == 1 { "cell" } else { "cells" }
     ));
-    let show = |v: &Option<pw_auth_core::Verdict>, other: &Option<pw_auth_core::Verdict>| match v {
-        None => "(no such cell)".to_owned(),
-        Some(v) if other.map(|o| o.code()) == Some(v.code()) => {
-            format!("{} ({})", v.code(), v.reason)
-        }
-        Some(v) => v.code(),
-    };
     for c in &changes {
+        let (before, after) = c.sides();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
-            c.action,
-            c.subject,
-            c.place,
-            c.tier,
-            show(&c.before, &c.after),
-            show(&c.after, &c.before)
+            "| `{}` | {} | {} | {} | {before} | {after} |\n",
+            c.action, c.subject, c.place, c.tier
         ));
     }
     (out, code)

@@ -460,11 +460,14 @@ fn json_errors_name_the_field_never_the_value() {
 /// stderr raw (an ESC once cleared the reader's terminal: `od` showed `033 [ 2 J`).
 #[test]
 fn input_printed_back_is_escaped() {
+    // Each reaches the terminal raw without the escaping (checked by disabling it):
+    // a bidi override in the action, through the audit record serde_json writes
+    // (it escapes control characters, not U+202E), and an ESC in the company id,
+    // through the error that names it. (Control characters elsewhere in the request
+    // only ever reach serde_json's escaped strings.)
     let hostile = [
-        r#"{"authorization": "Bearer a", "action": "flows.\u001b[2J", "company": "acme"}"#,
         r#"{"authorization": null, "action": "flows.view\u202e", "company": "acme"}"#,
         r#"{"authorization": null, "action": "flows.view", "company": "acme\u001b[2J"}"#,
-        r#"{"authorization": null, "action": "flows.view", "company": "acme", "time": "\u001b[2J"}"#,
     ];
     for input in hostile {
         for json in [false, true] {

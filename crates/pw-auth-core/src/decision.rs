@@ -229,6 +229,25 @@ impl Reason {
         }
     }
 
+    /// The short form decision tables print: the [`kind`](Reason::kind), with the
+    /// level or feature it names where that tells two cells apart
+    /// (`role_too_low:manager`, `tier_excludes:advanced`).
+    ///
+    /// ```
+    /// use pw_auth_core::{Level, Reason, Role};
+    /// let r = Reason::RoleTooLow { required: Level::Manager, role: Role::User };
+    /// assert_eq!(r.code(), "role_too_low:manager");
+    /// assert_eq!(Reason::MissingGrant.code(), "missing_grant");
+    /// ```
+    pub fn code(&self) -> String {
+        let kind = self.kind();
+        match self {
+            Reason::RoleTooLow { required, .. } => format!("{kind}:{required}"),
+            Reason::TierExcludes { feature, .. } => format!("{kind}:{feature}"),
+            _ => kind.to_owned(),
+        }
+    }
+
     /// The reason's stable code: the `kind` field of its serialised form, e.g.
     /// `administrator_only`. Use it for metrics, logs and tests.
     ///

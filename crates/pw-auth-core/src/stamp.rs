@@ -18,15 +18,14 @@ impl fmt::Display for Stamp {
         // The conversion fails only at the very ends of `time`'s range; the original
         // offset is written then.
         let t = self.0.checked_to_offset(UtcOffset::UTC).unwrap_or(self.0);
-        let year = t.year();
-        if (0..=9999).contains(&year) {
-            write!(f, "{year:04}")?;
-        } else {
-            write!(f, "{year:+05}")?;
+        if let Ok(text) = t.format(&time::format_description::well_known::Rfc3339) {
+            return f.write_str(&text);
         }
+        // Beyond what RFC 3339 carries: the same form with ISO 8601's expanded year.
         write!(
             f,
-            "-{:02}-{:02}T{:02}:{:02}:{:02}",
+            "{:+05}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
             u8::from(t.month()),
             t.day(),
             t.hour(),
@@ -35,7 +34,7 @@ impl fmt::Display for Stamp {
         )?;
         let nanos = t.nanosecond();
         if nanos != 0 {
-            // Nine digits, trailing zeros dropped (as `time`'s RFC 3339 writer does).
+            // Nine digits, trailing zeros dropped, as `time`'s RFC 3339 writer does.
             let nine = format!("{nanos:09}");
             f.write_str(".")?;
             f.write_str(nine.trim_end_matches('0'))?;

@@ -50,7 +50,7 @@ fn custom_role_table() {
                     NOW,
                 )
                 .reason();
-                write!(line, " {:<30}", code(r)).unwrap();
+                write!(line, " {:<30}", r.code()).unwrap();
             }
             writeln!(out, "{}", line.trim_end()).unwrap();
         }

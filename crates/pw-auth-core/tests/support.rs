@@ -12,16 +12,6 @@ pub(crate) fn policy() -> &'static Policy {
     &POLICY
 }
 
-/// A reason's code for the reviewed tables: [`Reason::kind`], with the level or
-/// feature it names where that tells two rows apart.
-pub(crate) fn code(r: Reason) -> String {
-    match r {
-        Reason::RoleTooLow { required, .. } => format!("{}:{required}", r.kind()),
-        Reason::TierExcludes { feature, .. } => format!("{}:{feature}", r.kind()),
-        _ => r.kind().to_owned(),
-    }
-}
-
 pub(crate) fn company(s: &str) -> CompanyId {
     CompanyId::new(s).unwrap()
 }

@@ -397,7 +397,15 @@ impl ServerFlow {
 
     /// Charges one failed attempt (a refused login, or a 401) to a failure budget.
     pub fn record_failure(&self, state: &mut LimitState, now: OffsetDateTime) {
-        *state = check_limit(*state, &self.failures, now).1;
+        (self.failure_charge(now))(state);
+    }
+
+    /// [`ServerFlow::record_failure`] as an owned closure (it holds only the failure
+    /// quota and `now`), for a store that updates a budget inside its own
+    /// transaction, on another thread.
+    pub fn failure_charge(&self, now: OffsetDateTime) -> impl Fn(&mut LimitState) + Send + 'static {
+        let quota = self.failures;
+        move |state: &mut LimitState| *state = check_limit(*state, &quota, now).1
     }
 
     /// The same flow with other authentication settings (a clock-skew leeway).

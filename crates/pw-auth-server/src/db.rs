@@ -163,9 +163,13 @@ impl Db {
     }
 
     /// Charges one failure to each of `keys` with `charge`, in one transaction.
-    pub async fn charge_failures<F>(&self, keys: Vec<String>, charge: F) -> Result<(), StoreError>
+    pub async fn charge_failures<F>(
+        &self,
+        keys: Vec<String>,
+        mut charge: F,
+    ) -> Result<(), StoreError>
     where
-        F: Fn(&mut LimitState) + Send + 'static,
+        F: FnMut(&mut LimitState) + Send + 'static,
     {
         self.run(move |c| {
             let tx = c
@@ -667,13 +671,10 @@ impl AuthStore for Db {
     where
         F: FnOnce(&mut LimitState) + Send + 'static,
     {
-        let charge = std::sync::Mutex::new(Some(charge));
+        // One key: the charge runs once.
+        let mut charge = Some(charge);
         self.charge_failures(vec![key.to_owned()], move |s| {
-            if let Some(f) = charge
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-            {
+            if let Some(f) = charge.take() {
                 f(s);
             }
         })

@@ -416,15 +416,10 @@ async fn login(
     {
         return unavailable(e);
     }
-    if served.result() != LoginResult::TokenIssued {
-        let charger = app.auth.flow().clone();
-        if let Err(e) = app
-            .db
-            .charge_failures(keys, move |s| charger.record_failure(s, now))
-            .await
-        {
-            return unavailable(e);
-        }
+    if served.result() != LoginResult::TokenIssued
+        && let Err(e) = app.db.charge_failures(keys, flow.failure_charge(now)).await
+    {
+        return unavailable(e);
     }
     if let Err(e) = app.db.add_audit(served.audit()).await {
         return unavailable(e);

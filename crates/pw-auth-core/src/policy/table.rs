@@ -87,15 +87,9 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// The short form used in the table's text: the reason's kind, with the role or
-    /// feature it names (`role_too_low:manager`, `tier_excludes:advanced`).
+    /// The short form used in the table's text: [`Reason::code`].
     pub fn code(&self) -> String {
-        let kind = self.reason.kind();
-        match self.reason {
-            Reason::RoleTooLow { required, .. } => format!("{kind}:{required}"),
-            Reason::TierExcludes { feature, .. } => format!("{kind}:{feature}"),
-            _ => kind.to_owned(),
-        }
+        self.reason.code()
     }
 }
 
@@ -363,26 +357,30 @@ impl fmt::Display for DecisionTable {
     }
 }
 
-impl fmt::Display for CellChange {
-    /// `flows.edit, manager, own company, tier trial: allowed → administrator_only`;
-    /// when only the reason's details changed (an allow under another minimum role),
-    /// each side's reason is spelled out.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl CellChange {
+    /// The two sides as the text forms show them: each verdict's code, spelled out
+    /// with its reason when both codes read the same (an allow under another minimum
+    /// role), and `(no such cell)` for a side that has none.
+    pub fn sides(&self) -> (String, String) {
         let same_code = self.before.map(|v| v.code()) == self.after.map(|v| v.code());
         let show = |v: &Option<Verdict>| match v {
             None => "(no such cell)".to_owned(),
             Some(v) if same_code => format!("{} ({})", v.code(), v.reason),
             Some(v) => v.code(),
         };
+        (show(&self.before), show(&self.after))
+    }
+}
+
+impl fmt::Display for CellChange {
+    /// `flows.edit, manager, own company, tier trial: allowed → administrator_only`,
+    /// with [`CellChange::sides`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (before, after) = self.sides();
         write!(
             f,
-            "{}, {}, {}, tier {}: {} → {}",
-            self.action,
-            self.subject,
-            self.place,
-            self.tier,
-            show(&self.before),
-            show(&self.after)
+            "{}, {}, {}, tier {}: {before} → {after}",
+            self.action, self.subject, self.place, self.tier
         )
     }
 }
