@@ -157,6 +157,10 @@ pub trait AuthStore: Send + Sync + 'static {
 
     /// Runs `f` on `company`'s limiter state and stores what it leaves, atomically
     /// with respect to every other request charging the same company.
+    ///
+    /// A store that updates by compare-and-set (a shared store such as Redis) runs `f`
+    /// again on the fresh state when another server wrote first: `f` is pure, and only
+    /// the result of the run whose state was stored counts.
     fn with_budget<R, F>(
         &self,
         company: &CompanyId,
@@ -164,21 +168,22 @@ pub trait AuthStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<R, StoreError>> + Send
     where
         R: Send + 'static,
-        F: FnOnce(&mut LimitState) -> R + Send + 'static;
+        F: FnMut(&mut LimitState) -> R + Send + 'static;
 
     /// The failure budget of a client (see [`PwAuth::with_client_key`]); a key never
     /// charged has a fresh one.
     fn failures(&self, key: &str) -> impl Future<Output = Result<LimitState, StoreError>> + Send;
 
     /// Charges one failed authentication to a client's failure budget with `charge`,
-    /// atomically with respect to other requests charging the same key.
+    /// atomically with respect to other requests charging the same key (`charge` may
+    /// run more than once, as in [`AuthStore::with_budget`]).
     fn charge_failure<F>(
         &self,
         key: &str,
         charge: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
-        F: FnOnce(&mut LimitState) + Send + 'static;
+        F: FnMut(&mut LimitState) + Send + 'static;
 
     /// Keeps an audit record. A failure refuses the request (503): nothing is allowed
     /// that could not be recorded.
@@ -381,7 +386,8 @@ impl<S: AuthStore> PwAuth<S> {
                 .with_budget(&payer, move |state| {
                     let target = target_of(&action, &company_id, &info);
                     let budget = Budget::new(payer_tier, state);
-                    flow.decide(principal, &grants, target, Some(budget), now)
+                    // Cloned: a compare-and-set store may run this more than once.
+                    flow.decide(principal.clone(), &grants, target, Some(budget), now)
                 })
                 .await
                 .map_err(unavailable)?

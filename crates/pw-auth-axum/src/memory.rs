@@ -142,10 +142,10 @@ impl AuthStore for MemoryStore {
         Ok(self.lock().companies.get(id).cloned())
     }
 
-    async fn with_budget<R, F>(&self, company: &CompanyId, f: F) -> Result<R, StoreError>
+    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut LimitState) -> R + Send + 'static,
+        F: FnMut(&mut LimitState) -> R + Send + 'static,
     {
         let mut r = self.lock();
         Ok(f(r.budgets.entry(company.clone()).or_default()))
@@ -155,9 +155,9 @@ impl AuthStore for MemoryStore {
         Ok(self.lock().failures.get(key).copied().unwrap_or_default())
     }
 
-    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    async fn charge_failure<F>(&self, key: &str, mut charge: F) -> Result<(), StoreError>
     where
-        F: FnOnce(&mut LimitState) + Send + 'static,
+        F: FnMut(&mut LimitState) + Send + 'static,
     {
         charge(self.lock().failures.entry(key.to_owned()).or_default());
         Ok(())

@@ -2,7 +2,12 @@
 //! request (`GET /fabric/api/flows`), many times, from concurrent connections; and
 //! the time pw-auth's flow takes of each. Prints one line of figures.
 //!
-//! `cargo run --release -p pw-auth-server --example load [REQUESTS] [CONCURRENCY]`
+//! `cargo run --release -p pw-auth-server --example load [REQUESTS] [CONCURRENCY] [SERVERS]`
+//!
+//! On an embedded SQLite file by default. With `PW_AUTH_POSTGRES_URL` set (an empty
+//! database), the records are on PostgreSQL; with `PW_AUTH_REDIS_URL` too, the budgets
+//! are on Redis, and SERVERS (1 or 2) servers share them, the connections split
+//! between them; the run then also times the shared limiter's round trip alone.
 #![expect(clippy::print_stdout, reason = "a load run prints its figures")]
 #![expect(
     clippy::expect_used,
@@ -20,7 +25,7 @@ use std::time::Instant;
 
 use pw_auth_axum::AuthStore;
 use pw_auth_core::{Policy, PolicyDocument};
-use pw_auth_server::{Config, start};
+use pw_auth_server::{Config, RecordsAt, start};
 
 #[tokio::main]
 async fn main() {
@@ -30,6 +35,13 @@ async fn main() {
         .collect();
     let requests = args.first().copied().unwrap_or(20_000).min(1_000_000);
     let concurrency = args.get(1).copied().unwrap_or(32).clamp(1, 256);
+    let postgres = std::env::var("PW_AUTH_POSTGRES_URL").ok();
+    let redis = std::env::var("PW_AUTH_REDIS_URL").ok();
+    let servers = if postgres.is_some() {
+        args.get(2).copied().unwrap_or(1).clamp(1, 2)
+    } else {
+        1
+    };
 
     // The default policy with a quota no load run reaches, so every request is allowed.
     let mut doc: PolicyDocument =
@@ -40,10 +52,19 @@ async fn main() {
     .expect("a quota");
     let db = std::env::temp_dir().join(format!("pw-auth-load-{}.sqlite", std::process::id()));
     let _ = std::fs::remove_file(&db);
-    let mut config = Config::new(db.clone(), "127.0.0.1:0".parse().expect("an address"));
+    let records = match &postgres {
+        Some(url) => RecordsAt::Postgres(url.clone()),
+        None => RecordsAt::Sqlite(db.clone()),
+    };
+    let mut config = Config::on(records, "127.0.0.1:0".parse().expect("an address"));
     config.seed_demo = true;
+    config.redis = redis.clone();
     config.policy = Policy::compile(&doc).expect("the load policy");
-    let server = start(config).await.expect("the server starts");
+    let mut running = Vec::new();
+    for _ in 0..servers {
+        running.push(start(config.clone()).await.expect("the server starts"));
+    }
+    let server = &running[0];
 
     let http = reqwest::Client::new();
     let login: serde_json::Value = http
@@ -67,12 +88,15 @@ async fn main() {
         .await
         .expect("the key");
     let key = created["key"].as_str().expect("the key").to_owned();
-    let url = Arc::new(server.url("/fabric/api/flows"));
+    let urls: Vec<Arc<String>> = running
+        .iter()
+        .map(|s| Arc::new(s.url("/fabric/api/flows")))
+        .collect();
 
     let start_at = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let (http, url, key) = (http.clone(), Arc::clone(&url), key.clone());
+        let (http, url, key) = (http.clone(), Arc::clone(&urls[t % servers]), key.clone());
         let n = requests / concurrency + usize::from(t < requests % concurrency);
         tasks.push(tokio::spawn(async move {
             let mut ok = 0usize;
@@ -125,12 +149,42 @@ async fn main() {
     }
     let flow_ns = t0.elapsed().as_nanos() as f64 / f64::from(rounds);
     let per_request_ns = 1e9 / rps * concurrency as f64;
+    let store = match (&postgres, &redis) {
+        (None, _) => "SQLite",
+        (Some(_), None) => "PostgreSQL",
+        (Some(_), Some(_)) => "PostgreSQL + Redis",
+    };
     println!(
-        "{requests} requests, {concurrency} connections: {ok} allowed in {elapsed:.2} s = {rps:.0} req/s; \
+        "{store}, {servers} server(s): {requests} requests, {concurrency} connections: {ok} allowed in {elapsed:.2} s = {rps:.0} req/s; \
          mean latency {:.2} ms; pw-auth flow {flow_ns:.0} ns per request = {:.2} % of it",
         per_request_ns / 1e6,
         100.0 * flow_ns / per_request_ns
     );
-    server.stop().await.expect("the server stops");
+    if let Some(url) = &redis {
+        // The shared limiter alone: one compare-and-set charge after another.
+        let limits = pw_auth_server::RedisLimits::connect(url, "pw-auth-load:")
+            .await
+            .expect("Redis");
+        let quota = pw_auth_core::Quota::new(100_000_000, 1, 100_000_000).expect("a quota");
+        let rounds = 5_000u32;
+        let t0 = Instant::now();
+        for _ in 0..rounds {
+            let now = time::OffsetDateTime::now_utc();
+            let allowed = limits
+                .with_budget(&acme, move |state| {
+                    let (decision, next) = pw_auth_core::check_limit(*state, &quota, now);
+                    *state = next;
+                    decision.is_allowed()
+                })
+                .await
+                .expect("a charge");
+            assert!(allowed);
+        }
+        let us = t0.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+        println!("Redis limiter: one charge (read + compare-and-set) {us:.1} µs on loopback");
+    }
+    for server in running {
+        server.stop().await.expect("the server stops");
+    }
     let _ = std::fs::remove_file(&db);
 }

@@ -1,10 +1,11 @@
 //! # pw-auth-server
 //!
 //! The reference server: the platform's endpoints on pw-auth, with every record in an
-//! embedded SQLite database (a file, created and migrated on first start). It shows
-//! what a server built on pw-auth does and is tested over real loopback HTTP; all
-//! authentication and authorisation is the sans-IO flow's, reached through
-//! `pw-auth-axum`.
+//! embedded SQLite database (a file, created and migrated on first start) — or, for
+//! several servers sharing one state, in PostgreSQL with the usage budgets on Redis
+//! ([`RecordsAt`], [`Config::redis`]; `docs/scaling.md`). It shows what a server built
+//! on pw-auth does and is tested over real loopback HTTP; all authentication and
+//! authorisation is the sans-IO flow's, reached through `pw-auth-axum`.
 //!
 //! | endpoint | action | |
 //! |---|---|---|
@@ -25,6 +26,8 @@
 #![forbid(unsafe_code)]
 
 pub mod db;
+pub mod limits;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,7 +40,9 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use http::{HeaderMap, StatusCode};
-use pw_auth_axum::{ActingIn, Authenticated, PwAuth, StoreError, outcome_response, unavailable};
+use pw_auth_axum::{
+    ActingIn, AuthStore, Authenticated, PwAuth, StoreError, outcome_response, unavailable,
+};
 use pw_auth_core::{
     ApiKeyId, AuditRecord, AuthMethod, CompanyId, ExpiresIn, KeyLabel, LoginResult, Password,
     Policy, Role, Tier, UserId, UserRecord, mint_api_key,
@@ -50,7 +55,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use db::Db;
+pub use db::{Db, Postgres, Records, Sqlite};
+pub use limits::RedisLimits;
+pub use store::Store;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -75,11 +82,38 @@ pub enum ServerError {
 /// The clock the server reads.
 pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
 
+/// Where a server keeps its records.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum RecordsAt {
+    /// An embedded SQLite file (created if missing): one server, no set-up.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (`postgres://user:password@host:port/db`): records
+    /// shared by every server pointed at it.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for RecordsAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordsAt::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            // The URL may hold a password: never printed.
+            RecordsAt::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+/// The prefix of every key the server writes to Redis.
+pub const REDIS_PREFIX: &str = "pw-auth:";
+
 /// How to run a server.
 #[derive(Clone)]
 pub struct Config {
-    /// The database file (created if missing).
-    pub db: PathBuf,
+    /// Where the records are (created and migrated if new).
+    pub records: RecordsAt,
+    /// Redis, by URL (`redis://host:port`), to keep the usage and failure budgets in,
+    /// shared by every server pointed at it; `None` keeps them with the records.
+    pub redis: Option<String>,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
     /// Load the demo company into a fresh database.
@@ -93,10 +127,16 @@ pub struct Config {
 }
 
 impl Config {
-    /// A server on `db`, listening on `listen`, with the defaults.
+    /// A server on the SQLite file `db`, listening on `listen`, with the defaults.
     pub fn new(db: PathBuf, listen: SocketAddr) -> Config {
+        Config::on(RecordsAt::Sqlite(db), listen)
+    }
+
+    /// A server on `records`, listening on `listen`, with the defaults.
+    pub fn on(records: RecordsAt, listen: SocketAddr) -> Config {
         Config {
-            db,
+            records,
+            redis: None,
             listen,
             seed_demo: false,
             expires_in: ExpiresIn::DEFAULT,
@@ -109,7 +149,8 @@ impl Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("db", &self.db)
+            .field("records", &self.records)
+            .field("redis", &self.redis.as_ref().map(|_| ".."))
             .field("listen", &self.listen)
             .field("seed_demo", &self.seed_demo)
             .field("expires_in", &self.expires_in)
@@ -129,7 +170,7 @@ pub const DEMO_USERS: [(&str, &str, Role); 3] = [
 #[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
-    db: Db,
+    store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -140,10 +181,10 @@ impl Running {
         self.addr
     }
 
-    /// Its database (for tests and operators: revoking a user's tokens, reading the
+    /// Its records (for tests and operators: revoking a user's tokens, reading the
     /// audit log).
     pub fn db(&self) -> &Db {
-        &self.db
+        self.store.records()
     }
 
     /// `http://<addr>` plus `path`.
@@ -162,8 +203,9 @@ impl Running {
 
 #[derive(Clone)]
 struct App {
-    auth: PwAuth<Db>,
+    auth: PwAuth<Store>,
     db: Db,
+    store: Store,
     /// A hash of a random password, verified against when the username is unknown,
     /// so that an unknown user and a wrong password cost the same argon2 work.
     dummy_hash: Arc<str>,
@@ -208,16 +250,29 @@ async fn seed_demo(db: &Db) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Opens the records a config names (creating and migrating them if new).
+pub async fn open_records(records: &RecordsAt) -> Result<Db, StoreError> {
+    Ok(match records {
+        RecordsAt::Sqlite(path) => Db::Sqlite(Sqlite::open(path)?),
+        RecordsAt::Postgres(url) => Db::Postgres(Postgres::connect(url).await?),
+    })
+}
+
 /// Starts a server: opens (and migrates) the database, seeds the demo company into a
 /// fresh one if asked, binds, and serves until [`Running::stop`].
 pub async fn start(config: Config) -> Result<Running, ServerError> {
-    let db = Db::open(&config.db)?;
+    let db = open_records(&config.records).await?;
+    let limits = match &config.redis {
+        Some(url) => Some(RedisLimits::connect(url, REDIS_PREFIX).await?),
+        None => None,
+    };
     if config.seed_demo && db.is_empty().await? {
         seed_demo(&db).await?;
     }
+    let store = Store::new(db.clone(), limits);
     let responder = Responder::new("patchworks").map_err(|e| ServerError::Seed(e.to_string()))?;
     let flow = ServerFlow::new(config.policy.clone(), responder);
-    let auth = PwAuth::new(flow, db.clone())
+    let auth = PwAuth::new(flow, store.clone())
         .with_clock(Arc::clone(&config.clock))
         .with_company_hook(Arc::new(|parts: &http::request::Parts, _: &_| {
             let named = parts.headers.get("x-company")?.to_str().ok()?;
@@ -232,7 +287,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
     let app = App {
         auth,
-        db: db.clone(),
+        db,
+        store: store.clone(),
         dummy_hash: dummy_hash.into(),
         expires_in: config.expires_in,
         clock: Arc::clone(&config.clock),
@@ -262,7 +318,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     });
     Ok(Running {
         addr,
-        db,
+        store,
         stop: Some(stop),
         task,
     })
@@ -355,7 +411,7 @@ async fn login(
         Ok(b) => b,
         Err(too_large) => {
             let audit = AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now);
-            return match app.db.add_audit(&audit).await {
+            return match app.db.audit(&audit).await {
                 Ok(()) => too_large,
                 Err(e) => unavailable(e),
             };
@@ -364,7 +420,7 @@ async fn login(
     let request = match flow.login_request(&body, now) {
         Ok(r) => r,
         Err(refused) => {
-            return match app.db.add_audit(&refused.audit).await {
+            return match app.db.audit(&refused.audit).await {
                 Ok(()) => outcome_response(&refused.outcome),
                 Err(e) => unavailable(e),
             };
@@ -373,7 +429,7 @@ async fn login(
     // Too many failures for this username or from this client: refused before the
     // password is hashed, so a storm of guesses costs the server nothing.
     let keys = login_keys(request.username(), peer);
-    let states = match app.db.failure_states(keys.clone()).await {
+    let states = match app.store.failure_states(keys.clone()).await {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
@@ -382,7 +438,7 @@ async fn login(
         _ => return unavailable(StoreError("failure budgets missing".into())),
     };
     if let Err(refused) = flow.check_login_throttle(&user_state, &client_state, now) {
-        return match app.db.add_audit(&refused.audit).await {
+        return match app.db.audit(&refused.audit).await {
             Ok(()) => outcome_response(&refused.outcome),
             Err(e) => unavailable(e),
         };
@@ -417,11 +473,14 @@ async fn login(
         return unavailable(e);
     }
     if served.result() != LoginResult::TokenIssued
-        && let Err(e) = app.db.charge_failures(keys, flow.failure_charge(now)).await
+        && let Err(e) = app
+            .store
+            .charge_failures(keys, flow.failure_charge(now))
+            .await
     {
         return unavailable(e);
     }
-    if let Err(e) = app.db.add_audit(served.audit()).await {
+    if let Err(e) = app.db.audit(served.audit()).await {
         return unavailable(e);
     }
     match (served.response_body(), served.refusal()) {

@@ -1,6 +1,7 @@
 //! The reference server over real loopback HTTP: the server on 127.0.0.1:0 inside the
-//! test, a temporary database file, the reqwest adapter (or raw reqwest where a test
-//! needs to send exactly one request) driving it. Loops are bounded.
+//! test, its records in a temporary SQLite file or in a PostgreSQL instance of the
+//! test's own (every test runs on both), the reqwest adapter (or raw reqwest where a
+//! test needs to send exactly one request) driving it. Loops are bounded.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,6 +11,8 @@
     reason = "test code: a failing unwrap is a failing test"
 )]
 
+mod services;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -17,30 +20,117 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use pw_auth_core::{ApiKey, ExpiresIn, Password, UserId};
 use pw_auth_http::{SessionConfig, SessionError};
 use pw_auth_reqwest::{AuthClient, ClientConfig, ClientError};
-use pw_auth_server::{Config, Running, start};
+use pw_auth_server::{Config, Records, RecordsAt, Running, start};
+use services::Pg;
 use time::OffsetDateTime;
 
-/// A temporary database file, removed when dropped.
-struct TempDb(PathBuf);
+/// Which store a test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A test's records: a temporary SQLite file (removed when dropped) or a PostgreSQL
+/// instance of its own (stopped and removed when dropped).
+enum TempDb {
+    Sqlite(PathBuf),
+    Postgres { _pg: Pg, url: String },
+}
 
 impl TempDb {
-    fn new(name: &str) -> TempDb {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "pw-auth-test-{}-{name}-{n}.sqlite",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_file(&path);
-        TempDb(path)
+    fn new(backend: Backend, name: &str) -> TempDb {
+        match backend {
+            Backend::Sqlite => {
+                static N: AtomicU64 = AtomicU64::new(0);
+                let n = N.fetch_add(1, Ordering::Relaxed);
+                let path = std::env::temp_dir().join(format!(
+                    "pw-auth-test-{}-{name}-{n}.sqlite",
+                    std::process::id()
+                ));
+                let _ = std::fs::remove_file(&path);
+                TempDb::Sqlite(path)
+            }
+            Backend::Postgres => {
+                let pg = Pg::start();
+                let url = pg.database();
+                TempDb::Postgres { _pg: pg, url }
+            }
+        }
+    }
+
+    /// The first column of what `sql` selects, read straight from the store.
+    async fn texts(&self, sql: &str) -> Vec<String> {
+        match self {
+            TempDb::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let mut q = conn.prepare(sql).unwrap();
+                q.query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
+            }
+            TempDb::Postgres { url, .. } => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                let rows = client.query(sql, &[]).await.unwrap();
+                rows.iter().map(|r| r.get(0)).collect()
+            }
+        }
+    }
+
+    fn records(&self) -> RecordsAt {
+        match self {
+            TempDb::Sqlite(path) => RecordsAt::Sqlite(path.clone()),
+            TempDb::Postgres { url, .. } => RecordsAt::Postgres(url.clone()),
+        }
     }
 }
 
 impl Drop for TempDb {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if let TempDb::Sqlite(path) = self {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
+
+/// Each named test, once on SQLite and once on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    log_in_call_and_renew_before_expiry,
+    an_expired_token_gets_one_relogin,
+    a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin,
+    over_the_limit_the_client_waits_out_retry_after,
+    malformed_requests_get_the_librarys_outcome,
+    a_restart_keeps_keys_tokens_and_revocations,
+    concurrent_requests_lose_no_record_and_the_budget_is_exact,
+    concurrent_callers_share_one_login,
+    failed_logins_are_throttled_by_username_and_client,
+    failed_authentications_are_throttled_per_client,
+);
 
 /// A clock the test moves: real time plus an offset, or frozen at a fixed instant.
 #[derive(Clone, Default)]
@@ -77,7 +167,7 @@ impl TestClock {
 }
 
 async fn serve(db: &TempDb, clock: &TestClock, expires_in: ExpiresIn) -> Running {
-    let mut config = Config::new(db.0.clone(), "127.0.0.1:0".parse().unwrap());
+    let mut config = Config::on(db.records(), "127.0.0.1:0".parse().unwrap());
     config.seed_demo = true;
     config.expires_in = expires_in;
     config.clock = clock.shared();
@@ -122,9 +212,8 @@ async fn create_key(server: &Running, client: &AuthClient, label: &str) -> Strin
     v["key"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_in_call_and_renew_before_expiry() {
-    let db = TempDb::new("renew");
+async fn log_in_call_and_renew_before_expiry(backend: Backend) {
+    let db = TempDb::new(backend, "renew");
     let clock = TestClock::default();
     let server = serve(&db, &clock, ExpiresIn::from_secs(600).unwrap()).await;
     let client = ann(&server, &clock);
@@ -147,9 +236,8 @@ async fn log_in_call_and_renew_before_expiry() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_token_gets_one_relogin() {
-    let db = TempDb::new("expired");
+async fn an_expired_token_gets_one_relogin(backend: Backend) {
+    let db = TempDb::new(backend, "expired");
     let server_clock = TestClock::default();
     let client_clock = TestClock::default();
     let server = serve(&db, &server_clock, ExpiresIn::from_secs(600).unwrap()).await;
@@ -169,9 +257,8 @@ async fn an_expired_token_gets_one_relogin() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin() {
-    let db = TempDb::new("revocations");
+async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin(backend: Backend) {
+    let db = TempDb::new(backend, "revocations");
     let clock = TestClock::default();
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let admin = ann(&server, &clock);
@@ -255,9 +342,8 @@ async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin() 
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_the_limit_the_client_waits_out_retry_after() {
-    let db = TempDb::new("limit");
+async fn over_the_limit_the_client_waits_out_retry_after(backend: Backend) {
+    let db = TempDb::new(backend, "limit");
     // Frozen: the budget refills only when the test moves the clock.
     let clock = TestClock::frozen(1_795_000_000);
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
@@ -320,9 +406,8 @@ async fn over_the_limit_the_client_waits_out_retry_after() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_requests_get_the_librarys_outcome() {
-    let db = TempDb::new("malformed");
+async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
+    let db = TempDb::new(backend, "malformed");
     let clock = TestClock::default();
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let http = reqwest::Client::new();
@@ -403,9 +488,8 @@ async fn malformed_requests_get_the_librarys_outcome() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_keeps_keys_tokens_and_revocations() {
-    let db = TempDb::new("restart");
+async fn a_restart_keeps_keys_tokens_and_revocations(backend: Backend) {
+    let db = TempDb::new(backend, "restart");
     let clock = TestClock::default();
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let admin = ann(&server, &clock);
@@ -454,11 +538,10 @@ async fn a_restart_keeps_keys_tokens_and_revocations() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_requests_lose_no_record_and_the_budget_is_exact() {
+async fn concurrent_requests_lose_no_record_and_the_budget_is_exact(backend: Backend) {
     const TASKS: usize = 50;
     const EACH: usize = 100;
-    let db = TempDb::new("concurrent");
+    let db = TempDb::new(backend, "concurrent");
     // A frozen clock: the budget never refills, so exactly its burst is admitted.
     let clock = TestClock::frozen(1_795_000_000);
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
@@ -508,7 +591,7 @@ async fn concurrent_requests_lose_no_record_and_the_budget_is_exact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_fails_closed_and_recovers() {
-    let db = TempDb::new("fault");
+    let db = TempDb::new(Backend::Sqlite, "fault");
     let clock = TestClock::default();
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let admin = ann(&server, &clock);
@@ -519,7 +602,10 @@ async fn a_locked_database_fails_closed_and_recovers() {
     assert_eq!(get().await.unwrap().status(), 200);
 
     // Another process takes the database's exclusive lock.
-    let blocker = rusqlite::Connection::open(&db.0).unwrap();
+    let TempDb::Sqlite(path) = &db else {
+        unreachable!()
+    };
+    let blocker = rusqlite::Connection::open(path).unwrap();
     blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
     for _ in 0..3 {
         let r = get().await.unwrap();
@@ -546,9 +632,45 @@ async fn a_locked_database_fails_closed_and_recovers() {
     server.stop().await.unwrap();
 }
 
+/// PostgreSQL's counterpart of the locked file: another session holds the key table
+/// locked; requests wait at most the lock timeout (250 ms), then are refused (503), and
+/// are served again once the lock is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_callers_share_one_login() {
-    let db = TempDb::new("one-login");
+async fn a_locked_postgres_table_fails_closed_and_recovers() {
+    let db = TempDb::new(Backend::Postgres, "pg-fault");
+    let clock = TestClock::default();
+    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let admin = ann(&server, &clock);
+    let key = create_key(&server, &admin, "fault").await;
+    let flows = server.url("/fabric/api/flows");
+    let http = reqwest::Client::new();
+    let get = || http.get(&flows).header("authorization", &key).send();
+    assert_eq!(get().await.unwrap().status(), 200);
+
+    let TempDb::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let (blocker, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let r = get().await.unwrap();
+        assert_eq!(r.status(), 503, "fail closed while the table is locked");
+        let body = r.text().await.unwrap();
+        assert_eq!(body, r#"{"message":"Service unavailable."}"#);
+    }
+    blocker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(get().await.unwrap().status(), 200, "recovered");
+    server.stop().await.unwrap();
+}
+
+async fn concurrent_callers_share_one_login(backend: Backend) {
+    let db = TempDb::new(backend, "one-login");
     let clock = TestClock::default();
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let client = Arc::new(ann(&server, &clock));
@@ -584,9 +706,8 @@ async fn concurrent_callers_share_one_login() {
 /// the right one is refused unread until the budget refills (once, nothing throttled
 /// failed logins at all). Another user from another client is not affected; the
 /// username is stored only as a digest.
-#[tokio::test]
-async fn failed_logins_are_throttled_by_username_and_client() {
-    let db = TempDb::new("throttle");
+async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
+    let db = TempDb::new(backend, "throttle");
     let clock = TestClock::frozen(1_795_000_000);
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let http = reqwest::Client::new();
@@ -633,14 +754,7 @@ async fn failed_logins_are_throttled_by_username_and_client() {
         .count();
     assert_eq!(throttled, 2);
     // The username is never stored: only its digest keys the budget.
-    let conn = rusqlite::Connection::open(&db.0).unwrap();
-    let keys: Vec<String> = conn
-        .prepare("SELECT key FROM failures ORDER BY key")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let keys = db.texts("SELECT key FROM failures ORDER BY key").await;
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert_eq!(keys[0], "client:127.0.0.1");
     assert!(
@@ -654,9 +768,8 @@ async fn failed_logins_are_throttled_by_username_and_client() {
 /// Failed authentications are throttled per client too: ten guessed tokens, then the
 /// client's requests are refused unread (429, `Retry-After`) — even with a valid
 /// token — until its budget refills; the refusal is audited as `throttled`.
-#[tokio::test]
-async fn failed_authentications_are_throttled_per_client() {
-    let db = TempDb::new("auth-throttle");
+async fn failed_authentications_are_throttled_per_client(backend: Backend) {
+    let db = TempDb::new(backend, "auth-throttle");
     let clock = TestClock::frozen(1_795_000_000);
     let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
     let http = reqwest::Client::new();

@@ -1,0 +1,696 @@
+//! The records on PostgreSQL, for several servers sharing one set of records: the same
+//! tables and schema versions as the SQLite store, migrated on first connect (under an
+//! advisory lock, so servers starting together migrate once). There is no cache: every
+//! request reads the records it needs, so a revocation committed through one server is
+//! seen by every other at its next request.
+
+use std::fmt;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
+use pw_auth_core::{
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Tier, TokenDigest,
+    TokenRecord, UserId, UserRecord,
+};
+use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, parse};
+
+/// Schema version 1: the SQLite store's tables (`"user"` quoted: a reserved word
+/// here; `api_keys.seq` orders keys as SQLite's rowid does).
+const MIGRATION_1: &str = r#"
+CREATE TABLE companies (id TEXT PRIMARY KEY, tier TEXT NOT NULL, parent TEXT);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    username TEXT UNIQUE,
+    password_hash TEXT
+);
+CREATE TABLE api_keys (
+    seq BIGSERIAL,
+    digest TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    company TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE deleted_keys (digest TEXT PRIMARY KEY);
+CREATE TABLE tokens (
+    digest TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    "user" TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE grants ("user" TEXT NOT NULL, company TEXT NOT NULL, PRIMARY KEY ("user", company));
+CREATE TABLE budgets (company TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE audit (seq BIGSERIAL PRIMARY KEY, record TEXT NOT NULL);
+"#;
+
+/// Schema version 2: failure budgets, as in the SQLite store.
+const MIGRATION_2: &str = "
+CREATE TABLE failures (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+";
+
+/// How long a statement waits for a lock before it fails (and the request is answered
+/// 503), and how long any statement may run: the SQLite store's busy timeout.
+const LOCK_TIMEOUT: Duration = Duration::from_millis(250);
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a pooled connection, or for a new one to be made.
+const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How many connections a server keeps to PostgreSQL.
+const POOL_SIZE: usize = 16;
+
+/// The records on PostgreSQL. Cheap to clone (a pool of connections).
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The connection settings hold a password: never printed.
+        f.debug_struct("Postgres")
+            .field("pool", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The one text column of the row `sql` selects, if there is a row.
+async fn text_row(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Option<String>, StoreError> {
+    let row = c.query_opt(sql, params).await.map_err(err)?;
+    row.map(|r| r.try_get::<_, String>(0).map_err(err))
+        .transpose()
+}
+
+/// Runs `sql` and returns how many rows it touched.
+async fn exec(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
+    c.execute(sql, params).await.map_err(err)
+}
+
+/// `company`'s key `id`: its digest text and its record.
+async fn key_row(
+    c: &impl GenericClient,
+    company: &CompanyId,
+    id: &ApiKeyId,
+) -> Result<Option<(String, ApiKeyRecord)>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT digest, record FROM api_keys WHERE id = $1 AND company = $2",
+            &[&id.as_str(), &company.as_str()],
+        )
+        .await
+        .map_err(err)?;
+    match row {
+        Some(r) => {
+            let digest: String = r.try_get(0).map_err(err)?;
+            let record: String = r.try_get(1).map_err(err)?;
+            Ok(Some((digest, parse(&record)?)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Locks the limiter state at `key` in `table` for the rest of the transaction (the
+/// row is made first if missing) and returns it.
+async fn lock_state(
+    c: &impl GenericClient,
+    table: &str,
+    column: &str,
+    key: &str,
+) -> Result<LimitState, StoreError> {
+    let fresh = json(&LimitState::default())?;
+    exec(
+        c,
+        &format!(
+            "INSERT INTO {table} ({column}, state) VALUES ($1, $2) ON CONFLICT ({column}) DO NOTHING"
+        ),
+        &[&key, &fresh],
+    )
+    .await?;
+    let state = text_row(
+        c,
+        &format!("SELECT state FROM {table} WHERE {column} = $1 FOR UPDATE"),
+        &[&key],
+    )
+    .await?;
+    state.map_or_else(|| Ok(LimitState::default()), |s| parse(&s))
+}
+
+impl Postgres {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or
+    /// key=value pairs) and migrates it to [`SCHEMA_VERSION`].
+    pub async fn connect(url: &str) -> Result<Postgres, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(err)?;
+        config.options(format!(
+            "-c lock_timeout={} -c statement_timeout={}",
+            LOCK_TIMEOUT.as_millis(),
+            STATEMENT_TIMEOUT.as_millis()
+        ));
+        config.connect_timeout(POOL_TIMEOUT);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection PostgreSQL closed (a restart) is replaced, not reused.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(err)?;
+        let db = Postgres { pool };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(err)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // One server migrates; the others wait here, then find it done.
+        tx.execute("SELECT pg_advisory_xact_lock(7052657)", &[])
+            .await
+            .map_err(err)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS pw_auth_schema (version BIGINT NOT NULL)")
+            .await
+            .map_err(err)?;
+        let row = tx
+            .query_opt("SELECT version FROM pw_auth_schema", &[])
+            .await
+            .map_err(err)?;
+        let version: i64 = match row {
+            Some(r) => r.try_get(0).map_err(err)?,
+            None => {
+                tx.execute("INSERT INTO pw_auth_schema (version) VALUES (0)", &[])
+                    .await
+                    .map_err(err)?;
+                0
+            }
+        };
+        let steps = match version {
+            0 => format!("{MIGRATION_1}{MIGRATION_2}"),
+            1 => MIGRATION_2.to_owned(),
+            SCHEMA_VERSION => String::new(),
+            newer => {
+                return Err(StoreError(format!(
+                    "the database has schema version {newer}; this server reads {SCHEMA_VERSION}"
+                )));
+            }
+        };
+        if !steps.is_empty() {
+            tx.batch_execute(&steps).await.map_err(err)?;
+            tx.execute("UPDATE pw_auth_schema SET version = $1", &[&SCHEMA_VERSION])
+                .await
+                .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+}
+
+impl Records for Postgres {
+    async fn failure_states(&self, keys: Vec<String>) -> Result<Vec<LimitState>, StoreError> {
+        let c = self.client().await?;
+        let mut states = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let s = text_row(&c, "SELECT state FROM failures WHERE key = $1", &[k]).await?;
+            states.push(match s {
+                Some(s) => parse(&s)?,
+                None => LimitState::default(),
+            });
+        }
+        Ok(states)
+    }
+
+    async fn charge_failures<F>(&self, keys: Vec<String>, mut charge: F) -> Result<(), StoreError>
+    where
+        F: FnMut(&mut LimitState) + Send + 'static,
+    {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // Keys locked in one order, so two charges never wait on each other in a cycle.
+        let mut keys = keys;
+        keys.sort();
+        keys.dedup();
+        for key in &keys {
+            let mut state = lock_state(&tx, "failures", "key", key).await?;
+            charge(&mut state);
+            exec(
+                &tx,
+                "UPDATE failures SET state = $2 WHERE key = $1",
+                &[key, &json(&state)?],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let c = self.client().await?;
+        let row = c
+            .query_one("SELECT COUNT(*) FROM companies", &[])
+            .await
+            .map_err(err)?;
+        let n: i64 = row.try_get(0).map_err(err)?;
+        Ok(n == 0)
+    }
+
+    async fn add_company(
+        &self,
+        id: CompanyId,
+        tier: Tier,
+        parent: Option<CompanyId>,
+    ) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        exec(
+            &c,
+            "INSERT INTO companies (id, tier, parent) VALUES ($1, $2, $3)",
+            &[
+                &id.as_str(),
+                &tier.as_str(),
+                &parent.as_ref().map(CompanyId::as_str),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn add_user(
+        &self,
+        user: UserRecord,
+        login: Option<(String, String)>,
+    ) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        let (username, hash) = login.unzip();
+        exec(
+            &c,
+            "INSERT INTO users (id, record, username, password_hash) VALUES ($1, $2, $3, $4)",
+            &[&user.id.as_str(), &json(&user)?, &username, &hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        exec(
+            &c,
+            r#"INSERT INTO grants ("user", company) VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+            &[&user.as_str(), &company.as_str()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn login_user(
+        &self,
+        username: String,
+    ) -> Result<Option<(UserRecord, String)>, StoreError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT record, password_hash FROM users WHERE username = $1",
+                &[&username],
+            )
+            .await
+            .map_err(err)?;
+        let Some(row) = row else { return Ok(None) };
+        let record: String = row.try_get(0).map_err(err)?;
+        let hash: Option<String> = row.try_get(1).map_err(err)?;
+        match hash {
+            Some(hash) => Ok(Some((parse(&record)?, hash))),
+            None => Ok(None),
+        }
+    }
+
+    async fn add_token(&self, record: TokenRecord) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        exec(
+            &c,
+            r#"INSERT INTO tokens (digest, id, "user", record) VALUES ($1, $2, $3, $4)"#,
+            &[
+                &digest_text(&record.digest)?,
+                &record.id.as_str(),
+                &record.user.as_str(),
+                &json(&record)?,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_token(
+        &self,
+        digest: TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        let key = digest_text(&digest)?;
+        let record = text_row(
+            &tx,
+            "SELECT record FROM tokens WHERE digest = $1 FOR UPDATE",
+            &[&key],
+        )
+        .await?;
+        let Some(record) = record else {
+            return Ok(false);
+        };
+        let mut record: TokenRecord = parse(&record)?;
+        if record.revoke(now).is_err() {
+            return Ok(false);
+        }
+        exec(
+            &tx,
+            "UPDATE tokens SET record = $2 WHERE digest = $1",
+            &[&key, &json(&record)?],
+        )
+        .await?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn revoke_tokens_of(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        let rows = tx
+            .query(
+                r#"SELECT digest, record FROM tokens WHERE "user" = $1 FOR UPDATE"#,
+                &[&user.as_str()],
+            )
+            .await
+            .map_err(err)?;
+        let mut n = 0usize;
+        for row in rows {
+            let digest: String = row.try_get(0).map_err(err)?;
+            let record: String = row.try_get(1).map_err(err)?;
+            let mut record: TokenRecord = parse(&record)?;
+            if record.revoke(now).is_ok() {
+                exec(
+                    &tx,
+                    "UPDATE tokens SET record = $2 WHERE digest = $1",
+                    &[&digest, &json(&record)?],
+                )
+                .await?;
+                n = n.saturating_add(1);
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(n)
+    }
+
+    async fn add_key(&self, record: ApiKeyRecord, user: UserRecord) -> Result<(), StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        exec(
+            &tx,
+            "INSERT INTO users (id, record) VALUES ($1, $2)",
+            &[&user.id.as_str(), &json(&user)?],
+        )
+        .await?;
+        exec(
+            &tx,
+            "INSERT INTO api_keys (digest, id, company, record) VALUES ($1, $2, $3, $4)",
+            &[
+                &digest_text(&record.digest)?,
+                &record.id.as_str(),
+                &record.company.as_str(),
+                &json(&record)?,
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(err)
+    }
+
+    async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT record FROM api_keys WHERE company = $1 ORDER BY seq",
+                &[&company.as_str()],
+            )
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<_, String>(0)
+                    .map_err(err)
+                    .and_then(|s| parse(&s))
+            })
+            .collect()
+    }
+
+    async fn revoke_key(
+        &self,
+        company: CompanyId,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<Option<bool>, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // Locked: two revocations of one key through two servers answer 200 and 409.
+        exec(
+            &tx,
+            "SELECT 1 FROM api_keys WHERE id = $1 AND company = $2 FOR UPDATE",
+            &[&id.as_str(), &company.as_str()],
+        )
+        .await?;
+        let Some((digest, mut record)) = key_row(&tx, &company, &id).await? else {
+            return Ok(None);
+        };
+        if record.revoke(now).is_err() {
+            return Ok(Some(false));
+        }
+        exec(
+            &tx,
+            "UPDATE api_keys SET record = $2 WHERE digest = $1",
+            &[&digest, &json(&record)?],
+        )
+        .await?;
+        tx.commit().await.map_err(err)?;
+        Ok(Some(true))
+    }
+
+    async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        exec(
+            &tx,
+            "SELECT 1 FROM api_keys WHERE id = $1 AND company = $2 FOR UPDATE",
+            &[&id.as_str(), &company.as_str()],
+        )
+        .await?;
+        let Some((digest, record)) = key_row(&tx, &company, &id).await? else {
+            return Ok(false);
+        };
+        exec(&tx, "DELETE FROM api_keys WHERE digest = $1", &[&digest]).await?;
+        exec(
+            &tx,
+            "DELETE FROM users WHERE id = $1",
+            &[&record.user.as_str()],
+        )
+        .await?;
+        exec(
+            &tx,
+            "INSERT INTO deleted_keys (digest) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&digest],
+        )
+        .await?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
+    async fn audit_count(&self) -> Result<u64, StoreError> {
+        let c = self.client().await?;
+        let row = c
+            .query_one("SELECT COUNT(*) FROM audit", &[])
+            .await
+            .map_err(err)?;
+        let n: i64 = row.try_get(0).map_err(err)?;
+        u64::try_from(n).map_err(err)
+    }
+
+    async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT record FROM audit ORDER BY seq", &[])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<_, String>(0)
+                    .map_err(err)
+                    .and_then(|s| parse(&s))
+            })
+            .collect()
+    }
+}
+
+impl AuthStore for Postgres {
+    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
+        let lookup = lookup_of(credential)?;
+        let mut c = self.client().await?;
+        // One snapshot: the key or token, its user and the grants are read together.
+        let tx = c
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(err)?;
+        let mut loaded = Loaded::default();
+        let user = match lookup {
+            Ok(key) => {
+                match text_row(
+                    &tx,
+                    "SELECT record FROM api_keys WHERE digest = $1",
+                    &[&key],
+                )
+                .await?
+                {
+                    Some(r) => {
+                        let r: ApiKeyRecord = parse(&r)?;
+                        let user = r.user.clone();
+                        loaded.key = Record::Found(r);
+                        Some(user)
+                    }
+                    None => {
+                        let deleted = text_row(
+                            &tx,
+                            "SELECT digest FROM deleted_keys WHERE digest = $1",
+                            &[&key],
+                        )
+                        .await?;
+                        if deleted.is_some() {
+                            loaded.key = Record::Deleted;
+                        }
+                        None
+                    }
+                }
+            }
+            Err(key) => {
+                match text_row(&tx, "SELECT record FROM tokens WHERE digest = $1", &[&key]).await? {
+                    Some(r) => {
+                        let r: TokenRecord = parse(&r)?;
+                        let user = r.user.clone();
+                        loaded.token = Record::Found(r);
+                        Some(user)
+                    }
+                    None => None,
+                }
+            }
+        };
+        if let Some(user) = user {
+            if let Some(r) = text_row(
+                &tx,
+                "SELECT record FROM users WHERE id = $1",
+                &[&user.as_str()],
+            )
+            .await?
+            {
+                loaded.user = Some(parse(&r)?);
+            }
+            let rows = tx
+                .query(
+                    r#"SELECT company FROM grants WHERE "user" = $1 ORDER BY company"#,
+                    &[&user.as_str()],
+                )
+                .await
+                .map_err(err)?;
+            loaded.grants = rows
+                .iter()
+                .map(|r| {
+                    r.try_get::<_, String>(0)
+                        .map_err(err)
+                        .and_then(|s| CompanyId::new(&s).map_err(err))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(loaded)
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT tier, parent FROM companies WHERE id = $1",
+                &[&id.as_str()],
+            )
+            .await
+            .map_err(err)?;
+        let Some(row) = row else { return Ok(None) };
+        let tier: String = row.try_get(0).map_err(err)?;
+        let parent: Option<String> = row.try_get(1).map_err(err)?;
+        Ok(Some(CompanyInfo {
+            tier: tier.parse().map_err(err)?,
+            parent: parent
+                .map(|p| CompanyId::new(&p).map_err(err))
+                .transpose()?,
+        }))
+    }
+
+    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut LimitState) -> R + Send + 'static,
+    {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // The row is locked (FOR UPDATE) until the commit: two servers charging one
+        // company take turns, so the budget is spent exactly.
+        let mut state = lock_state(&tx, "budgets", "company", company.as_str()).await?;
+        let before = state;
+        let result = f(&mut state);
+        if state != before {
+            exec(
+                &tx,
+                "UPDATE budgets SET state = $2 WHERE company = $1",
+                &[&company.as_str(), &json(&state)?],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(result)
+    }
+
+    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
+        let states = self.failure_states(vec![key.to_owned()]).await?;
+        Ok(states.first().copied().unwrap_or_default())
+    }
+
+    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    where
+        F: FnMut(&mut LimitState) + Send + 'static,
+    {
+        self.charge_failures(vec![key.to_owned()], charge).await
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let text = json(record)?;
+        let c = self.client().await?;
+        exec(&c, "INSERT INTO audit (record) VALUES ($1)", &[&text]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! The limiter states on Redis, shared by every server: each company's usage budget
+//! and each client's failure budget, one small value per key.
+//!
+//! The decision stays in the core: a server reads the state, runs the core's pure
+//! check on it, and writes the new state back only if the stored one is still the one
+//! it read — a compare-and-set, done by a four-line script that compares and writes
+//! and knows nothing of limits. When another server wrote first, the check runs again
+//! on the fresh state. So no request is admitted on a state another request already
+//! spent, and there is no second implementation of the limiter to keep equal to the
+//! core's (`docs/design.md`, "Shared state").
+//!
+//! Redis unreachable, too slow, or too contended: the request is refused (503), never
+//! let through unlimited.
+
+use std::fmt;
+use std::time::Duration;
+
+use pw_auth_axum::StoreError;
+use pw_auth_core::{CompanyId, LimitState};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use crate::db::{err, json, parse};
+
+/// Compares the stored value with ARGV[1] (`""`: no value) and, if equal, stores
+/// ARGV[2]; failure budgets (ARGV[3] = "1") expire a day after their last charge.
+const COMPARE_AND_SET: &str = r"
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 0 end
+if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[2], 'EX', 86400)
+else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1
+";
+
+/// How many times a check is run again after losing a compare-and-set before the
+/// request is refused (503).
+const MAX_ATTEMPTS: u32 = 200;
+
+/// How long a command may take, and a connection attempt.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The limiter states on Redis. Cheap to clone (one multiplexed connection that
+/// reconnects after Redis restarts).
+#[derive(Clone)]
+pub struct RedisLimits {
+    conn: ConnectionManager,
+    script: Script,
+    prefix: String,
+}
+
+impl fmt::Debug for RedisLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may hold a password: never printed.
+        f.debug_struct("RedisLimits")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLimits {
+    /// Connects to Redis at `url` (`redis://[:password@]host:port[/db]`). Every key
+    /// starts with `prefix` (so several deployments can share one Redis).
+    pub async fn connect(url: &str, prefix: &str) -> Result<RedisLimits, StoreError> {
+        let client = redis::Client::open(url).map_err(err)?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(TIMEOUT))
+            .set_connection_timeout(Some(TIMEOUT))
+            // Reconnects are tried in the background; a request never waits for more
+            // than one attempt.
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(err)?;
+        Ok(RedisLimits {
+            conn,
+            script: Script::new(COMPARE_AND_SET),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn budget_key(&self, company: &CompanyId) -> String {
+        format!("{}budget:{}", self.prefix, company.as_str())
+    }
+
+    fn failure_key(&self, key: &str) -> String {
+        format!("{}failures:{key}", self.prefix)
+    }
+
+    async fn read(&self, key: &str) -> Result<(String, LimitState), StoreError> {
+        let mut conn = self.conn.clone();
+        let stored: Option<String> = conn.get(key).await.map_err(err)?;
+        let state = match &stored {
+            Some(s) => parse(s)?,
+            None => LimitState::default(),
+        };
+        Ok((stored.unwrap_or_default(), state))
+    }
+
+    /// Runs `f` on the state at `key` until its result is stored on the state it read.
+    async fn update<R, F>(&self, key: String, expires: bool, mut f: F) -> Result<R, StoreError>
+    where
+        F: FnMut(&mut LimitState) -> R,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            let (stored, mut state) = self.read(&key).await?;
+            let before = state;
+            let result = f(&mut state);
+            if state == before {
+                // Nothing to write: the result stands on the state as read.
+                return Ok(result);
+            }
+            let mut conn = self.conn.clone();
+            let written: i64 = self
+                .script
+                .key(&key)
+                .arg(&stored)
+                .arg(json(&state)?)
+                .arg(if expires { "1" } else { "0" })
+                .invoke_async(&mut conn)
+                .await
+                .map_err(err)?;
+            if written == 1 {
+                return Ok(result);
+            }
+            // Another server wrote first: run the check again on what it left.
+            if attempt < 8 {
+                tokio::task::yield_now().await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        Err(StoreError(format!(
+            "the limiter state stayed contended for {MAX_ATTEMPTS} attempts"
+        )))
+    }
+
+    /// Runs `f` on `company`'s usage budget and stores what it leaves.
+    pub async fn with_budget<R, F>(&self, company: &CompanyId, f: F) -> Result<R, StoreError>
+    where
+        R: Send,
+        F: FnMut(&mut LimitState) -> R + Send,
+    {
+        self.update(self.budget_key(company), false, f).await
+    }
+
+    /// The failure budget at `key` (fresh if never charged).
+    pub async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
+        Ok(self.read(&self.failure_key(key)).await?.1)
+    }
+
+    /// Charges `charge` to the failure budget at `key`.
+    pub async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    where
+        F: FnMut(&mut LimitState) + Send,
+    {
+        self.update(self.failure_key(key), true, charge).await
+    }
+}

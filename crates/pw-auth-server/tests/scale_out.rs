@@ -1,0 +1,349 @@
+//! Two reference servers, one state: both on one PostgreSQL database (the records)
+//! and one Redis (the budgets), each started by the test on loopback in a temporary
+//! directory (`.ci/run` installs the distribution's packages; the test installs
+//! nothing). What one server writes, the other sees at its next request; the company's
+//! budget is one budget across both, to the request; losing Redis or PostgreSQL
+//! refuses requests and loses no record. Loops are bounded.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "test code: a failing unwrap is a failing test"
+)]
+
+mod services;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use pw_auth_server::{Config, Records, RecordsAt, Running, start};
+use services::{Pg, Redis};
+use time::OffsetDateTime;
+
+/// acme's burst at the Professional tier: 240 requests, then 429.
+const ACME_BURST: usize = 240;
+
+/// A frozen clock shared by both servers: the budget never refills during a test, so
+/// exactly its burst is admitted.
+#[derive(Clone)]
+struct Frozen(Arc<AtomicI64>);
+
+impl Frozen {
+    fn new() -> Frozen {
+        Frozen(Arc::new(AtomicI64::new(1_795_000_000)))
+    }
+
+    fn shared(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
+        let at = Arc::clone(&self.0);
+        Arc::new(move || OffsetDateTime::from_unix_timestamp(at.load(Ordering::SeqCst)).unwrap())
+    }
+}
+
+async fn serve(url: &str, redis: &Redis, clock: &Frozen) -> Running {
+    let mut config = Config::on(
+        RecordsAt::Postgres(url.to_owned()),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    config.redis = Some(redis.url());
+    config.seed_demo = true;
+    config.clock = clock.shared();
+    start(config).await.unwrap()
+}
+
+/// A raw HTTP client, and a count of the requests that spent acme's budget.
+struct Caller {
+    http: reqwest::Client,
+    spent: usize,
+}
+
+impl Caller {
+    async fn send(&mut self, r: reqwest::RequestBuilder) -> (u16, String) {
+        let r = self.http.execute(r.build().unwrap()).await.unwrap();
+        let status = r.status().as_u16();
+        if (200..300).contains(&status) {
+            self.spent += 1;
+        }
+        (status, r.text().await.unwrap())
+    }
+
+    async fn login(&self, server: &Running, user: &str, password: &str) -> (u16, String) {
+        let r = self
+            .http
+            .post(server.url("/fabric/api/login"))
+            .json(&serde_json::json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        let token = v["token"].as_str().unwrap_or_default();
+        (status, format!("Bearer {token}"))
+    }
+
+    async fn new_key(&mut self, server: &Running, admin: &str, label: &str) -> (u16, String) {
+        let req = self
+            .http
+            .post(server.url("/fabric/api/api-keys"))
+            .header("authorization", admin)
+            .json(&serde_json::json!({ "label": label }));
+        let (status, body) = self.send(req).await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        (status, v["key"].as_str().unwrap_or_default().to_owned())
+    }
+
+    async fn flows(&mut self, server: &Running, authorization: &str) -> u16 {
+        let req = self
+            .http
+            .get(server.url("/fabric/api/flows"))
+            .header("authorization", authorization);
+        self.send(req).await.0
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_records_and_one_budget() {
+    let pg = Pg::start();
+    let redis = Redis::start();
+    let url = pg.database();
+    let clock = Frozen::new();
+    let a = serve(&url, &redis, &clock).await;
+    let b = serve(&url, &redis, &clock).await;
+    let mut caller = Caller {
+        http: reqwest::Client::new(),
+        spent: 0,
+    };
+
+    // A key minted on A works on B.
+    let (_, ann) = caller
+        .login(&a, "ann@acme.example", "ann-demo-password")
+        .await;
+    let (status, kept) = caller.new_key(&a, &ann, "kept").await;
+    assert_eq!(status, 201);
+    assert_eq!(caller.flows(&b, &kept).await, 200, "minted on A, used on B");
+
+    // A key revoked on A is refused on B at the next request.
+    let (_, doomed) = caller.new_key(&a, &ann, "doomed").await;
+    assert_eq!(caller.flows(&b, &doomed).await, 200);
+    let list = caller
+        .send(
+            caller
+                .http
+                .get(a.url("/fabric/api/api-keys"))
+                .header("authorization", &ann),
+        )
+        .await
+        .1;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = list["data"][1]["id"].as_str().unwrap().to_owned();
+    let revoke = a.url(&format!("/fabric/api/api-keys/{id}/revoke"));
+    let req = caller.http.post(revoke).header("authorization", &ann);
+    assert_eq!(caller.send(req).await.0, 200);
+    assert_eq!(
+        caller.flows(&b, &doomed).await,
+        401,
+        "revoked on A, refused on B"
+    );
+
+    // A token issued on B survives A's restart, and works on the new A.
+    let (status, max) = caller
+        .login(&b, "max@acme.example", "max-demo-password")
+        .await;
+    assert_eq!(status, 200);
+    a.stop().await.unwrap();
+    let a = serve(&url, &redis, &clock).await;
+    assert_eq!(
+        caller.flows(&a, &max).await,
+        200,
+        "issued on B, used on a new A"
+    );
+    let spent_before = caller.spent;
+    let audit_before = a.db().audit_count().await.unwrap();
+
+    // One budget across both: 40 callers, half on each server, 1,000 requests in all;
+    // exactly what is left of acme's burst is admitted, the rest get 429.
+    const TASKS: usize = 40;
+    const EACH: usize = 25;
+    let urls = [a.url("/fabric/api/flows"), b.url("/fabric/api/flows")];
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let (http, url, key) = (caller.http.clone(), urls[t % 2].clone(), kept.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut counts = [0usize; 3];
+            for _ in 0..EACH {
+                let r = http
+                    .get(&url)
+                    .header("authorization", &key)
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => counts[0] += 1,
+                    429 => counts[1] += 1,
+                    _ => counts[2] += 1,
+                }
+            }
+            (t % 2, counts)
+        }));
+    }
+    let mut total = [0usize; 3];
+    let mut admitted_by = [0usize; 2];
+    for task in tasks {
+        let (server, counts) = task.await.unwrap();
+        admitted_by[server] += counts[0];
+        for i in 0..3 {
+            total[i] += counts[i];
+        }
+    }
+    let left = ACME_BURST - spent_before;
+    assert_eq!(
+        total,
+        [left, TASKS * EACH - left, 0],
+        "[200, 429, other] across both servers"
+    );
+    assert!(
+        admitted_by[0] > 0 && admitted_by[1] > 0,
+        "both servers admitted some: {admitted_by:?}"
+    );
+    let audit_after = b.db().audit_count().await.unwrap();
+    assert_eq!(
+        audit_after - audit_before,
+        (TASKS * EACH) as u64,
+        "one audit record per request, kept by either server, none lost"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
+    let mut pg = Pg::start();
+    let mut redis = Redis::start();
+    let url = pg.database();
+    let clock = Frozen::new();
+    let a = serve(&url, &redis, &clock).await;
+    let b = serve(&url, &redis, &clock).await;
+    let mut caller = Caller {
+        http: reqwest::Client::new(),
+        spent: 0,
+    };
+    let (_, ann) = caller
+        .login(&a, "ann@acme.example", "ann-demo-password")
+        .await;
+    let (status, key) = caller.new_key(&a, &ann, "steady").await;
+    assert_eq!(status, 201);
+
+    // Redis killed: every request is refused (503), on both servers; nothing is let
+    // through unlimited.
+    redis.kill();
+    for server in [&a, &b, &a, &b] {
+        assert_eq!(caller.flows(server, &key).await, 503, "Redis down: refused");
+    }
+    // Back (same data): the budget is where it was, not a fresh one.
+    redis.run();
+    let mut status = 503;
+    for _ in 0..50 {
+        status = caller.flows(&b, &key).await;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "Redis back: served again");
+    while caller.spent < ACME_BURST {
+        assert_eq!(caller.flows(&a, &key).await, 200);
+    }
+    assert_eq!(caller.flows(&a, &key).await, 429, "the burst is spent");
+    redis.kill();
+    redis.run();
+    for _ in 0..50 {
+        status = caller.flows(&b, &key).await;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 429, "a Redis restart does not refill the budget");
+    let audit_before = a.db().audit_count().await.unwrap();
+
+    // PostgreSQL crashes: logins and requests are refused (503), never allowed.
+    pg.crash();
+    for server in [&a, &b] {
+        assert_eq!(caller.flows(server, &key).await, 503, "PostgreSQL down");
+        let (status, _) = caller
+            .login(server, "max@acme.example", "max-demo-password")
+            .await;
+        assert_eq!(status, 503, "no token issued that could not be stored");
+    }
+    // Back: every record acknowledged before the crash is there.
+    pg.run();
+    let mut audit_after = None;
+    for _ in 0..50 {
+        if let Ok(n) = b.db().audit_count().await {
+            audit_after = Some(n);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(audit_after, Some(audit_before), "no audit record lost");
+    assert_eq!(caller.flows(&a, &key).await, 429, "the key is still there");
+    let (status, max) = caller
+        .login(&b, "max@acme.example", "max-demo-password")
+        .await;
+    assert_eq!(status, 200, "logins work again");
+    assert_eq!(
+        caller.flows(&a, &max).await,
+        429,
+        "and share the spent budget"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+/// The limiter's clock rule holds across servers: a server whose clock runs half an
+/// hour fast charges the shared budget, and a server with the right time waits at most
+/// one emission interval (a quarter second at 240 a minute: `Retry-After: 1`), not the
+/// half hour. (Half an hour: ann's token, issued by the right clock, is still valid on
+/// the fast one.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
+    let pg = Pg::start();
+    let redis = Redis::start();
+    let url = pg.database();
+    let right = Frozen::new();
+    let fast = Frozen(Arc::new(AtomicI64::new(
+        right.0.load(Ordering::SeqCst) + 1800,
+    )));
+    let a = serve(&url, &redis, &fast).await;
+    let b = serve(&url, &redis, &right).await;
+    let mut caller = Caller {
+        http: reqwest::Client::new(),
+        spent: 0,
+    };
+    let (_, ann) = caller
+        .login(&b, "ann@acme.example", "ann-demo-password")
+        .await;
+    assert_eq!(
+        caller.flows(&a, &ann).await,
+        200,
+        "charged half an hour ahead"
+    );
+    let r = caller
+        .http
+        .get(b.url("/fabric/api/flows"))
+        .header("authorization", &ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        r.headers()["retry-after"],
+        "1",
+        "one interval, not half an hour"
+    );
+    right.0.fetch_add(1, Ordering::SeqCst);
+    assert_eq!(caller.flows(&b, &ann).await, 200, "a second later");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
