@@ -8,7 +8,11 @@
 //! database), the records are on PostgreSQL; with `PW_AUTH_REDIS_URL` too, the budgets
 //! are on Redis, and SERVERS (1 or 2) servers share them, the connections split
 //! between them; the run then also times the shared limiter's round trip alone.
-#![expect(clippy::print_stdout, reason = "a load run prints its figures")]
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a load run prints its figures, and what went wrong"
+)]
 #![expect(
     clippy::expect_used,
     clippy::indexing_slicing,
@@ -102,8 +106,10 @@ async fn main() {
             let mut ok = 0usize;
             for _ in 0..n {
                 let r = http.get(&*url).header("authorization", &key).send().await;
-                if r.is_ok_and(|r| r.status() == 200) {
-                    ok += 1;
+                match r {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    Ok(r) => eprintln!("not allowed: {} {:?}", r.status(), r.text().await),
+                    Err(e) => eprintln!("not answered: {e}"),
                 }
             }
             ok
@@ -181,7 +187,9 @@ async fn main() {
             assert!(allowed);
         }
         let us = t0.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
-        println!("Redis limiter: one charge (read + compare-and-set) {us:.1} µs on loopback");
+        println!(
+            "Redis limiter: one charge (one compare-and-set; a read only after a conflict) {us:.1} µs on loopback"
+        );
     }
     for server in running {
         server.stop().await.expect("the server stops");

@@ -3,16 +3,21 @@
 //!
 //! The decision stays in the core: a server reads the state, runs the core's pure
 //! check on it, and writes the new state back only if the stored one is still the one
-//! it read — a compare-and-set, done by a four-line script that compares and writes
-//! and knows nothing of limits. When another server wrote first, the check runs again
-//! on the fresh state. So no request is admitted on a state another request already
-//! spent, and there is no second implementation of the limiter to keep equal to the
-//! core's (`docs/design.md`, "Shared state").
+//! it read — a compare-and-set, done by a short script that compares and writes and
+//! knows nothing of limits. When another server wrote first, the script hands back
+//! what it found and the check runs again on that. So no request is admitted on a
+//! state another request already spent, and there is no second implementation of the
+//! limiter to keep equal to the core's (`docs/design.md`, "Shared state"). Within one
+//! server, updates of one key take turns (a lock per key stripe), so only servers
+//! contend with each other, and the value a server stored last is tried without
+//! reading it first: one round trip per request unless another server wrote between.
 //!
 //! Redis unreachable, too slow, or too contended: the request is refused (503), never
 //! let through unlimited.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pw_auth_axum::StoreError;
@@ -23,14 +28,21 @@ use redis::{AsyncCommands, Script};
 use crate::db::{err, json, parse};
 
 /// Compares the stored value with ARGV[1] (`""`: no value) and, if equal, stores
-/// ARGV[2]; failure budgets (ARGV[3] = "1") expire a day after their last charge.
+/// ARGV[2] and answers `{1, ''}`; if not, answers `{0, stored}`. Failure budgets
+/// (ARGV[3] = "1") expire a day after their last charge.
 const COMPARE_AND_SET: &str = r"
 local current = redis.call('GET', KEYS[1]) or ''
-if current ~= ARGV[1] then return 0 end
+if current ~= ARGV[1] then return {0, current} end
 if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[2], 'EX', 86400)
 else redis.call('SET', KEYS[1], ARGV[2]) end
-return 1
+return {1, ''}
 ";
+
+/// How many locks the keys are spread over (a key's stripe: a hash of it).
+const STRIPES: usize = 64;
+
+/// One stripe's turn, and the key and value it stored last.
+type Stripe = tokio::sync::Mutex<Option<(String, String)>>;
 
 /// How many times a check is run again after losing a compare-and-set before the
 /// request is refused (503).
@@ -46,6 +58,9 @@ pub struct RedisLimits {
     conn: ConnectionManager,
     script: Script,
     prefix: String,
+    /// Updates of keys in one stripe take turns; each stripe remembers the value it
+    /// last stored (key, value).
+    stripes: Arc<[Stripe]>,
 }
 
 impl fmt::Debug for RedisLimits {
@@ -75,6 +90,9 @@ impl RedisLimits {
             conn,
             script: Script::new(COMPARE_AND_SET),
             prefix: prefix.to_owned(),
+            stripes: (0..STRIPES)
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
         })
     }
 
@@ -86,14 +104,19 @@ impl RedisLimits {
         format!("{}failures:{key}", self.prefix)
     }
 
-    async fn read(&self, key: &str) -> Result<(String, LimitState), StoreError> {
+    async fn read(&self, key: &str) -> Result<String, StoreError> {
         let mut conn = self.conn.clone();
         let stored: Option<String> = conn.get(key).await.map_err(err)?;
-        let state = match &stored {
-            Some(s) => parse(s)?,
-            None => LimitState::default(),
-        };
-        Ok((stored.unwrap_or_default(), state))
+        Ok(stored.unwrap_or_default())
+    }
+
+    /// The lock that updates of `key` on this server take turns on.
+    fn stripe(&self, key: &str) -> Option<&Stripe> {
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        let n = self.stripes.len();
+        let i = usize::try_from(h.finish()).unwrap_or(0).checked_rem(n)?;
+        self.stripes.get(i)
     }
 
     /// Runs `f` on the state at `key` until its result is stored on the state it read.
@@ -101,32 +124,60 @@ impl RedisLimits {
     where
         F: FnMut(&mut LimitState) -> R,
     {
-        for attempt in 0..MAX_ATTEMPTS {
-            let (stored, mut state) = self.read(&key).await?;
+        let stripe = self
+            .stripe(&key)
+            .ok_or_else(|| StoreError("no lock for the limiter key".into()))?;
+        let mut last = stripe.lock().await;
+        // The value this server last stored at `key`, if it is the stripe's last key:
+        // tried first, it saves the read; the compare-and-set checks it is current.
+        let cached = last
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        let (mut stored, mut fresh) = match cached {
+            Some(v) => (v, false),
+            None => (self.read(&key).await?, true),
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let mut state = if stored.is_empty() {
+                LimitState::default()
+            } else {
+                parse(&stored)?
+            };
             let before = state;
             let result = f(&mut state);
             if state == before {
-                // Nothing to write: the result stands on the state as read.
-                return Ok(result);
+                if fresh {
+                    // Nothing to write: the result stands on the state as read.
+                    return Ok(result);
+                }
+                // Decided on the remembered value, which another server may have
+                // changed since: decide again on what Redis holds.
+                stored = self.read(&key).await?;
+                fresh = true;
+                continue;
             }
+            let new = json(&state)?;
             let mut conn = self.conn.clone();
-            let written: i64 = self
+            let answer: (i64, String) = self
                 .script
                 .key(&key)
                 .arg(&stored)
-                .arg(json(&state)?)
+                .arg(&new)
                 .arg(if expires { "1" } else { "0" })
                 .invoke_async(&mut conn)
                 .await
                 .map_err(err)?;
-            if written == 1 {
-                return Ok(result);
-            }
-            // Another server wrote first: run the check again on what it left.
-            if attempt < 8 {
-                tokio::task::yield_now().await;
-            } else {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+            match answer {
+                (1, _) => {
+                    *last = Some((key, new));
+                    return Ok(result);
+                }
+                // Another server wrote first: run the check again on what it left.
+                (_, current) => {
+                    stored = current;
+                    fresh = true;
+                }
             }
         }
         Err(StoreError(format!(
@@ -145,7 +196,11 @@ impl RedisLimits {
 
     /// The failure budget at `key` (fresh if never charged).
     pub async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        Ok(self.read(&self.failure_key(key)).await?.1)
+        let stored = self.read(&self.failure_key(key)).await?;
+        if stored.is_empty() {
+            return Ok(LimitState::default());
+        }
+        parse(&stored)
     }
 
     /// Charges `charge` to the failure budget at `key`.

@@ -18,7 +18,8 @@ mod services;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use pw_auth_server::{Config, Records, RecordsAt, Running, start};
+use pw_auth_core::{CompanyId, LimitDecision, LimitState, Quota, check_limit};
+use pw_auth_server::{Config, Records, RecordsAt, RedisLimits, Running, start};
 use services::{Pg, Redis};
 use time::OffsetDateTime;
 
@@ -346,4 +347,64 @@ async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
     assert_eq!(caller.flows(&b, &ann).await, 200, "a second later");
     a.stop().await.unwrap();
     b.stop().await.unwrap();
+}
+
+/// The shared limiter decides exactly as the core does: two servers' limiters on one
+/// Redis, 3,000 charges in a random order (which server, which of three companies, each
+/// server's clock moving on its own, sometimes back), give the same decisions —
+/// `Retry-After` included — as `check_limit` applied to one state per company in the
+/// same order. This is what the remembered value (tried without a read) must not
+/// change when the other server wrote in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_limiter_decides_as_the_core_does() {
+    let redis = Redis::start();
+    let servers = [
+        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
+        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
+    ];
+    let companies = ["acme", "globex", "initech"].map(|c| CompanyId::new(c).unwrap());
+    let quota = Quota::new(20, 10, 5).unwrap();
+    let mut model = [LimitState::default(); 3];
+    let mut clocks = [1_795_000_000_000i64; 2]; // milliseconds
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut allowed, mut denied) = (0, 0);
+    for _ in 0..3_000 {
+        let server = (next() % 2) as usize;
+        let company = (next() % 3) as usize;
+        // Mostly forward by up to 400 ms; one step in ten back by up to 2 s.
+        let step = (next() % 400) as i64;
+        clocks[server] += if next() % 10 == 0 { -5 * step } else { step };
+        let now = OffsetDateTime::from_unix_timestamp_nanos(i128::from(clocks[server]) * 1_000_000)
+            .unwrap();
+        let got: LimitDecision = servers[server]
+            .with_budget(&companies[company], move |state| {
+                let (decision, next) = check_limit(*state, &quota, now);
+                *state = next;
+                decision
+            })
+            .await
+            .unwrap();
+        let (expected, next_state) = check_limit(model[company], &quota, now);
+        model[company] = next_state;
+        assert_eq!(
+            got, expected,
+            "server {server}, company {company}, at {now}"
+        );
+        if got.is_allowed() {
+            allowed += 1;
+        } else {
+            denied += 1;
+        }
+    }
+    // The schedule exercised both answers, often.
+    assert!(
+        allowed > 500 && denied > 500,
+        "{allowed} allowed, {denied} denied"
+    );
 }

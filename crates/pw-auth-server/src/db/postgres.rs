@@ -15,7 +15,7 @@ use pw_auth_core::{
 };
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, parse};
 
@@ -81,20 +81,50 @@ impl fmt::Debug for Postgres {
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
+// Every statement is prepared once per connection and kept (deadpool's statement
+// cache): a query is then one round trip, not two.
+
+/// The row `sql` selects, if there is one.
+async fn opt_row(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Option<Row>, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(err)?;
+    c.query_opt(&statement, params).await.map_err(err)
+}
+
+/// The rows `sql` selects.
+async fn all_rows(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Vec<Row>, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(err)?;
+    c.query(&statement, params).await.map_err(err)
+}
+
+/// The one row `sql` selects.
+async fn one_row(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Row, StoreError> {
+    let statement = c.prepare_cached(sql).await.map_err(err)?;
+    c.query_one(&statement, params).await.map_err(err)
+}
+
 /// The one text column of the row `sql` selects, if there is a row.
 async fn text_row(
     c: &impl GenericClient,
     sql: &str,
     params: Params<'_>,
 ) -> Result<Option<String>, StoreError> {
-    let row = c.query_opt(sql, params).await.map_err(err)?;
+    let row = opt_row(c, sql, params).await?;
     row.map(|r| r.try_get::<_, String>(0).map_err(err))
         .transpose()
 }
 
 /// Runs `sql` and returns how many rows it touched.
 async fn exec(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
-    c.execute(sql, params).await.map_err(err)
+    let statement = c.prepare_cached(sql).await.map_err(err)?;
+    c.execute(&statement, params).await.map_err(err)
 }
 
 /// `company`'s key `id`: its digest text and its record.
@@ -103,13 +133,12 @@ async fn key_row(
     company: &CompanyId,
     id: &ApiKeyId,
 ) -> Result<Option<(String, ApiKeyRecord)>, StoreError> {
-    let row = c
-        .query_opt(
-            "SELECT digest, record FROM api_keys WHERE id = $1 AND company = $2",
-            &[&id.as_str(), &company.as_str()],
-        )
-        .await
-        .map_err(err)?;
+    let row = opt_row(
+        c,
+        "SELECT digest, record FROM api_keys WHERE id = $1 AND company = $2",
+        &[&id.as_str(), &company.as_str()],
+    )
+    .await?;
     match row {
         Some(r) => {
             let digest: String = r.try_get(0).map_err(err)?;
@@ -264,10 +293,7 @@ impl Records for Postgres {
 
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let c = self.client().await?;
-        let row = c
-            .query_one("SELECT COUNT(*) FROM companies", &[])
-            .await
-            .map_err(err)?;
+        let row = one_row(&c, "SELECT COUNT(*) FROM companies", &[]).await?;
         let n: i64 = row.try_get(0).map_err(err)?;
         Ok(n == 0)
     }
@@ -324,13 +350,12 @@ impl Records for Postgres {
         username: String,
     ) -> Result<Option<(UserRecord, String)>, StoreError> {
         let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "SELECT record, password_hash FROM users WHERE username = $1",
-                &[&username],
-            )
-            .await
-            .map_err(err)?;
+        let row = opt_row(
+            &c,
+            "SELECT record, password_hash FROM users WHERE username = $1",
+            &[&username],
+        )
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let record: String = row.try_get(0).map_err(err)?;
         let hash: Option<String> = row.try_get(1).map_err(err)?;
@@ -394,13 +419,12 @@ impl Records for Postgres {
     ) -> Result<usize, StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(err)?;
-        let rows = tx
-            .query(
-                r#"SELECT digest, record FROM tokens WHERE "user" = $1 FOR UPDATE"#,
-                &[&user.as_str()],
-            )
-            .await
-            .map_err(err)?;
+        let rows = all_rows(
+            &tx,
+            r#"SELECT digest, record FROM tokens WHERE "user" = $1 FOR UPDATE"#,
+            &[&user.as_str()],
+        )
+        .await?;
         let mut n = 0usize;
         for row in rows {
             let digest: String = row.try_get(0).map_err(err)?;
@@ -445,13 +469,12 @@ impl Records for Postgres {
 
     async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT record FROM api_keys WHERE company = $1 ORDER BY seq",
-                &[&company.as_str()],
-            )
-            .await
-            .map_err(err)?;
+        let rows = all_rows(
+            &c,
+            "SELECT record FROM api_keys WHERE company = $1 ORDER BY seq",
+            &[&company.as_str()],
+        )
+        .await?;
         rows.iter()
             .map(|r| {
                 r.try_get::<_, String>(0)
@@ -523,20 +546,14 @@ impl Records for Postgres {
 
     async fn audit_count(&self) -> Result<u64, StoreError> {
         let c = self.client().await?;
-        let row = c
-            .query_one("SELECT COUNT(*) FROM audit", &[])
-            .await
-            .map_err(err)?;
+        let row = one_row(&c, "SELECT COUNT(*) FROM audit", &[]).await?;
         let n: i64 = row.try_get(0).map_err(err)?;
         u64::try_from(n).map_err(err)
     }
 
     async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
         let c = self.client().await?;
-        let rows = c
-            .query("SELECT record FROM audit ORDER BY seq", &[])
-            .await
-            .map_err(err)?;
+        let rows = all_rows(&c, "SELECT record FROM audit ORDER BY seq", &[]).await?;
         rows.iter()
             .map(|r| {
                 r.try_get::<_, String>(0)
@@ -611,13 +628,12 @@ impl AuthStore for Postgres {
             {
                 loaded.user = Some(parse(&r)?);
             }
-            let rows = tx
-                .query(
-                    r#"SELECT company FROM grants WHERE "user" = $1 ORDER BY company"#,
-                    &[&user.as_str()],
-                )
-                .await
-                .map_err(err)?;
+            let rows = all_rows(
+                &tx,
+                r#"SELECT company FROM grants WHERE "user" = $1 ORDER BY company"#,
+                &[&user.as_str()],
+            )
+            .await?;
             loaded.grants = rows
                 .iter()
                 .map(|r| {
@@ -633,13 +649,12 @@ impl AuthStore for Postgres {
 
     async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
         let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "SELECT tier, parent FROM companies WHERE id = $1",
-                &[&id.as_str()],
-            )
-            .await
-            .map_err(err)?;
+        let row = opt_row(
+            &c,
+            "SELECT tier, parent FROM companies WHERE id = $1",
+            &[&id.as_str()],
+        )
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let tier: String = row.try_get(0).map_err(err)?;
         let parent: Option<String> = row.try_get(1).map_err(err)?;
