@@ -48,8 +48,9 @@ type Stripe = tokio::sync::Mutex<Option<(String, String)>>;
 /// request is refused (503).
 const MAX_ATTEMPTS: u32 = 200;
 
-/// How long a command may take, and a connection attempt.
-const TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a command may take, and a connection attempt: past it the request is
+/// refused (503) rather than kept waiting.
+const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The limiter states on Redis. Cheap to clone (one multiplexed connection that
 /// reconnects after Redis restarts).

@@ -8,15 +8,28 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const MISSING: &str = "install the distribution's redis-server and postgresql packages \
      (`.ci/run` does: apt-get install redis-server postgresql)";
 
+/// A port nothing listens on, never handed out before in this process (so two
+/// instances started at once never get the same one).
 fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn temp_dir(kind: &str) -> PathBuf {
@@ -302,6 +315,11 @@ impl Redis {
             .unwrap_or_else(|e| panic!("redis-server: {e}: {MISSING}"));
         self.child = Some(child);
         wait_for_port(self.port, "redis-server", &self.log());
+        let alive = self
+            .child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+        assert!(alive, "redis-server exited: port {} taken?", self.port);
     }
 
     /// Kills the server (SIGKILL: no goodbye).
