@@ -98,3 +98,105 @@ fn a_request_names_its_parent() {
     assert_eq!(r.parent(), None);
     assert_eq!(r.with_parent(&acme).parent(), Some(&acme));
 }
+
+/// The default policy's document, to change one thing in.
+fn default_document() -> PolicyDocument {
+    serde_json::from_str(Policy::default_document_json()).unwrap()
+}
+
+/// The kind of error compiling `doc` gives, if any.
+fn compile_error(doc: &PolicyDocument) -> Option<PolicyErrorKind> {
+    Policy::compile(doc).err().map(|e| e.kind().clone())
+}
+
+/// An action id may be 64 bytes long, not one more; each of its two parts must be
+/// well formed, the area as much as the verb.
+#[test]
+fn action_ids_up_to_64_bytes_both_parts_checked() {
+    assert_eq!(MAX_ACTION_ID_LEN, 64);
+    let with_first_id = |id: &str| {
+        let mut doc = default_document();
+        doc.actions[0].id = id.to_owned();
+        doc
+    };
+    let at_cap = format!("flows.{}", "v".repeat(64 - "flows.".len()));
+    assert_eq!(at_cap.len(), 64);
+    assert_eq!(compile_error(&with_first_id(&at_cap)), None);
+    let past_cap = format!("{at_cap}v");
+    assert!(matches!(
+        compile_error(&with_first_id(&past_cap)),
+        Some(PolicyErrorKind::InvalidActionId { index: 0, .. })
+    ));
+    let far_past = format!("flows.{}", "v".repeat(200));
+    assert!(compile_error(&with_first_id(&far_past)).is_some());
+    for bad in [
+        "Flows.view",
+        "flows.View",
+        "1flows.view",
+        "flows.-view",
+        "flows",
+    ] {
+        assert!(
+            matches!(
+                compile_error(&with_first_id(bad)),
+                Some(PolicyErrorKind::InvalidActionId { index: 0, .. })
+            ),
+            "{bad}"
+        );
+    }
+}
+
+/// A policy may list 16,384 actions, not one more.
+#[test]
+fn policies_up_to_16384_actions() {
+    assert_eq!(MAX_ACTIONS, 16_384);
+    let with_actions = |n: usize| {
+        let mut doc = default_document();
+        let template = doc.actions[0].clone();
+        let mut extra = (doc.actions.len()..n).map(|i| {
+            let mut a = template.clone();
+            a.id = format!("generated.a{i}");
+            a
+        });
+        doc.actions.extend(&mut extra);
+        doc
+    };
+    assert_eq!(compile_error(&with_actions(MAX_ACTIONS)), None);
+    assert_eq!(
+        compile_error(&with_actions(MAX_ACTIONS + 1)),
+        Some(PolicyErrorKind::TooManyActions {
+            count: MAX_ACTIONS + 1
+        })
+    );
+}
+
+/// Revoking a token marks it revoked once: authentication then refuses it, and a
+/// second revocation is refused.
+#[test]
+fn a_token_is_revoked_once() {
+    let ann = UserRecord::active(UserId::new("ann").unwrap(), company("acme"), Role::Manager);
+    let now = pw_auth_core::testing::NOW;
+    let mut issued = issue_token(&ann, b"0123456789abcdef", now, ExpiresIn::DEFAULT).unwrap();
+    let authn = Authenticator::default();
+    assert!(
+        authn
+            .bearer(
+                &issued.token,
+                Lookup::Found(&issued.record),
+                Some(&ann),
+                now
+            )
+            .is_ok()
+    );
+    assert_eq!(issued.record.revoke(now), Ok(()));
+    assert_eq!(
+        authn.bearer(
+            &issued.token,
+            Lookup::Found(&issued.record),
+            Some(&ann),
+            now
+        ),
+        Err(AuthnFailure::Revoked { at: now })
+    );
+    assert!(issued.record.revoke(now).is_err(), "revoked twice");
+}
