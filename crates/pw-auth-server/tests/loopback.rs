@@ -816,3 +816,22 @@ async fn failed_authentications_are_throttled_per_client(backend: Backend) {
     );
     server.stop().await.unwrap();
 }
+
+/// The database URLs a server is configured with may hold passwords: its `Debug`
+/// shows neither.
+#[test]
+fn a_configs_debug_never_shows_database_urls() {
+    let mut config = Config::on(
+        RecordsAt::Postgres("postgres://app:pg-secret@db.example/pw".to_owned()),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    config.redis = Some("redis://:redis-secret@cache.example/".to_owned());
+    let shown = format!("{config:?}");
+    assert!(
+        shown.contains("Postgres(..)") && shown.contains("redis: Some(\"..\")"),
+        "{shown}"
+    );
+    for secret in ["pg-secret", "redis-secret", "db.example", "cache.example"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
