@@ -677,3 +677,62 @@ fn cases_files_run_against_a_policy() {
         .unwrap_err();
     assert!(matches!(e, CaseError::Malformed { line: 3, .. }), "{e}");
 }
+
+/// A policy whose actions are `ids` (each a copy of the default policy's first action).
+fn policy_of(ids: &[String]) -> Policy {
+    let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
+    let template = doc.actions[0].clone();
+    doc.actions = ids
+        .iter()
+        .map(|id| {
+            let mut a = template.clone();
+            a.id = id.clone();
+            a
+        })
+        .collect();
+    Policy::compile(&doc).unwrap()
+}
+
+/// Ids that collide completely in the lookup's hash (same length, same first and last
+/// eight bytes) are each found, and an unknown id colliding with them is not.
+#[test]
+fn action_lookup_with_colliding_ids() {
+    let ids: Vec<String> = (0..40)
+        .map(|i| format!("abcdefgh-{i:02}-stuv.view"))
+        .collect();
+    let policy = policy_of(&ids);
+    for id in &ids {
+        assert_eq!(policy.action(id).map(ActionDef::id), Some(id.as_str()));
+    }
+    assert!(policy.action("abcdefgh-99-stuv.view").is_none());
+    assert!(policy.action("abcdefgh-0-stuv.view").is_none());
+    assert!(Policy::deny_all().action("flows.view").is_none());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// `Policy::action` finds exactly what a linear search of the actions finds, for
+    /// policies of 1 to 200 actions and for ids that are in them, near them (one byte
+    /// changed, cut short, grown) or anything at all.
+    #[test]
+    fn action_lookup_equals_a_linear_search(
+        ids in proptest::collection::btree_set("[a-c]{1,3}[a-z0-9-]{0,9}\\.[a-c][a-z-]{0,12}", 1..200),
+        probes in proptest::collection::vec(".{0,24}", 0..20),
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+    ) {
+        let ids: Vec<String> = ids.into_iter().collect();
+        let policy = policy_of(&ids);
+        let chosen = pick.get(&ids).clone();
+        let mut queries = probes;
+        queries.push(chosen.clone());
+        queries.push(format!("{chosen}x"));
+        queries.push(chosen[..chosen.len() - 1].to_owned());
+        queries.push(chosen.replacen('.', "-", 1));
+        queries.extend(ids.iter().take(50).cloned());
+        for q in &queries {
+            let linear = policy.actions().find(|a| a.id() == q).map(ActionDef::id);
+            proptest::prop_assert_eq!(policy.action(q).map(ActionDef::id), linear, "{}", q);
+        }
+    }
+}

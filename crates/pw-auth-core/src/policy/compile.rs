@@ -105,8 +105,8 @@ fn compile_document(doc: &PolicyDocument) -> Result<Policy, K> {
     }
     Ok(Policy {
         id: policy_id(doc).into(),
+        index: super::lookup::ActionIndex::build(&actions),
         actions: actions.into_boxed_slice(),
-        sorted: sorted.into_boxed_slice(),
         areas: areas.into_boxed_slice(),
         custom_roles,
         quotas,

@@ -1,0 +1,120 @@
+//! Actions by id in constant time: an open-addressing table of action indices, built
+//! once when the policy is compiled. The hash reads the id's length and its first and
+//! last eight bytes as two words — a few multiplications, whatever the id — and the
+//! slot it picks is confirmed by comparing the whole id. It is not a keyed hash and
+//! needs not be: only the policy's own ids are in the table, so an id a caller makes
+//! up costs at most the longest run of occupied slots, which the table (at most half
+//! full) keeps short.
+
+use super::ActionDef;
+
+/// A slot with no action.
+const EMPTY: u16 = u16::MAX;
+
+/// The compiled table: a power-of-two number of slots, at least twice the actions.
+#[derive(Debug, Clone)]
+pub(super) struct ActionIndex {
+    slots: Box<[u16]>,
+}
+
+/// The first eight bytes of `id`, zero-padded, as a little-endian word; and the last
+/// eight the same way.
+fn words(id: &[u8]) -> (u64, u64) {
+    let mut head = [0u8; 8];
+    let mut tail = [0u8; 8];
+    for (d, s) in head.iter_mut().zip(id) {
+        *d = *s;
+    }
+    for (d, s) in tail.iter_mut().rev().zip(id.iter().rev()) {
+        *d = *s;
+    }
+    (u64::from_le_bytes(head), u64::from_le_bytes(tail))
+}
+
+fn hash(id: &str) -> u64 {
+    let (head, tail) = words(id.as_bytes());
+    let len = u64::try_from(id.len()).unwrap_or(u64::MAX);
+    let mut h = head.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ tail.rotate_left(31).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+        ^ len.wrapping_mul(0x1656_67b1_9e37_79f9);
+    h ^= h >> 29;
+    h.wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+}
+
+/// The slot `hash` starts at in a table of `mask + 1` slots.
+fn start(hash: u64, mask: usize) -> usize {
+    // Truncating to the platform's word is fine: only the low bits are used.
+    (hash as usize) & mask
+}
+
+impl ActionIndex {
+    /// The table over `actions` (at most `MAX_ACTIONS`, each id distinct).
+    pub(super) fn build(actions: &[ActionDef]) -> ActionIndex {
+        let len = actions
+            .len()
+            .saturating_mul(2)
+            .max(2)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX);
+        let mut slots = vec![EMPTY; len].into_boxed_slice();
+        let mask = len.saturating_sub(1);
+        for (i, action) in actions.iter().enumerate() {
+            let Ok(index) = u16::try_from(i) else {
+                break;
+            };
+            let mut slot = start(hash(&action.id), mask);
+            // At most half the slots are taken: an empty one is always found.
+            while let Some(taken) = slots.get_mut(slot) {
+                if *taken == EMPTY {
+                    *taken = index;
+                    break;
+                }
+                slot = slot.wrapping_add(1) & mask;
+            }
+        }
+        ActionIndex { slots }
+    }
+
+    /// The action with this id, if the policy has one.
+    pub(super) fn find<'a>(&self, actions: &'a [ActionDef], id: &str) -> Option<&'a ActionDef> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut slot = start(hash(id), mask);
+        for _ in 0..self.slots.len() {
+            let index = *self.slots.get(slot)?;
+            if index == EMPTY {
+                return None;
+            }
+            let action = actions.get(usize::from(index))?;
+            if *action.id == *id {
+                return Some(action);
+            }
+            slot = slot.wrapping_add(1) & mask;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_pad_short_ids_and_read_both_ends() {
+        assert_eq!(words(b""), (0, 0));
+        assert_eq!(words(b"ab"), (0x6261, 0x6261_0000_0000_0000));
+        let (head, tail) = words(b"0123456789");
+        assert_eq!(head.to_le_bytes(), *b"01234567");
+        assert_eq!(tail.to_le_bytes(), *b"23456789");
+    }
+
+    #[test]
+    fn the_hash_reads_length_and_both_ends() {
+        // Same first eight bytes: the last eight tell them apart.
+        assert_ne!(hash("api-keys.create"), hash("api-keys.delete"));
+        // Same ends: the length does.
+        assert_ne!(hash("a.b"), hash("a.bb"));
+        // Same length and ends, a different middle: the same hash (the table's
+        // probing and the full comparison sort them out; tests/policy.rs).
+        assert_eq!(hash("abcdefgh-1-stuv.view"), hash("abcdefgh-2-stuv.view"));
+    }
+}
