@@ -152,3 +152,23 @@ fn every_error_message() {
     out.push_str(&format!("{:<32} {two}\n", "two values"));
     insta::assert_snapshot!(out);
 }
+
+/// An `Authorization` value may be 8,192 bytes long (surrounding whitespace
+/// included), not one more.
+#[test]
+fn authorization_values_up_to_8192_bytes() {
+    assert_eq!(MAX_AUTHORIZATION_LEN, 8192);
+    let padded = |len: usize| {
+        let mut v = b"Bearer mF_9.B5f-4.1JqM".to_vec();
+        v.resize(len, b' ');
+        v
+    };
+    assert!(matches!(
+        parse_authorization(&padded(8192)),
+        Ok(Credential::Bearer(_))
+    ));
+    assert_eq!(
+        parse_authorization(&padded(8193)).unwrap_err(),
+        AuthorizationError::TooLong { len: 8193 }
+    );
+}

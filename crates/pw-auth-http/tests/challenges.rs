@@ -301,3 +301,41 @@ proptest! {
         }
     }
 }
+
+/// A Bearer challenge's accessors give back what was set, each error prints as its
+/// RFC 6750 code, and only a `Bearer` challenge without a token68 reads as one.
+#[test]
+fn bearer_challenge_parts_read_back() {
+    let b = BearerChallenge::new()
+        .with_realm("example")
+        .unwrap()
+        .with_error(BearerError::InvalidToken)
+        .with_description("The access token expired")
+        .unwrap()
+        .with_error_uri("https://example.com/errors/expired")
+        .unwrap()
+        .with_scope("flows.view")
+        .unwrap();
+    assert_eq!(b.error_uri(), Some("https://example.com/errors/expired"));
+    assert_eq!(b.description(), Some("The access token expired"));
+    assert_eq!(b.scope(), Some("flows.view"));
+    assert_eq!(BearerChallenge::new().error_uri(), None);
+    let read = BearerChallenge::from_challenge(&b.to_challenge()).unwrap();
+    assert_eq!(read.error_uri(), Some("https://example.com/errors/expired"));
+    for (error, code) in [
+        (BearerError::InvalidRequest, "invalid_request"),
+        (BearerError::InvalidToken, "invalid_token"),
+        (BearerError::InsufficientScope, "insufficient_scope"),
+    ] {
+        assert_eq!(error.to_string(), code);
+    }
+    // Another scheme, with or without a token68, and Bearer with one: not Bearer.
+    for line in [
+        "Basic realm=\"example\"",
+        "Negotiate abc123==",
+        "Bearer abc123==",
+    ] {
+        let c = &one(line).unwrap()[0];
+        assert!(BearerChallenge::from_challenge(c).is_none(), "{line}");
+    }
+}
