@@ -14,7 +14,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use pw_auth_bench::{CasbinPeer, CedarPeer, headers_bearer, http_auth_challenges, scaled_policy};
+use pw_auth_bench::{
+    CasbinPeer, CedarPeer, CedarStyle, headers_bearer, http_auth_challenges, scaled_policy,
+};
 use pw_auth_core::*;
 use pw_auth_http::{Responder, parse_authorization, parse_challenges};
 use time::macros::datetime;
@@ -63,6 +65,19 @@ fn authorize_benches(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("cedar", "deny"), |b| {
         b.iter(|| cedar.is_allowed(black_box(&cedar_deny)))
+    });
+    // Cedar as its users write it: role groups, action groups, a tier attribute.
+    let grouped = CedarPeer::with_style(&policy, CedarStyle::Grouped).unwrap();
+    let grouped_allow = grouped.request(Role::ApiUser, "flows.deploy", pro).unwrap();
+    let grouped_deny = grouped
+        .request(Role::ApiUser, "blueprints.publish", pro)
+        .unwrap();
+    assert!(grouped.is_allowed(&grouped_allow) && !grouped.is_allowed(&grouped_deny));
+    g.bench_function(BenchmarkId::new("cedar-grouped", "allow"), |b| {
+        b.iter(|| grouped.is_allowed(black_box(&grouped_allow)))
+    });
+    g.bench_function(BenchmarkId::new("cedar-grouped", "deny"), |b| {
+        b.iter(|| grouped.is_allowed(black_box(&grouped_deny)))
     });
     assert!(casbin.is_allowed_prepared("api-user@professional", "professional", "flows.deploy"));
     assert!(!casbin.is_allowed_prepared(

@@ -13,7 +13,7 @@
 
 use std::str::FromStr;
 
-use pw_auth_core::{Feature, Policy, Requirement, Role, Tier};
+use pw_auth_core::{Feature, Level, Policy, Requirement, Role, Tier};
 
 /// Roles whose level meets `requirement`.
 fn admitted(requirement: Requirement) -> Vec<Role> {
@@ -52,8 +52,20 @@ fn err(e: impl std::fmt::Display) -> PeerError {
     PeerError(e.to_string())
 }
 
-/// The policy as Cedar: one `permit` per action that someone in a company may do,
-/// with the role set and the tier gate as conditions; users and companies as entities.
+/// How the default policy is written in Cedar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CedarStyle {
+    /// One `permit` per action, with its role set and tier gate as conditions (about
+    /// fifty policies): the literal translation of the table.
+    PerAction,
+    /// As Cedar's users write it: role groups (`principal in Level::"manager"`, each
+    /// level a member of the one below), action groups (each action in the group of
+    /// its requirement and feature) and the company's tier as an attribute — one
+    /// `permit` per group, six in all.
+    Grouped,
+}
+
+/// The policy as Cedar, in either style; users and companies as entities.
 pub struct CedarPeer {
     authorizer: cedar_policy::Authorizer,
     policies: cedar_policy::PolicySet,
@@ -63,8 +75,20 @@ pub struct CedarPeer {
 }
 
 impl CedarPeer {
-    /// Encodes `policy`.
+    /// Encodes `policy`, one `permit` per action ([`CedarStyle::PerAction`]).
     pub fn new(policy: &Policy) -> Result<CedarPeer, PeerError> {
+        CedarPeer::with_style(policy, CedarStyle::PerAction)
+    }
+
+    /// Encodes `policy` in `style`.
+    pub fn with_style(policy: &Policy, style: CedarStyle) -> Result<CedarPeer, PeerError> {
+        match style {
+            CedarStyle::PerAction => CedarPeer::per_action(policy),
+            CedarStyle::Grouped => CedarPeer::grouped(policy),
+        }
+    }
+
+    fn per_action(policy: &Policy) -> Result<CedarPeer, PeerError> {
         let mut source = String::new();
         for a in policy.actions() {
             if a.grant_required() || a.requirement() == Requirement::Nobody {
@@ -85,8 +109,83 @@ impl CedarPeer {
                 a.id()
             ));
         }
+        CedarPeer::build(source, Vec::new(), false)
+    }
+
+    fn grouped(policy: &Policy) -> Result<CedarPeer, PeerError> {
+        // The group of an action: its lowest level and its feature.
+        let group = |level: Level, feature: Option<Feature>| {
+            format!(
+                "{}+{}",
+                level.as_str(),
+                feature.map_or("any", Feature::as_str)
+            )
+        };
+        let mut groups: Vec<(Level, Option<Feature>)> = Vec::new();
+        let mut extra = Vec::new();
+        for a in policy.actions() {
+            let Requirement::AtLeast(level) = a.requirement() else {
+                continue; // never allowed in the principal's own company
+            };
+            if a.grant_required() {
+                continue;
+            }
+            if !groups.contains(&(level, a.feature())) {
+                groups.push((level, a.feature()));
+            }
+            extra.push(serde_json::json!({
+                "uid": {"type": "Action", "id": a.id()},
+                "attrs": {},
+                "parents": [{"type": "Action", "id": group(level, a.feature())}]
+            }));
+        }
+        let mut source = String::new();
+        for (level, feature) in &groups {
+            extra.push(serde_json::json!({
+                "uid": {"type": "Action", "id": group(*level, *feature)},
+                "attrs": {},
+                "parents": []
+            }));
+            let tiers = match feature {
+                None => String::new(),
+                Some(f) => format!(
+                    " && {}.contains(resource.tier)",
+                    quoted(tiers_with(Some(*f)).iter().map(|t| t.as_str().to_owned()))
+                ),
+            };
+            source.push_str(&format!(
+                "permit(principal in Level::\"{}\", action in Action::\"{}\", resource)\n  when {{ principal.company == resource{tiers} }};\n",
+                level.as_str(),
+                group(*level, *feature)
+            ));
+        }
+        // Each level is a member of the one below it: `in Level::"user"` admits
+        // managers and administrators too.
+        for pair in Level::ALL.windows(2) {
+            if let [lower, higher] = pair {
+                extra.push(serde_json::json!({
+                    "uid": {"type": "Level", "id": higher.as_str()},
+                    "attrs": {},
+                    "parents": [{"type": "Level", "id": lower.as_str()}]
+                }));
+            }
+        }
+        extra.push(serde_json::json!({
+            "uid": {"type": "Level", "id": Level::ReadOnly.as_str()},
+            "attrs": {},
+            "parents": []
+        }));
+        CedarPeer::build(source, extra, true)
+    }
+
+    /// The policies, the companies and a user per role and tier (in its level's group
+    /// when `grouped`), and `extra` entities.
+    fn build(
+        source: String,
+        mut entities: Vec<serde_json::Value>,
+        grouped: bool,
+    ) -> Result<CedarPeer, PeerError> {
         let policies = cedar_policy::PolicySet::from_str(&source).map_err(err)?;
-        let mut entities = Vec::new();
         for tier in Tier::ALL {
             entities.push(serde_json::json!({
                 "uid": {"type": "Company", "id": tier.as_str()},
@@ -94,10 +193,15 @@ impl CedarPeer {
                 "parents": []
             }));
             for role in Role::ALL {
+                let parents = if grouped {
+                    serde_json::json!([{"type": "Level", "id": role.level().as_str()}])
+                } else {
+                    serde_json::json!([])
+                };
                 entities.push(serde_json::json!({
                     "uid": {"type": "User", "id": format!("{role}@{tier}")},
                     "attrs": {"role": role.as_str(), "company": {"__entity": {"type": "Company", "id": tier.as_str()}}},
-                    "parents": []
+                    "parents": parents
                 }));
             }
         }
@@ -110,6 +214,11 @@ impl CedarPeer {
             entities,
             source,
         })
+    }
+
+    /// How many policies the encoding has.
+    pub fn policy_count(&self) -> usize {
+        self.policies.policies().count()
     }
 
     /// The request "a `role` of a company on `tier` does `action` in it".

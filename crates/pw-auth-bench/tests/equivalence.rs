@@ -1,5 +1,5 @@
 //! The peer encodings are the same policy: for every role × action × tier, pw-auth,
-//! cedar-policy and casbin give the same allow/deny — without this the comparison
+//! cedar-policy (in both styles) and casbin give the same allow/deny — without this the comparison
 //! in benches/compare.rs would mean nothing.
 #![allow(
     clippy::unwrap_used,
@@ -8,7 +8,9 @@
     reason = "test code"
 )]
 
-use pw_auth_bench::{CasbinPeer, CedarPeer, headers_bearer, http_auth_challenges, scaled_policy};
+use pw_auth_bench::{
+    CasbinPeer, CedarPeer, CedarStyle, headers_bearer, http_auth_challenges, scaled_policy,
+};
 use pw_auth_core::testing::{NOW, principal};
 use pw_auth_core::*;
 
@@ -16,6 +18,13 @@ use pw_auth_core::*;
 fn cedar_casbin_and_pw_auth_agree_on_every_role_action_and_tier() {
     let policy = Policy::default_policy();
     let cedar = CedarPeer::new(&policy).unwrap();
+    let grouped = CedarPeer::with_style(&policy, CedarStyle::Grouped).unwrap();
+    assert!(
+        grouped.policy_count() <= 8 && cedar.policy_count() > 40,
+        "{} grouped, {} per action",
+        grouped.policy_count(),
+        cedar.policy_count()
+    );
     let casbin = CasbinPeer::new(&policy).unwrap();
     let acme = CompanyId::new("acme").unwrap();
     let (mut checked, mut allowed) = (0, 0);
@@ -30,7 +39,9 @@ fn cedar_casbin_and_pw_auth_agree_on_every_role_action_and_tier() {
                 let ours = authorize(&policy, &p, &Request::new(&a, &acme, tier), NOW).is_allowed();
                 let theirs = cedar.is_allowed(&cedar.request(role, &a, tier).unwrap());
                 let casbins = casbin.is_allowed(role, &a, tier);
+                let groups = grouped.is_allowed(&grouped.request(role, &a, tier).unwrap());
                 assert_eq!(ours, theirs, "cedar differs on {role} {a} {tier}");
+                assert_eq!(ours, groups, "grouped cedar differs on {role} {a} {tier}");
                 assert_eq!(ours, casbins, "casbin differs on {role} {a} {tier}");
                 checked += 1;
                 allowed += usize::from(ours);
