@@ -23,6 +23,19 @@ pub use sqlite::Sqlite;
 /// The schema both stores write and read.
 pub const SCHEMA_VERSION: i64 = 2;
 
+/// The migrations that take a database at `version` to [`SCHEMA_VERSION`], given the
+/// store's own text of each (`steps[0]` makes version 1, `steps[1]` version 2), as
+/// one batch; a database from a newer version is refused.
+pub(crate) fn migrations_from(version: i64, steps: [&str; 2]) -> Result<String, StoreError> {
+    let done = usize::try_from(version).unwrap_or(usize::MAX);
+    match steps.get(done..) {
+        Some(todo) => Ok(todo.concat()),
+        None => Err(StoreError(format!(
+            "the database has schema version {version}; this server reads {SCHEMA_VERSION}"
+        ))),
+    }
+}
+
 pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
@@ -303,5 +316,26 @@ impl AuthStore for Db {
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         on_either!(self, s => s.audit(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_from_the_version_found() {
+        let steps = ["one;", "two;"];
+        assert_eq!(migrations_from(0, steps).unwrap(), "one;two;");
+        assert_eq!(migrations_from(1, steps).unwrap(), "two;");
+        assert_eq!(migrations_from(SCHEMA_VERSION, steps).unwrap(), "");
+        for newer_or_broken in [3, 99, -1] {
+            let e = migrations_from(newer_or_broken, steps).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains(&format!("schema version {newer_or_broken}")),
+                "{e}"
+            );
+        }
     }
 }

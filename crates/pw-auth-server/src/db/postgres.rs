@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, parse};
+use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, migrations_from, parse};
 
 /// Schema version 1: the SQLite store's tables (`"user"` quoted: a reserved word
 /// here; `api_keys.seq` orders keys as SQLite's rowid does).
@@ -234,16 +234,7 @@ impl Postgres {
                 0
             }
         };
-        let steps = match version {
-            0 => format!("{MIGRATION_1}{MIGRATION_2}"),
-            1 => MIGRATION_2.to_owned(),
-            SCHEMA_VERSION => String::new(),
-            newer => {
-                return Err(StoreError(format!(
-                    "the database has schema version {newer}; this server reads {SCHEMA_VERSION}"
-                )));
-            }
-        };
+        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2])?;
         if !steps.is_empty() {
             tx.batch_execute(&steps).await.map_err(err)?;
             tx.execute("UPDATE pw_auth_schema SET version = $1", &[&SCHEMA_VERSION])

@@ -12,7 +12,7 @@ use pw_auth_core::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, parse};
+use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, migrations_from, parse};
 
 const MIGRATION_1: &str = "
 CREATE TABLE companies (id TEXT PRIMARY KEY, tier TEXT NOT NULL, parent TEXT);
@@ -105,16 +105,7 @@ impl Sqlite {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
-        let steps = match version {
-            0 => format!("{MIGRATION_1}{MIGRATION_2}"),
-            1 => MIGRATION_2.to_owned(),
-            SCHEMA_VERSION => String::new(),
-            newer => {
-                return Err(StoreError(format!(
-                    "the database has schema version {newer}; this server reads {SCHEMA_VERSION}"
-                )));
-            }
-        };
+        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2])?;
         if !steps.is_empty() {
             conn.execute_batch(&format!(
                 "BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
