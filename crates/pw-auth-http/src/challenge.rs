@@ -320,18 +320,16 @@ impl Parser<'_> {
                 }
                 Some('\\') => {
                     self.bump();
-                    match self.peek() {
-                        Some(c) if quotable(c) => {
-                            out.push(c);
-                            self.bump();
-                        }
-                        _ => {
-                            return Err(ChallengeError::Unterminated {
-                                line: self.line,
-                                column: open.saturating_add(1),
-                            });
-                        }
-                    }
+                    // Any character may follow: every one left is quotable, since
+                    // control bytes were refused before the line was parsed.
+                    let Some(c) = self.peek() else {
+                        return Err(ChallengeError::Unterminated {
+                            line: self.line,
+                            column: open.saturating_add(1),
+                        });
+                    };
+                    out.push(c);
+                    self.bump();
                 }
                 Some(c) => {
                     out.push(c);

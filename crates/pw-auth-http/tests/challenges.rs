@@ -339,3 +339,30 @@ fn bearer_challenge_parts_read_back() {
         assert!(BearerChallenge::from_challenge(c).is_none(), "{line}");
     }
 }
+
+/// The corners of a challenge's head and of telling a parameter from a new challenge,
+/// each with the error it gives: a tab after spaces, no space at all, a token68 that is
+/// all padding, a parameter with no name; and an escaped character of any kind kept.
+#[test]
+fn head_and_parameter_corners() {
+    let expected = |line: &str| match one(line) {
+        Err(ChallengeError::Expected {
+            column, expected, ..
+        }) => (column, expected),
+        other => panic!("{line}: {other:?}"),
+    };
+    assert_eq!(
+        expected("Basic \trealm=\"x\""),
+        (7, "a space after the auth-scheme")
+    );
+    assert_eq!(
+        expected("Basic;realm=\"x\""),
+        (6, "a space after the auth-scheme")
+    );
+    assert!(one("Newauth ==").is_err(), "padding alone is no token68");
+    assert_eq!(one("Newauth abc==").unwrap()[0].token68(), Some("abc=="));
+    // `=x` after a comma is neither a parameter (no name) nor a challenge.
+    assert_eq!(expected("Basic realm=\"x\", =x"), (18, "an auth-scheme"));
+    let c = one(r#"Basic realm="a\"b\\c\dé""#).unwrap();
+    assert_eq!(c[0].param("realm"), Some("a\"b\\cdé"));
+}
