@@ -9,11 +9,12 @@
 //! and bodies are written into a buffer reserved at their exact length. Values of
 //! fields the caller does not want are checked and skipped, never copied.
 //!
-//! The grammar is RFC 8259's; a document nested deeper than [`MAX_DEPTH`] is refused.
+//! The grammar is RFC 8259's; a value more than [`MAX_DEPTH`] levels deep (the
+//! object's own members are at level 1) is refused.
 
 use zeroize::Zeroizing;
 
-/// How deep a skipped value may nest.
+/// How deep a skipped value may sit (the object's own members are at level 1).
 pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Where reading stopped: the 1-based line and column (in bytes) of the byte at fault,
@@ -144,7 +145,10 @@ impl Reader<'_> {
                                 if !(0xDC00..0xE000).contains(&lo) {
                                     return Err(self.error());
                                 }
-                                0x10000_u32.saturating_add(((hi & 0x3FF) << 10) | (lo & 0x3FF))
+                                // RFC 8259 §7: the pair's two ten-bit halves, above the BMP.
+                                0x10000_u32
+                                    .saturating_add((hi & 0x3FF).saturating_mul(0x400))
+                                    .saturating_add(lo & 0x3FF)
                             } else {
                                 hi
                             };
@@ -526,6 +530,10 @@ mod tests {
             "   ",
             r#"{"a":"\x"}"#,
             r#"{"a":"\u12"}"#,
+            r#"{"a":"\ud83d\ude00\udbff\udfff\ud800\udc00"}"#,
+            r#"{"a":[1}}"#,
+            r#"{"a":{"b":1]}"#,
+            r#"{"a":[1,2]]}"#,
         ];
         for doc in docs {
             let ours = read(doc);
@@ -547,6 +555,62 @@ mod tests {
                 _ => panic!("{doc}: ours {ours:?}, serde_json {theirs:?}"),
             }
         }
+    }
+
+    /// A value may sit 32 levels deep (`MAX_DEPTH`; the object's own members are at
+    /// level 1), not one more: 31 arrays around a number, or 32 around nothing.
+    #[test]
+    fn nesting_up_to_max_depth() {
+        assert_eq!(MAX_DEPTH, 32);
+        let nested =
+            |n: usize, inner: &str| format!(r#"{{"a":{}{inner}{}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(read(&nested(31, "1")).is_ok());
+        assert!(matches!(
+            read(&nested(32, "1")),
+            Err(ObjectError::Syntax(_))
+        ));
+        assert!(read(&nested(32, "")).is_ok());
+        assert!(matches!(read(&nested(33, "")), Err(ObjectError::Syntax(_))));
+        assert!(matches!(
+            read(&nested(200, "")),
+            Err(ObjectError::Syntax(_))
+        ));
+    }
+
+    /// The capacity reserved for a string: its raw length between the quotes, an
+    /// escape counted as its two bytes and never ending the string early.
+    #[test]
+    fn raw_string_len_reads_to_the_closing_quote() {
+        let len = |s: &str| {
+            Reader {
+                bytes: s.as_bytes(),
+                pos: 0,
+            }
+            .raw_string_len()
+        };
+        assert_eq!(len(r#""abc""#), 3);
+        assert_eq!(len(r#""""#), 0);
+        assert_eq!(len(r#""a\"b""#), 4);
+        assert_eq!(len(r#""a\\"b"#), 3);
+        assert_eq!(len(r#""\u00e9x" tail"#), 7);
+        assert_eq!(len(r#""unterminated"#), 12);
+    }
+
+    /// `escaped_len` is exactly the length `push_escaped` writes, for every ASCII
+    /// character (controls, space, quotes, backslash) and some beyond.
+    #[test]
+    fn escaped_len_is_what_push_escaped_writes() {
+        let mut samples: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        samples.extend(["", "plain", "a b", "é😀", "\u{1f}\u{20}\u{7f}"].map(String::from));
+        for s in &samples {
+            let mut out = String::new();
+            push_escaped(&mut out, s);
+            assert_eq!(escaped_len(s), out.len(), "{s:?}");
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), *s);
+        }
+        let mut space = String::new();
+        push_escaped(&mut space, " ");
+        assert_eq!(space, r#"" ""#);
     }
 
     #[test]

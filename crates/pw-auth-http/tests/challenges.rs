@@ -366,3 +366,24 @@ fn head_and_parameter_corners() {
     let c = one(r#"Basic realm="a\"b\\c\dé""#).unwrap();
     assert_eq!(c[0].param("realm"), Some("a\"b\\cdé"));
 }
+
+/// `WWW-Authenticate` input may total 16 KiB over all its lines, not one byte more.
+#[test]
+fn challenge_input_up_to_16_kib() {
+    assert_eq!(MAX_CHALLENGE_INPUT_LEN, 16 * 1024);
+    let line = |len: usize| format!(r#"Basic realm="{}""#, "a".repeat(len - 14));
+    assert_eq!(line(100).len(), 100);
+    assert!(one(&line(16 * 1024)).is_ok());
+    assert_eq!(
+        one(&line(16 * 1024 + 1)).unwrap_err(),
+        ChallengeError::TooLong { len: 16 * 1024 + 1 }
+    );
+    // Over several lines, the total counts.
+    let half = line(8 * 1024);
+    assert!(parse_challenges([half.as_bytes(), half.as_bytes()]).is_ok());
+    let more = format!("{half} ");
+    assert_eq!(
+        parse_challenges([half.as_bytes(), more.as_bytes()]).unwrap_err(),
+        ChallengeError::TooLong { len: 16 * 1024 + 1 }
+    );
+}

@@ -694,3 +694,56 @@ fn a_clock_stepping_back_does_not_stretch_a_wait() {
     assert_eq!(until, back + Duration::seconds(30));
     assert!(matches!(s.next(until), Next::LogIn { .. }));
 }
+
+/// A 429 or 408 answer to a login is waited out and tried again, like a server
+/// error — it is not a refusal; any other 4xx is.
+#[test]
+fn a_throttled_or_timed_out_login_is_tried_again() {
+    for (status, refused) in [(429, false), (408, false), (403, true), (400, true)] {
+        let mut s = ann("secret");
+        let Next::LogIn { .. } = s.next(START) else {
+            panic!()
+        };
+        let answer = s.on_login_response(status, b"", START);
+        assert_eq!(
+            answer,
+            if refused {
+                Err(SessionError::LoginRefused { status })
+            } else {
+                Ok(())
+            }
+        );
+        assert_eq!(
+            matches!(s.next(START), Next::Wait { .. }),
+            !refused,
+            "{status}"
+        );
+    }
+}
+
+/// While a renewal's login is on its way, the token held is still sent for as long as
+/// it is usable; once it is not, the session waits for the login.
+#[test]
+fn a_pending_renewal_keeps_sending_the_usable_token() {
+    let (mut server, _) = Server::new();
+    let mut s = ann("secret");
+    log_in_and_send(&mut s, &mut server, START);
+    // Step through the token's life until the session asks for a new login.
+    let mut now = START;
+    let renewal = loop {
+        now += Duration::seconds(10);
+        assert!(
+            now < START + Duration::seconds(TOKEN_SECS as i64),
+            "no renewal"
+        );
+        if let Next::LogIn { .. } = s.next(now) {
+            break now;
+        }
+    };
+    // No answer yet: the old token goes out with the requests meanwhile.
+    assert!(matches!(s.next(renewal), Next::Send { .. }));
+    assert!(matches!(
+        s.next(renewal + Duration::seconds(1)),
+        Next::Send { .. }
+    ));
+}

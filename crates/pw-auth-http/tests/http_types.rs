@@ -50,3 +50,13 @@ fn outcomes_convert() {
     let cs = challenges_from_headers(&map).unwrap();
     assert!(cs[0].scheme_is("Bearer"));
 }
+
+/// What a session sends becomes a sensitive header value holding exactly its text.
+#[test]
+fn send_header_value_keeps_the_text_and_hides_it() {
+    let v = send_header_value("Bearer mF_9.B5f-4.1JqM").unwrap();
+    assert_eq!(v.as_bytes(), b"Bearer mF_9.B5f-4.1JqM");
+    assert!(v.is_sensitive());
+    assert_eq!(format!("{v:?}"), "Sensitive");
+    assert!(send_header_value("Bearer a\nb").is_none());
+}
