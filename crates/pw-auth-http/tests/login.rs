@@ -202,3 +202,26 @@ fn usernames_refuse_invisible_and_bidi_characters() {
         assert_eq!(LoginRequest::parse(body.as_bytes()).unwrap_err(), e);
     }
 }
+
+/// A login body may be 64 KiB long (whitespace included), not one byte more; the
+/// response the same.
+#[test]
+fn login_bodies_up_to_64_kib() {
+    assert_eq!(MAX_LOGIN_BODY_LEN, 64 * 1024);
+    let padded = |json: &str, len: usize| {
+        let mut v = json.as_bytes().to_vec();
+        v.resize(len, b' ');
+        v
+    };
+    let request = r#"{"username":"ann@acme.example","password":"pw"}"#;
+    assert!(LoginRequest::parse(&padded(request, MAX_LOGIN_BODY_LEN)).is_ok());
+    assert_eq!(
+        LoginRequest::parse(&padded(request, MAX_LOGIN_BODY_LEN + 1)).unwrap_err(),
+        BodyError::TooLarge {
+            len: MAX_LOGIN_BODY_LEN + 1
+        }
+    );
+    let response = r#"{"message":"ok","token":"abc","expires_in":3600}"#;
+    assert!(LoginResponse::parse(&padded(response, MAX_LOGIN_BODY_LEN)).is_ok());
+    assert!(LoginResponse::parse(&padded(response, MAX_LOGIN_BODY_LEN + 1)).is_err());
+}
