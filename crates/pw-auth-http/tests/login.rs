@@ -225,3 +225,14 @@ fn login_bodies_up_to_64_kib() {
     assert!(LoginResponse::parse(&padded(response, MAX_LOGIN_BODY_LEN)).is_ok());
     assert!(LoginResponse::parse(&padded(response, MAX_LOGIN_BODY_LEN + 1)).is_err());
 }
+
+/// A login response gives back the lifetime it carries, whatever it is.
+#[test]
+fn a_login_response_reads_back_its_lifetime() {
+    for secs in [1u64, 120, 3600, 86_400] {
+        let body = format!(r#"{{"message":"ok","token":"abc","expires_in":{secs}}}"#);
+        let r = LoginResponse::parse(body.as_bytes()).unwrap();
+        assert_eq!(r.expires_in().as_secs(), secs);
+        assert_eq!(r.token().expose_secret(), "abc");
+    }
+}
