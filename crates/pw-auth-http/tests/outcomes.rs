@@ -162,3 +162,21 @@ proptest! {
         prop_assert_eq!(b.error().is_none(), f == AuthnFailure::Missing);
     }
 }
+
+/// `over_limit` answers a denied limit check with a 429 carrying `Retry-After` and the
+/// rate-limit fields, and an admitted one with nothing.
+#[test]
+fn over_limit_answers_only_a_denial() {
+    use pw_auth_core::{LimitState, Quota, check_limit};
+    let responder = Responder::new("example").unwrap();
+    let quota = Quota::new(1, 60, 1).unwrap();
+    let now = time::macros::datetime!(2026-11-27 12:00 UTC);
+    let (first, state) = check_limit(LimitState::default(), &quota, now);
+    assert!(first.is_allowed());
+    assert!(responder.over_limit(&quota, &first).is_none());
+    let (second, _) = check_limit(state, &quota, now);
+    let o = responder.over_limit(&quota, &second).unwrap();
+    assert_eq!(o.status(), 429);
+    assert_eq!(o.header("retry-after"), Some("60"));
+    assert!(o.header("ratelimit-policy").is_some(), "{o:?}");
+}
