@@ -48,8 +48,8 @@ type Stripe = tokio::sync::Mutex<Option<(String, String)>>;
 /// request is refused (503).
 const MAX_ATTEMPTS: u32 = 200;
 
-/// How long a command may take, and a connection attempt: past it the request is
-/// refused (503) rather than kept waiting.
+/// How long a command may take, a connection attempt, and the wait for a key's turn:
+/// past it the request is refused (503) rather than kept waiting.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The limiter states on Redis. Cheap to clone (one multiplexed connection that
@@ -128,7 +128,11 @@ impl RedisLimits {
         let stripe = self
             .stripe(&key)
             .ok_or_else(|| StoreError("no lock for the limiter key".into()))?;
-        let mut last = stripe.lock().await;
+        // A turn that does not come within the timeout (Redis hanging, requests
+        // queued behind it) is a refusal too, not an ever-longer queue.
+        let mut last = tokio::time::timeout(TIMEOUT, stripe.lock())
+            .await
+            .map_err(|_| StoreError("the limiter key stayed busy".into()))?;
         // The value this server last stored at `key`, if it is the stripe's last key:
         // tried first, it saves the read; the compare-and-set checks it is current.
         let cached = last
