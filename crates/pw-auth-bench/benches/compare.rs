@@ -130,6 +130,17 @@ fn authorize_benches(c: &mut Criterion) {
     });
     g.finish();
 
+    // Where a decision's time goes: the action lookup alone.
+    let mut g = c.benchmark_group("authorize-breakdown");
+    g.bench_function(BenchmarkId::new("pw-auth", "action-lookup"), |b| {
+        b.iter(|| {
+            black_box(&policy)
+                .action(black_box("flows.deploy"))
+                .is_some()
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("authorize-scaling");
     for factor in [1usize, 10, 100] {
         let big = scaled_policy(factor).unwrap();

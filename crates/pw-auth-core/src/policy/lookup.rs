@@ -20,6 +20,9 @@ pub(super) struct ActionIndex {
 /// The first eight bytes of `id`, zero-padded, as a little-endian word; and the last
 /// eight the same way.
 fn words(id: &[u8]) -> (u64, u64) {
+    if let (Some(head), Some(tail)) = (id.first_chunk::<8>(), id.last_chunk::<8>()) {
+        return (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+    }
     let mut head = [0u8; 8];
     let mut tail = [0u8; 8];
     for (d, s) in head.iter_mut().zip(id) {
