@@ -1,7 +1,8 @@
 //! Actions by id in constant time: an open-addressing table of action indices, built
 //! once when the policy is compiled. The hash reads the id's length and its first and
-//! last eight bytes as two words — a few multiplications, whatever the id — and the
-//! slot it picks is confirmed by comparing the whole id. It is not a keyed hash and
+//! last eight bytes as two words — a few multiplications, whatever the id — and a
+//! slot matches when it holds the same length and words, which are the whole id up to
+//! 16 bytes; a longer id is then compared in full. It is not a keyed hash and
 //! needs not be: only the policy's own ids are in the table, so an id a caller makes
 //! up costs at most the longest run of occupied slots, which the table (at most half
 //! full) keeps short.
@@ -11,10 +12,25 @@ use super::ActionDef;
 /// A slot with no action.
 const EMPTY: u16 = u16::MAX;
 
+/// One slot: the action's index (or `EMPTY`), and its id's length and two words, so
+/// that an id of up to 16 bytes is compared without reading the action at all.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    index: u16,
+    len: usize,
+    words: (u64, u64),
+}
+
+const VACANT: Slot = Slot {
+    index: EMPTY,
+    len: 0,
+    words: (0, 0),
+};
+
 /// The compiled table: a power-of-two number of slots, at least twice the actions.
 #[derive(Debug, Clone)]
 pub(super) struct ActionIndex {
-    slots: Box<[u16]>,
+    slots: Box<[Slot]>,
 }
 
 /// The first eight bytes of `id`, zero-padded, as a little-endian word; and the last
@@ -34,9 +50,8 @@ fn words(id: &[u8]) -> (u64, u64) {
     (u64::from_le_bytes(head), u64::from_le_bytes(tail))
 }
 
-fn hash(id: &str) -> u64 {
-    let (head, tail) = words(id.as_bytes());
-    let len = u64::try_from(id.len()).unwrap_or(u64::MAX);
+fn hash_words(len: usize, (head, tail): (u64, u64)) -> u64 {
+    let len = u64::try_from(len).unwrap_or(u64::MAX);
     let mut h = head.wrapping_mul(0x9e37_79b9_7f4a_7c15)
         ^ tail.rotate_left(31).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
         ^ len.wrapping_mul(0x1656_67b1_9e37_79f9);
@@ -59,17 +74,22 @@ impl ActionIndex {
             .max(2)
             .checked_next_power_of_two()
             .unwrap_or(usize::MAX);
-        let mut slots = vec![EMPTY; len].into_boxed_slice();
+        let mut slots = vec![VACANT; len].into_boxed_slice();
         let mask = len.saturating_sub(1);
         for (i, action) in actions.iter().enumerate() {
             let Ok(index) = u16::try_from(i) else {
                 break;
             };
-            let mut slot = start(hash(&action.id), mask);
+            let filled = Slot {
+                index,
+                len: action.id.len(),
+                words: words(action.id.as_bytes()),
+            };
+            let mut slot = start(hash_words(filled.len, filled.words), mask);
             // At most half the slots are taken: an empty one is always found.
             while let Some(taken) = slots.get_mut(slot) {
-                if *taken == EMPTY {
-                    *taken = index;
+                if taken.index == EMPTY {
+                    *taken = filled;
                     break;
                 }
                 slot = slot.wrapping_add(1) & mask;
@@ -88,17 +108,22 @@ impl ActionIndex {
         let Some(mask) = self.slots.len().checked_sub(1) else {
             return (None, 0);
         };
-        let mut slot = start(hash(id), mask);
+        let wanted = words(id.as_bytes());
+        let mut slot = start(hash_words(id.len(), wanted), mask);
         for read in 1..=self.slots.len() {
-            let Some(&index) = self.slots.get(slot) else {
+            let Some(s) = self.slots.get(slot) else {
                 return (None, read);
             };
-            if index == EMPTY {
+            if s.index == EMPTY {
                 return (None, read);
             }
-            let action = actions.get(usize::from(index));
-            if action.is_some_and(|a| *a.id == *id) {
-                return (action, read);
+            // Length and both words equal: an id of up to 16 bytes is equal (its words
+            // cover it); a longer one is compared whole.
+            if s.len == id.len() && s.words == wanted {
+                let action = actions.get(usize::from(s.index));
+                if id.len() <= 16 || action.is_some_and(|a| *a.id == *id) {
+                    return (action, read);
+                }
             }
             slot = slot.wrapping_add(1) & mask;
         }
@@ -109,6 +134,10 @@ impl ActionIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hash(id: &str) -> u64 {
+        hash_words(id.len(), words(id.as_bytes()))
+    }
     use crate::policy::{Policy, PolicyDocument};
 
     /// The most and the mean slots read to find each of `policy`'s actions, and the
