@@ -204,7 +204,6 @@ impl Running {
 #[derive(Clone)]
 struct App {
     auth: PwAuth<Store>,
-    db: Db,
     store: Store,
     /// A hash of a random password, verified against when the username is unknown,
     /// so that an unknown user and a wrong password cost the same argon2 work.
@@ -287,7 +286,6 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
     let app = App {
         auth,
-        db,
         store: store.clone(),
         dummy_hash: dummy_hash.into(),
         expires_in: config.expires_in,
@@ -411,7 +409,7 @@ async fn login(
         Ok(b) => b,
         Err(too_large) => {
             let audit = AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now);
-            return match app.db.audit(&audit).await {
+            return match app.store.records().audit(&audit).await {
                 Ok(()) => too_large,
                 Err(e) => unavailable(e),
             };
@@ -420,7 +418,7 @@ async fn login(
     let request = match flow.login_request(&body, now) {
         Ok(r) => r,
         Err(refused) => {
-            return match app.db.audit(&refused.audit).await {
+            return match app.store.records().audit(&refused.audit).await {
                 Ok(()) => outcome_response(&refused.outcome),
                 Err(e) => unavailable(e),
             };
@@ -438,12 +436,17 @@ async fn login(
         _ => return unavailable(StoreError("failure budgets missing".into())),
     };
     if let Err(refused) = flow.check_login_throttle(&user_state, &client_state, now) {
-        return match app.db.audit(&refused.audit).await {
+        return match app.store.records().audit(&refused.audit).await {
             Ok(()) => outcome_response(&refused.outcome),
             Err(e) => unavailable(e),
         };
     }
-    let found = match app.db.login_user(request.username().to_owned()).await {
+    let found = match app
+        .store
+        .records()
+        .login_user(request.username().to_owned())
+        .await
+    {
         Ok(f) => f,
         Err(e) => return unavailable(e),
     };
@@ -468,7 +471,7 @@ async fn login(
         Err(e) => return unavailable(StoreError(e.to_string())),
     };
     if let Some(record) = served.record()
-        && let Err(e) = app.db.add_token(record.clone()).await
+        && let Err(e) = app.store.records().add_token(record.clone()).await
     {
         return unavailable(e);
     }
@@ -480,7 +483,7 @@ async fn login(
     {
         return unavailable(e);
     }
-    if let Err(e) = app.db.audit(served.audit()).await {
+    if let Err(e) = app.store.records().audit(served.audit()).await {
         return unavailable(e);
     }
     match (served.response_body(), served.refusal()) {
@@ -506,14 +509,19 @@ async fn logout(
     else {
         return unavailable(StoreError("a bearer principal without its token".into()));
     };
-    match app.db.revoke_token(token.digest(), (app.clock)()).await {
+    match app
+        .store
+        .records()
+        .revoke_token(token.digest(), (app.clock)())
+        .await
+    {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => unavailable(e),
     }
 }
 
 async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Response {
-    match app.db.keys_of(company).await {
+    match app.store.records().keys_of(company).await {
         Ok(keys) => {
             let list: Vec<serde_json::Value> = keys.iter().map(key_json).collect();
             json_response(
@@ -556,7 +564,8 @@ async fn create_key(State(app): State<App>, ActingIn(company): ActingIn, body: B
         Err(e) => return unavailable(StoreError(e.to_string())),
     };
     if let Err(e) = app
-        .db
+        .store
+        .records()
         .add_key(minted.record.clone(), minted.user.clone())
         .await
     {
@@ -573,7 +582,12 @@ async fn revoke_key(
     let Ok(id) = ApiKeyId::new(&id) else {
         return not_found();
     };
-    match app.db.revoke_key(company, id, (app.clock)()).await {
+    match app
+        .store
+        .records()
+        .revoke_key(company, id, (app.clock)())
+        .await
+    {
         Ok(Some(true)) => json_response(StatusCode::OK, r#"{"message":"Revoked."}"#.to_owned()),
         Ok(Some(false)) => json_response(
             StatusCode::CONFLICT,
@@ -592,7 +606,7 @@ async fn delete_key(
     let Ok(id) = ApiKeyId::new(&id) else {
         return not_found();
     };
-    match app.db.delete_key(company, id).await {
+    match app.store.records().delete_key(company, id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => not_found(),
         Err(e) => unavailable(e),

@@ -60,6 +60,13 @@ struct Caller {
 }
 
 impl Caller {
+    fn new() -> Caller {
+        Caller {
+            http: reqwest::Client::new(),
+            spent: 0,
+        }
+    }
+
     async fn send(&mut self, r: reqwest::RequestBuilder) -> (u16, String) {
         let r = self.http.execute(r.build().unwrap()).await.unwrap();
         let status = r.status().as_u16();
@@ -125,10 +132,7 @@ async fn two_servers_share_records_and_one_budget() {
     let clock = Frozen::new();
     let a = serve(&url, &redis, &clock).await;
     let b = serve(&url, &redis, &clock).await;
-    let mut caller = Caller {
-        http: reqwest::Client::new(),
-        spent: 0,
-    };
+    let mut caller = Caller::new();
 
     // A key minted on A works on B.
     let (_, ann) = caller
@@ -239,10 +243,7 @@ async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
     let clock = Frozen::new();
     let a = serve(&url, &redis, &clock).await;
     let b = serve(&url, &redis, &clock).await;
-    let mut caller = Caller {
-        http: reqwest::Client::new(),
-        spent: 0,
-    };
+    let mut caller = Caller::new();
     let (_, ann) = caller
         .login(&a, "ann@acme.example", "ann-demo-password")
         .await;
@@ -325,10 +326,7 @@ async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
     )));
     let a = serve(&url, &redis, &fast).await;
     let b = serve(&url, &redis, &right).await;
-    let mut caller = Caller {
-        http: reqwest::Client::new(),
-        spent: 0,
-    };
+    let mut caller = Caller::new();
     let (_, ann) = caller
         .login(&b, "ann@acme.example", "ann-demo-password")
         .await;

@@ -127,7 +127,9 @@ async fn exec(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u
     c.execute(&statement, params).await.map_err(err)
 }
 
-/// `company`'s key `id`: its digest text and its record.
+/// `company`'s key `id`: its digest text and its record, the row locked for the rest
+/// of the transaction (two revocations of one key through two servers answer 200 and
+/// 409).
 async fn key_row(
     c: &impl GenericClient,
     company: &CompanyId,
@@ -135,7 +137,7 @@ async fn key_row(
 ) -> Result<Option<(String, ApiKeyRecord)>, StoreError> {
     let row = opt_row(
         c,
-        "SELECT digest, record FROM api_keys WHERE id = $1 AND company = $2",
+        "SELECT digest, record FROM api_keys WHERE id = $1 AND company = $2 FOR UPDATE",
         &[&id.as_str(), &company.as_str()],
     )
     .await?;
@@ -149,29 +151,24 @@ async fn key_row(
     }
 }
 
-/// Locks the limiter state at `key` in `table` for the rest of the transaction (the
-/// row is made first if missing) and returns it.
+/// Makes a company's budget row if it is missing and, either way, locks it for the
+/// rest of the transaction (the no-op update) and returns what it holds: one round
+/// trip.
+const LOCK_BUDGET: &str = "INSERT INTO budgets (company, state) VALUES ($1, $2)
+    ON CONFLICT (company) DO UPDATE SET state = budgets.state RETURNING state";
+
+/// The same for a failure budget.
+const LOCK_FAILURES: &str = "INSERT INTO failures (key, state) VALUES ($1, $2)
+    ON CONFLICT (key) DO UPDATE SET state = failures.state RETURNING state";
+
+/// Runs `lock` (`LOCK_BUDGET` or `LOCK_FAILURES`) for `key` and reads the state.
 async fn lock_state(
     c: &impl GenericClient,
-    table: &str,
-    column: &str,
+    lock: &str,
     key: &str,
 ) -> Result<LimitState, StoreError> {
     let fresh = json(&LimitState::default())?;
-    exec(
-        c,
-        &format!(
-            "INSERT INTO {table} ({column}, state) VALUES ($1, $2) ON CONFLICT ({column}) DO NOTHING"
-        ),
-        &[&key, &fresh],
-    )
-    .await?;
-    let state = text_row(
-        c,
-        &format!("SELECT state FROM {table} WHERE {column} = $1 FOR UPDATE"),
-        &[&key],
-    )
-    .await?;
+    let state = text_row(c, lock, &[&key, &fresh]).await?;
     state.map_or_else(|| Ok(LimitState::default()), |s| parse(&s))
 }
 
@@ -270,7 +267,7 @@ impl Records for Postgres {
         keys.sort();
         keys.dedup();
         for key in &keys {
-            let mut state = lock_state(&tx, "failures", "key", key).await?;
+            let mut state = lock_state(&tx, LOCK_FAILURES, key).await?;
             charge(&mut state);
             exec(
                 &tx,
@@ -483,13 +480,6 @@ impl Records for Postgres {
     ) -> Result<Option<bool>, StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(err)?;
-        // Locked: two revocations of one key through two servers answer 200 and 409.
-        exec(
-            &tx,
-            "SELECT 1 FROM api_keys WHERE id = $1 AND company = $2 FOR UPDATE",
-            &[&id.as_str(), &company.as_str()],
-        )
-        .await?;
         let Some((digest, mut record)) = key_row(&tx, &company, &id).await? else {
             return Ok(None);
         };
@@ -509,12 +499,6 @@ impl Records for Postgres {
     async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(err)?;
-        exec(
-            &tx,
-            "SELECT 1 FROM api_keys WHERE id = $1 AND company = $2 FOR UPDATE",
-            &[&id.as_str(), &company.as_str()],
-        )
-        .await?;
         let Some((digest, record)) = key_row(&tx, &company, &id).await? else {
             return Ok(false);
         };
@@ -666,7 +650,7 @@ impl AuthStore for Postgres {
         let tx = c.transaction().await.map_err(err)?;
         // The row is locked (FOR UPDATE) until the commit: two servers charging one
         // company take turns, so the budget is spent exactly.
-        let mut state = lock_state(&tx, "budgets", "company", company.as_str()).await?;
+        let mut state = lock_state(&tx, LOCK_BUDGET, company.as_str()).await?;
         let before = state;
         let result = f(&mut state);
         if state != before {
