@@ -4,7 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::digest::{ApiKeyDigest, TokenDigest};
+use crate::digest::{ApiKeyDigest, CredentialDigest, TokenDigest};
 use crate::id::UserId;
 use crate::lifetime::{Leeway, Validity};
 use crate::mint::{ApiKeyRecord, TokenRecord};
@@ -178,24 +178,36 @@ impl Authenticator {
         store: &impl RecordStore,
         now: OffsetDateTime,
     ) -> Result<Principal, AuthnFailure> {
-        match credential {
-            Credential::ApiKey(key) => {
-                let digest = key.digest();
-                let record = store.api_key(&digest);
+        self.authenticate_digest(&credential.digest(), store, now)
+    }
+
+    /// [`Authenticator::authenticate`] given the credential's digest, for servers
+    /// that computed it to look the records up ([`CredentialRef::digest`]): the
+    /// digest is all authentication reads, so it is computed once per request.
+    ///
+    /// [`CredentialRef::digest`]: crate::CredentialRef::digest
+    pub fn authenticate_digest(
+        &self,
+        digest: &CredentialDigest,
+        store: &impl RecordStore,
+        now: OffsetDateTime,
+    ) -> Result<Principal, AuthnFailure> {
+        match digest {
+            CredentialDigest::ApiKey(digest) => {
+                let record = store.api_key(digest);
                 let user = match record {
                     Lookup::Found(r) => store.user(&r.user),
                     Lookup::Deleted | Lookup::NotFound => None,
                 };
-                self.check_api_key(&digest, record, user, now)
+                self.check_api_key(digest, record, user, now)
             }
-            Credential::Bearer(token) => {
-                let digest = token.digest();
-                let record = store.token(&digest);
+            CredentialDigest::Bearer(digest) => {
+                let record = store.token(digest);
                 let user = match record {
                     Lookup::Found(r) => store.user(&r.user),
                     Lookup::Deleted | Lookup::NotFound => None,
                 };
-                self.check_bearer(&digest, record, user, now)
+                self.check_bearer(digest, record, user, now)
             }
         }
     }

@@ -101,6 +101,17 @@ digest_type!(
     TokenDigest
 );
 
+/// The digest of a credential as presented: what its record is looked up by, and
+/// all that [`Authenticator::authenticate_digest`](crate::Authenticator::authenticate_digest)
+/// needs. Computing it is the one SHA-256 of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialDigest {
+    /// An API key's.
+    ApiKey(ApiKeyDigest),
+    /// A bearer token's.
+    Bearer(TokenDigest),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

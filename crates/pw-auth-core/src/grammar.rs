@@ -46,10 +46,14 @@ pub const fn is_tchar(b: u8) -> bool {
 /// assert!(!is_b64token_char(b'=') && !is_b64token_char(b' ') && !is_b64token_char(b','));
 /// ```
 pub const fn is_b64token_char(b: u8) -> bool {
-    matches!(
-        b,
-        b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z'
-    )
+    // Without a branch, so a scan can test many bytes at once: ALPHA in either case
+    // (`| 0x20` folds A-Z onto a-z and nothing else onto it), `-` `.` `/` and DIGIT
+    // (0x2D-0x39, thirteen bytes), then `+`, `_` and `~`.
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'-') < 13)
+        | (b == b'+')
+        | (b == b'_')
+        | (b == b'~')
 }
 
 /// Whether `c` is invisible or changes the direction of the text around it: the

@@ -21,6 +21,19 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     s
 }
 
+/// The lowercase hex form of `N` bytes, as `M = 2 N` ASCII bytes, without allocating.
+pub(crate) fn encode_array<const N: usize, const M: usize>(bytes: [u8; N]) -> [u8; M] {
+    let mut out = [b'0'; M];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                *slot = d;
+            }
+        }
+    }
+    out
+}
+
 fn nibble(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => c.checked_sub(b'0'),
@@ -45,8 +58,8 @@ pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Whether `s` is non-empty lowercase hex.
-pub(crate) fn is_lower_hex(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| nibble(c).is_some())
+pub(crate) fn is_lower_hex(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&c| nibble(c).is_some())
 }
 
 #[cfg(test)]
@@ -61,6 +74,7 @@ mod tests {
         assert_eq!(decode_array::<5>("007F80ff12"), None);
         assert_eq!(decode_array::<5>("007f80ff1"), None);
         assert_eq!(decode_array::<2>("zz00"), None);
-        assert!(is_lower_hex("0af9") && !is_lower_hex("") && !is_lower_hex("0g"));
+        assert!(is_lower_hex(b"0af9") && !is_lower_hex(b"") && !is_lower_hex(b"0g"));
+        assert_eq!(&encode_array::<3, 6>([0x00, 0x9a, 0xff]), b"009aff");
     }
 }

@@ -78,7 +78,7 @@ pub use decision::{
     Decision, Effect, Reason, Request, RoleChange, RoleChangeDecision, RoleChangeReason, Standing,
     authorize, authorize_role_change, usage_key,
 };
-pub use digest::{ApiKeyDigest, DigestError, TokenDigest};
+pub use digest::{ApiKeyDigest, CredentialDigest, DigestError, TokenDigest};
 pub use id::{ApiKeyId, CompanyId, IdError, MAX_ID_LEN, TokenId, UserId};
 pub use lifetime::{
     DEFAULT_EXPIRES_IN_SECS, ExpiresIn, Leeway, LeewayError, Lifetime, LifetimeError,
@@ -105,8 +105,9 @@ pub use role::{
     CustomRoleName, CustomRoleNameError, Level, MAX_CUSTOM_ROLE_NAME_LEN, Role, RoleError,
 };
 pub use secret::{
-    API_KEY_PREFIX, AccessToken, ApiKey, ApiKeyError, BadChar, Credential, MAX_API_KEY_LEN,
-    MAX_PASSWORD_LEN, MAX_TOKEN_LEN, Password, PasswordError, TOKEN_PREFIX, TokenError,
+    API_KEY_PREFIX, AccessToken, AccessTokenRef, ApiKey, ApiKeyError, ApiKeyRef, BadChar,
+    Credential, CredentialRef, MAX_API_KEY_LEN, MAX_PASSWORD_LEN, MAX_TOKEN_LEN, Password,
+    PasswordError, TOKEN_PREFIX, TokenError,
 };
 pub use tier::{Feature, Tier, TierError};
 pub use user::{UserRecord, UserStatus};

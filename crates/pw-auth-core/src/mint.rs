@@ -208,8 +208,9 @@ fn derived_id(prefix: &str, label: &[u8], secret: &str) -> String {
 /// Mints an API key for `company` from caller-supplied random bytes (16 to 64 of
 /// them, from a cryptographically secure source).
 ///
-/// The key has the form `pwk_<hex of the random bytes>_<8 hex checksum>`. The record
-/// id and the api-user's id are derived from the key by a one-way hash.
+/// The key has the form `pwk_<hex of the random bytes><8 hex checksum>`, the checksum
+/// the CRC-32 of the hex (44 characters from 16 random bytes). The record id and the
+/// api-user's id are derived from the key by a one-way hash.
 ///
 /// ```
 /// use pw_auth_core::{mint_api_key, CompanyId, KeyLabel, Role};
@@ -234,18 +235,16 @@ pub fn mint_api_key(
 ) -> Result<MintedApiKey, MintError> {
     check_random(random)?;
     let body = Zeroizing::new(hex::encode(random));
-    let sum = checksum(&body);
+    let sum = checksum(body.as_bytes());
     let mut text = Zeroizing::new(String::with_capacity(
         API_KEY_PREFIX
             .len()
             .saturating_add(body.len())
-            .saturating_add(1)
             .saturating_add(sum.len()),
     ));
     text.push_str(API_KEY_PREFIX);
     text.push_str(&body);
-    text.push('_');
-    text.push_str(&sum);
+    text.extend(sum.iter().map(|&b| char::from(b)));
     let id_hex = derived_id("", KEY_ID_LABEL, &text);
     let key = ApiKey::new(std::mem::take(&mut *text)).map_err(|_| MintError::SelfCheck)?;
     let id = ApiKeyId::new(&format!("key_{id_hex}"))?;
@@ -386,8 +385,10 @@ mod tests {
     fn minted_key_has_the_documented_shape() {
         let m = mint_api_key(&acme(), KeyLabel::new("erp").unwrap(), &random(), NOW).unwrap();
         let k = m.key.expose_secret();
-        assert_eq!(k.len(), 4 + 32 + 1 + 8);
-        assert!(k.starts_with("pwk_000102030405060708090a0b0c0d0e0f_"));
+        assert_eq!(k.len(), 4 + 32 + 8);
+        // The checksum: the CRC-32 (IEEE) of the hex body, computed independently
+        // (`python3 -c 'import zlib; print(hex(zlib.crc32(b"0001…0e0f")))'`).
+        assert_eq!(k, "pwk_000102030405060708090a0b0c0d0e0f8168b50b");
         // It parses back as a valid key with the same digest.
         let again = ApiKey::new(k.to_owned()).unwrap();
         assert_eq!(again.digest(), m.record.digest);

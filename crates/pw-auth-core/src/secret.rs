@@ -9,7 +9,7 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::digest::{ApiKeyDigest, TokenDigest, sha256};
+use crate::digest::{ApiKeyDigest, CredentialDigest, TokenDigest, sha256};
 use crate::grammar::is_b64token_char;
 use crate::hex;
 
@@ -26,10 +26,16 @@ pub const API_KEY_PREFIX: &str = "pwk_";
 pub const TOKEN_PREFIX: &str = "pwt_";
 
 pub(crate) const API_KEY_DIGEST_LABEL: &[u8] = b"pw-auth/api-key/v1\0";
+/// The label of a minted key's digest: short, so that with a key minted from 16
+/// random bytes (44 bytes) it fits one SHA-256 block (55 bytes at most).
+pub(crate) const MINTED_KEY_DIGEST_LABEL: &[u8] = b"pw-auth/k2\0";
 pub(crate) const TOKEN_DIGEST_LABEL: &[u8] = b"pw-auth/access-token/v1\0";
-const API_KEY_CHECKSUM_LABEL: &[u8] = b"pw-auth/api-key-checksum/v1\0";
+/// The label of the SHA-256 checksum of keys minted before the CRC-32 one.
+const LEGACY_CHECKSUM_LABEL: &[u8] = b"pw-auth/api-key-checksum/v1\0";
 /// Hex digits of checksum at the end of a minted key.
 pub(crate) const CHECKSUM_HEX_LEN: usize = 8;
+/// Hex digits of a minted key's body: two per random byte, 16 to 64 of them.
+const MINTED_BODY_HEX: std::ops::RangeInclusive<usize> = 32..=128;
 
 /// Text that is zeroized on drop and compared in constant time.
 #[derive(Clone)]
@@ -100,8 +106,10 @@ pub enum ApiKeyError {
     /// The key is the word `Bearer`, which is an authentication scheme, not a key.
     #[error("`Bearer` is an authentication scheme, not an api key")]
     SchemeName,
-    /// The key has the `pwk_` prefix but not the shape of a minted key.
-    #[error("api key has the `pwk_` prefix but not the shape `pwk_<hex>_<8 hex checksum>`")]
+    /// The key has the `pwk_` prefix but not the shape of a minted key:
+    /// `pwk_<hex><8 hex checksum>`, or `pwk_<hex>_<8 hex checksum>` for keys minted
+    /// before the checksum became a CRC-32.
+    #[error("api key has the `pwk_` prefix but not the shape of a key minted by pw-auth")]
     MalformedMinted,
     /// The key has the shape of a minted key but its checksum does not match: it was
     /// mistyped or truncated.
@@ -156,31 +164,152 @@ pub enum PasswordError {
     },
 }
 
-/// Whether `bytes` is a key minted by this crate: `pwk_<hex>_<checksum>`, with the
-/// checksum over everything before the last `_`.
-fn check_minted(key: &str) -> Result<(), ApiKeyError> {
-    let Some(rest) = key.strip_prefix(API_KEY_PREFIX) else {
-        return Ok(());
-    };
-    let Some((body, sum)) = rest.rsplit_once('_') else {
-        return Err(ApiKeyError::MalformedMinted);
+/// The length of the longest prefix of `bytes` whose bytes all satisfy `ok`.
+///
+/// Sixteen bytes at a time, each tested without a branch and the results folded, so
+/// the compiler checks a chunk with a few vector instructions; the chunk that fails
+/// (and the tail) is then scanned byte by byte for the position.
+fn prefix_len(bytes: &[u8], ok: impl Fn(u8) -> bool) -> usize {
+    let mut done = 0usize;
+    for chunk in bytes.chunks_exact(16) {
+        if !chunk.iter().fold(true, |all, &b| all & ok(b)) {
+            break;
+        }
+        done = done.saturating_add(16);
+    }
+    let rest = bytes.get(done..).unwrap_or(&[]);
+    done.saturating_add(rest.iter().position(|&b| !ok(b)).unwrap_or(rest.len()))
+}
+
+/// Visible ASCII, `%x21-7E`, without a branch.
+const fn is_visible(b: u8) -> bool {
+    b.wrapping_sub(0x21) < 0x5e
+}
+
+/// How a valid API key is digested.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    /// Minted with a CRC-32 checksum (`pwk_<hex><8 hex>`): digested under the short
+    /// [`MINTED_KEY_DIGEST_LABEL`].
+    Minted,
+    /// Any other key, including those minted with the earlier SHA-256 checksum
+    /// (`pwk_<hex>_<8 hex>`): digested under [`API_KEY_DIGEST_LABEL`], as always.
+    Other,
+}
+
+/// Checks a key with the `pwk_` prefix (`rest` is what follows it). Two shapes:
+///
+/// - `pwk_<hex body><8 hex CRC-32 of the body>`, minted now: the body is the hex of
+///   16 to 64 random bytes. A CRC-32 detects every single-character typo and every
+///   burst of up to 32 bits, which is all a checksum here is for.
+/// - `pwk_<hex body>_<8 hex>`, minted before: the checksum is the first four bytes of
+///   a labelled SHA-256 of the body. Such keys keep working.
+fn check_minted(rest: &[u8]) -> Result<KeyKind, ApiKeyError> {
+    let (body, sum, kind) = match rest.iter().rposition(|&b| b == b'_') {
+        Some(at) => {
+            let (body, sum) = rest.split_at(at);
+            (body, sum.get(1..).unwrap_or(&[]), KeyKind::Other)
+        }
+        None => {
+            let at = rest.len().saturating_sub(CHECKSUM_HEX_LEN);
+            let (body, sum) = rest.split_at(at);
+            if body.len() % 2 != 0 || !MINTED_BODY_HEX.contains(&body.len()) {
+                return Err(ApiKeyError::MalformedMinted);
+            }
+            (body, sum, KeyKind::Minted)
+        }
     };
     if !hex::is_lower_hex(body) || sum.len() != CHECKSUM_HEX_LEN || !hex::is_lower_hex(sum) {
         return Err(ApiKeyError::MalformedMinted);
     }
-    let expected = checksum(body);
-    if expected.as_bytes().ct_eq(sum.as_bytes()).into() {
-        Ok(())
+    let expected = match kind {
+        KeyKind::Minted => checksum(body),
+        KeyKind::Other => legacy_checksum(body),
+    };
+    if expected.ct_eq(sum).into() {
+        Ok(kind)
     } else {
         Err(ApiKeyError::BadChecksum)
     }
 }
 
-/// The checksum of a minted key's hex body: 8 hex digits of a labelled SHA-256.
-pub(crate) fn checksum(body: &str) -> String {
-    let d = sha256(API_KEY_CHECKSUM_LABEL, body.as_bytes());
-    // Two hex digits a byte: the first CHECKSUM_HEX_LEN / 2 bytes.
-    hex::encode(d.get(..CHECKSUM_HEX_LEN / 2).unwrap_or(&[]))
+/// The checksum of a minted key's hex body: its CRC-32 (IEEE), 8 lowercase hex digits.
+pub(crate) fn checksum(body: &[u8]) -> [u8; CHECKSUM_HEX_LEN] {
+    hex::encode_array(crc32fast::hash(body).to_be_bytes())
+}
+
+/// The checksum of keys minted before the CRC-32 one: the first four bytes of a
+/// labelled SHA-256 of the body, 8 lowercase hex digits.
+fn legacy_checksum(body: &[u8]) -> [u8; CHECKSUM_HEX_LEN] {
+    let [a, b, c, d, ..] = sha256(LEGACY_CHECKSUM_LABEL, body);
+    hex::encode_array([a, b, c, d])
+}
+
+/// Checks an API key: 1 to 256 visible ASCII characters, not the word `Bearer`, and
+/// a minted key's shape and checksum when it has the `pwk_` prefix.
+fn validate_key(key: &[u8]) -> Result<KeyKind, ApiKeyError> {
+    if key.is_empty() {
+        return Err(ApiKeyError::Empty);
+    }
+    if key.len() > MAX_API_KEY_LEN {
+        return Err(ApiKeyError::TooLong { len: key.len() });
+    }
+    let visible = prefix_len(key, is_visible);
+    if let Some(&b) = key.get(visible) {
+        return Err(ApiKeyError::InvalidChar {
+            kind: classify(b),
+            position: visible,
+        });
+    }
+    if key.eq_ignore_ascii_case(b"bearer") {
+        return Err(ApiKeyError::SchemeName);
+    }
+    match key.strip_prefix(API_KEY_PREFIX.as_bytes()) {
+        Some(rest) => check_minted(rest),
+        None => Ok(KeyKind::Other),
+    }
+}
+
+/// Checks an access token against RFC 6750 §2.1 `b64token`, 1 to 4096 bytes.
+fn validate_token(bytes: &[u8]) -> Result<(), TokenError> {
+    if bytes.is_empty() {
+        return Err(TokenError::Empty);
+    }
+    if bytes.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::TooLong { len: bytes.len() });
+    }
+    let body_len = prefix_len(bytes, is_b64token_char);
+    if body_len == 0 && bytes.first() == Some(&b'=') {
+        return Err(TokenError::OnlyPadding);
+    }
+    let mut in_padding = false;
+    for (position, &b) in bytes.iter().enumerate().skip(body_len) {
+        match b {
+            b'=' => in_padding = true,
+            _ if in_padding && is_b64token_char(b) => {
+                return Err(TokenError::MisplacedPadding { position: body_len });
+            }
+            _ => {
+                return Err(TokenError::InvalidChar {
+                    kind: classify(b),
+                    position,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key_digest(key: &str, kind: KeyKind) -> ApiKeyDigest {
+    let label = match kind {
+        KeyKind::Minted => MINTED_KEY_DIGEST_LABEL,
+        KeyKind::Other => API_KEY_DIGEST_LABEL,
+    };
+    ApiKeyDigest::from_bytes(sha256(label, key.as_bytes()))
+}
+
+fn token_digest(token: &str) -> TokenDigest {
+    TokenDigest::from_bytes(sha256(TOKEN_DIGEST_LABEL, token.as_bytes()))
 }
 
 /// An API key as presented by a client or as minted for one.
@@ -193,42 +322,18 @@ pub(crate) fn checksum(body: &str) -> String {
 /// use pw_auth_core::ApiKey;
 /// let key = ApiKey::new("legacy-opaque-key-123".to_owned())?;
 /// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
-/// assert!(ApiKey::new("pwk_00112233445566778899aabbccddeeff_00000000".to_owned()).is_err());
+/// assert!(ApiKey::new("pwk_00112233445566778899aabbccddeeff00000000".to_owned()).is_err());
 /// # Ok::<(), pw_auth_core::ApiKeyError>(())
 /// ```
 #[derive(Clone)]
-pub struct ApiKey(SecretText);
+pub struct ApiKey(SecretText, KeyKind);
 
 impl ApiKey {
     /// Validates and wraps a key. The string is zeroized if it is rejected.
     pub fn new(key: String) -> Result<ApiKey, ApiKeyError> {
         let key = Zeroizing::new(key);
-        Self::validate(&key)?;
-        Ok(ApiKey(SecretText(key)))
-    }
-
-    fn validate(key: &str) -> Result<(), ApiKeyError> {
-        if key.is_empty() {
-            return Err(ApiKeyError::Empty);
-        }
-        if key.len() > MAX_API_KEY_LEN {
-            return Err(ApiKeyError::TooLong { len: key.len() });
-        }
-        if let Some((position, &b)) = key
-            .as_bytes()
-            .iter()
-            .enumerate()
-            .find(|&(_, &b)| !(0x21..=0x7e).contains(&b))
-        {
-            return Err(ApiKeyError::InvalidChar {
-                kind: classify(b),
-                position,
-            });
-        }
-        if key.eq_ignore_ascii_case("bearer") {
-            return Err(ApiKeyError::SchemeName);
-        }
-        check_minted(key)
+        let kind = validate_key(key.as_bytes())?;
+        Ok(ApiKey(SecretText(key), kind))
     }
 
     /// Whether this key has the format of keys minted by this crate.
@@ -238,12 +343,60 @@ impl ApiKey {
 
     /// The digest to look the key's record up by.
     pub fn digest(&self) -> ApiKeyDigest {
-        ApiKeyDigest::from_bytes(sha256(API_KEY_DIGEST_LABEL, self.0.0.as_bytes()))
+        key_digest(&self.0.0, self.1)
+    }
+
+    /// The key, borrowed.
+    pub fn borrowed(&self) -> ApiKeyRef<'_> {
+        ApiKeyRef(&self.0.0, self.1)
     }
 
     /// The key itself, for putting into a header. Handle with care.
     pub fn expose_secret(&self) -> &str {
         &self.0.0
+    }
+}
+
+/// An API key borrowed from the text it arrived in, checked exactly as [`ApiKey`]
+/// is, for servers that need only its digest: no allocation, no copy.
+///
+/// ```
+/// use pw_auth_core::{ApiKey, ApiKeyRef};
+/// let header = "legacy-opaque-key-123";
+/// let key = ApiKeyRef::new(header)?;
+/// assert_eq!(format!("{key:?}"), "ApiKeyRef(<redacted>)");
+/// assert_eq!(key.digest(), ApiKey::new(header.to_owned())?.digest());
+/// # Ok::<(), pw_auth_core::ApiKeyError>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct ApiKeyRef<'a>(&'a str, KeyKind);
+
+impl<'a> ApiKeyRef<'a> {
+    /// Validates a key without copying it.
+    pub fn new(key: &'a str) -> Result<ApiKeyRef<'a>, ApiKeyError> {
+        validate_key(key.as_bytes()).map(|kind| ApiKeyRef(key, kind))
+    }
+
+    /// Validates a key given as bytes (a header value) without copying it.
+    pub fn from_bytes(key: &'a [u8]) -> Result<ApiKeyRef<'a>, ApiKeyError> {
+        let kind = validate_key(key)?;
+        // Every byte of a valid key is visible ASCII.
+        std::str::from_utf8(key)
+            .map(|key| ApiKeyRef(key, kind))
+            .map_err(|e| ApiKeyError::InvalidChar {
+                kind: BadChar::NonAscii,
+                position: e.valid_up_to(),
+            })
+    }
+
+    /// The digest to look the key's record up by.
+    pub fn digest(&self) -> ApiKeyDigest {
+        key_digest(self.0, self.1)
+    }
+
+    /// The key, copied into an [`ApiKey`] (zeroized on drop) without checking it again.
+    pub fn to_api_key(&self) -> ApiKey {
+        ApiKey(SecretText(Zeroizing::new(self.0.to_owned())), self.1)
     }
 }
 
@@ -266,51 +419,66 @@ impl AccessToken {
     /// Validates and wraps a token. The string is zeroized if it is rejected.
     pub fn new(token: String) -> Result<AccessToken, TokenError> {
         let token = Zeroizing::new(token);
-        Self::validate(&token)?;
+        validate_token(token.as_bytes())?;
         Ok(AccessToken(SecretText(token)))
-    }
-
-    fn validate(token: &str) -> Result<(), TokenError> {
-        let bytes = token.as_bytes();
-        if bytes.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        if bytes.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::TooLong { len: bytes.len() });
-        }
-        let body_len = bytes
-            .iter()
-            .position(|&b| !is_b64token_char(b))
-            .unwrap_or(bytes.len());
-        if body_len == 0 && bytes.first() == Some(&b'=') {
-            return Err(TokenError::OnlyPadding);
-        }
-        let mut in_padding = false;
-        for (position, &b) in bytes.iter().enumerate().skip(body_len) {
-            match b {
-                b'=' => in_padding = true,
-                _ if in_padding && is_b64token_char(b) => {
-                    return Err(TokenError::MisplacedPadding { position: body_len });
-                }
-                _ => {
-                    return Err(TokenError::InvalidChar {
-                        kind: classify(b),
-                        position,
-                    });
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The digest to look the token's record up by.
     pub fn digest(&self) -> TokenDigest {
-        TokenDigest::from_bytes(sha256(TOKEN_DIGEST_LABEL, self.0.0.as_bytes()))
+        token_digest(&self.0.0)
+    }
+
+    /// The token, borrowed.
+    pub fn borrowed(&self) -> AccessTokenRef<'_> {
+        AccessTokenRef(&self.0.0)
     }
 
     /// The token itself, for putting into a header. Handle with care.
     pub fn expose_secret(&self) -> &str {
         &self.0.0
+    }
+}
+
+/// An access token borrowed from the text it arrived in, checked exactly as
+/// [`AccessToken`] is, for servers that need only its digest: no allocation, no copy.
+///
+/// ```
+/// use pw_auth_core::{AccessToken, AccessTokenRef};
+/// let token = AccessTokenRef::new("mF_9.B5f-4.1JqM")?;
+/// assert_eq!(format!("{token:?}"), "AccessTokenRef(<redacted>)");
+/// assert_eq!(token.digest(), AccessToken::new("mF_9.B5f-4.1JqM".to_owned())?.digest());
+/// # Ok::<(), pw_auth_core::TokenError>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct AccessTokenRef<'a>(&'a str);
+
+impl<'a> AccessTokenRef<'a> {
+    /// Validates a token without copying it.
+    pub fn new(token: &'a str) -> Result<AccessTokenRef<'a>, TokenError> {
+        validate_token(token.as_bytes()).map(|()| AccessTokenRef(token))
+    }
+
+    /// Validates a token given as bytes (a header value) without copying it.
+    pub fn from_bytes(token: &'a [u8]) -> Result<AccessTokenRef<'a>, TokenError> {
+        validate_token(token)?;
+        // Every byte of a valid token is ASCII.
+        std::str::from_utf8(token)
+            .map(AccessTokenRef)
+            .map_err(|e| TokenError::InvalidChar {
+                kind: BadChar::NonAscii,
+                position: e.valid_up_to(),
+            })
+    }
+
+    /// The digest to look the token's record up by.
+    pub fn digest(&self) -> TokenDigest {
+        token_digest(self.0)
+    }
+
+    /// The token, copied into an [`AccessToken`] (zeroized on drop) without checking
+    /// it again.
+    pub fn to_access_token(&self) -> AccessToken {
+        AccessToken(SecretText(Zeroizing::new(self.0.to_owned())))
     }
 }
 
@@ -345,6 +513,51 @@ pub enum Credential {
     Bearer(AccessToken),
 }
 
+impl Credential {
+    /// The credential, borrowed.
+    pub fn borrowed(&self) -> CredentialRef<'_> {
+        match self {
+            Credential::ApiKey(k) => CredentialRef::ApiKey(k.borrowed()),
+            Credential::Bearer(t) => CredentialRef::Bearer(t.borrowed()),
+        }
+    }
+
+    /// The digest to look the credential's record up by.
+    pub fn digest(&self) -> CredentialDigest {
+        self.borrowed().digest()
+    }
+}
+
+/// A credential borrowed from the `Authorization` value it arrived in, checked
+/// exactly as a [`Credential`] is. A server that only looks records up needs no
+/// more: its [`digest`](CredentialRef::digest) is all
+/// [`Authenticator::authenticate_digest`](crate::Authenticator::authenticate_digest) reads.
+#[derive(Debug, Clone, Copy)]
+pub enum CredentialRef<'a> {
+    /// A raw API key.
+    ApiKey(ApiKeyRef<'a>),
+    /// `Bearer <token>`.
+    Bearer(AccessTokenRef<'a>),
+}
+
+impl CredentialRef<'_> {
+    /// The digest to look the credential's record up by: one SHA-256.
+    pub fn digest(&self) -> CredentialDigest {
+        match self {
+            CredentialRef::ApiKey(k) => CredentialDigest::ApiKey(k.digest()),
+            CredentialRef::Bearer(t) => CredentialDigest::Bearer(t.digest()),
+        }
+    }
+
+    /// The credential, copied (into memory zeroized on drop) without checking it again.
+    pub fn to_credential(&self) -> Credential {
+        match self {
+            CredentialRef::ApiKey(k) => Credential::ApiKey(k.to_api_key()),
+            CredentialRef::Bearer(t) => Credential::Bearer(t.to_access_token()),
+        }
+    }
+}
+
 macro_rules! secret_impls {
     ($($name:ident),*) => {$(
         /// Prints a fixed placeholder, never the secret.
@@ -367,12 +580,31 @@ macro_rules! secret_impls {
 
 secret_impls!(ApiKey, AccessToken, Password);
 
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        /// Prints a fixed placeholder, never the secret.
+        impl fmt::Debug for $name<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+
+redacted_debug!(ApiKeyRef, AccessTokenRef);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn minted(body: &str) -> String {
-        format!("pwk_{body}_{}", checksum(body))
+        let sum = checksum(body.as_bytes());
+        format!("pwk_{body}{}", std::str::from_utf8(&sum).unwrap())
+    }
+
+    fn legacy(body: &str) -> String {
+        let sum = legacy_checksum(body.as_bytes());
+        format!("pwk_{body}_{}", std::str::from_utf8(&sum).unwrap())
     }
 
     #[test]
@@ -430,6 +662,9 @@ mod tests {
             ("pwk_ABCD_00000000", MalformedMinted),
             ("pwk_abcd_0000000", MalformedMinted),
             ("pwk_abcd_00000000", BadChecksum),
+            ("pwk__00000000", MalformedMinted),
+            ("pwk_00112233445566778899aabbccddeeff00000000", BadChecksum),
+            ("pwk_00112233445566778899aabbccddeeff0000000g", MalformedMinted),
         ];
         for (input, want) in cases {
             assert_eq!(
@@ -454,6 +689,120 @@ mod tests {
             ApiKey::new(truncated).unwrap_err(),
             ApiKeyError::MalformedMinted
         );
+    }
+
+    /// Keys minted before the CRC-32 checksum keep working, digested as they were;
+    /// keys minted now are digested under the short label, in one SHA-256 block.
+    #[test]
+    fn both_minted_shapes_and_their_digests() {
+        let body = "00112233445566778899aabbccddeeff";
+        let old = ApiKey::new(legacy(body)).unwrap();
+        assert_eq!(
+            old.digest().as_bytes(),
+            &sha256(b"pw-auth/api-key/v1\0", old.expose_secret().as_bytes())
+        );
+        let new = ApiKey::new(minted(body)).unwrap();
+        assert_eq!(new.expose_secret().len(), 44);
+        assert_eq!(MINTED_KEY_DIGEST_LABEL.len() + 44, 55, "one SHA-256 block");
+        assert_eq!(
+            new.digest().as_bytes(),
+            &sha256(b"pw-auth/k2\0", new.expose_secret().as_bytes())
+        );
+        let opaque = ApiKey::new("opaque".into()).unwrap();
+        assert_eq!(
+            opaque.digest().as_bytes(),
+            &sha256(b"pw-auth/api-key/v1\0", b"opaque")
+        );
+        // The legacy checksum is not accepted in the new shape, nor the reverse.
+        let old_sum = legacy(body);
+        let swapped = old_sum.replacen('_', "", 2).replacen("pwk", "pwk_", 1);
+        assert_eq!(ApiKey::new(swapped).unwrap_err(), ApiKeyError::BadChecksum);
+        let new_sum = minted(body);
+        let with_sep = format!("{}_{}", &new_sum[..36], &new_sum[36..]);
+        assert_eq!(ApiKey::new(with_sep).unwrap_err(), ApiKeyError::BadChecksum);
+        // The body of a key minted now: 32 to 128 hex digits, an even number.
+        for len in [30, 33, 130] {
+            let k = minted(&"a".repeat(len));
+            assert_eq!(ApiKey::new(k).unwrap_err(), ApiKeyError::MalformedMinted, "{len}");
+        }
+        for len in [32, 34, 128] {
+            assert!(ApiKey::new(minted(&"a".repeat(len))).is_ok(), "{len}");
+        }
+        let upper = minted(body).to_uppercase().replacen("PWK_", "pwk_", 1);
+        assert_eq!(ApiKey::new(upper).unwrap_err(), ApiKeyError::MalformedMinted);
+    }
+
+    /// The borrowed types accept and refuse exactly what the owned ones do, with the
+    /// same digests, and copy out to equal owned values.
+    #[test]
+    fn borrowed_and_owned_agree() {
+        for k in [
+            "abc".to_owned(),
+            minted("00112233445566778899aabbccddeeff"),
+            legacy("abcd"),
+            "pwk_abcd_00000000".to_owned(),
+            "a b".to_owned(),
+            "Bearer".to_owned(),
+            String::new(),
+        ] {
+            let owned = ApiKey::new(k.clone());
+            let borrowed = ApiKeyRef::new(&k);
+            assert_eq!(owned.clone().err(), borrowed.as_ref().err().cloned(), "{k:?}");
+            if let (Ok(o), Ok(b)) = (owned, borrowed) {
+                assert_eq!(o.digest(), b.digest());
+                assert_eq!(o.borrowed().digest(), b.digest());
+                assert_eq!(b.to_api_key(), o);
+                assert_eq!(b.to_api_key().digest(), o.digest());
+                let c = Credential::ApiKey(o);
+                assert_eq!(c.borrowed().to_credential(), c);
+                assert_eq!(c.digest(), CredentialDigest::ApiKey(b.digest()));
+            }
+        }
+        for t in ["a", "abc==", "a=b", "", "ä", "=", "A-._~+/9"] {
+            let owned = AccessToken::new(t.to_owned());
+            assert_eq!(owned.clone().err(), AccessTokenRef::new(t).err(), "{t:?}");
+            assert_eq!(
+                owned.clone().err(),
+                AccessTokenRef::from_bytes(t.as_bytes()).err(),
+                "{t:?}"
+            );
+            if let Ok(o) = owned {
+                let b = AccessTokenRef::new(t).unwrap();
+                assert_eq!(o.digest(), b.digest());
+                assert_eq!(b.to_access_token(), o);
+                let c = Credential::Bearer(o);
+                assert_eq!(c.borrowed().to_credential(), c);
+                assert_eq!(c.digest(), CredentialDigest::Bearer(b.digest()));
+            }
+        }
+        assert_eq!(
+            format!("{:?}", CredentialRef::ApiKey(ApiKeyRef::new("s3cr3t").unwrap())),
+            "ApiKey(ApiKeyRef(<redacted>))"
+        );
+        assert_eq!(
+            format!("{:?}", AccessTokenRef::new("s3cr3t").unwrap()),
+            "AccessTokenRef(<redacted>)"
+        );
+    }
+
+    /// The chunked scan finds the first failing byte wherever it is: in a full chunk,
+    /// at a chunk's edge, or in the tail.
+    #[test]
+    fn prefix_len_finds_the_first_failure_anywhere() {
+        for len in 0..70 {
+            for bad in 0..=len {
+                let mut v = vec![b'a'; len];
+                if let Some(b) = v.get_mut(bad) {
+                    *b = b' ';
+                }
+                let naive = v.iter().position(|&b| !is_visible(b)).unwrap_or(len);
+                assert_eq!(prefix_len(&v, is_visible), naive, "{len} {bad}");
+                assert_eq!(prefix_len(&v, is_b64token_char), naive, "{len} {bad}");
+            }
+        }
+        for b in 0..=u8::MAX {
+            assert_eq!(is_visible(b), (0x21..=0x7e).contains(&b), "{b:#04x}");
+        }
     }
 
     #[test]

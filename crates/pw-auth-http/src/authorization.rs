@@ -13,7 +13,9 @@
 //! key is never the word `Bearer`: no value can be read both ways.
 
 use pw_auth_core::grammar::is_tchar;
-use pw_auth_core::{AccessToken, ApiKey, ApiKeyError, AuthnFailure, Credential, TokenError};
+use pw_auth_core::{
+    AccessTokenRef, ApiKeyError, ApiKeyRef, AuthnFailure, Credential, CredentialRef, TokenError,
+};
 use zeroize::Zeroizing;
 
 /// The longest `Authorization` value accepted, in bytes (before trimming).
@@ -176,10 +178,56 @@ fn trim_ows(v: &[u8]) -> &[u8] {
 /// );
 /// ```
 pub fn parse_authorization(value: &[u8]) -> Result<Credential, AuthorizationError> {
+    parse_authorization_ref(value).map(|c| c.to_credential())
+}
+
+/// [`parse_authorization`] without copying the secret: the credential borrows from
+/// `value`. A server that only looks records up needs nothing more than its
+/// [`digest`](CredentialRef::digest); parsing then allocates nothing. The same values
+/// are accepted and refused, with the same errors.
+///
+/// ```
+/// use pw_auth_core::{AccessToken, CredentialRef};
+/// use pw_auth_http::parse_authorization_ref;
+/// let header = b"Bearer mF_9.B5f-4.1JqM";
+/// let Ok(CredentialRef::Bearer(token)) = parse_authorization_ref(header) else { panic!() };
+/// assert_eq!(token.digest(), AccessToken::new("mF_9.B5f-4.1JqM".into())?.digest());
+/// # Ok::<(), pw_auth_core::TokenError>(())
+/// ```
+pub fn parse_authorization_ref(value: &[u8]) -> Result<CredentialRef<'_>, AuthorizationError> {
     if value.len() > MAX_AUTHORIZATION_LEN {
         return Err(AuthorizationError::TooLong { len: value.len() });
     }
     let v = trim_ows(value);
+    match well_formed(v) {
+        Some(credential) => Ok(credential),
+        None => by_the_grammar(v),
+    }
+}
+
+/// The path a well-formed value takes, in one pass over the token or key: `Bearer`
+/// and spaces, then the token checked by its own grammar; or a single word checked as
+/// a key. That check covers everything [`by_the_grammar`] would (a valid token or key
+/// holds no control byte, non-ASCII byte, space or tab), so a value accepted here is
+/// accepted there, as the same credential. Anything refused here is parsed again
+/// there, which names the error.
+fn well_formed(v: &[u8]) -> Option<CredentialRef<'_>> {
+    if let Some((scheme, rest)) = v.split_at_checked(6)
+        && scheme.eq_ignore_ascii_case(b"bearer")
+        && let Some(spaced) = rest.strip_prefix(b" ")
+    {
+        let start = spaced.iter().position(|&b| b != b' ')?;
+        let token = spaced.get(start..)?;
+        return AccessTokenRef::from_bytes(token)
+            .ok()
+            .map(CredentialRef::Bearer);
+    }
+    ApiKeyRef::from_bytes(v).ok().map(CredentialRef::ApiKey)
+}
+
+/// The whole grammar, in the order its errors are reported: empty, control and
+/// non-ASCII bytes (by position), then the scheme, then the token or key.
+fn by_the_grammar(v: &[u8]) -> Result<CredentialRef<'_>, AuthorizationError> {
     if v.is_empty() {
         return Err(AuthorizationError::Empty);
     }
@@ -199,7 +247,7 @@ pub fn parse_authorization(value: &[u8]) -> Result<Credential, AuthorizationErro
     }
 }
 
-fn single_word(text: &str) -> Result<Credential, AuthorizationError> {
+fn single_word(text: &str) -> Result<CredentialRef<'_>, AuthorizationError> {
     if text.eq_ignore_ascii_case("bearer") {
         return Err(AuthorizationError::MissingToken);
     }
@@ -208,12 +256,12 @@ fn single_word(text: &str) -> Result<Credential, AuthorizationError> {
     {
         return Err(AuthorizationError::TabSeparator);
     }
-    ApiKey::new(text.to_owned())
-        .map(Credential::ApiKey)
+    ApiKeyRef::new(text)
+        .map(CredentialRef::ApiKey)
         .map_err(AuthorizationError::InvalidApiKey)
 }
 
-fn scheme_and_rest(scheme: &str, rest: &str) -> Result<Credential, AuthorizationError> {
+fn scheme_and_rest<'a>(scheme: &str, rest: &'a str) -> Result<CredentialRef<'a>, AuthorizationError> {
     if scheme.eq_ignore_ascii_case("bearer") {
         let token = rest.trim_start_matches(' ');
         if token.is_empty() {
@@ -222,8 +270,8 @@ fn scheme_and_rest(scheme: &str, rest: &str) -> Result<Credential, Authorization
         if token.starts_with('\t') {
             return Err(AuthorizationError::TabSeparator);
         }
-        return AccessToken::new(token.to_owned())
-            .map(Credential::Bearer)
+        return AccessTokenRef::new(token)
+            .map(CredentialRef::Bearer)
             .map_err(AuthorizationError::InvalidToken);
     }
     let known = scheme
@@ -250,6 +298,17 @@ pub fn parse_authorization_fields<'a, I>(
 where
     I: IntoIterator<Item = &'a [u8]>,
 {
+    parse_authorization_fields_ref(values).map(|c| c.map(|c| c.to_credential()))
+}
+
+/// [`parse_authorization_fields`] without copying the secret (see
+/// [`parse_authorization_ref`]).
+pub fn parse_authorization_fields_ref<'a, I>(
+    values: I,
+) -> Result<Option<CredentialRef<'a>>, AuthorizationError>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
     let mut values = values.into_iter();
     let Some(first) = values.next() else {
         return Ok(None);
@@ -260,7 +319,7 @@ where
             count: extra.saturating_add(1),
         });
     }
-    parse_authorization(first).map(Some)
+    parse_authorization_ref(first).map(Some)
 }
 
 /// The `Authorization` value for a credential: the key itself, or `Bearer <token>`.
@@ -390,6 +449,36 @@ mod tests {
                 e.is_invalid_request(),
                 matches!(want, AuthnFailure::MultipleValues { .. })
             );
+        }
+    }
+
+    /// What a result amounts to: the credential's kind and digest, or the error.
+    fn summary(
+        r: Result<CredentialRef<'_>, AuthorizationError>,
+    ) -> Result<pw_auth_core::CredentialDigest, AuthorizationError> {
+        r.map(|c| c.digest())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The one-pass path accepts nothing the whole grammar refuses, and the parser
+        /// gives exactly the whole grammar's answer: the same credential, or the same
+        /// error. Inputs lean towards the edges: the scheme in any case, spaces and
+        /// tabs, padding, control and non-ASCII bytes, minted-looking keys.
+        #[test]
+        fn one_pass_agrees_with_the_grammar(
+            v in proptest::string::bytes_regex(
+                "(?s-u)[ \\t]{0,2}((?i:bearer)[ \\t]{0,3})?(pwk_)?[A-Za-z0-9._~+/=\\-!,\\x00\\x7f\\x80-\\xff \\t]{0,40}[ \\t]{0,2}"
+            ).unwrap()
+        ) {
+            let trimmed = trim_ows(&v);
+            if let Some(fast) = well_formed(trimmed) {
+                proptest::prop_assert_eq!(summary(Ok(fast)), summary(by_the_grammar(trimmed)));
+            }
+            proptest::prop_assert_eq!(summary(parse_authorization_ref(&v)), summary(by_the_grammar(trimmed)));
+            let owned = parse_authorization(&v).map(|c| c.digest());
+            proptest::prop_assert_eq!(owned, summary(by_the_grammar(trimmed)));
         }
     }
 

@@ -3,7 +3,9 @@
 //! The bytes of HTTP headers and bodies, to and from pw-auth's domain values:
 //!
 //! * [`parse_authorization`] / [`format_authorization`]: the `Authorization` request
-//!   header, a raw API key or `Bearer <b64token>` (RFC 6750 §2.1), strictly.
+//!   header, a raw API key or `Bearer <b64token>` (RFC 6750 §2.1), strictly; and
+//!   [`parse_authorization_ref`], the same without copying the secret, for servers
+//!   that need only its digest.
 //! * [`parse_challenges`] / [`Challenge`] / [`BearerChallenge`]: `WWW-Authenticate`,
 //!   parsed with the whole RFC 9110 §11 grammar and built per RFC 6750 §3.
 //! * [`LoginRequest`] / [`LoginResponse`]: the login endpoint's JSON bodies.
@@ -65,7 +67,7 @@ pub mod manual {
 
 pub use authorization::{
     AuthorizationError, MAX_AUTHORIZATION_LEN, format_authorization, parse_authorization,
-    parse_authorization_fields,
+    parse_authorization_fields, parse_authorization_fields_ref, parse_authorization_ref,
 };
 pub use bearer::{BearerChallenge, BearerError};
 pub use challenge::{
