@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!  request ─▶ RequireLayer("flows.deploy")
-//!               │ credential_from_headers ─▶ AuthStore::load (records by digest, user, grants)
+//!               │ credential_ref_from_headers ─▶ digest ─▶ AuthStore::load (records, user, grants)
 //!               │ ServerFlow::authenticate ─────────────────────────────▶ 400/401
 //!               │ company hook (own company, or one the caller names) ─▶ AuthStore::company
 //!               │ AuthStore::with_budget(company, ServerFlow::decide) ─▶ 403/429
@@ -50,10 +50,10 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Lookup, Principal,
-    RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord, usage_key,
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Lookup,
+    Principal, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord, usage_key,
 };
-use pw_auth_http::{Budget, Outcome, ServerFlow, ServerStore, Target, credential_from_headers};
+use pw_auth_http::{Budget, Outcome, ServerFlow, ServerStore, Target, credential_ref_from_headers};
 use time::OffsetDateTime;
 
 pub use memory::MemoryStore;
@@ -142,11 +142,11 @@ pub struct CompanyInfo {
 /// The asynchronous lookups behind the guard. Implement it over your database; see
 /// [`MemoryStore`] for a complete, in-memory one.
 pub trait AuthStore: Send + Sync + 'static {
-    /// The records for `credential`, looked up by its digest (never by the secret):
-    /// the key or token record, the user it names, and that user's grants.
+    /// The records for a credential, looked up by its digest (the store never sees
+    /// the secret): the key or token record, the user it names, and that user's grants.
     fn load(
         &self,
-        credential: &Credential,
+        digest: &CredentialDigest,
     ) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
 
     /// A company's tier and parent; `None` if there is no such company.
@@ -327,13 +327,14 @@ impl<S: AuthStore> PwAuth<S> {
                 return Err(self.refuse(&refused).await);
             }
         }
-        // Parsed once: for the lookup by digest, then for authentication.
-        let parsed = credential_from_headers(&parts.headers);
+        // Parsed once, borrowing the secret, and hashed once: the digest is what the
+        // records are looked up by and all that authentication reads.
+        let parsed = credential_ref_from_headers(&parts.headers).map(|c| c.map(|c| c.digest()));
         let loaded = match &parsed {
-            Ok(Some(credential)) => inner.store.load(credential).await.map_err(unavailable)?,
+            Ok(Some(digest)) => inner.store.load(digest).await.map_err(unavailable)?,
             _ => Loaded::default(),
         };
-        let principal = match inner.flow.authenticate_parsed(parsed, &loaded, None, now) {
+        let principal = match inner.flow.authenticate_digest(parsed, &loaded, None, now) {
             Ok(p) => p,
             Err(refused) => {
                 if let Some(key) = &client {

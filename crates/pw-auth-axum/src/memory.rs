@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, TokenDigest,
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, TokenDigest,
     TokenRecord, UserId, UserRecord,
 };
 
@@ -97,14 +97,13 @@ impl MemoryStore {
 }
 
 impl AuthStore for MemoryStore {
-    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
         let r = self.lock();
-        let (key, token, user) = match credential {
-            Credential::ApiKey(k) => {
-                let digest = k.digest();
-                let key = match r.keys.get(&digest) {
+        let (key, token, user) = match digest {
+            CredentialDigest::ApiKey(digest) => {
+                let key = match r.keys.get(digest) {
                     Some(k) => Record::Found(k.clone()),
-                    None if r.deleted_keys.contains(&digest) => Record::Deleted,
+                    None if r.deleted_keys.contains(digest) => Record::Deleted,
                     None => Record::NotFound,
                 };
                 let user = match &key {
@@ -113,10 +112,10 @@ impl AuthStore for MemoryStore {
                 };
                 (key, Record::NotFound, user)
             }
-            Credential::Bearer(t) => {
+            CredentialDigest::Bearer(digest) => {
                 let token = r
                     .tokens
-                    .get(&t.digest())
+                    .get(digest)
                     .cloned()
                     .map_or(Record::NotFound, Record::Found);
                 let user = match &token {

@@ -18,7 +18,10 @@ use pw_auth_bench::{
     CasbinPeer, CedarPeer, CedarStyle, headers_bearer, http_auth_challenges, scaled_policy,
 };
 use pw_auth_core::*;
-use pw_auth_http::{Responder, parse_authorization, parse_challenges};
+use pw_auth_http::{
+    Budget, Budgets, Responder, ServerFlow, ServerStore, Target, parse_authorization,
+    parse_authorization_ref, parse_challenges,
+};
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
@@ -54,6 +57,29 @@ fn authorize_benches(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("pw-auth", "deny"), |b| {
         b.iter(|| authorize(black_box(&policy), black_box(&key), black_box(&deny), NOW))
+    });
+    // The same decisions from actions looked up once (`Request::for_action`).
+    let allow_def = Request::for_action(policy.action("flows.deploy").unwrap(), &acme, pro);
+    let deny_def = Request::for_action(policy.action("blueprints.publish").unwrap(), &acme, pro);
+    g.bench_function(BenchmarkId::new("pw-auth", "allow-handle"), |b| {
+        b.iter(|| {
+            authorize(
+                black_box(&policy),
+                black_box(&key),
+                black_box(&allow_def),
+                NOW,
+            )
+        })
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "deny-handle"), |b| {
+        b.iter(|| {
+            authorize(
+                black_box(&policy),
+                black_box(&key),
+                black_box(&deny_def),
+                NOW,
+            )
+        })
     });
     let cedar_allow = cedar.request(Role::ApiUser, "flows.deploy", pro).unwrap();
     let cedar_deny = cedar
@@ -189,6 +215,37 @@ fn header_benches(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("pw-auth", "malformed"), |b| {
         b.iter(|| parse_authorization(black_box(malformed.as_bytes())))
     });
+    // Borrowed: the credential checked in place, nothing copied (what a server that
+    // looks records up by digest needs).
+    g.bench_function(BenchmarkId::new("pw-auth-ref", "bearer-200"), |b| {
+        b.iter(|| parse_authorization_ref(black_box(bearer200.as_bytes())).is_ok())
+    });
+    g.bench_function(BenchmarkId::new("pw-auth-ref", "bearer-1000"), |b| {
+        b.iter(|| parse_authorization_ref(black_box(bearer1000.as_bytes())).is_ok())
+    });
+    // A minted key (44 bytes, CRC-32 checksum) and one minted before (45 bytes,
+    // SHA-256 checksum; computed with Python's hashlib), parsed and checked.
+    let minted = "pwk_00112233445566778899aabbccddeeff90482470";
+    let legacy = "pwk_00112233445566778899aabbccddeeff_b2cb1933";
+    assert!(parse_authorization_ref(minted.as_bytes()).is_ok());
+    assert!(parse_authorization_ref(legacy.as_bytes()).is_ok());
+    g.bench_function(BenchmarkId::new("pw-auth-ref", "minted-key-44"), |b| {
+        b.iter(|| parse_authorization_ref(black_box(minted.as_bytes())).is_ok())
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "minted-key-44"), |b| {
+        b.iter(|| parse_authorization(black_box(minted.as_bytes())))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth-ref", "legacy-key-45"), |b| {
+        b.iter(|| parse_authorization_ref(black_box(legacy.as_bytes())).is_ok())
+    });
+    let minted_key = ApiKeyRef::new(minted).unwrap();
+    let legacy_key = ApiKeyRef::new(legacy).unwrap();
+    g.bench_function(BenchmarkId::new("breakdown", "digest-minted-key-44"), |b| {
+        b.iter(|| black_box(&minted_key).digest())
+    });
+    g.bench_function(BenchmarkId::new("breakdown", "digest-legacy-key-45"), |b| {
+        b.iter(|| black_box(&legacy_key).digest())
+    });
     assert_eq!(headers_bearer(bearer200.as_bytes()), Some(193));
     g.bench_function(BenchmarkId::new("headers", "bearer-200"), |b| {
         b.iter(|| headers_bearer(black_box(bearer200.as_bytes())))
@@ -245,12 +302,28 @@ impl RecordStore for Server {
     }
 }
 
+impl ServerStore for Server {
+    fn grants(&self, _: &UserId) -> std::borrow::Cow<'_, [CompanyId]> {
+        std::borrow::Cow::Borrowed(&[])
+    }
+}
+
+/// One company's usage budget, in memory.
+struct OneBudget(LimitState);
+
+impl Budgets for OneBudget {
+    fn budget(&mut self, _: &CompanyId) -> Option<Budget<'_>> {
+        Some(Budget::new(Tier::Professional, &mut self.0))
+    }
+}
+
 impl Server {
     fn handle(&self, header: &[u8], action: &str) -> u16 {
-        let Ok(credential) = parse_authorization(header) else {
+        let Ok(credential) = parse_authorization_ref(header) else {
             return 401;
         };
-        let Ok(p) = Authenticator::default().authenticate(&credential, self, NOW) else {
+        let Ok(p) = Authenticator::default().authenticate_digest(&credential.digest(), self, NOW)
+        else {
             return 401;
         };
         let decision = authorize(
@@ -297,7 +370,7 @@ fn server_path(c: &mut Criterion) {
         b.iter(|| black_box(&digest).digest())
     });
     g.bench_function(BenchmarkId::new("breakdown", "parse-api-key-header"), |b| {
-        b.iter(|| parse_authorization(black_box(&header)))
+        b.iter(|| parse_authorization_ref(black_box(&header)).is_ok())
     });
     let principal = Authenticator::default()
         .authenticate(&Credential::ApiKey(digest.clone()), &server, NOW)
@@ -313,6 +386,31 @@ fn server_path(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("breakdown", "principal-clone"), |b| {
         b.iter(|| black_box(&principal).clone())
+    });
+    g.finish();
+
+    // The sans-IO entry point a server calls: `ServerFlow::serve` — parse, one
+    // digest, authenticate, authorise, charge the budget — with the complete outcome
+    // and audit record. The budget is reset before each request (a copy of a small
+    // value), so every allowed request is charged and allowed, never refused at 429.
+    let flow = ServerFlow::new(Policy::default_policy(), Responder::new("bench").unwrap());
+    let mut budget = OneBudget(LimitState::default());
+    let serve = |budget: &mut OneBudget, action: &str| {
+        budget.0 = LimitState::default();
+        let target = Target::new(action, &server.acme, Tier::Professional);
+        flow.serve([&header[..]], &server, target, Some(budget), NOW)
+    };
+    assert!(serve(&mut budget, "flows.deploy").is_allowed());
+    assert_eq!(
+        serve(&mut budget, "blueprints.publish").outcome().status(),
+        403
+    );
+    let mut g = c.benchmark_group("server-flow");
+    g.bench_function(BenchmarkId::new("pw-auth", "allow"), |b| {
+        b.iter(|| serve(&mut budget, black_box("flows.deploy")))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth", "deny-403"), |b| {
+        b.iter(|| serve(&mut budget, black_box("blueprints.publish")))
     });
     g.finish();
 }

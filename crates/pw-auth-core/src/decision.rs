@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::id::CompanyId;
-use crate::policy::{ActionKind, Policy, Requirement};
+use crate::policy::{ActionDef, ActionKind, Policy, Requirement};
 use crate::principal::Principal;
 use crate::role::{Level, Role};
 use crate::tier::{Feature, Tier};
@@ -30,6 +30,8 @@ use crate::user::UserRecord;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request<'a> {
     action: &'a str,
+    /// The action already looked up, when the request was made from its definition.
+    def: Option<&'a ActionDef>,
     company: &'a CompanyId,
     tier: Tier,
     parent: Option<&'a CompanyId>,
@@ -42,6 +44,33 @@ impl<'a> Request<'a> {
     pub const fn new(action: &'a str, company: &'a CompanyId, tier: Tier) -> Request<'a> {
         Request {
             action,
+            def: None,
+            company,
+            tier,
+            parent: None,
+            grants: &[],
+        }
+    }
+
+    /// A request for an action already looked up with [`Policy::action`]: a server
+    /// that resolves its routes' actions once, when it starts, skips the lookup on
+    /// every request. The definition must come from the policy the request is
+    /// authorised against; one from any other policy is denied as
+    /// [`Reason::UnknownAction`], never decided by the other policy's rules.
+    ///
+    /// ```
+    /// use pw_auth_core::{CompanyId, Policy, Request, Tier};
+    /// let policy = Policy::default_policy();
+    /// let deploy = policy.action("flows.deploy").expect("in the default policy");
+    /// let acme = CompanyId::new("acme")?;
+    /// let req = Request::for_action(deploy, &acme, Tier::Professional);
+    /// assert_eq!(req.action(), "flows.deploy");
+    /// # Ok::<(), pw_auth_core::IdError>(())
+    /// ```
+    pub fn for_action(action: &'a ActionDef, company: &'a CompanyId, tier: Tier) -> Request<'a> {
+        Request {
+            action: action.id(),
+            def: Some(action),
             company,
             tier,
             parent: None,
@@ -515,7 +544,11 @@ fn evaluate(
     if let Some(at) = principal.expired_at(now) {
         return Reason::CredentialExpired { at };
     }
-    let Some(action) = policy.action(request.action) else {
+    let found = match request.def {
+        Some(def) => Some(def).filter(|def| policy.owns(def)),
+        None => policy.action(request.action),
+    };
+    let Some(action) = found else {
         return Reason::UnknownAction;
     };
     let standing = match standing(principal, request.company, request.parent, request.grants) {

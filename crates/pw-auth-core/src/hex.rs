@@ -57,9 +57,13 @@ pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// Whether `s` is non-empty lowercase hex.
+/// Whether `s` is non-empty lowercase hex. Each byte is tested without a branch and
+/// the results folded, so the compiler checks many bytes at once.
 pub(crate) fn is_lower_hex(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&c| nibble(c).is_some())
+    !s.is_empty()
+        && s.iter().fold(true, |all, &c| {
+            all & ((c.wrapping_sub(b'0') < 10) | (c.wrapping_sub(b'a') < 6))
+        })
 }
 
 #[cfg(test)]
@@ -75,6 +79,14 @@ mod tests {
         assert_eq!(decode_array::<5>("007f80ff1"), None);
         assert_eq!(decode_array::<2>("zz00"), None);
         assert!(is_lower_hex(b"0af9") && !is_lower_hex(b"") && !is_lower_hex(b"0g"));
+        for c in 0..=u8::MAX {
+            assert_eq!(is_lower_hex(&[c]), nibble(c).is_some(), "{c:#04x}");
+            assert_eq!(
+                nibble(c).is_some(),
+                b"0123456789abcdef".contains(&c),
+                "{c:#04x}"
+            );
+        }
         assert_eq!(&encode_array::<3, 6>([0x00, 0x9a, 0xff]), b"009aff");
     }
 }

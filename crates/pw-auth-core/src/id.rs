@@ -66,8 +66,23 @@ macro_rules! id_type {
         ///
         /// Valid ids are 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
         /// Cheap to clone: the text is shared, not copied.
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Eq, PartialOrd, Ord)]
         pub struct $name(std::sync::Arc<str>);
+
+        /// The text's hash, as equality compares the text.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
+
+        /// Equal text. Two clones of one id share their text, and are found equal
+        /// without comparing it.
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                std::sync::Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+            }
+        }
 
         impl $name {
             /// Parses and validates an id.

@@ -178,6 +178,9 @@ fn prefix_len(bytes: &[u8], ok: impl Fn(u8) -> bool) -> usize {
         done = done.saturating_add(16);
     }
     let rest = bytes.get(done..).unwrap_or(&[]);
+    if rest.iter().fold(true, |all, &b| all & ok(b)) {
+        return bytes.len();
+    }
     done.saturating_add(rest.iter().position(|&b| !ok(b)).unwrap_or(rest.len()))
 }
 
@@ -205,7 +208,13 @@ enum KeyKind {
 /// - `pwk_<hex body>_<8 hex>`, minted before: the checksum is the first four bytes of
 ///   a labelled SHA-256 of the body. Such keys keep working.
 fn check_minted(rest: &[u8]) -> Result<KeyKind, ApiKeyError> {
-    let (body, sum, kind) = match rest.iter().rposition(|&b| b == b'_') {
+    // `contains` finds a byte with a vectorised search; only a legacy key has a `_`.
+    let separator = if rest.contains(&b'_') {
+        rest.iter().rposition(|&b| b == b'_')
+    } else {
+        None
+    };
+    let (body, sum, kind) = match separator {
         Some(at) => {
             let (body, sum) = rest.split_at(at);
             (body, sum.get(1..).unwrap_or(&[]), KeyKind::Other)
@@ -226,7 +235,9 @@ fn check_minted(rest: &[u8]) -> Result<KeyKind, ApiKeyError> {
         KeyKind::Minted => checksum(body),
         KeyKind::Other => legacy_checksum(body),
     };
-    if expected.ct_eq(sum).into() {
+    // Not compared in constant time: the checksum is a function of the body the
+    // caller presented, so how long the comparison takes tells it nothing it lacks.
+    if expected.as_slice() == sum {
         Ok(kind)
     } else {
         Err(ApiKeyError::BadChecksum)
@@ -300,16 +311,22 @@ fn validate_token(bytes: &[u8]) -> Result<(), TokenError> {
     Ok(())
 }
 
-fn key_digest(key: &str, kind: KeyKind) -> ApiKeyDigest {
+/// Validated secret bytes (all ASCII), copied into text zeroized on drop. Lossless:
+/// a lossy conversion changes nothing in ASCII, and needs no error path.
+fn ascii_text(bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(String::from_utf8_lossy(bytes).into_owned())
+}
+
+fn key_digest(key: &[u8], kind: KeyKind) -> ApiKeyDigest {
     let label = match kind {
         KeyKind::Minted => MINTED_KEY_DIGEST_LABEL,
         KeyKind::Other => API_KEY_DIGEST_LABEL,
     };
-    ApiKeyDigest::from_bytes(sha256(label, key.as_bytes()))
+    ApiKeyDigest::from_bytes(sha256(label, key))
 }
 
-fn token_digest(token: &str) -> TokenDigest {
-    TokenDigest::from_bytes(sha256(TOKEN_DIGEST_LABEL, token.as_bytes()))
+fn token_digest(token: &[u8]) -> TokenDigest {
+    TokenDigest::from_bytes(sha256(TOKEN_DIGEST_LABEL, token))
 }
 
 /// An API key as presented by a client or as minted for one.
@@ -343,12 +360,12 @@ impl ApiKey {
 
     /// The digest to look the key's record up by.
     pub fn digest(&self) -> ApiKeyDigest {
-        key_digest(&self.0.0, self.1)
+        key_digest(self.0.0.as_bytes(), self.1)
     }
 
     /// The key, borrowed.
     pub fn borrowed(&self) -> ApiKeyRef<'_> {
-        ApiKeyRef(&self.0.0, self.1)
+        ApiKeyRef(self.0.0.as_bytes(), self.1)
     }
 
     /// The key itself, for putting into a header. Handle with care.
@@ -369,24 +386,17 @@ impl ApiKey {
 /// # Ok::<(), pw_auth_core::ApiKeyError>(())
 /// ```
 #[derive(Clone, Copy)]
-pub struct ApiKeyRef<'a>(&'a str, KeyKind);
+pub struct ApiKeyRef<'a>(&'a [u8], KeyKind);
 
 impl<'a> ApiKeyRef<'a> {
     /// Validates a key without copying it.
     pub fn new(key: &'a str) -> Result<ApiKeyRef<'a>, ApiKeyError> {
-        validate_key(key.as_bytes()).map(|kind| ApiKeyRef(key, kind))
+        ApiKeyRef::from_bytes(key.as_bytes())
     }
 
     /// Validates a key given as bytes (a header value) without copying it.
     pub fn from_bytes(key: &'a [u8]) -> Result<ApiKeyRef<'a>, ApiKeyError> {
-        let kind = validate_key(key)?;
-        // Every byte of a valid key is visible ASCII.
-        std::str::from_utf8(key)
-            .map(|key| ApiKeyRef(key, kind))
-            .map_err(|e| ApiKeyError::InvalidChar {
-                kind: BadChar::NonAscii,
-                position: e.valid_up_to(),
-            })
+        validate_key(key).map(|kind| ApiKeyRef(key, kind))
     }
 
     /// The digest to look the key's record up by.
@@ -396,7 +406,7 @@ impl<'a> ApiKeyRef<'a> {
 
     /// The key, copied into an [`ApiKey`] (zeroized on drop) without checking it again.
     pub fn to_api_key(&self) -> ApiKey {
-        ApiKey(SecretText(Zeroizing::new(self.0.to_owned())), self.1)
+        ApiKey(SecretText(ascii_text(self.0)), self.1)
     }
 }
 
@@ -425,12 +435,12 @@ impl AccessToken {
 
     /// The digest to look the token's record up by.
     pub fn digest(&self) -> TokenDigest {
-        token_digest(&self.0.0)
+        token_digest(self.0.0.as_bytes())
     }
 
     /// The token, borrowed.
     pub fn borrowed(&self) -> AccessTokenRef<'_> {
-        AccessTokenRef(&self.0.0)
+        AccessTokenRef(self.0.0.as_bytes())
     }
 
     /// The token itself, for putting into a header. Handle with care.
@@ -450,24 +460,17 @@ impl AccessToken {
 /// # Ok::<(), pw_auth_core::TokenError>(())
 /// ```
 #[derive(Clone, Copy)]
-pub struct AccessTokenRef<'a>(&'a str);
+pub struct AccessTokenRef<'a>(&'a [u8]);
 
 impl<'a> AccessTokenRef<'a> {
     /// Validates a token without copying it.
     pub fn new(token: &'a str) -> Result<AccessTokenRef<'a>, TokenError> {
-        validate_token(token.as_bytes()).map(|()| AccessTokenRef(token))
+        AccessTokenRef::from_bytes(token.as_bytes())
     }
 
     /// Validates a token given as bytes (a header value) without copying it.
     pub fn from_bytes(token: &'a [u8]) -> Result<AccessTokenRef<'a>, TokenError> {
-        validate_token(token)?;
-        // Every byte of a valid token is ASCII.
-        std::str::from_utf8(token)
-            .map(AccessTokenRef)
-            .map_err(|e| TokenError::InvalidChar {
-                kind: BadChar::NonAscii,
-                position: e.valid_up_to(),
-            })
+        validate_token(token).map(|()| AccessTokenRef(token))
     }
 
     /// The digest to look the token's record up by.
@@ -478,7 +481,7 @@ impl<'a> AccessTokenRef<'a> {
     /// The token, copied into an [`AccessToken`] (zeroized on drop) without checking
     /// it again.
     pub fn to_access_token(&self) -> AccessToken {
-        AccessToken(SecretText(Zeroizing::new(self.0.to_owned())))
+        AccessToken(SecretText(ascii_text(self.0)))
     }
 }
 
@@ -664,7 +667,10 @@ mod tests {
             ("pwk_abcd_00000000", BadChecksum),
             ("pwk__00000000", MalformedMinted),
             ("pwk_00112233445566778899aabbccddeeff00000000", BadChecksum),
-            ("pwk_00112233445566778899aabbccddeeff0000000g", MalformedMinted),
+            (
+                "pwk_00112233445566778899aabbccddeeff0000000g",
+                MalformedMinted,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(
@@ -696,6 +702,13 @@ mod tests {
     #[test]
     fn both_minted_shapes_and_their_digests() {
         let body = "00112233445566778899aabbccddeeff";
+        // Both checksums computed independently, with Python's `zlib.crc32` and
+        // `hashlib.sha256(b"pw-auth/api-key-checksum/v1\0" + body).digest()[:4]`.
+        assert_eq!(minted(body), "pwk_00112233445566778899aabbccddeeff90482470");
+        assert_eq!(
+            legacy(body),
+            "pwk_00112233445566778899aabbccddeeff_b2cb1933"
+        );
         let old = ApiKey::new(legacy(body)).unwrap();
         assert_eq!(
             old.digest().as_bytes(),
@@ -723,13 +736,20 @@ mod tests {
         // The body of a key minted now: 32 to 128 hex digits, an even number.
         for len in [30, 33, 130] {
             let k = minted(&"a".repeat(len));
-            assert_eq!(ApiKey::new(k).unwrap_err(), ApiKeyError::MalformedMinted, "{len}");
+            assert_eq!(
+                ApiKey::new(k).unwrap_err(),
+                ApiKeyError::MalformedMinted,
+                "{len}"
+            );
         }
         for len in [32, 34, 128] {
             assert!(ApiKey::new(minted(&"a".repeat(len))).is_ok(), "{len}");
         }
         let upper = minted(body).to_uppercase().replacen("PWK_", "pwk_", 1);
-        assert_eq!(ApiKey::new(upper).unwrap_err(), ApiKeyError::MalformedMinted);
+        assert_eq!(
+            ApiKey::new(upper).unwrap_err(),
+            ApiKeyError::MalformedMinted
+        );
     }
 
     /// The borrowed types accept and refuse exactly what the owned ones do, with the
@@ -747,7 +767,11 @@ mod tests {
         ] {
             let owned = ApiKey::new(k.clone());
             let borrowed = ApiKeyRef::new(&k);
-            assert_eq!(owned.clone().err(), borrowed.as_ref().err().cloned(), "{k:?}");
+            assert_eq!(
+                owned.clone().err(),
+                borrowed.as_ref().err().cloned(),
+                "{k:?}"
+            );
             if let (Ok(o), Ok(b)) = (owned, borrowed) {
                 assert_eq!(o.digest(), b.digest());
                 assert_eq!(o.borrowed().digest(), b.digest());
@@ -776,7 +800,10 @@ mod tests {
             }
         }
         assert_eq!(
-            format!("{:?}", CredentialRef::ApiKey(ApiKeyRef::new("s3cr3t").unwrap())),
+            format!(
+                "{:?}",
+                CredentialRef::ApiKey(ApiKeyRef::new("s3cr3t").unwrap())
+            ),
             "ApiKey(ApiKeyRef(<redacted>))"
         );
         assert_eq!(

@@ -200,3 +200,51 @@ fn a_token_is_revoked_once() {
     );
     assert!(issued.record.revoke(now).is_err(), "revoked twice");
 }
+
+/// A request made from an action's definition is decided exactly as one made from
+/// its id, for every action, role, tier and company standing; a definition from
+/// another policy, even an identical one, is an unknown action.
+#[test]
+fn requests_for_a_looked_up_action_decide_as_by_id() {
+    let policy = Policy::default_policy();
+    let acme = company("acme");
+    let globex = company("globex");
+    let now = pw_auth_core::testing::NOW;
+    let mut checked = 0;
+    for def in policy.actions() {
+        for role in Role::ALL {
+            let p = pw_auth_core::testing::principal(role, &acme);
+            for tier in Tier::ALL {
+                for target in [&acme, &globex] {
+                    let by_id = authorize(&policy, &p, &Request::new(def.id(), target, tier), now);
+                    let by_def =
+                        authorize(&policy, &p, &Request::for_action(def, target, tier), now);
+                    assert_eq!(by_id, by_def, "{} {role:?} {tier:?} {target}", def.id());
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+    let other = Policy::default_policy();
+    let foreign = other.action("flows.view").unwrap();
+    let p = pw_auth_core::testing::principal(Role::Administrator, &acme);
+    let d = authorize(
+        &policy,
+        &p,
+        &Request::for_action(foreign, &acme, Tier::Enterprise),
+        now,
+    );
+    assert_eq!(d.reason(), Reason::UnknownAction);
+    assert!(
+        authorize(
+            &other,
+            &p,
+            &Request::for_action(foreign, &acme, Tier::Enterprise),
+            now
+        )
+        .is_allowed()
+    );
+    let req = Request::for_action(foreign, &acme, Tier::Enterprise);
+    assert_eq!(req.action(), "flows.view");
+}

@@ -261,7 +261,10 @@ fn single_word(text: &str) -> Result<CredentialRef<'_>, AuthorizationError> {
         .map_err(AuthorizationError::InvalidApiKey)
 }
 
-fn scheme_and_rest<'a>(scheme: &str, rest: &'a str) -> Result<CredentialRef<'a>, AuthorizationError> {
+fn scheme_and_rest<'a>(
+    scheme: &str,
+    rest: &'a str,
+) -> Result<CredentialRef<'a>, AuthorizationError> {
     if scheme.eq_ignore_ascii_case("bearer") {
         let token = rest.trim_start_matches(' ');
         if token.is_empty() {

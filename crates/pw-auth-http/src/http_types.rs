@@ -2,9 +2,12 @@
 
 use http::header::{AUTHORIZATION, HeaderName, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use pw_auth_core::Credential;
+use pw_auth_core::{Credential, CredentialRef};
 
-use crate::authorization::{AuthorizationError, format_authorization, parse_authorization_fields};
+use crate::authorization::{
+    AuthorizationError, format_authorization, parse_authorization_fields,
+    parse_authorization_fields_ref,
+};
 use crate::challenge::{Challenge, ChallengeError, parse_challenges};
 use crate::client::{Reaction, Session};
 use crate::outcome::Outcome;
@@ -69,6 +72,31 @@ pub fn credential_from_headers(
     headers: &HeaderMap,
 ) -> Result<Option<Credential>, AuthorizationError> {
     parse_authorization_fields(
+        headers
+            .get_all(AUTHORIZATION)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    )
+}
+
+/// [`credential_from_headers`] without copying the secret: the credential borrows
+/// from `headers`, and its [`digest`](CredentialRef::digest) is what a server looks
+/// records up and authenticates by.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
+/// use pw_auth_core::{AccessToken, CredentialDigest};
+/// let mut h = HeaderMap::new();
+/// h.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+/// let digest = pw_auth_http::credential_ref_from_headers(&h)?.map(|c| c.digest());
+/// let token = AccessToken::new("abc".into()).unwrap();
+/// assert_eq!(digest, Some(CredentialDigest::Bearer(token.digest())));
+/// # Ok::<(), pw_auth_http::AuthorizationError>(())
+/// ```
+pub fn credential_ref_from_headers(
+    headers: &HeaderMap,
+) -> Result<Option<CredentialRef<'_>>, AuthorizationError> {
+    parse_authorization_fields_ref(
         headers
             .get_all(AUTHORIZATION)
             .iter()

@@ -80,7 +80,8 @@ pub use client::{
 };
 #[cfg(feature = "http")]
 pub use http_types::{
-    authorization_header_value, challenges_from_headers, credential_from_headers, send_header_value,
+    authorization_header_value, challenges_from_headers, credential_from_headers,
+    credential_ref_from_headers, send_header_value,
 };
 pub use login::{
     BodyError, LOGIN_SUCCESS_MESSAGE, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN,

@@ -25,15 +25,15 @@ use std::fmt;
 
 use pw_auth_core::{
     ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential,
-    Decision, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup, MintError,
-    MintedApiKey, Policy, Principal, Quota, RecordStore, Request, Role, Tier, TokenRecord, UserId,
-    UserRecord, UserStatus, authorize, check_limit, issue_token, usage_key,
+    CredentialDigest, Decision, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult,
+    Lookup, MintError, MintedApiKey, Policy, Principal, Quota, RecordStore, Request, Role, Tier,
+    TokenRecord, UserId, UserRecord, UserStatus, authorize, check_limit, issue_token, usage_key,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
-use crate::authorization::{AuthorizationError, parse_authorization_fields};
+use crate::authorization::{AuthorizationError, parse_authorization_fields_ref};
 use crate::login::{BodyError, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN};
 use crate::outcome::{Outcome, Responder, rate_limit_fields};
 
@@ -469,16 +469,35 @@ impl ServerFlow {
         I: IntoIterator<Item = &'h [u8]>,
         S: RecordStore,
     {
-        let parsed = parse_authorization_fields(authorization);
-        self.authenticate_parsed(parsed, store, target, now)
+        // Borrowed: the secret is never copied; its digest is all authentication reads.
+        let parsed = parse_authorization_fields_ref(authorization).map(|c| c.map(|c| c.digest()));
+        self.authenticate_digest(parsed, store, target, now)
     }
 
     /// [`ServerFlow::authenticate`] for a caller that already parsed the field lines
-    /// (with [`parse_authorization_fields`], or `credential_from_headers`) to look the
+    /// (with [`parse_authorization_fields`](crate::parse_authorization_fields), or
+    /// `credential_from_headers`) to look the
     /// credential's records up first: the value is parsed once per request.
     pub fn authenticate_parsed<S: RecordStore>(
         &self,
         parsed: Result<Option<Credential>, AuthorizationError>,
+        store: &S,
+        target: Option<Target<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<Principal, Box<Served>> {
+        let digest = parsed.map(|c| c.map(|c| c.digest()));
+        self.authenticate_digest(digest, store, target, now)
+    }
+
+    /// [`ServerFlow::authenticate`] for a caller that parsed the field lines and
+    /// computed the credential's digest to look its records up
+    /// ([`parse_authorization_fields_ref`], then [`CredentialRef::digest`]): the value
+    /// is parsed once and hashed once per request, and the secret never copied.
+    ///
+    /// [`CredentialRef::digest`]: pw_auth_core::CredentialRef::digest
+    pub fn authenticate_digest<S: RecordStore>(
+        &self,
+        parsed: Result<Option<CredentialDigest>, AuthorizationError>,
         store: &S,
         target: Option<Target<'_>>,
         now: OffsetDateTime,
@@ -494,13 +513,13 @@ impl ServerFlow {
                 audit: AuditRecord::unauthenticated(&self.policy, failure, bare.as_ref(), now),
             })
         };
-        let credential = match parsed {
-            Ok(Some(c)) => c,
+        let digest = match parsed {
+            Ok(Some(d)) => d,
             Ok(None) => return Err(unauthenticated(AuthnFailure::Missing)),
             Err(e) => return Err(unauthenticated(e.failure())),
         };
         self.authenticator
-            .authenticate(&credential, store, now)
+            .authenticate_digest(&digest, store, now)
             .map_err(unauthenticated)
     }
 

@@ -126,7 +126,7 @@ async fn main() {
     let credential = pw_auth_http::parse_authorization(key.as_bytes()).expect("the key parses");
     let loaded = server
         .db()
-        .load(&credential)
+        .load(&credential.digest())
         .await
         .expect("the key's records");
     let flow = pw_auth_http::ServerFlow::new(

@@ -12,8 +12,8 @@ use std::future::Future;
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError};
 use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Tier, TokenDigest,
-    TokenRecord, UserId, UserRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
+    TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use time::OffsetDateTime;
 
@@ -57,10 +57,10 @@ pub(crate) fn digest_text<T: serde::Serialize>(d: &T) -> Result<String, StoreErr
 }
 
 /// A credential's lookup: an API key's digest text (`Ok`) or a token's (`Err`).
-pub(crate) fn lookup_of(credential: &Credential) -> Result<Result<String, String>, StoreError> {
-    Ok(match credential {
-        Credential::ApiKey(k) => Ok(digest_text(&k.digest())?),
-        Credential::Bearer(t) => Err(digest_text(&t.digest())?),
+pub(crate) fn lookup_of(digest: &CredentialDigest) -> Result<Result<String, String>, StoreError> {
+    Ok(match digest {
+        CredentialDigest::ApiKey(d) => Ok(digest_text(d)?),
+        CredentialDigest::Bearer(d) => Err(digest_text(d)?),
     })
 }
 
@@ -287,8 +287,8 @@ impl Records for Db {
 }
 
 impl AuthStore for Db {
-    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
-        on_either!(self, s => s.load(credential))
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+        on_either!(self, s => s.load(digest))
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {

@@ -3,7 +3,7 @@
 //! one budget.
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError};
-use pw_auth_core::{AuditRecord, CompanyId, Credential, LimitState};
+use pw_auth_core::{AuditRecord, CompanyId, CredentialDigest, LimitState};
 
 use crate::db::{Db, Records};
 use crate::limits::RedisLimits;
@@ -59,8 +59,8 @@ impl Store {
 }
 
 impl AuthStore for Store {
-    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
-        self.records.load(credential).await
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+        self.records.load(digest).await
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {

@@ -223,6 +223,14 @@ impl Policy {
         self.index.find(&self.actions, id)
     }
 
+    /// Whether `action` is one of this policy's own definitions (the same one in
+    /// memory, not an equal one from another policy).
+    pub(crate) fn owns(&self, action: &ActionDef) -> bool {
+        self.actions
+            .as_ptr_range()
+            .contains(&std::ptr::from_ref(action))
+    }
+
     /// Every action, in document order.
     pub fn actions(&self) -> impl ExactSizeIterator<Item = &ActionDef> {
         self.actions.iter()

@@ -10,8 +10,8 @@ use std::time::Duration;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Tier, TokenDigest,
-    TokenRecord, UserId, UserRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
+    TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
@@ -540,8 +540,8 @@ impl Records for Postgres {
 }
 
 impl AuthStore for Postgres {
-    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
-        let lookup = lookup_of(credential)?;
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+        let lookup = lookup_of(digest)?;
         let mut c = self.client().await?;
         // One snapshot: the key or token, its user and the grants are read together.
         let tx = c

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, Credential, LimitState, Tier, TokenDigest,
-    TokenRecord, UserId, UserRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
+    TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -494,8 +494,8 @@ fn load_grants(c: &Connection, id: &UserId) -> Result<Vec<CompanyId>, StoreError
 }
 
 impl AuthStore for Sqlite {
-    async fn load(&self, credential: &Credential) -> Result<Loaded, StoreError> {
-        let lookup = lookup_of(credential)?;
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+        let lookup = lookup_of(digest)?;
         self.run(move |c| {
             let tx = c.transaction().map_err(err)?;
             let mut loaded = Loaded::default();
