@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pw_auth_core::{AuthnFailure, Decision, LimitDecision, Quota};
+use pw_auth_core::{AuthnFailure, Decision, LimitDecision, Quota, Reason};
 
 use crate::authorization::AuthorizationError;
 use crate::bearer::{BearerChallenge, BearerError};
@@ -56,16 +56,47 @@ pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> [(&'static 
         } => (remaining, reset_after),
         LimitDecision::Deny { reset_after, .. } => (0, reset_after),
     };
+    // Built by hand rather than with `format!`: these are on every allowed request.
+    let field = |a: &str, x: u64, b: &str, y: u64| {
+        let mut s = String::with_capacity(48);
+        s.push_str("\"default\";");
+        s.push_str(a);
+        push_decimal(&mut s, x);
+        s.push_str(b);
+        push_decimal(&mut s, y);
+        s
+    };
     [
         (
             "ratelimit-policy",
-            format!("\"default\";q={};w={}", quota.limit(), quota.period_secs()),
+            field("q=", u64::from(quota.limit()), ";w=", quota.period_secs()),
         ),
         (
             "ratelimit",
-            format!("\"default\";r={remaining};t={}", whole_seconds_up(reset)),
+            field("r=", u64::from(remaining), ";t=", whole_seconds_up(reset)),
         ),
     ]
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = digits.get_mut(at) {
+            // `n % 10` is a single digit.
+            *d = b'0'.saturating_add((n % 10) as u8);
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(at..).unwrap_or(&[]) {
+        s.push(char::from(d));
+    }
 }
 
 /// An HTTP response, ready to send: a refusal with its status, headers and JSON body,
@@ -144,13 +175,25 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Responder {
     realm: BearerChallenge,
+    /// The 403's challenge, written once: it is the same for every refusal.
+    forbidden_challenge: String,
 }
+
+/// The description of every 403's `insufficient_scope` challenge.
+const FORBIDDEN_DESCRIPTION: &str = "The credentials may not perform this action";
 
 impl Responder {
     /// A responder whose challenges name `realm`.
     pub fn new(realm: &str) -> Result<Responder, ChallengeBuildError> {
+        let realm = BearerChallenge::new().with_realm(realm)?;
+        let forbidden_challenge = realm
+            .clone()
+            .with_error(BearerError::InsufficientScope)
+            .with_description(FORBIDDEN_DESCRIPTION)?
+            .to_string();
         Ok(Responder {
-            realm: BearerChallenge::new().with_realm(realm)?,
+            realm,
+            forbidden_challenge,
         })
     }
 
@@ -227,15 +270,27 @@ impl Responder {
 
     /// [`Responder::forbidden`] for a decision known to be a deny.
     pub(crate) fn forbidden_outcome(&self, decision: &Decision) -> Outcome {
+        /// `{"message": …, "reason": …}`, serialised straight to text.
+        #[derive(serde::Serialize)]
+        struct Body {
+            message: String,
+            reason: Reason,
+        }
         let reason = decision.reason();
-        Outcome::json(
-            403,
-            vec![self.challenge(Some((
-                BearerError::InsufficientScope,
-                "The credentials may not perform this action",
-            )))],
-            serde_json::json!({"message": reason.to_string(), "reason": reason}),
-        )
+        let body = Body {
+            message: reason.to_string(),
+            reason,
+        };
+        Outcome {
+            status: 403,
+            headers: vec![
+                ("www-authenticate", self.forbidden_challenge.clone()),
+                ("content-type", "application/json".to_owned()),
+            ],
+            // Serialising a struct of a string and a reason to a `String` cannot fail.
+            body: serde_json::to_string(&body).unwrap_or_default(),
+            proceed: false,
+        }
     }
 
     /// 401 for a refused login: a bare challenge, and one message for every reason
@@ -306,5 +361,23 @@ impl Responder {
         o.headers.insert(1, limit);
         o.headers.insert(1, policy);
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    /// Decimal as the standard library writes it, at every length and both ends.
+    #[test]
+    fn push_decimal_writes_what_display_writes() {
+        let mut cases = vec![0, 1, 9, 10, 99, 100, 239, u64::MAX - 1, u64::MAX];
+        cases.extend((0..20).map(|e| 10u64.pow(e)));
+        cases.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        for n in cases {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 }
