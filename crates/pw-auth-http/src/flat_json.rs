@@ -179,6 +179,7 @@ impl Reader<'_> {
 
     /// A number; `Some` when it is a whole number that fits `u64`.
     fn number(&mut self) -> Result<Option<u64>, SyntaxError> {
+        let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if negative {
             self.bump();
@@ -210,7 +211,23 @@ impl Reader<'_> {
             }
             self.digits()?;
         }
-        Ok(whole.filter(|_| integral))
+        let whole = whole.filter(|_| integral);
+        if whole.is_none() {
+            // Beyond the largest finite double: serde_json refuses it ("number out of
+            // range") at the number's last byte, and so does this reader.
+            let text = self.bytes.get(start..self.pos).unwrap_or(&[]);
+            let value = std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok());
+            if value.is_none_or(f64::is_infinite) {
+                let last = Reader {
+                    bytes: self.bytes,
+                    pos: self.pos.saturating_sub(1),
+                };
+                return Err(last.error());
+            }
+        }
+        Ok(whole)
     }
 
     fn digits(&mut self) -> Result<(), SyntaxError> {
@@ -502,6 +519,41 @@ mod tests {
 
     /// Agrees with serde_json on what is JSON, for a spread of valid and invalid
     /// documents, and decodes strings and numbers as it does.
+    /// A number beyond the largest finite double is refused, as serde_json refuses
+    /// it, at its last byte; one just inside is read.
+    #[test]
+    fn numbers_out_of_range_are_refused_where_serde_json_refuses_them() {
+        let big = format!("{{\"a\":1{} }}", "0".repeat(400));
+        for text in [
+            "{\"a\":1e310 }",
+            "{\"a\":-1e310}",
+            "{\"a\":1.5E+400,\"b\":1}",
+            big.as_str(),
+        ] {
+            let theirs = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+            let Err(ObjectError::Syntax(ours)) = read(text) else {
+                panic!("{text}: read")
+            };
+            assert_eq!(
+                (ours.line, ours.column),
+                (theirs.line(), theirs.column()),
+                "{text}"
+            );
+        }
+        for text in [
+            "{\"a\":1e308}",
+            "{\"a\":-1.7e308}",
+            "{\"a\":1e-400}",
+            "{\"a\":0e99999}",
+        ] {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_ok(),
+                "{text}"
+            );
+            assert!(read(text).is_ok(), "{text}");
+        }
+    }
+
     #[test]
     fn agrees_with_serde_json() {
         let docs = [
