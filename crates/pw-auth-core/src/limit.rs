@@ -11,7 +11,7 @@
 use std::time::Duration as StdDuration;
 
 use serde::{Deserialize, Serialize};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 /// The longest quota period: one day.
 pub const MAX_QUOTA_PERIOD_SECS: u64 = 86_400;
@@ -122,25 +122,24 @@ impl Quota {
         self.burst
     }
 
-    /// The emission interval `period / limit`, rounded up to whole nanoseconds so
-    /// that no period admits more than the `limit` the `RateLimit-Policy` field
-    /// advertises (plus the burst); at least a nanosecond.
-    fn interval(&self) -> Duration {
+    /// The emission interval `period / limit` in nanoseconds, rounded up so that no
+    /// period admits more than the `limit` the `RateLimit-Policy` field advertises
+    /// (plus the burst); at least one.
+    fn interval(&self) -> i128 {
         let period_ns = i128::from(self.period_secs).saturating_mul(1_000_000_000);
         let limit = i128::from(self.limit);
-        let ns = period_ns
+        period_ns
             .saturating_add(limit.saturating_sub(1))
             .checked_div(limit)
             .unwrap_or(1)
-            .max(1);
-        Duration::nanoseconds(i64::try_from(ns).unwrap_or(i64::MAX))
+            .max(1)
     }
 
-    /// The tolerance `interval * (burst - 1)`.
-    fn tolerance(&self) -> Duration {
-        self.interval()
-            .checked_mul(i32::try_from(self.burst.saturating_sub(1)).unwrap_or(i32::MAX))
-            .unwrap_or(Duration::MAX)
+    /// The tolerance `interval * (burst - 1)`, in nanoseconds (`burst - 1` counted up
+    /// to `i32::MAX`; with the longest interval, a day, that is far inside `i128`).
+    fn tolerance(&self) -> i128 {
+        let times = self.burst.saturating_sub(1).min(i32::MAX.unsigned_abs());
+        self.interval().saturating_mul(i128::from(times))
     }
 }
 
@@ -185,26 +184,22 @@ impl LimitDecision {
     }
 }
 
-fn non_negative(d: Duration) -> StdDuration {
-    StdDuration::try_from(d).unwrap_or(StdDuration::ZERO)
+/// A count of nanoseconds as a `std` duration; zero if it is negative.
+fn non_negative(ns: i128) -> StdDuration {
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000);
+    match (u64::try_from(secs), u32::try_from(nanos)) {
+        (Ok(secs), Ok(nanos)) => StdDuration::new(secs, nanos),
+        _ => StdDuration::ZERO,
+    }
 }
 
-/// A refusal for one interval: when `now` is no time to store a state at.
-fn one_interval(interval: Duration) -> LimitDecision {
+fn one_interval(interval: i128) -> LimitDecision {
     let wait = non_negative(interval);
     LimitDecision::Deny {
         retry_after: wait,
         reset_after: wait,
     }
-}
-
-/// `later - earlier`.
-#[expect(
-    clippy::arithmetic_side_effects,
-    reason = "two OffsetDateTimes are at most about 20 000 years apart, far inside Duration's range of i64 seconds, so the subtraction cannot overflow"
-)]
-fn between(later: OffsetDateTime, earlier: OffsetDateTime) -> Duration {
-    later - earlier
 }
 
 /// Checks one request against `quota` at `now`: the decision, and the state to store.
@@ -232,47 +227,49 @@ pub fn check_limit(
     quota: &Quota,
     now: OffsetDateTime,
 ) -> (LimitDecision, LimitState) {
+    // In Unix nanoseconds: integer arithmetic, rather than calendar arithmetic on
+    // every step. Every instant is between the years 0 and 9999 and every span at
+    // most about 10^23 ns, so no sum here comes near `i128`'s bounds.
     let interval = quota.interval();
     let tolerance = quota.tolerance();
-    if !crate::stamp::is_writable(now) {
+    let now_ns = now.unix_timestamp_nanos();
+    if !crate::stamp::is_writable_ns(now_ns) {
         // A clock outside the years RFC 3339 can carry: the state it would leave
         // could not be stored and read back. Refuse, and leave the state alone.
         return (one_interval(interval), state);
     }
     // After an admitted request at `now`, the state is at most `now + tolerance +
-    // interval`; anything later came from another clock.
-    let latest = tolerance
-        .checked_add(interval)
-        .and_then(|d| now.checked_add(d));
-    let state = match (state.tat, latest) {
-        (Some(t), Some(latest)) if t > latest => LimitState { tat: Some(latest) },
-        _ => state,
+    // interval`; anything later came from another clock, and is clamped to that.
+    let latest = now_ns.saturating_add(tolerance).saturating_add(interval);
+    let (state, stored) = match state.tat.map(OffsetDateTime::unix_timestamp_nanos) {
+        Some(t) if t > latest => match OffsetDateTime::from_unix_timestamp_nanos(latest) {
+            Ok(at) => (LimitState { tat: Some(at) }, Some(latest)),
+            Err(_) => (state, Some(t)),
+        },
+        stored => (state, stored),
     };
-    let tat = state.tat.map_or(now, |t| t.max(now));
-    let debt = between(tat, now);
+    let tat = stored.map_or(now_ns, |t| t.max(now_ns));
+    let debt = tat.saturating_sub(now_ns);
     if debt > tolerance {
         let decision = LimitDecision::Deny {
-            retry_after: non_negative(debt.checked_sub(tolerance).unwrap_or(Duration::ZERO)),
+            retry_after: non_negative(debt.saturating_sub(tolerance)),
             reset_after: non_negative(debt),
         };
         return (decision, state);
     }
-    let Some(new_tat) = tat
-        .checked_add(interval)
-        .filter(|t| crate::stamp::is_writable(*t))
+    let new_tat = tat.saturating_add(interval);
+    let Some(new_at) = Some(new_tat)
+        .filter(|t| crate::stamp::is_writable_ns(*t))
+        .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t).ok())
     else {
         // The end of writable time: refuse rather than wrap or store what cannot be
         // read back.
         return (one_interval(interval), state);
     };
-    let debt = between(new_tat, now);
-    let room = tolerance
-        .checked_add(interval)
-        .and_then(|capacity| capacity.checked_sub(debt))
-        .unwrap_or(Duration::ZERO)
-        .whole_nanoseconds();
+    let debt = new_tat.saturating_sub(now_ns);
+    let room = tolerance.saturating_add(interval).saturating_sub(debt);
     let remaining = room
-        .checked_div(interval.whole_nanoseconds())
+        .checked_div(interval)
         .and_then(|r| u32::try_from(r).ok())
         .unwrap_or(0);
     (
@@ -280,13 +277,14 @@ pub fn check_limit(
             remaining,
             reset_after: non_negative(debt),
         },
-        LimitState { tat: Some(new_tat) },
+        LimitState { tat: Some(new_at) },
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Duration;
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
@@ -352,5 +350,133 @@ mod tests {
         let (d, s2) = check_limit(LimitState::default(), &q, end);
         assert!(!d.is_allowed());
         assert_eq!(s2, LimitState::default());
+    }
+
+    /// The limiter as it was written before it counted in Unix nanoseconds, on
+    /// `time`'s calendar arithmetic: the reference the integer version must equal.
+    #[expect(clippy::arithmetic_side_effects, reason = "test code, as it was")]
+    fn calendar_check_limit(
+        state: LimitState,
+        quota: &Quota,
+        now: OffsetDateTime,
+    ) -> (LimitDecision, LimitState) {
+        let ns = |d: Duration| d.whole_nanoseconds();
+        let std = |d: Duration| StdDuration::try_from(d).unwrap_or(StdDuration::ZERO);
+        let interval = Duration::nanoseconds(i64::try_from(quota.interval()).unwrap());
+        let tolerance = interval
+            .checked_mul(i32::try_from(quota.burst.saturating_sub(1)).unwrap_or(i32::MAX))
+            .unwrap_or(Duration::MAX);
+        let once = LimitDecision::Deny {
+            retry_after: std(interval),
+            reset_after: std(interval),
+        };
+        let writable = |t: OffsetDateTime| {
+            t.checked_to_offset(time::UtcOffset::UTC)
+                .is_some_and(|u| (0..=9999).contains(&u.year()))
+        };
+        if !writable(now) {
+            return (once, state);
+        }
+        let latest = tolerance
+            .checked_add(interval)
+            .and_then(|d| now.checked_add(d));
+        let state = match (state.tat, latest) {
+            (Some(t), Some(latest)) if t > latest => LimitState { tat: Some(latest) },
+            _ => state,
+        };
+        let tat = state.tat.map_or(now, |t| t.max(now));
+        let debt = tat - now;
+        if debt > tolerance {
+            let d = LimitDecision::Deny {
+                retry_after: std(debt.checked_sub(tolerance).unwrap_or(Duration::ZERO)),
+                reset_after: std(debt),
+            };
+            return (d, state);
+        }
+        let Some(new_tat) = tat.checked_add(interval).filter(|t| writable(*t)) else {
+            return (once, state);
+        };
+        let debt = new_tat - now;
+        let room = ns(tolerance
+            .checked_add(interval)
+            .and_then(|c| c.checked_sub(debt))
+            .unwrap_or(Duration::ZERO));
+        let remaining = room
+            .checked_div(ns(interval))
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or(0);
+        (
+            LimitDecision::Allow {
+                remaining,
+                reset_after: std(debt),
+            },
+            LimitState { tat: Some(new_tat) },
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        /// Decision and state equal to the calendar version's, for any quota, any
+        /// stored state (far past, far future, near the ends of writable time) and
+        /// any clock, in any UTC offset.
+        #[test]
+        fn integer_limiter_equals_the_calendar_one(
+            limit in proptest::prop_oneof![1u32..5, 1u32..1000, proptest::prelude::any::<u32>()],
+            period in proptest::prop_oneof![1u64..=60, 1u64..=86_400],
+            burst in proptest::prop_oneof![1u32..5, 1u32..1000, proptest::prelude::any::<u32>()],
+            now_ns in proptest::prop_oneof![
+                4 => -10_000_000_000_000i128..10_000_000_000_000,
+                1 => FAR_PAST..FAR_FUTURE,
+            ],
+            tat in proptest::option::of(proptest::prop_oneof![
+                4 => -10_000_000_000_000i128..100_000_000_000_000,
+                1 => FAR_PAST..FAR_FUTURE,
+            ]),
+            now_offset in -86_399i32..86_400,
+            tat_offset in -86_399i32..86_400,
+            steps in 1usize..4,
+            at_the_edge in proptest::option::of(-3i128..=3),
+        ) {
+            let Ok(quota) = Quota::new(limit, period, burst) else { return Ok(()) };
+            // Often, a stored state within a few nanoseconds of the latest one `now`
+            // can leave: where clamping starts.
+            let tat = match at_the_edge {
+                Some(d) => Some(now_ns + quota.tolerance() + quota.interval() + d),
+                None => tat,
+            };
+            let at = |ns: i128, offset: i32| {
+                OffsetDateTime::from_unix_timestamp_nanos(T0.unix_timestamp_nanos() + ns)
+                    .ok()
+                    .and_then(|t| t.checked_to_offset(time::UtcOffset::from_whole_seconds(offset).ok()?))
+            };
+            let Some(now) = at(now_ns, now_offset) else { return Ok(()) };
+            let tat = match tat {
+                Some(ns) => match at(ns, tat_offset) {
+                    Some(t) => Some(t),
+                    None => return Ok(()),
+                },
+                None => None,
+            };
+            let (mut ours, mut theirs) = (LimitState { tat }, LimitState { tat });
+            for _ in 0..steps {
+                let (d1, s1) = check_limit(ours, &quota, now);
+                let (d2, s2) = calendar_check_limit(theirs, &quota, now);
+                proptest::prop_assert_eq!(d1, d2);
+                proptest::prop_assert_eq!(s1, s2);
+                (ours, theirs) = (s1, s2);
+            }
+        }
+    }
+
+    /// Instants near the ends of writable time, relative to `T0`, in nanoseconds.
+    const FAR_PAST: i128 = -62_167_219_200_000_000_000 - 1_000_000_000_000_000 - T0_NS;
+    const FAR_FUTURE: i128 = 253_402_300_799_999_999_999 + 1_000_000_000_000_000 - T0_NS;
+    /// `T0` in Unix nanoseconds.
+    const T0_NS: i128 = 1_795_780_800_000_000_000;
+
+    #[test]
+    fn t0_in_unix_nanoseconds() {
+        assert_eq!(T0.unix_timestamp_nanos(), T0_NS);
     }
 }

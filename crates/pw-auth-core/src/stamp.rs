@@ -56,11 +56,21 @@ impl fmt::Display for Stamp {
     }
 }
 
-/// Whether RFC 3339 can carry `t` once normalised to UTC: what the limiter accepts
-/// as `now`, so that the state it stores can always be read back.
-pub(crate) fn is_writable(t: OffsetDateTime) -> bool {
-    t.checked_to_offset(UtcOffset::UTC)
-        .is_some_and(|u| (0..=9999).contains(&u.year()))
+/// The first and the last instant RFC 3339 can carry (the years 0 to 9999, UTC), in
+/// Unix nanoseconds: `0000-01-01T00:00:00Z` and `9999-12-31T23:59:59.999999999Z`.
+const FIRST_WRITABLE_NS: i128 = -62_167_219_200_000_000_000;
+const LAST_WRITABLE_NS: i128 = 253_402_300_799_999_999_999;
+
+/// Whether RFC 3339 can carry an instant given in Unix nanoseconds: what the limiter
+/// accepts as `now` and stores, so that its state can always be read back.
+pub(crate) fn is_writable_ns(ns: i128) -> bool {
+    (FIRST_WRITABLE_NS..=LAST_WRITABLE_NS).contains(&ns)
+}
+
+/// Whether RFC 3339 can carry `t` once normalised to UTC.
+#[cfg(test)]
+fn is_writable(t: OffsetDateTime) -> bool {
+    is_writable_ns(t.unix_timestamp_nanos())
 }
 
 /// `#[serde(with = "crate::stamp")]`.
@@ -179,6 +189,30 @@ mod tests {
 
     #[test]
     fn writable_means_a_year_rfc3339_can_carry() {
+        // The bounds are the calendar's: the year of the instant in UTC, 0 to 9999.
+        assert_eq!(
+            FIRST_WRITABLE_NS,
+            datetime!(0000-01-01 0:00 UTC).unix_timestamp_nanos()
+        );
+        assert_eq!(
+            LAST_WRITABLE_NS,
+            datetime!(9999-12-31 23:59:59.999999999 UTC).unix_timestamp_nanos()
+        );
+        let calendar = |t: OffsetDateTime| {
+            t.checked_to_offset(UtcOffset::UTC)
+                .is_some_and(|u| (0..=9999).contains(&u.year()))
+        };
+        for t in [
+            datetime!(0000-01-01 0:00 UTC),
+            datetime!(0000-01-01 0:00 +00:00:01),
+            datetime!(-0001-12-31 23:59:59.999999999 UTC),
+            datetime!(9999-12-31 23:59:59.999999999 UTC),
+            datetime!(9999-12-31 23:59:59.999999999 -00:00:01),
+            datetime!(9999-12-31 23:00 +01:00),
+            datetime!(2026-11-28 12:00 +05:30),
+        ] {
+            assert_eq!(is_writable(t), calendar(t), "{t}");
+        }
         assert!(is_writable(datetime!(9999-12-31 23:59:59.999999999 UTC)));
         assert!(!is_writable(datetime!(9999-12-31 23:59:59 -01:00)));
         assert!(is_writable(datetime!(0000-01-01 0:00 UTC)));
