@@ -20,7 +20,7 @@ use pw_auth_bench::{
 use pw_auth_core::*;
 use pw_auth_http::{
     Budget, Budgets, Responder, ServerFlow, ServerStore, Target, parse_authorization,
-    parse_authorization_ref, parse_challenges,
+    parse_authorization_ref, parse_challenges, parse_challenges_ref,
 };
 use time::macros::datetime;
 
@@ -273,6 +273,24 @@ fn header_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("www-authenticate");
     g.bench_function(BenchmarkId::new("pw-auth", "three-challenges"), |b| {
         b.iter(|| parse_challenges([black_box(challenges.as_bytes())]))
+    });
+    assert_eq!(
+        parse_challenges_ref([challenges.as_bytes()]).unwrap().len(),
+        3
+    );
+    g.bench_function(BenchmarkId::new("pw-auth-ref", "three-challenges"), |b| {
+        b.iter(|| parse_challenges_ref([black_box(challenges.as_bytes())]))
+    });
+    let rfc6750 = r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#;
+    assert_eq!(http_auth_challenges(rfc6750), Some(1));
+    g.bench_function(BenchmarkId::new("pw-auth", "rfc6750-example"), |b| {
+        b.iter(|| parse_challenges([black_box(rfc6750.as_bytes())]))
+    });
+    g.bench_function(BenchmarkId::new("pw-auth-ref", "rfc6750-example"), |b| {
+        b.iter(|| parse_challenges_ref([black_box(rfc6750.as_bytes())]))
+    });
+    g.bench_function(BenchmarkId::new("http-auth", "rfc6750-example"), |b| {
+        b.iter(|| http_auth_challenges(black_box(rfc6750)))
     });
     g.bench_function(BenchmarkId::new("http-auth", "three-challenges"), |b| {
         b.iter(|| http_auth_challenges(black_box(challenges)))

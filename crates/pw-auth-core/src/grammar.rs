@@ -12,28 +12,50 @@
 /// assert!(b"Bearer".iter().all(|&b| is_tchar(b)));
 /// assert!(!is_tchar(b'"') && !is_tchar(b',') && !is_tchar(b' ') && !is_tchar(0xC3));
 /// ```
+#[inline]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "a byte indexes a table of 256 entries: always in bounds"
+)]
 pub const fn is_tchar(b: u8) -> bool {
-    matches!(
-        b,
-        b'!' | b'#'
-            | b'$'
-            | b'%'
-            | b'&'
-            | b'\''
-            | b'*'
-            | b'+'
-            | b'-'
-            | b'.'
-            | b'^'
-            | b'_'
-            | b'`'
-            | b'|'
-            | b'~'
-            | b'0'..=b'9'
-            | b'A'..=b'Z'
-            | b'a'..=b'z'
-    )
+    // A table of the 256 bytes, so a scan costs one load a byte.
+    TCHAR[b as usize]
 }
+
+/// [`is_tchar`] for every byte, built from the RFC's list when compiled.
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "evaluated when compiled: i counts 0 to 255, inside the table"
+)]
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = matches!(
+            i as u8,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+                | b'0'..=b'9'
+                | b'A'..=b'Z'
+                | b'a'..=b'z'
+        );
+        i += 1;
+    }
+    table
+};
 
 /// Whether `b` may appear in the body (before any `=` padding) of an RFC 6750
 /// `b64token` (§2.1), which is also RFC 9110's `token68` (§11.2):
@@ -45,6 +67,7 @@ pub const fn is_tchar(b: u8) -> bool {
 /// assert!(b"mF_9.B5f-4.1JqM".iter().all(|&b| is_b64token_char(b)));
 /// assert!(!is_b64token_char(b'=') && !is_b64token_char(b' ') && !is_b64token_char(b','));
 /// ```
+#[inline]
 pub const fn is_b64token_char(b: u8) -> bool {
     // Without a branch, so a scan can test many bytes at once: ALPHA in either case
     // (`| 0x20` folds A-Z onto a-z and nothing else onto it), `-` `.` `/` and DIGIT

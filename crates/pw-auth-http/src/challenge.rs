@@ -9,6 +9,7 @@
 //! #element         = [ element ] *( OWS "," OWS [ element ] )   ; §5.6.1.2, recipient
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 use pw_auth_core::grammar;
@@ -108,11 +109,6 @@ pub struct Challenge {
 /// [`grammar::is_tchar`] for a `char`.
 fn is_tchar(c: char) -> bool {
     u8::try_from(c).is_ok_and(grammar::is_tchar)
-}
-
-/// [`grammar::is_b64token_char`] (the `token68` body) for a `char`.
-fn is_token68_char(c: char) -> bool {
-    u8::try_from(c).is_ok_and(grammar::is_b64token_char)
 }
 
 fn is_token(s: &str) -> bool {
@@ -251,20 +247,79 @@ pub fn format_challenges(challenges: &[Challenge]) -> String {
         .join(", ")
 }
 
+/// One challenge borrowed from the field lines it was parsed from: the scheme, a
+/// token68 and parameter names are slices of the input, and so is every parameter
+/// value that holds no quoted-pair (a value with one is unescaped into its own
+/// string). [`parse_challenges_ref`] gives these; [`ChallengeRef::to_challenge`]
+/// makes an owned [`Challenge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRef<'a> {
+    scheme: &'a str,
+    token68: Option<&'a str>,
+    params: Vec<(&'a str, Cow<'a, str>)>,
+}
+
+impl<'a> ChallengeRef<'a> {
+    /// The scheme, as sent.
+    pub fn scheme(&self) -> &'a str {
+        self.scheme
+    }
+
+    /// Whether the scheme is `name`, case-insensitively.
+    pub fn scheme_is(&self, name: &str) -> bool {
+        self.scheme.eq_ignore_ascii_case(name)
+    }
+
+    /// The token68, if the challenge has one.
+    pub fn token68(&self) -> Option<&'a str> {
+        self.token68
+    }
+
+    /// The parameters, in order, with quoted-pairs undone.
+    pub fn params(&self) -> &[(&'a str, Cow<'a, str>)] {
+        &self.params
+    }
+
+    /// A parameter's value by name, case-insensitively.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+
+    /// The challenge, owned.
+    pub fn to_challenge(&self) -> Challenge {
+        Challenge {
+            scheme: self.scheme.to_owned(),
+            token68: self.token68.map(str::to_owned),
+            params: self
+                .params
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), v.clone().into_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// A parser over one field line, byte by byte: every delimiter of the grammar is
+/// ASCII, and non-ASCII bytes (obs-text) appear only inside quoted-strings, where
+/// they are taken as they are. So every position the parser stops at is a character
+/// boundary, and every slice it takes is text.
 struct Parser<'a> {
     s: &'a str,
     pos: usize,
     line: usize,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<char> {
-        self.s.get(self.pos..).and_then(|r| r.chars().next())
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.pos).copied()
     }
 
     fn bump(&mut self) {
-        if let Some(c) = self.peek() {
-            self.pos = self.pos.saturating_add(c.len_utf8());
+        if self.pos < self.s.len() {
+            self.pos = self.pos.saturating_add(1);
         }
     }
 
@@ -273,7 +328,7 @@ impl Parser<'_> {
     }
 
     fn skip_ows(&mut self) {
-        while matches!(self.peek(), Some(' ' | '\t')) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
             self.bump();
         }
     }
@@ -286,7 +341,8 @@ impl Parser<'_> {
         }
     }
 
-    fn take_while(&mut self, f: impl Fn(char) -> bool) -> &str {
+    /// The run of ASCII bytes satisfying `f` from here.
+    fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
         while self.peek().is_some_and(&f) {
             self.bump();
@@ -294,46 +350,57 @@ impl Parser<'_> {
         self.s.get(start..self.pos).unwrap_or("")
     }
 
-    fn token(&mut self, what: &'static str) -> Result<String, ChallengeError> {
-        let t = self.take_while(is_tchar).to_owned();
+    fn token(&mut self, what: &'static str) -> Result<&'a str, ChallengeError> {
+        let t = self.take_while(grammar::is_tchar);
         if t.is_empty() {
             return Err(self.expected(what));
         }
         Ok(t)
     }
 
-    fn quoted_string(&mut self) -> Result<String, ChallengeError> {
+    /// A quoted-string's content: borrowed when it holds no quoted-pair.
+    fn quoted_string(&mut self) -> Result<Cow<'a, str>, ChallengeError> {
         let open = self.pos;
+        let unterminated = ChallengeError::Unterminated {
+            line: self.line,
+            column: open.saturating_add(1),
+        };
         self.bump(); // the opening DQUOTE
-        let mut out = String::new();
+        let start = self.pos;
+        let rest = self.s.as_bytes().get(start..).unwrap_or(&[]);
+        let Some(stop) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
+            return Err(unterminated);
+        };
+        let end = start.saturating_add(stop);
+        if self.s.as_bytes().get(end) == Some(&b'"') {
+            self.pos = end.saturating_add(1);
+            return Ok(Cow::Borrowed(self.s.get(start..end).unwrap_or("")));
+        }
+        // A quoted-pair: unescape from here on.
+        let mut out = String::from(self.s.get(start..end).unwrap_or(""));
+        self.pos = end;
         loop {
-            match self.peek() {
-                None => {
-                    return Err(ChallengeError::Unterminated {
-                        line: self.line,
-                        column: open.saturating_add(1),
-                    });
-                }
-                Some('"') => {
+            let Some(c) = self.s.get(self.pos..).and_then(|r| r.chars().next()) else {
+                return Err(unterminated);
+            };
+            match c {
+                '"' => {
                     self.bump();
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
-                Some('\\') => {
+                '\\' => {
                     self.bump();
                     // Any character may follow: every one left is quotable, since
                     // control bytes were refused before the line was parsed.
-                    let Some(c) = self.peek() else {
-                        return Err(ChallengeError::Unterminated {
-                            line: self.line,
-                            column: open.saturating_add(1),
-                        });
+                    let Some(c) = self.s.get(self.pos..).and_then(|r| r.chars().next()) else {
+                        return Err(unterminated);
                     };
                     out.push(c);
-                    self.bump();
+                    self.pos = self.pos.saturating_add(c.len_utf8());
                 }
-                Some(c) => {
+                c => {
                     out.push(c);
-                    self.bump();
+                    self.pos = self.pos.saturating_add(c.len_utf8());
                 }
             }
         }
@@ -344,7 +411,7 @@ impl Parser<'_> {
         let mut commas = 0usize;
         loop {
             self.skip_ows();
-            if self.peek() != Some(',') {
+            if self.peek() != Some(b',') {
                 return commas;
             }
             self.bump();
@@ -354,35 +421,41 @@ impl Parser<'_> {
 
     /// Whether the next element is an auth-param (`token BWS "="`), without consuming.
     fn param_follows(&self) -> bool {
-        let rest = self.s.get(self.pos..).unwrap_or("");
-        let after_name = rest.trim_start_matches(is_tchar);
-        after_name.len() < rest.len() && after_name.trim_start_matches([' ', '\t']).starts_with('=')
+        let rest = self.s.as_bytes().get(self.pos..).unwrap_or(&[]);
+        let name = rest.iter().take_while(|&&b| grammar::is_tchar(b)).count();
+        name > 0
+            && rest
+                .iter()
+                .skip(name)
+                .find(|&&b| b != b' ' && b != b'\t')
+                .is_some_and(|&b| b == b'=')
     }
 
     /// Whether the list element ends here (end of line or a comma, after OWS).
     fn element_ends(&self) -> bool {
-        let rest = self.s.get(self.pos..).unwrap_or("");
-        let rest = rest.trim_start_matches([' ', '\t']);
-        rest.is_empty() || rest.starts_with(',')
+        let rest = self.s.as_bytes().get(self.pos..).unwrap_or(&[]);
+        rest.iter()
+            .find(|&&b| b != b' ' && b != b'\t')
+            .is_none_or(|&b| b == b',')
     }
 
     /// `token BWS "=" BWS ( token / quoted-string )`, added to `c`.
-    fn param(&mut self, c: &mut Challenge) -> Result<(), ChallengeError> {
+    fn param(&mut self, c: &mut ChallengeRef<'a>) -> Result<(), ChallengeError> {
         let name = self.token("a parameter name")?;
         self.skip_ows();
-        if self.peek() != Some('=') {
+        if self.peek() != Some(b'=') {
             return Err(self.expected("`=` after a parameter name"));
         }
         self.bump();
         self.skip_ows();
         let value = match self.peek() {
-            Some('"') => self.quoted_string()?,
-            _ => self.token("a token or quoted-string value")?,
+            Some(b'"') => self.quoted_string()?,
+            _ => Cow::Borrowed(self.token("a token or quoted-string value")?),
         };
-        if c.params.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+        if c.params.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Err(ChallengeError::DuplicateParam {
                 line: self.line,
-                name,
+                name: name.to_owned(),
             });
         }
         c.params.push((name, value));
@@ -392,26 +465,26 @@ impl Parser<'_> {
     /// `auth-scheme [ 1*SP ( token68 / auth-param ) ]`: a challenge's first element,
     /// and whether parameters may follow it as further list elements (only after
     /// `1*SP`: in `Basic, realm="x"` the challenge `Basic` ends at the comma).
-    fn head(&mut self) -> Result<(Challenge, bool), ChallengeError> {
+    fn head(&mut self) -> Result<(ChallengeRef<'a>, bool), ChallengeError> {
         let scheme = self.token("an auth-scheme")?;
-        let mut c = Challenge {
+        let mut c = ChallengeRef {
             scheme,
             token68: None,
             params: Vec::new(),
         };
-        let spaced = self.peek() == Some(' ');
+        let spaced = self.peek() == Some(b' ');
         if self.element_ends() {
             return Ok((c, spaced));
         }
-        if self.take_while(|ch| ch == ' ').is_empty() || self.peek() == Some('\t') {
+        if self.take_while(|b| b == b' ').is_empty() || self.peek() == Some(b'\t') {
             return Err(self.expected("a space after the auth-scheme"));
         }
         let save = self.pos;
-        let body = self.take_while(is_token68_char).len();
+        let body = self.take_while(grammar::is_b64token_char).len();
         if body > 0 {
-            self.take_while(|ch| ch == '=');
+            self.take_while(|b| b == b'=');
             if self.element_ends() {
-                c.token68 = self.s.get(save..self.pos).map(str::to_owned);
+                c.token68 = self.s.get(save..self.pos);
                 return Ok((c, false));
             }
         }
@@ -424,15 +497,15 @@ impl Parser<'_> {
     /// challenge (of this line or an earlier one) may take further parameters.
     fn line(
         &mut self,
-        out: &mut Vec<Challenge>,
+        out: &mut Vec<ChallengeRef<'a>>,
         budget: &mut Budget,
         open: &mut bool,
     ) -> Result<(), ChallengeError> {
-        if let Some(position) = self
-            .s
-            .bytes()
-            .position(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
-        {
+        let control = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+        // Every byte tested without a branch first (the compiler checks many at once);
+        // the position is looked for only in a line that has one.
+        let any = self.s.bytes().fold(false, |any, b| any | control(b));
+        if let Some(position) = any.then(|| self.s.bytes().position(control)).flatten() {
             return Err(ChallengeError::ControlByte {
                 line: self.line,
                 column: position.saturating_add(1),
@@ -483,7 +556,7 @@ impl Parser<'_> {
                 *open = params_may_follow;
             }
             self.skip_ows();
-            if !self.at_end() && self.peek() != Some(',') {
+            if !self.at_end() && self.peek() != Some(b',') {
                 return Err(self.expected("`,` between list elements"));
             }
         }
@@ -509,6 +582,25 @@ struct Budget {
 /// # Ok::<(), pw_auth_http::ChallengeError>(())
 /// ```
 pub fn parse_challenges<'a, I>(lines: I) -> Result<Vec<Challenge>, ChallengeError>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    parse_challenges_ref(lines).map(|cs| cs.iter().map(ChallengeRef::to_challenge).collect())
+}
+
+/// [`parse_challenges`] without copying: each challenge borrows from `lines`, and a
+/// parameter value is a string of its own only when it held a quoted-pair. The same
+/// input is accepted and refused, with the same errors.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use pw_auth_http::parse_challenges_ref;
+/// let cs = parse_challenges_ref([&br#"Bearer realm="example", error="invalid_token""#[..]])?;
+/// assert!(cs[0].scheme_is("bearer"));
+/// assert!(matches!(cs[0].params()[0].1, Cow::Borrowed("example")));
+/// # Ok::<(), pw_auth_http::ChallengeError>(())
+/// ```
+pub fn parse_challenges_ref<'a, I>(lines: I) -> Result<Vec<ChallengeRef<'a>>, ChallengeError>
 where
     I: IntoIterator<Item = &'a [u8]>,
 {

@@ -71,8 +71,8 @@ pub use authorization::{
 };
 pub use bearer::{BearerChallenge, BearerError};
 pub use challenge::{
-    Challenge, ChallengeBuildError, ChallengeError, MAX_CHALLENGE_INPUT_LEN, MAX_LIST_ELEMENTS,
-    format_challenges, parse_challenges,
+    Challenge, ChallengeBuildError, ChallengeError, ChallengeRef, MAX_CHALLENGE_INPUT_LEN,
+    MAX_LIST_ELEMENTS, format_challenges, parse_challenges, parse_challenges_ref,
 };
 pub use client::{
     DEFAULT_MAX_MALFORMED, DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig,
