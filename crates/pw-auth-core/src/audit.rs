@@ -1,5 +1,7 @@
 //! Audit records: what was decided, for whom, why, under which policy. Never a secret.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -164,14 +166,15 @@ pub struct AuditRecord {
     pub reason: AuditReason,
     /// Who, if authenticated.
     pub principal: Option<AuditPrincipal>,
-    /// The action asked for, if known (cut to [`MAX_AUDIT_ACTION_LEN`]).
-    pub action: Option<String>,
+    /// The action asked for, if known (cut to [`MAX_AUDIT_ACTION_LEN`]). An action of
+    /// the policy shares the policy's text: recording it allocates nothing.
+    pub action: Option<Arc<str>>,
     /// The company owning the target entities, if known.
     pub company: Option<CompanyId>,
     /// That company's tier, if known.
     pub tier: Option<Tier>,
-    /// The policy that decided ([`Policy::id`]).
-    pub policy: String,
+    /// The policy that decided ([`Policy::id`]), sharing the policy's text.
+    pub policy: Arc<str>,
 }
 
 impl AuditPrincipal {
@@ -186,12 +189,21 @@ impl AuditPrincipal {
     }
 }
 
-fn cut(action: &str) -> String {
+fn cut(action: &str) -> Arc<str> {
     let mut end = action.len().min(MAX_AUDIT_ACTION_LEN);
     while !action.is_char_boundary(end) {
         end = end.saturating_sub(1);
     }
-    action.get(..end).unwrap_or("").to_owned()
+    Arc::from(action.get(..end).unwrap_or(""))
+}
+
+/// The request's action as recorded: the policy's own text when it is one of the
+/// policy's actions (no allocation), otherwise the requested text, cut.
+fn recorded_action(policy: &Policy, request: &Request<'_>) -> Arc<str> {
+    match request.def().or_else(|| policy.action(request.action())) {
+        Some(def) if def.id() == request.action() => Arc::clone(def.shared_id()),
+        _ => cut(request.action()),
+    }
 }
 
 impl AuditRecord {
@@ -214,10 +226,10 @@ impl AuditRecord {
             effect: decision.effect(),
             reason: AuditReason::Decision(decision.reason()),
             principal: Some(AuditPrincipal::of(principal)),
-            action: Some(cut(request.action())),
+            action: Some(recorded_action(policy, request)),
             company: Some(request.company().clone()),
             tier: Some(request.tier()),
-            policy: policy.id().to_owned(),
+            policy: Arc::clone(policy.shared_id()),
         }
     }
 
@@ -237,10 +249,10 @@ impl AuditRecord {
             effect: Effect::Deny,
             reason: AuditReason::OverLimit(OverLimit { retry_after_secs }),
             principal: Some(AuditPrincipal::of(principal)),
-            action: Some(cut(request.action())),
+            action: Some(recorded_action(policy, request)),
             company: Some(request.company().clone()),
             tier: Some(request.tier()),
-            policy: policy.id().to_owned(),
+            policy: Arc::clone(policy.shared_id()),
         }
     }
 
@@ -263,10 +275,10 @@ impl AuditRecord {
             effect,
             reason: AuditReason::Login(LoginAttempt { result }),
             principal: user.map(AuditPrincipal::of),
-            action: Some("login".to_owned()),
+            action: Some(Arc::from("login")),
             company: user.map(|p| p.company().clone()),
             tier: None,
-            policy: policy.id().to_owned(),
+            policy: Arc::clone(policy.shared_id()),
         }
     }
 
@@ -298,10 +310,10 @@ impl AuditRecord {
             effect: Effect::Deny,
             reason,
             principal: None,
-            action: request.map(|r| cut(r.action())),
+            action: request.map(|r| recorded_action(policy, r)),
             company: request.map(|r| r.company().clone()),
             tier: request.map(Request::tier),
-            policy: policy.id().to_owned(),
+            policy: Arc::clone(policy.shared_id()),
         }
     }
 
@@ -375,7 +387,30 @@ mod tests {
         let c = cut(&s);
         assert!(c.len() <= MAX_AUDIT_ACTION_LEN);
         assert_eq!(c.chars().count(), 64);
-        assert_eq!(cut("flows.view"), "flows.view");
+        assert_eq!(&*cut("flows.view"), "flows.view");
+    }
+
+    /// A policy's action is recorded by sharing the policy's text; an unknown one is
+    /// recorded as asked (cut), from an id or from a definition alike.
+    #[test]
+    fn known_actions_share_the_policys_text() {
+        let policy = Policy::default_policy();
+        let acme = CompanyId::new("acme").unwrap();
+        let p = principal(Role::Manager, &acme);
+        let def = policy.action("flows.view").unwrap();
+        for req in [
+            Request::new("flows.view", &acme, Tier::Standard),
+            Request::for_action(def, &acme, Tier::Standard),
+        ] {
+            let d = crate::authorize(&policy, &p, &req, NOW);
+            let r = AuditRecord::decision(&policy, &p, &req, d, NOW);
+            let action = r.action.unwrap();
+            assert!(Arc::ptr_eq(&action, def.shared_id()));
+            assert!(Arc::ptr_eq(&r.policy, policy.shared_id()));
+        }
+        let unknown = Request::new("flows.fly", &acme, Tier::Standard);
+        let r = AuditRecord::unauthenticated(&policy, AuthnFailure::Missing, Some(&unknown), NOW);
+        assert_eq!(r.action.as_deref(), Some("flows.fly"));
     }
 
     /// Every kind of record the crate writes — every reason, every authentication

@@ -126,20 +126,23 @@ impl Quota {
     /// period admits more than the `limit` the `RateLimit-Policy` field advertises
     /// (plus the burst); at least one.
     fn interval(&self) -> i128 {
-        let period_ns = i128::from(self.period_secs).saturating_mul(1_000_000_000);
-        let limit = i128::from(self.limit);
-        period_ns
+        // In `u64`: the period is at most a day, 8.64e13 ns; one hardware division.
+        let period_ns = self.period_secs.saturating_mul(1_000_000_000);
+        let limit = u64::from(self.limit);
+        let ns = period_ns
             .saturating_add(limit.saturating_sub(1))
             .checked_div(limit)
             .unwrap_or(1)
-            .max(1)
+            .max(1);
+        i128::from(ns)
     }
 
-    /// The tolerance `interval * (burst - 1)`, in nanoseconds (`burst - 1` counted up
-    /// to `i32::MAX`; with the longest interval, a day, that is far inside `i128`).
-    fn tolerance(&self) -> i128 {
+    /// The tolerance `interval * (burst - 1)`, in nanoseconds, given the interval
+    /// (`burst - 1` counted up to `i32::MAX`; with the longest interval, a day, that
+    /// is far inside `i128`).
+    fn tolerance_for(&self, interval: i128) -> i128 {
         let times = self.burst.saturating_sub(1).min(i32::MAX.unsigned_abs());
-        self.interval().saturating_mul(i128::from(times))
+        interval.saturating_mul(i128::from(times))
     }
 }
 
@@ -186,6 +189,10 @@ impl LimitDecision {
 
 /// A count of nanoseconds as a `std` duration; zero if it is negative.
 fn non_negative(ns: i128) -> StdDuration {
+    if let Ok(ns) = u64::try_from(ns) {
+        // Up to 584 years: one `u64` division by a constant.
+        return StdDuration::from_nanos(ns);
+    }
     let secs = ns.div_euclid(1_000_000_000);
     let nanos = ns.rem_euclid(1_000_000_000);
     match (u64::try_from(secs), u32::try_from(nanos)) {
@@ -231,7 +238,7 @@ pub fn check_limit(
     // every step. Every instant is between the years 0 and 9999 and every span at
     // most about 10^23 ns, so no sum here comes near `i128`'s bounds.
     let interval = quota.interval();
-    let tolerance = quota.tolerance();
+    let tolerance = quota.tolerance_for(interval);
     let now_ns = now.unix_timestamp_nanos();
     if !crate::stamp::is_writable_ns(now_ns) {
         // A clock outside the years RFC 3339 can carry: the state it would leave
@@ -268,10 +275,16 @@ pub fn check_limit(
     };
     let debt = new_tat.saturating_sub(now_ns);
     let room = tolerance.saturating_add(interval).saturating_sub(debt);
-    let remaining = room
-        .checked_div(interval)
-        .and_then(|r| u32::try_from(r).ok())
-        .unwrap_or(0);
+    let remaining = match (u64::try_from(room), u64::try_from(interval)) {
+        // The usual case, in `u64`: one hardware division.
+        (Ok(room), Ok(interval)) => room.checked_div(interval).map(u128::from),
+        // A room beyond 584 years (a huge burst): the same division in `i128`.
+        _ => room
+            .checked_div(interval)
+            .and_then(|r| u128::try_from(r).ok()),
+    }
+    .and_then(|r| u32::try_from(r).ok())
+    .unwrap_or(0);
     (
         LimitDecision::Allow {
             remaining,
@@ -442,7 +455,7 @@ mod tests {
             // Often, a stored state within a few nanoseconds of the latest one `now`
             // can leave: where clamping starts.
             let tat = match at_the_edge {
-                Some(d) => Some(now_ns + quota.tolerance() + quota.interval() + d),
+                Some(d) => Some(now_ns + quota.tolerance_for(quota.interval()) + quota.interval() + d),
                 None => tat,
             };
             let at = |ns: i128, offset: i32| {
@@ -474,6 +487,24 @@ mod tests {
     const FAR_FUTURE: i128 = 253_402_300_799_999_999_999 + 1_000_000_000_000_000 - T0_NS;
     /// `T0` in Unix nanoseconds.
     const T0_NS: i128 = 1_795_780_800_000_000_000;
+
+    /// The interval is `period / limit` rounded up to whole nanoseconds, and the
+    /// tolerance `burst - 1` intervals, worked out by hand.
+    #[test]
+    fn intervals_and_tolerances_by_hand() {
+        let q = |l, p, b| Quota::new(l, p, b).unwrap();
+        assert_eq!(q(240, 60, 240).interval(), 250_000_000);
+        assert_eq!(q(3, 1, 1).interval(), 333_333_334);
+        assert_eq!(q(7, 1, 1).interval(), 142_857_143);
+        assert_eq!(q(1, 86_400, 1).interval(), 86_400_000_000_000);
+        assert_eq!(q(1_000_000_000, 1, 1).interval(), 1);
+        assert_eq!(q(240, 60, 240).tolerance_for(250_000_000), 239 * 250_000_000);
+        assert_eq!(q(1, 1, 1).tolerance_for(1_000_000_000), 0);
+        assert_eq!(
+            q(1, 86_400, u32::MAX).tolerance_for(86_400_000_000_000),
+            86_400_000_000_000 * i128::from(i32::MAX)
+        );
+    }
 
     #[test]
     fn t0_in_unix_nanoseconds() {

@@ -51,3 +51,86 @@ fn the_largest_accepted_inputs() {
     });
     assert!(p <= 64 * 1024, "peak {p}");
 }
+
+/// A store of one minted key, for counting what serving its requests allocates.
+struct OneKey {
+    minted: pw_auth_core::MintedApiKey,
+}
+
+impl pw_auth_core::RecordStore for OneKey {
+    fn api_key(
+        &self,
+        digest: &pw_auth_core::ApiKeyDigest,
+    ) -> pw_auth_core::Lookup<'_, pw_auth_core::ApiKeyRecord> {
+        Some(&self.minted.record)
+            .filter(|r| &r.digest == digest)
+            .into()
+    }
+    fn token(
+        &self,
+        _: &pw_auth_core::TokenDigest,
+    ) -> pw_auth_core::Lookup<'_, pw_auth_core::TokenRecord> {
+        pw_auth_core::Lookup::NotFound
+    }
+    fn user(&self, id: &pw_auth_core::UserId) -> Option<&pw_auth_core::UserRecord> {
+        Some(&self.minted.user).filter(|u| &u.id == id)
+    }
+}
+
+impl ServerStore for OneKey {
+    fn grants(&self, _: &pw_auth_core::UserId) -> std::borrow::Cow<'_, [pw_auth_core::CompanyId]> {
+        std::borrow::Cow::Borrowed(&[])
+    }
+}
+
+/// What the hot path allocates. Parsing borrowed, hashing and authenticating allocate
+/// nothing; a whole served request allocates only for the outcome it hands back (its
+/// header list and the rate-limit values), a number pinned here so that no change
+/// adds one unnoticed.
+#[test]
+fn the_request_path_allocates_only_for_its_results() {
+    use pw_auth_core::*;
+    let now = time::macros::datetime!(2026-11-27 12:00 UTC);
+    let acme = CompanyId::new("acme").unwrap();
+    let minted =
+        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
+    let header = minted.key.expose_secret().as_bytes().to_vec();
+    let store = OneKey { minted };
+    let count = |f: &mut dyn FnMut()| allocation_counter::measure(f).count_total;
+
+    assert_eq!(
+        count(&mut || {
+            let c = parse_authorization_ref(std::hint::black_box(&header)).unwrap();
+            std::hint::black_box(c.digest());
+        }),
+        0
+    );
+    let digest = parse_authorization_ref(&header).unwrap().digest();
+    assert_eq!(
+        count(&mut || {
+            let p = Authenticator::default()
+                .authenticate_digest(&digest, &store, now)
+                .unwrap();
+            std::hint::black_box(p);
+        }),
+        0
+    );
+
+    let flow = ServerFlow::new(Policy::default_policy(), Responder::new("r").unwrap());
+    struct One(LimitState);
+    impl Budgets for One {
+        fn budget(&mut self, _: &CompanyId) -> Option<Budget<'_>> {
+            Some(Budget::new(Tier::Professional, &mut self.0))
+        }
+    }
+    let mut budget = One(LimitState::default());
+    let served = count(&mut || {
+        let target = Target::new("flows.deploy", &acme, Tier::Professional);
+        let s = flow.serve([&header[..]], &store, target, Some(&mut budget), now);
+        assert!(s.is_allowed());
+        let _ = std::hint::black_box(s);
+    });
+    // The outcome's header list and its two rate-limit values. (The audit record
+    // shares the policy's text for the action and the policy id.)
+    assert_eq!(served, 3, "allocations of one allowed request");
+}

@@ -17,6 +17,7 @@ mod table;
 use crate::limit::Quota;
 use crate::role::{CustomRoleName, Role};
 use crate::tier::{Feature, Tier};
+use std::sync::Arc;
 
 pub use cases::{CaseError, CaseFailure, CaseReport};
 pub use document::{ActionKind, ActionSpec, CustomRoleSpec, PolicyDocument, Requirement};
@@ -38,7 +39,8 @@ pub const MAX_ROLE_AREAS: usize = 1_024;
 /// One compiled action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionDef {
-    id: Box<str>,
+    /// Shared with every audit record of the action.
+    id: Arc<str>,
     area_len: usize,
     area: u16,
     kind: ActionKind,
@@ -49,6 +51,11 @@ pub struct ActionDef {
 }
 
 impl ActionDef {
+    /// The action id, shared (for audit records).
+    pub(crate) fn shared_id(&self) -> &Arc<str> {
+        &self.id
+    }
+
     /// The action id.
     pub fn id(&self) -> &str {
         &self.id
@@ -124,7 +131,8 @@ impl CustomRoleDef {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Policy {
-    id: Box<str>,
+    /// Shared with every audit record the policy decides.
+    id: Arc<str>,
     actions: Box<[ActionDef]>,
     /// The actions by id, in constant time.
     index: lookup::ActionIndex,
@@ -229,6 +237,11 @@ impl Policy {
         self.actions
             .as_ptr_range()
             .contains(&std::ptr::from_ref(action))
+    }
+
+    /// The policy's identifier, shared (for audit records).
+    pub(crate) fn shared_id(&self) -> &Arc<str> {
+        &self.id
     }
 
     /// Every action, in document order.
