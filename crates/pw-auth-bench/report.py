@@ -67,6 +67,7 @@ table("`Authorization` breakdown")
 row("`AccessToken::new` on 193 bytes (validation and zeroizing copy)", H, "breakdown", "access-token-new-193")
 row("of which the zeroizing copy", H, "breakdown", "zeroizing-copy-193")
 row("a plain copy of the same bytes", H, "breakdown", "plain-copy-193")
+row("checking a minted key alone (`ApiKeyRef::new`: visible ASCII, shape, CRC-32)", H, "breakdown", "api-key-ref-new-44")
 row("digest of a minted key (one SHA-256 block)", H, "breakdown", "digest-minted-key-44")
 row("digest of a key minted before (two blocks)", H, "breakdown", "digest-legacy-key-45")
 

@@ -238,6 +238,9 @@ fn header_benches(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("pw-auth-ref", "legacy-key-45"), |b| {
         b.iter(|| parse_authorization_ref(black_box(legacy.as_bytes())).is_ok())
     });
+    g.bench_function(BenchmarkId::new("breakdown", "api-key-ref-new-44"), |b| {
+        b.iter(|| ApiKeyRef::new(black_box(minted)).is_ok())
+    });
     let minted_key = ApiKeyRef::new(minted).unwrap();
     let legacy_key = ApiKeyRef::new(legacy).unwrap();
     g.bench_function(BenchmarkId::new("breakdown", "digest-minted-key-44"), |b| {

@@ -200,9 +200,9 @@ fn cut(action: &str) -> Arc<str> {
 /// The request's action as recorded: the policy's own text when it is one of the
 /// policy's actions (no allocation), otherwise the requested text, cut.
 fn recorded_action(policy: &Policy, request: &Request<'_>) -> Arc<str> {
-    match request.def().or_else(|| policy.action(request.action())) {
-        Some(def) if def.id() == request.action() => Arc::clone(def.shared_id()),
-        _ => cut(request.action()),
+    match policy.action(request.action()) {
+        Some(def) => Arc::clone(def.shared_id()),
+        None => cut(request.action()),
     }
 }
 

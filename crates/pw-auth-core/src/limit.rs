@@ -498,7 +498,10 @@ mod tests {
         assert_eq!(q(7, 1, 1).interval(), 142_857_143);
         assert_eq!(q(1, 86_400, 1).interval(), 86_400_000_000_000);
         assert_eq!(q(1_000_000_000, 1, 1).interval(), 1);
-        assert_eq!(q(240, 60, 240).tolerance_for(250_000_000), 239 * 250_000_000);
+        assert_eq!(
+            q(240, 60, 240).tolerance_for(250_000_000),
+            239 * 250_000_000
+        );
         assert_eq!(q(1, 1, 1).tolerance_for(1_000_000_000), 0);
         assert_eq!(
             q(1, 86_400, u32::MAX).tolerance_for(86_400_000_000_000),

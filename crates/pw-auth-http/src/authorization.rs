@@ -455,6 +455,24 @@ mod tests {
         }
     }
 
+    /// Well-formed values take the one-pass path (the property test below shows that
+    /// the path agrees with the grammar; this shows it is taken).
+    #[test]
+    fn well_formed_values_take_the_one_pass_path() {
+        for v in [
+            &b"Bearer mF_9.B5f-4.1JqM"[..],
+            b"bearer    abc==",
+            b"BEARER a",
+            b"my-api-key-123",
+            b"pwk_00112233445566778899aabbccddeeff90482470",
+        ] {
+            assert!(well_formed(v).is_some(), "{}", String::from_utf8_lossy(v));
+        }
+        for v in [&b"Bearer\tabc"[..], b"Bearer a b", b"Bearer", b"a b", b""] {
+            assert!(well_formed(v).is_none(), "{}", String::from_utf8_lossy(v));
+        }
+    }
+
     /// What a result amounts to: the credential's kind and digest, or the error.
     fn summary(
         r: Result<CredentialRef<'_>, AuthorizationError>,

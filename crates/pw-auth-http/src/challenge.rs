@@ -317,10 +317,9 @@ impl<'a> Parser<'a> {
         self.s.as_bytes().get(self.pos).copied()
     }
 
+    /// Steps over the byte `peek` just returned (called only after it returned one).
     fn bump(&mut self) {
-        if self.pos < self.s.len() {
-            self.pos = self.pos.saturating_add(1);
-        }
+        self.pos = self.pos.saturating_add(1);
     }
 
     fn at_end(&self) -> bool {

@@ -476,8 +476,8 @@ impl ServerFlow {
 
     /// [`ServerFlow::authenticate`] for a caller that already parsed the field lines
     /// (with [`parse_authorization_fields`](crate::parse_authorization_fields), or
-    /// `credential_from_headers`) to look the
-    /// credential's records up first: the value is parsed once per request.
+    /// `credential_from_headers`) to look the credential's records up first: the
+    /// value is parsed once per request.
     pub fn authenticate_parsed<S: RecordStore>(
         &self,
         parsed: Result<Option<Credential>, AuthorizationError>,

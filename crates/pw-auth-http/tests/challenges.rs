@@ -387,3 +387,43 @@ fn challenge_input_up_to_16_kib() {
         ChallengeError::TooLong { len: 16 * 1024 + 1 }
     );
 }
+
+/// The borrowed challenges read as the owned ones do: scheme, token68, parameters in
+/// order, a parameter by name; values without a quoted-pair are slices of the input,
+/// a value with one is unescaped into its own string.
+#[test]
+fn borrowed_challenges_read_as_the_owned_ones() {
+    use std::borrow::Cow;
+    let line = br#"Newauth realm="apps", type=1, title="Login to \"apps\"", Basic dXNlcg=="#;
+    let cs = parse_challenges_ref([&line[..]]).unwrap();
+    assert_eq!(cs.len(), 2);
+    let (a, b) = (&cs[0], &cs[1]);
+    assert_eq!(a.scheme(), "Newauth");
+    assert!(a.scheme_is("newauth") && !a.scheme_is("basic"));
+    assert_eq!(a.token68(), None);
+    let names: Vec<&str> = a.params().iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["realm", "type", "title"]);
+    assert!(matches!(a.params()[0].1, Cow::Borrowed("apps")));
+    assert!(matches!(a.params()[1].1, Cow::Borrowed("1")));
+    assert!(matches!(&a.params()[2].1, Cow::Owned(t) if t == r#"Login to "apps""#));
+    assert_eq!(a.param("TITLE"), Some(r#"Login to "apps""#));
+    assert_eq!(a.param("nope"), None);
+    assert_eq!(b.scheme(), "Basic");
+    assert_eq!(b.token68(), Some("dXNlcg=="));
+    assert!(b.params().is_empty());
+    let owned = parse_challenges([&line[..]]).unwrap();
+    let copied: Vec<Challenge> = cs.iter().map(ChallengeRef::to_challenge).collect();
+    assert_eq!(copied, owned);
+}
+
+/// A parameter continuing a challenge after a comma may have spaces before its `=`
+/// (BWS); a token68 needs at least one character before its padding.
+#[test]
+fn continued_parameters_with_bws_and_padding_only_token68() {
+    let cs = parse_challenges([&br#"Newauth realm="apps", type =1, title= "t""#[..]]).unwrap();
+    assert_eq!(cs.len(), 1);
+    assert_eq!(cs[0].param("type"), Some("1"));
+    assert_eq!(cs[0].param("title"), Some("t"));
+    assert!(parse_challenges([&b"Basic =="[..]]).is_err());
+    assert!(parse_challenges([&b"Basic a=="[..]]).is_ok());
+}

@@ -21,6 +21,24 @@ fn reads_every_authorization_line() {
     );
 }
 
+/// The borrowed reader: the same credential's digest, none, or the same error.
+#[test]
+fn reads_every_authorization_line_borrowed() {
+    let mut h = HeaderMap::new();
+    assert!(matches!(credential_ref_from_headers(&h), Ok(None)));
+    h.append(AUTHORIZATION, HeaderValue::from_static("legacy-api-key"));
+    let key = ApiKey::new("legacy-api-key".into()).unwrap();
+    assert_eq!(
+        credential_ref_from_headers(&h).unwrap().map(|c| c.digest()),
+        Some(pw_auth_core::CredentialDigest::ApiKey(key.digest()))
+    );
+    h.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+    assert_eq!(
+        credential_ref_from_headers(&h).map(|c| c.map(|c| c.digest())),
+        Err(AuthorizationError::MultipleValues { count: 2 })
+    );
+}
+
 #[test]
 fn header_values_are_sensitive_and_round_trip() {
     for c in [
