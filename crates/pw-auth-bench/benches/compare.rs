@@ -81,30 +81,22 @@ fn authorize_benches(c: &mut Criterion) {
             )
         })
     });
-    let cedar_allow = cedar.request(Role::ApiUser, "flows.deploy", pro).unwrap();
-    let cedar_deny = cedar
-        .request(Role::ApiUser, "blueprints.publish", pro)
-        .unwrap();
-    assert!(cedar.is_allowed(&cedar_allow) && !cedar.is_allowed(&cedar_deny));
-    g.bench_function(BenchmarkId::new("cedar", "allow"), |b| {
-        b.iter(|| cedar.is_allowed(black_box(&cedar_allow)))
-    });
-    g.bench_function(BenchmarkId::new("cedar", "deny"), |b| {
-        b.iter(|| cedar.is_allowed(black_box(&cedar_deny)))
-    });
-    // Cedar as its users write it: role groups, action groups, a tier attribute.
+    // Cedar in both encodings: one `permit` per action, and as its users write it
+    // (role groups, action groups, a tier attribute).
     let grouped = CedarPeer::with_style(&policy, CedarStyle::Grouped).unwrap();
-    let grouped_allow = grouped.request(Role::ApiUser, "flows.deploy", pro).unwrap();
-    let grouped_deny = grouped
-        .request(Role::ApiUser, "blueprints.publish", pro)
-        .unwrap();
-    assert!(grouped.is_allowed(&grouped_allow) && !grouped.is_allowed(&grouped_deny));
-    g.bench_function(BenchmarkId::new("cedar-grouped", "allow"), |b| {
-        b.iter(|| grouped.is_allowed(black_box(&grouped_allow)))
-    });
-    g.bench_function(BenchmarkId::new("cedar-grouped", "deny"), |b| {
-        b.iter(|| grouped.is_allowed(black_box(&grouped_deny)))
-    });
+    for (name, peer) in [("cedar", &cedar), ("cedar-grouped", &grouped)] {
+        let allow = peer.request(Role::ApiUser, "flows.deploy", pro).unwrap();
+        let deny = peer
+            .request(Role::ApiUser, "blueprints.publish", pro)
+            .unwrap();
+        assert!(peer.is_allowed(&allow) && !peer.is_allowed(&deny));
+        g.bench_function(BenchmarkId::new(name, "allow"), |b| {
+            b.iter(|| peer.is_allowed(black_box(&allow)))
+        });
+        g.bench_function(BenchmarkId::new(name, "deny"), |b| {
+            b.iter(|| peer.is_allowed(black_box(&deny)))
+        });
+    }
     assert!(casbin.is_allowed_prepared("api-user@professional", "professional", "flows.deploy"));
     assert!(!casbin.is_allowed_prepared(
         "api-user@professional",

@@ -198,9 +198,10 @@ fn cut(action: &str) -> Arc<str> {
 }
 
 /// The request's action as recorded: the policy's own text when it is one of the
-/// policy's actions (no allocation), otherwise the requested text, cut.
+/// policy's actions (no allocation; no second lookup for a request made from the
+/// definition, as the server flow makes them), otherwise the requested text, cut.
 fn recorded_action(policy: &Policy, request: &Request<'_>) -> Arc<str> {
-    match policy.action(request.action()) {
+    match request.def().or_else(|| policy.action(request.action())) {
         Some(def) => Arc::clone(def.shared_id()),
         None => cut(request.action()),
     }

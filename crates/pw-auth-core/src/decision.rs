@@ -95,6 +95,11 @@ impl<'a> Request<'a> {
         self.action
     }
 
+    /// The action's definition, when the request was made from it.
+    pub(crate) const fn def(&self) -> Option<&'a ActionDef> {
+        self.def
+    }
+
     /// The company that owns the target entities.
     pub const fn company(&self) -> &'a CompanyId {
         self.company

@@ -5,12 +5,8 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// Appends the lowercase hex form of `bytes` to `out`.
 pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
     out.reserve(bytes.len().saturating_mul(2));
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                out.push(char::from(d));
-            }
-        }
+    for &b in bytes {
+        out.extend(encode_array::<1, 2>([b]).map(char::from));
     }
 }
 

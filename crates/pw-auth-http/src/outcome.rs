@@ -149,13 +149,23 @@ impl Outcome {
         &self.body
     }
 
-    fn json(status: u16, headers: Vec<(&'static str, String)>, body: serde_json::Value) -> Outcome {
-        let mut headers = headers;
+    /// A refusal with a JSON body, serialised straight to text (for a
+    /// `serde_json::Value`, the same text as its `Display`).
+    /// `header` is the refusal's one field besides `content-type`, if it has one.
+    fn json(
+        status: u16,
+        header: Option<(&'static str, String)>,
+        body: impl serde::Serialize,
+    ) -> Outcome {
+        let mut headers = Vec::with_capacity(2);
+        headers.extend(header);
         headers.push(("content-type", "application/json".to_owned()));
         Outcome {
             status,
             headers,
-            body: body.to_string(),
+            // The bodies are strings, numbers and maps with string keys: serialising
+            // them to a `String` cannot fail.
+            body: serde_json::to_string(&body).unwrap_or_default(),
             proceed: false,
         }
     }
@@ -234,7 +244,7 @@ impl Responder {
         };
         Outcome::json(
             401,
-            vec![self.challenge(error)],
+            Some(self.challenge(error)),
             serde_json::json!({"message": "Unauthenticated."}),
         )
     }
@@ -251,10 +261,10 @@ impl Responder {
     fn multiple_values(&self) -> Outcome {
         Outcome::json(
             400,
-            vec![self.challenge(Some((
+            Some(self.challenge(Some((
                 BearerError::InvalidRequest,
                 "Exactly one Authorization value is allowed",
-            )))],
+            )))),
             serde_json::json!({"message": "Exactly one Authorization value is allowed."}),
         )
     }
@@ -281,16 +291,11 @@ impl Responder {
             message: reason.to_string(),
             reason,
         };
-        Outcome {
-            status: 403,
-            headers: vec![
-                ("www-authenticate", self.forbidden_challenge.clone()),
-                ("content-type", "application/json".to_owned()),
-            ],
-            // Serialising a struct of a string and a reason to a `String` cannot fail.
-            body: serde_json::to_string(&body).unwrap_or_default(),
-            proceed: false,
-        }
+        Outcome::json(
+            403,
+            Some(("www-authenticate", self.forbidden_challenge.clone())),
+            body,
+        )
     }
 
     /// 401 for a refused login: a bare challenge, and one message for every reason
@@ -298,7 +303,7 @@ impl Responder {
     pub fn login_refused(&self) -> Outcome {
         Outcome::json(
             401,
-            vec![self.challenge(None)],
+            Some(self.challenge(None)),
             serde_json::json!({"message": crate::server::LOGIN_REFUSED_MESSAGE}),
         )
     }
@@ -315,7 +320,7 @@ impl Responder {
     pub fn validation(&self, message: &str, errors: &BTreeMap<String, Vec<String>>) -> Outcome {
         Outcome::json(
             422,
-            Vec::new(),
+            None,
             serde_json::json!({"message": message, "errors": errors}),
         )
     }
@@ -325,7 +330,7 @@ impl Responder {
     pub fn payload_too_large(&self, cap: usize) -> Outcome {
         Outcome::json(
             413,
-            Vec::new(),
+            None,
             serde_json::json!({"message": format!("The payload is larger than the limit of {cap} bytes.")}),
         )
     }
@@ -335,7 +340,7 @@ impl Responder {
         let secs = whole_seconds_up(retry_after).max(1);
         Outcome::json(
             429,
-            vec![("retry-after", secs.to_string())],
+            Some(("retry-after", secs.to_string())),
             serde_json::json!({"message": "Too Many Attempts."}),
         )
     }

@@ -115,8 +115,14 @@ impl<'a> Target<'a> {
         self.tier
     }
 
-    fn request(&self, grants: &'a [CompanyId]) -> Request<'a> {
-        let r = Request::new(self.action, self.company, self.tier).with_grants(grants);
+    /// The request, its action looked up in `policy` once: the decision and the
+    /// audit record both read the definition found here.
+    fn request(&self, policy: &'a Policy, grants: &'a [CompanyId]) -> Request<'a> {
+        let r = match policy.action(self.action) {
+            Some(def) => Request::for_action(def, self.company, self.tier),
+            None => Request::new(self.action, self.company, self.tier),
+        }
+        .with_grants(grants);
         match self.parent {
             Some(parent) => r.with_parent(parent),
             None => r,
@@ -382,7 +388,7 @@ impl ServerFlow {
         match self.throttled(&[*client], now) {
             None => Ok(()),
             Some(wait) => {
-                let bare = target.map(|t| t.request(&[]));
+                let bare = target.map(|t| t.request(&self.policy, &[]));
                 Err(Box::new(Served {
                     principal: None,
                     failure: None,
@@ -503,7 +509,7 @@ impl ServerFlow {
         now: OffsetDateTime,
     ) -> Result<Principal, Box<Served>> {
         let unauthenticated = |failure: AuthnFailure| {
-            let bare = target.map(|t| t.request(&[]));
+            let bare = target.map(|t| t.request(&self.policy, &[]));
             Box::new(Served {
                 principal: None,
                 failure: Some(failure),
@@ -534,7 +540,7 @@ impl ServerFlow {
         budget: Option<Budget<'_>>,
         now: OffsetDateTime,
     ) -> Served {
-        let request = target.request(grants);
+        let request = target.request(&self.policy, grants);
         let decision = authorize(&self.policy, &principal, &request, now);
         if !decision.is_allowed() {
             return Served {

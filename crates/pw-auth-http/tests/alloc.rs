@@ -133,4 +133,14 @@ fn the_request_path_allocates_only_for_its_results() {
     // The outcome's header list and its two rate-limit values. (The audit record
     // shares the policy's text for the action and the policy id.)
     assert_eq!(served, 3, "allocations of one allowed request");
+    let denied = count(&mut || {
+        let target = Target::new("blueprints.publish", &acme, Tier::Professional);
+        let s = flow.serve([&header[..]], &store, target, Some(&mut budget), now);
+        assert_eq!(s.outcome().status(), 403);
+        let _ = std::hint::black_box(s);
+    });
+    // The header list and its two values (the prepared challenge copied, the
+    // content type), the reason's message, and the body (a string that grows as
+    // serde_json writes it: three allocations for this one).
+    assert_eq!(denied, 7, "allocations of one denied request");
 }
