@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 
 use crate::authn::AuthnFailure;
 use crate::decision::{Decision, Effect, Reason, Request};
-use crate::id::{CompanyId, UserId};
+use std::net::IpAddr;
+
+use crate::id::{ApiKeyId, CompanyId, UserId};
 use crate::policy::Policy;
 use crate::principal::{AuthMethod, Principal};
 use crate::role::{CustomRoleName, Role};
@@ -36,7 +38,7 @@ pub struct AuditPrincipal {
 /// The version of the audit records' shape, described by `docs/audit-schema.json`. It
 /// changes whenever a field is added, removed or changes meaning; a new reason kind
 /// is a new version too.
-pub const AUDIT_SCHEMA_VERSION: u32 = 1;
+pub const AUDIT_SCHEMA_VERSION: u32 = 2;
 
 /// Serialises as [`AUDIT_SCHEMA_VERSION`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +52,7 @@ impl Serialize for SchemaVersion {
 
 /// Why, as recorded: an authorisation reason, an authentication failure, the usage
 /// limit, or a login attempt's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum AuditReason {
     /// The authorisation decision's reason.
@@ -64,6 +66,18 @@ pub enum AuditReason {
     /// A request refused unread because its client failed to authenticate too often
     /// (429).
     Throttled(Throttled),
+    /// An API key was created (the decision to allow it is recorded before, as for
+    /// every request; this record names the key made).
+    KeyCreated(KeyCreated),
+}
+
+/// A key creation, as recorded: `{"kind": "key_created", "key_id": …}` — its id,
+/// never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "key_created")]
+pub struct KeyCreated {
+    /// The new key's id.
+    pub key_id: ApiKeyId,
 }
 
 /// A request refused for its client's failed attempts, as recorded:
@@ -175,6 +189,16 @@ pub struct AuditRecord {
     pub tier: Option<Tier>,
     /// The policy that decided ([`Policy::id`]), sharing the policy's text.
     pub policy: Arc<str>,
+    /// The client's address, as the server saw it (behind a trusted proxy, the
+    /// address it forwarded for), when the server records it
+    /// ([`AuditRecord::with_client`]); left out of the JSON when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<IpAddr>,
+    /// For a record that stands for several alike (one client's throttled requests
+    /// in one window, kept as one record), how many; left out of the JSON for a
+    /// record of one request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 impl AuditPrincipal {
@@ -231,6 +255,8 @@ impl AuditRecord {
             company: Some(request.company().clone()),
             tier: Some(request.tier()),
             policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
         }
     }
 
@@ -254,6 +280,8 @@ impl AuditRecord {
             company: Some(request.company().clone()),
             tier: Some(request.tier()),
             policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
         }
     }
 
@@ -280,6 +308,8 @@ impl AuditRecord {
             company: user.map(|p| p.company().clone()),
             tier: None,
             policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
         }
     }
 
@@ -315,7 +345,56 @@ impl AuditRecord {
             company: request.map(|r| r.company().clone()),
             tier: request.map(Request::tier),
             policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
         }
+    }
+
+    /// The record of an API key created for `company` by `principal`: its id.
+    pub fn key_created(
+        policy: &Policy,
+        principal: &Principal,
+        key_id: &ApiKeyId,
+        company: &CompanyId,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            schema_version: SchemaVersion,
+            time: now,
+            effect: Effect::Allow,
+            reason: AuditReason::KeyCreated(KeyCreated {
+                key_id: key_id.clone(),
+            }),
+            principal: Some(AuditPrincipal::of(principal)),
+            action: policy
+                .action("api-keys.create")
+                .map(|def| Arc::clone(def.shared_id())),
+            company: Some(company.clone()),
+            tier: None,
+            policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
+        }
+    }
+
+    /// The same record, naming the client's address.
+    #[must_use]
+    pub fn with_client(mut self, client: IpAddr) -> AuditRecord {
+        self.client = Some(client);
+        self
+    }
+
+    /// Whether it records a request refused for its client's failures (a throttled
+    /// request or login): the kind a server may keep as one record per client and
+    /// window, with a [`count`](AuditRecord::count).
+    pub fn is_throttled(&self) -> bool {
+        matches!(
+            self.reason,
+            AuditReason::Throttled(_)
+                | AuditReason::Login(LoginAttempt {
+                    result: LoginResult::Throttled
+                })
+        )
     }
 
     /// The record of a request that failed authentication, with what is known of
@@ -516,6 +595,25 @@ mod tests {
                 at,
             ));
             check(&AuditRecord::throttled(&policy, None, Duration::ZERO, at));
+            for client in ["192.0.2.1", "2001:db8::1"] {
+                let mut r = AuditRecord::throttled(&policy, None, Duration::ZERO, at)
+                    .with_client(client.parse().unwrap());
+                r.count = Some(3000);
+                let v = check(&r);
+                assert_eq!(
+                    (v["client"].as_str(), v["count"].as_u64()),
+                    (Some(client), Some(3000))
+                );
+            }
+            for p in &principals {
+                let key = crate::id::ApiKeyId::new("key_2").unwrap();
+                let v = check(&AuditRecord::key_created(&policy, p, &key, &acme, at));
+                assert_eq!(
+                    v["reason"],
+                    serde_json::json!({"kind": "key_created", "key_id": "key_2"})
+                );
+                assert_eq!(v["action"], "api-keys.create");
+            }
         }
         assert!(n >= 100);
         // Records the schema must refuse.
@@ -528,7 +626,13 @@ mod tests {
         v.as_object_mut().unwrap().remove("schema_version");
         bad.push(v);
         let mut v = good.clone();
-        v["schema_version"] = 2.into();
+        v["schema_version"] = 1.into();
+        bad.push(v);
+        let mut v = good.clone();
+        v["client"] = "not-an-address".into();
+        bad.push(v);
+        let mut v = good.clone();
+        v["count"] = 0.into();
         bad.push(v);
         let mut v = good.clone();
         v["reason"]["result"] = "maybe".into();

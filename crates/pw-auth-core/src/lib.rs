@@ -70,8 +70,8 @@ mod tier;
 mod user;
 
 pub use audit::{
-    AUDIT_SCHEMA_VERSION, AuditPrincipal, AuditReason, AuditRecord, LoginAttempt, LoginResult,
-    MAX_AUDIT_ACTION_LEN, OverLimit, Throttled, Unauthenticated,
+    AUDIT_SCHEMA_VERSION, AuditPrincipal, AuditReason, AuditRecord, KeyCreated, LoginAttempt,
+    LoginResult, MAX_AUDIT_ACTION_LEN, OverLimit, Throttled, Unauthenticated,
 };
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
@@ -86,6 +86,7 @@ pub use lifetime::{
 };
 pub use limit::{
     LimitDecision, LimitState, MAX_QUOTA_PERIOD_SECS, Quota, QuotaError, QuotaRepr, check_limit,
+    refund_limit,
 };
 pub use mint::{
     AlreadyRevoked, ApiKeyRecord, IssuedToken, KeyLabel, LabelError, MAX_LABEL_CHARS,

@@ -294,6 +294,44 @@ pub fn check_limit(
     )
 }
 
+/// Gives back the charge of one admitted request: the state as if that request had
+/// not been made. For a budget reserved before expensive work (a password
+/// verification charged to a failure budget first, so that no number of concurrent
+/// attempts can verify more than the quota) and returned when the work turns out not
+/// to count against it (the password was right). A state that is whole at `now` has
+/// nothing to give back and stays whole; one that was clamped or refused is never
+/// made whole by more than one interval. Allocates nothing.
+///
+/// ```
+/// use pw_auth_core::{LimitState, Quota, check_limit, refund_limit};
+/// use time::macros::datetime;
+/// let quota = Quota::new(1, 60, 1)?;
+/// let now = datetime!(2026-11-27 12:00 UTC);
+/// let (first, spent) = check_limit(LimitState::default(), &quota, now);
+/// assert!(first.is_allowed() && !check_limit(spent, &quota, now).0.is_allowed());
+/// let back = refund_limit(spent, &quota, now);
+/// assert!(check_limit(back, &quota, now).0.is_allowed());
+/// # Ok::<(), pw_auth_core::QuotaError>(())
+/// ```
+#[must_use = "a refund does nothing until the state it returns is stored"]
+pub fn refund_limit(state: LimitState, quota: &Quota, now: OffsetDateTime) -> LimitState {
+    let Some(tat) = state.tat.map(OffsetDateTime::unix_timestamp_nanos) else {
+        return state;
+    };
+    let now_ns = now.unix_timestamp_nanos();
+    let back = tat.saturating_sub(quota.interval());
+    if back <= now_ns {
+        // Whole again: every state at or before `now` decides as an empty one.
+        return LimitState::default();
+    }
+    match OffsetDateTime::from_unix_timestamp_nanos(back) {
+        Ok(at) => LimitState { tat: Some(at) },
+        // Between two instants that are both representable: unreachable, but
+        // refunding nothing is the safe answer.
+        Err(_) => state,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

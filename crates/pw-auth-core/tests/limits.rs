@@ -97,6 +97,69 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// A reservation given back leaves a budget that decides exactly as if the
+    /// reserved request had never been made, at the moment of the refund and at every
+    /// later one (checked by replaying the rest of the arrivals on both).
+    #[test]
+    fn a_refunded_reservation_is_as_if_never_made(
+        (q, times, cut, delay) in quota().prop_flat_map(|q| (Just(q), arrivals(q), any::<prop::sample::Index>(), 0i64..2_000_000_000))
+    ) {
+        let cut = cut.index(times.len());
+        let mut state = LimitState::default();
+        for &t in &times[..cut] {
+            state = check_limit(state, &q, at(t)).1;
+        }
+        let reserve_at = times[cut];
+        let (d, reserved) = check_limit(state, &q, at(reserve_at));
+        prop_assume!(d.is_allowed());
+        // The work the reservation paid for takes `delay`; then it is given back.
+        let refund_at = reserve_at + delay;
+        let mut with_refund = refund_limit(reserved, &q, at(refund_at));
+        let mut never_made = state;
+        let mut later: Vec<i64> = times[cut + 1..].iter().map(|&t| t.max(refund_at)).collect();
+        later.insert(0, refund_at);
+        for &t in &later {
+            let (a, sa) = check_limit(with_refund, &q, at(t));
+            let (b, sb) = check_limit(never_made, &q, at(t));
+            prop_assert_eq!(a, b, "at +{}ns", t);
+            with_refund = sa;
+            never_made = sb;
+        }
+    }
+
+    /// A refund gives back at most one request, never more, whatever state it is
+    /// handed (also states that were never charged, or charged by another clock).
+    #[test]
+    fn a_refund_gives_back_at_most_one_request(
+        (q, times) in quota().prop_flat_map(|q| (Just(q), arrivals(q))),
+        offset in -5_000_000_000i64..5_000_000_000,
+    ) {
+        let mut state = LimitState::default();
+        for &t in &times {
+            state = check_limit(state, &q, at(t)).1;
+        }
+        let now = at(times.last().copied().unwrap_or(0) + offset);
+        let refunded = refund_limit(state, &q, now);
+        // Count what each admits at `now`, back to back.
+        let count = |mut s: LimitState| {
+            let mut n = 0u32;
+            while n <= q.limit() + q.burst() {
+                let (d, next) = check_limit(s, &q, now);
+                if !d.is_allowed() { break; }
+                s = next;
+                n += 1;
+            }
+            n
+        };
+        let (before, after) = (count(state), count(refunded));
+        prop_assert!(after == before || after == before + 1, "{} then {}", before, after);
+        prop_assert!(after <= q.burst());
+    }
+}
+
 /// A store of one company's API key and one person's token.
 struct Store {
     key: ApiKeyRecord,
