@@ -20,6 +20,8 @@
 //!   429, or proceed). Also the login endpoint in two steps
 //!   ([`ServerFlow::login_request`], [`ServerFlow::login`]) and the key endpoints'
 //!   bodies ([`key_json`], [`created_key_body`]).
+//! * [`TrustedProxies`] / [`ClientAddr`]: who the client is behind proxies the server
+//!   trusts (`Forwarded`, `X-Forwarded-For`), and the key its throttles count by.
 //! * [`Session`]: the client side, a sans-IO state machine that holds an API key or a
 //!   username and password, says when to log in ([`Next`]), hands out the header
 //!   value to send, and reads what the server answered ([`Reaction`]).
@@ -52,6 +54,7 @@ mod bearer;
 mod challenge;
 mod client;
 mod flat_json;
+mod forwarded;
 #[cfg(feature = "http")]
 mod http_types;
 mod login;
@@ -78,6 +81,7 @@ pub use client::{
     DEFAULT_MAX_MALFORMED, DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig,
     SessionError,
 };
+pub use forwarded::{Cidr, CidrError, ClientAddr, TrustedProxies};
 #[cfg(feature = "http")]
 pub use http_types::{
     authorization_header_value, challenges_from_headers, credential_from_headers,
@@ -92,6 +96,7 @@ pub use outcome::{
     Responder, rate_limit_fields,
 };
 pub use server::{
-    Budget, Budgets, DEFAULT_FAILURE_QUOTA, LOGIN_REFUSED_MESSAGE, LoginServed, Refused, Served,
-    ServerFlow, ServerStore, Target, created_key_body, key_json,
+    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LOGIN_REFUSED_MESSAGE,
+    LoginBudgets, LoginServed, Refused, Served, ServerFlow, ServerStore, Target, created_key_body,
+    key_json,
 };

@@ -325,6 +325,21 @@ impl Responder {
         )
     }
 
+    /// 400 for a request the server cannot read (a header that is malformed or sent
+    /// twice), with `message` as the body's message.
+    pub fn bad_request(&self, message: &str) -> Outcome {
+        Outcome::json(400, None, serde_json::json!({ "message": message }))
+    }
+
+    /// 415 for a body that is not `application/json` where only JSON is read.
+    pub fn unsupported_media_type(&self) -> Outcome {
+        Outcome::json(
+            415,
+            None,
+            serde_json::json!({"message": "The body must be application/json."}),
+        )
+    }
+
     /// 413 for a payload over `cap` bytes, naming the cap (the platform's own is
     /// [`PLATFORM_MAX_PAYLOAD`]; the login endpoint's is smaller).
     pub fn payload_too_large(&self, cap: usize) -> Outcome {

@@ -11,6 +11,7 @@
 mod authorization;
 mod challenges;
 mod client;
+mod forwarded;
 mod greenbytes;
 #[cfg(feature = "http")]
 mod http_types;

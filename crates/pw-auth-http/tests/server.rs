@@ -2,6 +2,7 @@
 //! charging, the login steps and the key endpoints' bodies.
 
 use std::borrow::Cow;
+use std::time::Duration as StdDuration;
 
 use pw_auth_core::*;
 use pw_auth_http::*;
@@ -439,23 +440,24 @@ fn a_target_says_what_it_asks_for() {
     );
 }
 
-/// The throttle on failures, step by step: ten failures fit the default budget, the
-/// eleventh attempt is refused unread with the time to wait, a budget charged by one
-/// key leaves another alone, and the wait is exact.
+/// The login throttle, step by step: ten attempts are reserved (each charged to all
+/// three budgets before any password is checked), the eleventh is refused with the
+/// exact time to wait and charges nothing, a released reservation is as if never
+/// made, and either spent budget refuses.
 #[test]
-fn failed_attempts_are_throttled() {
+fn login_attempts_are_reserved_before_they_are_verified() {
     let f = fixture();
-    let (mut user, mut client, other) = (
-        LimitState::default(),
-        LimitState::default(),
-        LimitState::default(),
-    );
+    let mut b = LoginBudgets::default();
     for _ in 0..10 {
-        assert!(f.flow.check_login_throttle(&user, &client, NOW).is_ok());
-        f.flow.record_failure(&mut user, NOW);
-        f.flow.record_failure(&mut client, NOW);
+        assert_eq!(f.flow.reserve_login(&mut b, NOW), None);
     }
-    let refused = f.flow.check_login_throttle(&user, &other, NOW).unwrap_err();
+    let spent = b;
+    assert_eq!(
+        f.flow.reserve_login(&mut b, NOW),
+        Some(StdDuration::from_secs(6))
+    );
+    assert_eq!(b, spent, "a refused attempt charges nothing");
+    let refused = f.flow.login_throttled(StdDuration::from_secs(6), NOW);
     assert_eq!(refused.outcome.status(), 429);
     assert_eq!(refused.outcome.header("retry-after"), Some("6"));
     assert_eq!(
@@ -466,26 +468,119 @@ fn failed_attempts_are_throttled() {
         serde_json::to_value(&refused.audit).unwrap()["reason"],
         serde_json::json!({"kind": "login", "result": "throttled"})
     );
-    assert!(
-        f.flow.check_login_throttle(&other, &client, NOW).is_err(),
-        "either key spent refuses"
-    );
-    assert!(f.flow.check_login_throttle(&other, &other, NOW).is_ok());
+    // A right password gives its reservation back: one more attempt fits at once.
+    f.flow.release_login(&mut b, NOW);
+    assert_eq!(f.flow.reserve_login(&mut b, NOW), None);
+    assert!(f.flow.reserve_login(&mut b, NOW).is_some());
+    // The wait is exact.
     let later = NOW + Duration::seconds(6);
+    let mut early = b;
     assert!(
         f.flow
-            .check_login_throttle(&user, &client, later - Duration::nanoseconds(1))
-            .is_err()
+            .reserve_login(&mut early, later - Duration::nanoseconds(1))
+            .is_some()
     );
-    assert!(f.flow.check_login_throttle(&user, &client, later).is_ok());
+    assert_eq!(f.flow.reserve_login(&mut b.clone(), later), None);
+    // Either the client's or the (username, client) budget spent refuses alone.
+    let fresh = LimitState::default();
+    for spent_one in [
+        LoginBudgets {
+            client: spent.client,
+            ..LoginBudgets::default()
+        },
+        LoginBudgets {
+            pair: spent.pair,
+            ..LoginBudgets::default()
+        },
+    ] {
+        let mut one = spent_one;
+        assert!(f.flow.reserve_login(&mut one, NOW).is_some(), "{one:?}");
+    }
+    // The username-wide budget alone does not: it is a ceiling, far above the quota.
+    let mut ceiling_only = LoginBudgets {
+        username: spent.username,
+        client: fresh,
+        pair: fresh,
+    };
+    assert_eq!(f.flow.reserve_login(&mut ceiling_only, NOW), None);
+}
 
+/// The username ceiling refuses only clients that failed for the username: with a
+/// ceiling of three an hour, three attackers' failures spend it; each of them is then refused
+/// although its own budgets have room, while a client with a clean record (the owner
+/// on another address) is let in. A period and one interval after its failure, an
+/// attacker is clean again and gets one guess.
+#[test]
+fn the_username_ceiling_locks_out_only_clients_that_failed() {
+    let f = fixture();
+    let flow = f
+        .flow
+        .clone()
+        .with_username_ceiling(Quota::new(3, 3600, 3).unwrap());
+    let mut username = LimitState::default();
+    let mut attackers = [LimitState::default(); 3];
+    for pair in &mut attackers {
+        let mut b = LoginBudgets {
+            pair: *pair,
+            username,
+            client: LimitState::default(),
+        };
+        assert_eq!(flow.reserve_login(&mut b, NOW), None);
+        (*pair, username) = (b.pair, b.username);
+    }
+    let at = NOW + Duration::seconds(1);
+    for pair in attackers {
+        let mut b = LoginBudgets {
+            pair,
+            username,
+            client: LimitState::default(),
+        };
+        assert!(
+            flow.reserve_login(&mut b, at).is_some(),
+            "a client that failed"
+        );
+    }
+    let mut owner = LoginBudgets {
+        username,
+        ..LoginBudgets::default()
+    };
+    assert_eq!(
+        flow.reserve_login(&mut owner, at),
+        None,
+        "the owner gets in"
+    );
+    // 66 s after its failure (one period, one 6 s interval) an attacker is clean; the
+    // ceiling is still spent (the owner's attempt was charged to it too).
+    let clean_at = NOW + Duration::seconds(66);
+    let mut b = LoginBudgets {
+        pair: attackers[0],
+        username: owner.username,
+        client: LimitState::default(),
+    };
+    assert!(
+        flow.reserve_login(&mut b.clone(), clean_at - Duration::seconds(1))
+            .is_some()
+    );
+    assert_eq!(flow.reserve_login(&mut b, clean_at), None);
+}
+
+/// The throttle on failed authentications: a failure is charged after the fact, ten
+/// fit, the eleventh says how long to wait (and is answered 429, audited as
+/// `throttled`), and a tighter quota waits longer.
+#[test]
+fn failed_authentications_are_charged_then_throttled() {
+    let f = fixture();
+    let mut client = LimitState::default();
+    for _ in 0..10 {
+        assert_eq!(f.flow.charge_auth_failure(&mut client, NOW), None);
+    }
+    let wait = f.flow.charge_auth_failure(&mut client, NOW).unwrap();
+    assert_eq!(wait, StdDuration::from_secs(6));
     let acme = company("acme");
     let target = Target::new("flows.view", &acme, Tier::Professional);
-    let served = f
-        .flow
-        .check_auth_throttle(&client, Some(target), NOW)
-        .unwrap_err();
+    let served = f.flow.auth_throttled(wait, Some(target), NOW);
     assert_eq!(served.outcome().status(), 429);
+    assert_eq!(served.outcome().header("retry-after"), Some("6"));
     assert!(!served.is_allowed() && served.principal().is_none());
     let audit = serde_json::to_value(served.audit()).unwrap();
     assert_eq!(
@@ -493,14 +588,44 @@ fn failed_attempts_are_throttled() {
         serde_json::json!({"kind": "throttled", "retry_after_secs": 6})
     );
     assert_eq!(audit["action"], "flows.view");
-    assert!(f.flow.check_auth_throttle(&other, None, NOW).is_ok());
+    assert_eq!(
+        f.flow
+            .charge_auth_failure(&mut client, NOW + Duration::seconds(6)),
+        None
+    );
     // A tighter quota: one failure, then a minute's wait.
     let strict = f
         .flow
         .clone()
         .with_failure_quota(Quota::new(1, 60, 1).unwrap());
     let mut s = LimitState::default();
-    strict.record_failure(&mut s, NOW);
-    let e = strict.check_auth_throttle(&s, None, NOW).unwrap_err();
-    assert_eq!(e.outcome().header("retry-after"), Some("60"));
+    assert_eq!(strict.charge_auth_failure(&mut s, NOW), None);
+    assert_eq!(
+        strict.charge_auth_failure(&mut s, NOW),
+        Some(StdDuration::from_secs(60))
+    );
+}
+
+/// The store's states and the login's budgets convert in one order, and anything but
+/// three states is refused.
+#[test]
+fn login_budgets_convert_in_key_order() {
+    let now = |s: i64| NOW + Duration::seconds(s);
+    let q = Quota::new(1, 60, 1).unwrap();
+    let states: Vec<LimitState> = (0..3)
+        .map(|i| check_limit(LimitState::default(), &q, now(i)).1)
+        .collect();
+    let b = LoginBudgets::from_states(&states).unwrap();
+    assert_eq!(
+        (b.client, b.pair, b.username),
+        (states[0], states[1], states[2])
+    );
+    let mut back = vec![LimitState::default(); 3];
+    b.store_into(&mut back);
+    assert_eq!(back, states);
+    assert_eq!(LoginBudgets::from_states(&states[..2]), None);
+    assert_eq!(
+        LoginBudgets::from_states(&[states.clone(), states].concat()),
+        None
+    );
 }
