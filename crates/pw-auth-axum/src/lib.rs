@@ -53,7 +53,9 @@ use pw_auth_core::{
     ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Lookup,
     Principal, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord, usage_key,
 };
-use pw_auth_http::{Budget, Outcome, ServerFlow, ServerStore, Target, credential_ref_from_headers};
+use pw_auth_http::{
+    Budget, ClientAddr, Outcome, ServerFlow, ServerStore, Target, credential_ref_from_headers,
+};
 use time::OffsetDateTime;
 
 pub use memory::MemoryStore;
@@ -170,20 +172,21 @@ pub trait AuthStore: Send + Sync + 'static {
         R: Send + 'static,
         F: FnMut(&mut LimitState) -> R + Send + 'static;
 
-    /// The failure budget of a client (see [`PwAuth::with_client_key`]); a key never
-    /// charged has a fresh one.
-    fn failures(&self, key: &str) -> impl Future<Output = Result<LimitState, StoreError>> + Send;
-
-    /// Charges one failed authentication to a client's failure budget with `charge`,
-    /// atomically with respect to other requests charging the same key (`charge` may
-    /// run more than once, as in [`AuthStore::with_budget`]).
-    fn charge_failure<F>(
+    /// Runs `f` on the failure budgets at `keys` (in that order; a key never charged
+    /// has a fresh one) and stores what it leaves, atomically with respect to every
+    /// other request updating any of those keys: the throttles' reservations and
+    /// charges (see [`PwAuth::with_client`]) are decided and stored in one step,
+    /// so no number of concurrent requests can pass a spent budget. `keys` are
+    /// distinct. As in [`AuthStore::with_budget`], a compare-and-set store may run `f`
+    /// again on fresh states; only the run whose states were stored counts.
+    fn with_failures<R, F>(
         &self,
-        key: &str,
-        charge: F,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send
+        keys: Vec<String>,
+        f: F,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send
     where
-        F: FnMut(&mut LimitState) + Send + 'static;
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static;
 
     /// Keeps an audit record. A failure refuses the request (503): nothing is allowed
     /// that could not be recorded.
@@ -191,12 +194,18 @@ pub trait AuthStore: Send + Sync + 'static {
 }
 
 /// Which company a request acts in, given the request and the authenticated
-/// principal: by default the principal's own company.
-pub type CompanyHook = dyn Fn(&Parts, &Principal) -> Option<CompanyId> + Send + Sync;
+/// principal: `Ok(None)` for the principal's own company (the default), `Ok(Some(c))`
+/// for a company the request names (the flow then decides whether the principal may
+/// act there), or `Err` with the refusal to send (a 400 for a header that names no
+/// company, or names one twice).
+pub type CompanyHook =
+    dyn Fn(&Parts, &Principal) -> Result<Option<CompanyId>, Outcome> + Send + Sync;
 
-/// The key a request's client is throttled by after failed authentications (the
-/// peer's address, say); `None` for no throttle on that request.
-pub type ClientKey = dyn Fn(&Parts) -> Option<String> + Send + Sync;
+/// Who a request's client is (the peer's address, or behind a trusted proxy the
+/// address it forwarded for; see [`TrustedProxies`](pw_auth_http::TrustedProxies)):
+/// its [`ClientAddr::key`] keys the throttle on failed authentications, and its
+/// address is named in the request's audit record. `None`: no throttle, no address.
+pub type ClientOf = dyn Fn(&Parts) -> Option<ClientAddr> + Send + Sync;
 
 /// The clock the guard reads (`OffsetDateTime::now_utc` unless replaced, e.g. by a
 /// test's fake clock).
@@ -207,7 +216,7 @@ struct Inner<S> {
     store: S,
     clock: Arc<Clock>,
     company: Arc<CompanyHook>,
-    client_key: Option<Arc<ClientKey>>,
+    client_of: Option<Arc<ClientOf>>,
     limit: bool,
 }
 
@@ -233,8 +242,8 @@ impl<S: AuthStore> PwAuth<S> {
                 flow: Arc::new(flow),
                 store,
                 clock: Arc::new(OffsetDateTime::now_utc),
-                company: Arc::new(|_: &Parts, p: &Principal| Some(p.company().clone())),
-                client_key: None,
+                company: Arc::new(|_: &Parts, _: &Principal| Ok(None)),
+                client_of: None,
                 limit: true,
             }),
         }
@@ -258,18 +267,22 @@ impl<S: AuthStore> PwAuth<S> {
     }
 
     /// The same adapter choosing the company a request acts in with `hook` (for
-    /// example from a header naming a linked company); `None` from the hook refuses
-    /// the request as acting in no company it may. Call it before cloning.
+    /// example from a header naming a linked company; see [`CompanyHook`]). Call it
+    /// before cloning.
     pub fn with_company_hook(self, hook: Arc<CompanyHook>) -> PwAuth<S> {
         self.with(|i| i.company = hook)
     }
 
-    /// The same adapter throttling failed authentications per client, keyed by
-    /// `key` (without it, none are throttled): after the flow's failure quota of
-    /// 401s, a client's requests are refused unread (429 with `Retry-After`) until
-    /// its budget refills. Call it before cloning.
-    pub fn with_client_key(self, key: Arc<ClientKey>) -> PwAuth<S> {
-        self.with(|i| i.client_key = Some(key))
+    /// The same adapter telling clients apart with `client_of`, which names each
+    /// request's client in its audit record and throttles failed authentications per
+    /// client (without it, none are throttled): after the flow's failure quota of
+    /// 401s, a client's failing requests are answered 429 with `Retry-After` instead
+    /// until its budget refills. Each failure is charged atomically
+    /// ([`AuthStore::with_failures`]), so concurrency cannot pass the quota; a request
+    /// with a valid credential is never refused by this throttle. Call it before
+    /// cloning.
+    pub fn with_client(self, client_of: Arc<ClientOf>) -> PwAuth<S> {
+        self.with(|i| i.client_of = Some(client_of))
     }
 
     /// The same adapter without usage limits. Call it before cloning.
@@ -280,6 +293,12 @@ impl<S: AuthStore> PwAuth<S> {
     /// The flow.
     pub fn flow(&self) -> &ServerFlow {
         &self.inner.flow
+    }
+
+    /// The flow, shared (for work that outlives the request's borrow, such as a
+    /// store's update closure).
+    pub fn shared_flow(&self) -> Arc<ServerFlow> {
+        Arc::clone(&self.inner.flow)
     }
 
     /// The store.
@@ -303,7 +322,14 @@ impl<S: AuthStore> PwAuth<S> {
 
     /// The response for a refusal made before authentication, once its audit record
     /// is kept (503 if it cannot be).
-    async fn refuse(&self, refused: &pw_auth_http::Served) -> Response {
+    async fn refuse(
+        &self,
+        mut refused: Box<pw_auth_http::Served>,
+        client: Option<ClientAddr>,
+    ) -> Response {
+        if let Some(c) = client {
+            refused.record_client(c.ip());
+        }
         match self.inner.store.audit(refused.audit()).await {
             Ok(()) => outcome_response(refused.outcome()),
             Err(e) => unavailable(e),
@@ -320,13 +346,7 @@ impl<S: AuthStore> PwAuth<S> {
     ) -> Result<(Principal, CompanyId, Vec<(&'static str, String)>), Response> {
         let inner = &self.inner;
         let now = self.now();
-        let client = inner.client_key.as_ref().and_then(|k| k(parts));
-        if let Some(key) = &client {
-            let state = inner.store.failures(key).await.map_err(unavailable)?;
-            if let Err(refused) = inner.flow.check_auth_throttle(&state, None, now) {
-                return Err(self.refuse(&refused).await);
-            }
-        }
+        let client = inner.client_of.as_ref().and_then(|c| c(parts));
         // Parsed once, borrowing the secret, and hashed once: the digest is what the
         // records are looked up by and all that authentication reads.
         let parsed = credential_ref_from_headers(&parts.headers).map(|c| c.map(|c| c.digest()));
@@ -337,18 +357,36 @@ impl<S: AuthStore> PwAuth<S> {
         let principal = match inner.flow.authenticate_digest(parsed, &loaded, None, now) {
             Ok(p) => p,
             Err(refused) => {
-                if let Some(key) = &client {
-                    inner
-                        .store
-                        .charge_failure(key, inner.flow.failure_charge(now))
-                        .await
-                        .map_err(unavailable)?;
-                }
-                return Err(self.refuse(&refused).await);
+                // Only a failure is charged, and only a failure is refused by the
+                // throttle: a valid credential never waits for anyone's failures.
+                let refused = match client {
+                    Some(addr) => {
+                        let key = addr.key();
+                        let flow = Arc::clone(&inner.flow);
+                        let wait = inner
+                            .store
+                            .with_failures(vec![key], move |states| match states {
+                                [client] => flow.charge_auth_failure(client, now),
+                                // A store that hands back the wrong states: refuse.
+                                _ => Some(std::time::Duration::from_secs(1)),
+                            })
+                            .await
+                            .map_err(unavailable)?;
+                        match wait {
+                            Some(wait) => inner.flow.auth_throttled(wait, None, now),
+                            None => refused,
+                        }
+                    }
+                    None => refused,
+                };
+                return Err(self.refuse(refused, client).await);
             }
         };
-        let company =
-            (inner.company)(parts, &principal).unwrap_or_else(|| principal.company().clone());
+        let company = match (inner.company)(parts, &principal) {
+            Ok(Some(named)) => named,
+            Ok(None) => principal.company().clone(),
+            Err(refusal) => return Err(outcome_response(&refusal)),
+        };
         let info = match inner.store.company(&company).await.map_err(unavailable)? {
             Some(info) => info,
             // The principal's own company must exist: corrupt data, fail closed.
@@ -396,6 +434,10 @@ impl<S: AuthStore> PwAuth<S> {
             let target = target_of(&action, &company, &info);
             flow.decide(principal, &grants, target, None, now)
         };
+        let mut served = served;
+        if let Some(c) = client {
+            served.record_client(c.ip());
+        }
         inner
             .store
             .audit(served.audit())

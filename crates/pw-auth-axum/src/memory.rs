@@ -150,16 +150,21 @@ impl AuthStore for MemoryStore {
         Ok(f(r.budgets.entry(company.clone()).or_default()))
     }
 
-    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        Ok(self.lock().failures.get(key).copied().unwrap_or_default())
-    }
-
-    async fn charge_failure<F>(&self, key: &str, mut charge: F) -> Result<(), StoreError>
+    async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) + Send + 'static,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
-        charge(self.lock().failures.entry(key.to_owned()).or_default());
-        Ok(())
+        let mut r = self.lock();
+        let mut states: Vec<LimitState> = keys
+            .iter()
+            .map(|k| r.failures.get(k).copied().unwrap_or_default())
+            .collect();
+        let result = f(&mut states);
+        for (key, state) in keys.into_iter().zip(states) {
+            r.failures.insert(key, state);
+        }
+        Ok(result)
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {

@@ -54,8 +54,16 @@ async fn main() {
         "professional": {"limit": 100_000_000, "period_secs": 1}
     }))
     .expect("a quota");
-    let db = std::env::temp_dir().join(format!("pw-auth-load-{}.sqlite", std::process::id()));
-    let _ = std::fs::remove_file(&db);
+    // A directory of its own, private (the server refuses one others may write).
+    let dir = std::env::temp_dir().join(format!("pw-auth-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .expect("a private directory");
+    }
+    let db = dir.join("records.sqlite");
     let records = match &postgres {
         Some(url) => RecordsAt::Postgres(url.clone()),
         None => RecordsAt::Sqlite(db.clone()),
@@ -73,6 +81,7 @@ async fn main() {
     let http = reqwest::Client::new();
     let login: serde_json::Value = http
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "ann@acme.example", "password": "ann-demo-password"}"#)
         .send()
         .await
@@ -84,6 +93,7 @@ async fn main() {
     let created: serde_json::Value = http
         .post(server.url("/fabric/api/api-keys"))
         .header("authorization", &token)
+        .header("content-type", "application/json")
         .body(r#"{"label": "load"}"#)
         .send()
         .await
@@ -194,5 +204,5 @@ async fn main() {
     for server in running {
         server.stop().await.expect("the server stops");
     }
-    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_dir_all(&dir);
 }

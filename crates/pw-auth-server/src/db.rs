@@ -21,12 +21,12 @@ pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
 /// The schema both stores write and read.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The migrations that take a database at `version` to [`SCHEMA_VERSION`], given the
-/// store's own text of each (`steps[0]` makes version 1, `steps[1]` version 2), as
+/// store's own text of each (`steps[0]` makes version 1, `steps[1]` version 2, …), as
 /// one batch; a database from a newer version is refused.
-pub(crate) fn migrations_from(version: i64, steps: [&str; 2]) -> Result<String, StoreError> {
+pub(crate) fn migrations_from(version: i64, steps: [&str; 3]) -> Result<String, StoreError> {
     let done = usize::try_from(version).unwrap_or(usize::MAX);
     match steps.get(done..) {
         Some(todo) => Ok(todo.concat()),
@@ -62,6 +62,76 @@ pub(crate) fn lookup_of(digest: &CredentialDigest) -> Result<Result<String, Stri
         CredentialDigest::ApiKey(d) => Ok(digest_text(d)?),
         CredentialDigest::Bearer(d) => Err(digest_text(d)?),
     })
+}
+
+/// How long a throttled client's refusals are gathered into one audit record.
+pub const THROTTLED_WINDOW_SECS: i64 = 60;
+
+/// The row a throttled request's record is gathered into: one per client and window
+/// (`None` for every other record, each its own row).
+pub(crate) fn aggregate_key(record: &AuditRecord) -> Option<String> {
+    let client = record.client.filter(|_| record.is_throttled())?;
+    let window = record
+        .time
+        .unix_timestamp()
+        .div_euclid(THROTTLED_WINDOW_SECS);
+    Some(format!(
+        "throttled:{}:{window}",
+        pw_auth_http::ClientAddr::new(client).key()
+    ))
+}
+
+/// A stored record as read back: its JSON, with the count of a gathered row.
+pub(crate) fn with_count(text: &str, count: i64) -> Result<serde_json::Value, StoreError> {
+    let mut v: serde_json::Value = parse(text)?;
+    if count > 1
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("count".to_owned(), count.into());
+    }
+    Ok(v)
+}
+
+/// What to prune: records older than these instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneBefore {
+    /// Audit records decided before this.
+    pub audit: OffsetDateTime,
+    /// Token records that expired or were revoked before this.
+    pub tokens: OffsetDateTime,
+    /// Failure budgets already whole before this.
+    pub failures: OffsetDateTime,
+}
+
+/// How many records a prune deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pruned {
+    /// Audit records.
+    pub audit: u64,
+    /// Token records.
+    pub tokens: u64,
+    /// Failure budgets.
+    pub failures: u64,
+}
+
+/// When a token stops being good: its revocation, or its expiry if sooner.
+pub(crate) fn token_end(record: &TokenRecord) -> OffsetDateTime {
+    let expires = record.lifetime.expires_at();
+    record.revoked_at.map_or(expires, |r| r.min(expires))
+}
+
+/// Whether a failure budget was whole (nothing charged still counting) at `t`: then
+/// it decides as a fresh one and may go. Wholeness does not depend on the quota.
+pub(crate) fn failure_whole_at(state: LimitState, t: OffsetDateTime) -> bool {
+    match pw_auth_core::Quota::new(1, 1, 1) {
+        Ok(q) => pw_auth_core::check_limit(state, &q, t).0.is_allowed(),
+        Err(_) => false,
+    }
+}
+
+/// Unix seconds, as stored in the columns pruning reads.
+pub(crate) fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
 }
 
 /// What the reference server keeps, beyond what the axum guard reads ([`AuthStore`]).
@@ -151,25 +221,16 @@ pub trait Records: AuthStore + Clone {
     /// How many audit records are kept.
     fn audit_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// The audit records, oldest first, as stored (JSON).
+    /// The audit records, oldest first, as stored (JSON; a gathered row of throttled
+    /// requests with its `count`).
     fn audit_records(
         &self,
     ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
 
-    /// The failure budgets of `keys`, in order (a key never charged: a fresh one).
-    fn failure_states(
-        &self,
-        keys: Vec<String>,
-    ) -> impl Future<Output = Result<Vec<LimitState>, StoreError>> + Send;
-
-    /// Charges one failure to each of `keys` with `charge`, in one transaction.
-    fn charge_failures<F>(
-        &self,
-        keys: Vec<String>,
-        charge: F,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send
-    where
-        F: FnMut(&mut LimitState) + Send + 'static;
+    /// Deletes what is older than `before`: audit records, token records that
+    /// expired or were revoked, and whole failure budgets.
+    fn prune(&self, before: PruneBefore)
+    -> impl Future<Output = Result<Pruned, StoreError>> + Send;
 }
 
 /// The records a server was started on: the embedded SQLite file or PostgreSQL.
@@ -274,15 +335,8 @@ impl Records for Db {
         on_either!(self, s => s.audit_records())
     }
 
-    async fn failure_states(&self, keys: Vec<String>) -> Result<Vec<LimitState>, StoreError> {
-        on_either!(self, s => s.failure_states(keys))
-    }
-
-    async fn charge_failures<F>(&self, keys: Vec<String>, charge: F) -> Result<(), StoreError>
-    where
-        F: FnMut(&mut LimitState) + Send + 'static,
-    {
-        on_either!(self, s => s.charge_failures(keys, charge))
+    async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
+        on_either!(self, s => s.prune(before))
     }
 }
 
@@ -303,15 +357,12 @@ impl AuthStore for Db {
         on_either!(self, s => s.with_budget(company, f))
     }
 
-    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        on_either!(self, s => s.failures(key))
-    }
-
-    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    async fn with_failures<R, F>(&self, keys: Vec<String>, f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) + Send + 'static,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
-        on_either!(self, s => s.charge_failure(key, charge))
+        on_either!(self, s => s.with_failures(keys, f))
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
@@ -325,11 +376,12 @@ mod tests {
 
     #[test]
     fn migrations_run_from_the_version_found() {
-        let steps = ["one;", "two;"];
-        assert_eq!(migrations_from(0, steps).unwrap(), "one;two;");
-        assert_eq!(migrations_from(1, steps).unwrap(), "two;");
+        let steps = ["one;", "two;", "three;"];
+        assert_eq!(migrations_from(0, steps).unwrap(), "one;two;three;");
+        assert_eq!(migrations_from(1, steps).unwrap(), "two;three;");
+        assert_eq!(migrations_from(2, steps).unwrap(), "three;");
         assert_eq!(migrations_from(SCHEMA_VERSION, steps).unwrap(), "");
-        for newer_or_broken in [3, 99, -1] {
+        for newer_or_broken in [4, 99, -1] {
             let e = migrations_from(newer_or_broken, steps).unwrap_err();
             assert!(
                 e.to_string()

@@ -21,143 +21,50 @@
 //! | `POST /fabric/api/scripts` | `scripts.create` | gated by tier |
 //!
 //! A request acts in its caller's own company, or in the linked company named by an
-//! `X-Company` header. Any store failure answers 503, never an allow.
+//! `X-Company` header (one that names no company, or is sent twice, is a 400). Any
+//! store failure answers 503, never an allow.
+//!
+//! Safe to expose: failed logins are reserved against their budgets before any
+//! password is verified, so no burst can verify more than the quota; passwords are
+//! verified on a pool of their own bounded by a memory budget ([`HashingLimits`]);
+//! every connection has a header and body timeout and is counted against caps in all
+//! and per client ([`ConnectionLimits`]); clients behind proxies are told apart only
+//! through proxies it trusts ([`Config::trusted_proxies`]); every answer carries
+//! `Cache-Control: no-store`; the SQLite file is private to its owner; old audit,
+//! token and failure records are pruned ([`Retention`]). `docs/security.md`
+//! ("Hostile load") says what each limit is and how it is tested.
 
 #![forbid(unsafe_code)]
 
+mod config;
 pub mod db;
+mod hashing;
 pub mod limits;
+mod listen;
+mod routes;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use http::{HeaderMap, StatusCode};
-use pw_auth_axum::{
-    ActingIn, AuthStore, Authenticated, PwAuth, StoreError, outcome_response, unavailable,
-};
-use pw_auth_core::{
-    ApiKeyId, AuditRecord, AuthMethod, CompanyId, ExpiresIn, KeyLabel, LoginResult, Password,
-    Policy, Role, Tier, UserId, UserRecord, mint_api_key,
-};
-use pw_auth_http::{
-    MAX_LOGIN_BODY_LEN, PLATFORM_MAX_PAYLOAD, Responder, ServerFlow, created_key_body, key_json,
-};
-use time::OffsetDateTime;
+use argon2::{Argon2, PasswordHash, PasswordHasher};
+use pw_auth_axum::{PwAuth, StoreError};
+use pw_auth_core::{CompanyId, Role, Tier, UserId, UserRecord};
+use pw_auth_http::{Outcome, Responder, ServerFlow};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use db::{Db, Postgres, Records, Sqlite};
+pub use config::{
+    Clock, Config, ConnectionLimits, MAX_KEY_BODY_LEN, RecordsAt, Retention, ServerError,
+};
+pub use db::{Db, Postgres, PruneBefore, Pruned, Records, Sqlite};
+pub use hashing::{BYTES_PER_HASH, HashingLimits, PoolStats};
 pub use limits::RedisLimits;
 pub use store::Store;
 
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServerError {
-    /// The database could not be opened or migrated.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A demo record could not be made.
-    #[error("the demo data could not be made: {0}")]
-    Seed(String),
-}
-
-/// The clock the server reads.
-pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
-
-/// Where a server keeps its records.
-#[derive(Clone)]
-#[non_exhaustive]
-pub enum RecordsAt {
-    /// An embedded SQLite file (created if missing): one server, no set-up.
-    Sqlite(PathBuf),
-    /// A PostgreSQL database, by URL (`postgres://user:password@host:port/db`): records
-    /// shared by every server pointed at it.
-    Postgres(String),
-}
-
-impl std::fmt::Debug for RecordsAt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RecordsAt::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
-            // The URL may hold a password: never printed.
-            RecordsAt::Postgres(_) => f.write_str("Postgres(..)"),
-        }
-    }
-}
-
 /// The prefix of every key the server writes to Redis.
 pub const REDIS_PREFIX: &str = "pw-auth:";
-
-/// How to run a server.
-#[derive(Clone)]
-pub struct Config {
-    /// Where the records are (created and migrated if new).
-    pub records: RecordsAt,
-    /// Redis, by URL (`redis://host:port`), to keep the usage and failure budgets in,
-    /// shared by every server pointed at it; `None` keeps them with the records.
-    pub redis: Option<String>,
-    /// Where to listen; port 0 picks a free one.
-    pub listen: SocketAddr,
-    /// Load the demo company into a fresh database.
-    pub seed_demo: bool,
-    /// How long issued tokens live.
-    pub expires_in: ExpiresIn,
-    /// The clock (`OffsetDateTime::now_utc` by default; tests inject their own).
-    pub clock: Arc<Clock>,
-    /// The policy (the default policy unless replaced).
-    pub policy: Policy,
-}
-
-impl Config {
-    /// A server on the SQLite file `db`, listening on `listen`, with the defaults.
-    pub fn new(db: PathBuf, listen: SocketAddr) -> Config {
-        Config::on(RecordsAt::Sqlite(db), listen)
-    }
-
-    /// A server on `records`, listening on `listen`, with the defaults.
-    pub fn on(records: RecordsAt, listen: SocketAddr) -> Config {
-        Config {
-            records,
-            redis: None,
-            listen,
-            seed_demo: false,
-            expires_in: ExpiresIn::DEFAULT,
-            clock: Arc::new(OffsetDateTime::now_utc),
-            policy: Policy::default_policy(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("records", &self.records)
-            .field("redis", &self.redis.as_ref().map(|_| ".."))
-            .field("listen", &self.listen)
-            .field("seed_demo", &self.seed_demo)
-            .field("expires_in", &self.expires_in)
-            .field("policy", &self.policy.id())
-            .finish_non_exhaustive()
-    }
-}
 
 /// The demo company's people: username, password, role (and a grant for acme-eu).
 pub const DEMO_USERS: [(&str, &str, Role); 3] = [
@@ -167,12 +74,27 @@ pub const DEMO_USERS: [(&str, &str, Role); 3] = [
 ];
 
 /// A running server.
-#[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
     store: Store,
+    hashing: hashing::PasswordPool,
+    clients: Arc<listen::PerClient>,
+    seeded: bool,
+    clock: Arc<Clock>,
+    retention: Retention,
+    pruner: JoinHandle<()>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("store", &self.store)
+            .field("seeded", &self.seeded)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Running {
@@ -187,29 +109,42 @@ impl Running {
         self.store.records()
     }
 
+    /// What the password hashing pool has done so far.
+    pub fn password_stats(&self) -> PoolStats {
+        self.hashing.stats()
+    }
+
+    /// How many client addresses (IPv6 by /64) have a connection open now.
+    pub fn open_clients(&self) -> usize {
+        self.clients.clients()
+    }
+
+    /// Whether this start loaded the demo company (a fresh database and
+    /// [`Config::seed_demo`]).
+    pub fn seeded_demo(&self) -> bool {
+        self.seeded
+    }
+
+    /// Prunes now what [`Config::retention`] says is old enough (the server also does
+    /// it every [`Retention::every`]).
+    pub async fn prune_now(&self) -> Result<Pruned, StoreError> {
+        prune(self.store.records(), (self.clock)(), &self.retention).await
+    }
+
     /// `http://<addr>` plus `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Stops accepting, finishes the requests in flight, and returns.
+    /// Stops accepting, lets the requests in flight finish for at most the shutdown
+    /// grace ([`ConnectionLimits::shutdown_grace`]), closes what is left, and returns.
     pub async fn stop(mut self) -> std::io::Result<()> {
+        self.pruner.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         self.task.await.map_err(std::io::Error::other)?
     }
-}
-
-#[derive(Clone)]
-struct App {
-    auth: PwAuth<Store>,
-    store: Store,
-    /// A hash of a random password, verified against when the username is unknown,
-    /// so that an unknown user and a wrong password cost the same argon2 work.
-    dummy_hash: Arc<str>,
-    expires_in: ExpiresIn,
-    clock: Arc<Clock>,
 }
 
 /// Hashes a password with argon2id and its recommended parameters (a random salt
@@ -221,7 +156,7 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
     Ok(hash.to_string())
 }
 
-fn random_bytes() -> Result<[u8; 32], StoreError> {
+pub(crate) fn random_bytes() -> Result<[u8; 32], StoreError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|e| StoreError(e.to_string()))?;
     Ok(b)
@@ -257,39 +192,88 @@ pub async fn open_records(records: &RecordsAt) -> Result<Db, StoreError> {
     })
 }
 
-/// Starts a server: opens (and migrates) the database, seeds the demo company into a
-/// fresh one if asked, binds, and serves until [`Running::stop`].
+/// Prunes what is older than `retention` allows at `now`.
+async fn prune(
+    db: &Db,
+    now: time::OffsetDateTime,
+    retention: &Retention,
+) -> Result<Pruned, StoreError> {
+    let back = |d: std::time::Duration| {
+        time::Duration::try_from(d)
+            .ok()
+            .and_then(|d| now.checked_sub(d))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    };
+    db.prune(PruneBefore {
+        audit: back(retention.audit),
+        tokens: back(retention.tokens),
+        failures: back(retention.failures),
+    })
+    .await
+}
+
+/// The company a request names in `X-Company`: `Ok(None)` without the header, a 400
+/// for one that is not a company id or is sent more than once.
+fn named_company(
+    responder: &Responder,
+    parts: &http::request::Parts,
+) -> Result<Option<CompanyId>, Outcome> {
+    let mut values = parts.headers.get_all("x-company").iter();
+    let (value, again) = (values.next(), values.next());
+    match (value, again) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err(responder.bad_request("Send X-Company at most once.")),
+        (Some(v), None) => v
+            .to_str()
+            .ok()
+            .and_then(|v| CompanyId::new(v.trim()).ok())
+            .map(Some)
+            .ok_or_else(|| responder.bad_request("X-Company does not name a company.")),
+    }
+}
+
+/// Starts a server: checks the config, opens (and migrates) the database, seeds the
+/// demo company into a fresh one if asked, binds, and serves until [`Running::stop`].
 pub async fn start(config: Config) -> Result<Running, ServerError> {
+    config.check()?;
     let db = open_records(&config.records).await?;
     let limits = match &config.redis {
         Some(url) => Some(RedisLimits::connect(url, REDIS_PREFIX).await?),
         None => None,
     };
-    if config.seed_demo && db.is_empty().await? {
+    let seeded = config.seed_demo && db.is_empty().await?;
+    if seeded {
         seed_demo(&db).await?;
     }
     let store = Store::new(db.clone(), limits);
-    let responder = Responder::new("patchworks").map_err(|e| ServerError::Seed(e.to_string()))?;
-    let flow = ServerFlow::new(config.policy.clone(), responder);
+    let responder = Responder::new("patchworks").map_err(|e| ServerError::Config(e.to_string()))?;
+    let flow = ServerFlow::new(config.policy.clone(), responder.clone())
+        .with_failure_quota(config.failure_quota)
+        .with_username_ceiling(config.username_ceiling);
+    let trusted = config.trusted_proxies.clone();
     let auth = PwAuth::new(flow, store.clone())
         .with_clock(Arc::clone(&config.clock))
-        .with_company_hook(Arc::new(|parts: &http::request::Parts, _: &_| {
-            let named = parts.headers.get("x-company")?.to_str().ok()?;
-            CompanyId::new(named.trim()).ok()
+        .with_company_hook(Arc::new(move |parts: &http::request::Parts, _: &_| {
+            named_company(&responder, parts)
         }))
-        // Failed authentications are throttled per peer address.
-        .with_client_key(Arc::new(|parts: &http::request::Parts| {
-            let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
-            Some(format!("client:{}", peer.ip()))
-        }));
+        // Failed authentications are throttled per client (its address, or behind a
+        // trusted proxy the address it forwarded for; IPv6 by /64).
+        .with_client({
+            let trusted = trusted.clone();
+            Arc::new(move |parts: &http::request::Parts| routes::client_of_parts(&trusted, parts))
+        });
     let unguessable = random_bytes()?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
-    let app = App {
+    let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;
+    let app = routes::App {
         auth,
         store: store.clone(),
         dummy_hash: dummy_hash.into(),
         expires_in: config.expires_in,
         clock: Arc::clone(&config.clock),
+        hashing: hashing.clone(),
+        trusted: trusted.clone(),
+        body_timeout: config.connections.body_read_timeout,
     };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -301,340 +285,39 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         addr: config.listen,
         source,
     })?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let router = router(app);
-    let task = tokio::spawn(async move {
-        // The peer's address keys the throttle on failed logins.
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stopped.await;
+    let pruner = {
+        let (db, clock, retention) = (db.clone(), Arc::clone(&config.clock), config.retention);
+        tokio::spawn(async move {
+            let mut every =
+                tokio::time::interval(retention.every.max(std::time::Duration::from_secs(1)));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // A failed prune is tried again at the next tick; requests go on.
+                let _ = prune(&db, clock(), &retention).await;
+            }
         })
-        .await
-    });
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let clients = Arc::new(listen::PerClient::default());
+    let task = tokio::spawn(listen::serve(
+        listener,
+        routes::router(app),
+        config.connections,
+        trusted,
+        Arc::clone(&clients),
+        stopped,
+    ));
     Ok(Running {
         addr,
         store,
+        hashing,
+        clients,
+        seeded,
+        clock: Arc::clone(&config.clock),
+        retention: config.retention,
+        pruner,
         stop: Some(stop),
         task,
     })
-}
-
-fn router(app: App) -> Router {
-    let a = &app.auth;
-    Router::new()
-        .route("/fabric/api/login", post(login))
-        .route(
-            "/fabric/api/logout",
-            post(logout).route_layer(a.require("company.view")),
-        )
-        .route(
-            "/fabric/api/api-keys",
-            get(list_keys).route_layer(a.require("api-keys.list")),
-        )
-        .route(
-            "/fabric/api/api-keys",
-            post(create_key).route_layer(a.require("api-keys.create")),
-        )
-        .route(
-            "/fabric/api/api-keys/{id}/revoke",
-            post(revoke_key).route_layer(a.require("api-keys.revoke")),
-        )
-        .route(
-            "/fabric/api/api-keys/{id}",
-            delete(delete_key).route_layer(a.require("api-keys.delete")),
-        )
-        .route(
-            "/fabric/api/flows",
-            get(list_flows).route_layer(a.require("flows.view")),
-        )
-        .route(
-            "/fabric/api/flows/{id}/deploy",
-            post(done).route_layer(a.require("flows.deploy")),
-        )
-        .route(
-            "/fabric/api/blueprints/{id}/publish",
-            post(done).route_layer(a.require("blueprints.publish")),
-        )
-        .route(
-            "/fabric/api/scripts",
-            post(created).route_layer(a.require("scripts.create")),
-        )
-        // Bodies are read by the handlers with their own caps (login 64 KiB, the
-        // platform's 8 MB elsewhere), answered with the library's 413.
-        .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(app)
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
-}
-
-/// Reads a body of at most `cap` bytes: `Err` is the 413 naming the cap.
-async fn read_body(app: &App, body: Body, cap: usize) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, cap.saturating_add(1))
-        .await
-        .ok()
-        .filter(|b| b.len() <= cap)
-        .ok_or_else(|| outcome_response(&app.auth.flow().responder().payload_too_large(cap)))
-}
-
-/// The throttle keys of a login: the username's digest (the username itself is
-/// never stored) and the client's address.
-fn login_keys(username: &str, peer: SocketAddr) -> Vec<String> {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(username.as_bytes());
-    let mut user = String::from("user:");
-    for b in digest {
-        user.push_str(&format!("{b:02x}"));
-    }
-    vec![user, format!("client:{}", peer.ip())]
-}
-
-async fn login(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Body,
-) -> Response {
-    let now = (app.clock)();
-    let flow = app.auth.flow();
-    let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
-        Ok(b) => b,
-        Err(too_large) => {
-            let audit = AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now);
-            return match app.store.records().audit(&audit).await {
-                Ok(()) => too_large,
-                Err(e) => unavailable(e),
-            };
-        }
-    };
-    let request = match flow.login_request(&body, now) {
-        Ok(r) => r,
-        Err(refused) => {
-            return match app.store.records().audit(&refused.audit).await {
-                Ok(()) => outcome_response(&refused.outcome),
-                Err(e) => unavailable(e),
-            };
-        }
-    };
-    // Too many failures for this username or from this client: refused before the
-    // password is hashed, so a storm of guesses costs the server nothing.
-    let keys = login_keys(request.username(), peer);
-    let states = match app.store.failure_states(keys.clone()).await {
-        Ok(s) => s,
-        Err(e) => return unavailable(e),
-    };
-    let (user_state, client_state) = match states.as_slice() {
-        [u, c] => (*u, *c),
-        _ => return unavailable(StoreError("failure budgets missing".into())),
-    };
-    if let Err(refused) = flow.check_login_throttle(&user_state, &client_state, now) {
-        return match app.store.records().audit(&refused.audit).await {
-            Ok(()) => outcome_response(&refused.outcome),
-            Err(e) => unavailable(e),
-        };
-    }
-    let found = match app
-        .store
-        .records()
-        .login_user(request.username().to_owned())
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => return unavailable(e),
-    };
-    let password: Password = request.password().clone();
-    let hash = found
-        .as_ref()
-        .map_or_else(|| app.dummy_hash.to_string(), |(_, h)| h.clone());
-    let verified = tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), hash.as_str())
-            .is_ok()
-    })
-    .await
-    .unwrap_or(false);
-    let user = found.map(|(u, _)| u);
-    let random = match random_bytes() {
-        Ok(r) => r,
-        Err(e) => return unavailable(e),
-    };
-    let served = match flow.login(user.as_ref(), verified, &random, app.expires_in, now) {
-        Ok(s) => s,
-        Err(e) => return unavailable(StoreError(e.to_string())),
-    };
-    if let Some(record) = served.record()
-        && let Err(e) = app.store.records().add_token(record.clone()).await
-    {
-        return unavailable(e);
-    }
-    if served.result() != LoginResult::TokenIssued
-        && let Err(e) = app
-            .store
-            .charge_failures(keys, flow.failure_charge(now))
-            .await
-    {
-        return unavailable(e);
-    }
-    if let Err(e) = app.store.records().audit(served.audit()).await {
-        return unavailable(e);
-    }
-    match (served.response_body(), served.refusal()) {
-        (Some(body), _) => json_response(StatusCode::OK, body.to_string()),
-        (None, Some(refusal)) => outcome_response(refusal),
-        (None, None) => unavailable(StoreError("a login with no answer".into())),
-    }
-}
-
-async fn logout(
-    State(app): State<App>,
-    Authenticated(who): Authenticated,
-    headers: HeaderMap,
-) -> Response {
-    if !matches!(who.method(), AuthMethod::Bearer { .. }) {
-        return json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            r#"{"message":"An api key is revoked through the api-keys endpoints."}"#.to_owned(),
-        );
-    }
-    let Ok(Some(pw_auth_core::Credential::Bearer(token))) =
-        pw_auth_http::credential_from_headers(&headers)
-    else {
-        return unavailable(StoreError("a bearer principal without its token".into()));
-    };
-    match app
-        .store
-        .records()
-        .revoke_token(token.digest(), (app.clock)())
-        .await
-    {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Response {
-    match app.store.records().keys_of(company).await {
-        Ok(keys) => {
-            let list: Vec<serde_json::Value> = keys.iter().map(key_json).collect();
-            json_response(
-                StatusCode::OK,
-                serde_json::json!({ "data": list }).to_string(),
-            )
-        }
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn create_key(State(app): State<App>, ActingIn(company): ActingIn, body: Body) -> Response {
-    let body = match read_body(&app, body, PLATFORM_MAX_PAYLOAD).await {
-        Ok(b) => b,
-        Err(too_large) => return too_large,
-    };
-    let label = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("label").and_then(|l| l.as_str()).map(str::to_owned))
-        .ok_or_else(|| "the label field is required".to_owned())
-        .and_then(|l| KeyLabel::new(&l).map_err(|e| e.to_string()));
-    let label = match label {
-        Ok(l) => l,
-        Err(message) => {
-            let errors = std::collections::BTreeMap::from([("label".to_owned(), vec![message])]);
-            let o = app
-                .auth
-                .flow()
-                .responder()
-                .validation("The given data was invalid.", &errors);
-            return outcome_response(&o);
-        }
-    };
-    let random = match random_bytes() {
-        Ok(r) => r,
-        Err(e) => return unavailable(e),
-    };
-    let minted = match mint_api_key(&company, label, &random, (app.clock)()) {
-        Ok(m) => m,
-        Err(e) => return unavailable(StoreError(e.to_string())),
-    };
-    if let Err(e) = app
-        .store
-        .records()
-        .add_key(minted.record.clone(), minted.user.clone())
-        .await
-    {
-        return unavailable(e);
-    }
-    json_response(StatusCode::CREATED, created_key_body(&minted).to_string())
-}
-
-async fn revoke_key(
-    State(app): State<App>,
-    ActingIn(company): ActingIn,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = ApiKeyId::new(&id) else {
-        return not_found();
-    };
-    match app
-        .store
-        .records()
-        .revoke_key(company, id, (app.clock)())
-        .await
-    {
-        Ok(Some(true)) => json_response(StatusCode::OK, r#"{"message":"Revoked."}"#.to_owned()),
-        Ok(Some(false)) => json_response(
-            StatusCode::CONFLICT,
-            r#"{"message":"The api key was already revoked."}"#.to_owned(),
-        ),
-        Ok(None) => not_found(),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn delete_key(
-    State(app): State<App>,
-    ActingIn(company): ActingIn,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = ApiKeyId::new(&id) else {
-        return not_found();
-    };
-    match app.store.records().delete_key(company, id).await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => not_found(),
-        Err(e) => unavailable(e),
-    }
-}
-
-fn not_found() -> Response {
-    json_response(
-        StatusCode::NOT_FOUND,
-        r#"{"message":"Not found."}"#.to_owned(),
-    )
-}
-
-async fn list_flows(ActingIn(company): ActingIn) -> Response {
-    let body = serde_json::json!({
-        "company": company,
-        "data": [{"id": "orders-to-erp", "enabled": true}, {"id": "stock-sync", "enabled": false}],
-    });
-    json_response(StatusCode::OK, body.to_string())
-}
-
-async fn done(Path(id): Path<String>) -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::json!({"message": "Done.", "id": id}).to_string(),
-    )
-}
-
-async fn created() -> Response {
-    json_response(StatusCode::CREATED, r#"{"message":"Created."}"#.to_owned())
 }

@@ -38,6 +38,26 @@ else redis.call('SET', KEYS[1], ARGV[2]) end
 return {1, ''}
 ";
 
+/// The same for several keys at once (the failure budgets of one login): compares
+/// every stored value with ARGV[i] and, if all are equal, stores each ARGV[n + i] that
+/// differs, expiring a day after its last charge, and answers `{1, {}}`; if one
+/// differs, answers `{0, {every stored value}}`. Run as one script, so no other
+/// command runs between the comparison and the writes.
+const COMPARE_AND_SET_MANY: &str = r"
+local n = #KEYS
+local current = {}
+local same = true
+for i = 1, n do
+  current[i] = redis.call('GET', KEYS[i]) or ''
+  if current[i] ~= ARGV[i] then same = false end
+end
+if not same then return {0, current} end
+for i = 1, n do
+  if ARGV[n + i] ~= ARGV[i] then redis.call('SET', KEYS[i], ARGV[n + i], 'EX', 86400) end
+end
+return {1, {}}
+";
+
 /// How many locks the keys are spread over (a key's stripe: a hash of it).
 const STRIPES: usize = 64;
 
@@ -58,6 +78,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisLimits {
     conn: ConnectionManager,
     script: Script,
+    many: Script,
     prefix: String,
     /// Updates of keys in one stripe take turns; each stripe remembers the value it
     /// last stored (key, value).
@@ -90,6 +111,7 @@ impl RedisLimits {
         Ok(RedisLimits {
             conn,
             script: Script::new(COMPARE_AND_SET),
+            many: Script::new(COMPARE_AND_SET_MANY),
             prefix: prefix.to_owned(),
             stripes: (0..STRIPES)
                 .map(|_| tokio::sync::Mutex::new(None))
@@ -199,20 +221,73 @@ impl RedisLimits {
         self.update(self.budget_key(company), false, f).await
     }
 
-    /// The failure budget at `key` (fresh if never charged).
-    pub async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        let stored = self.read(&self.failure_key(key)).await?;
-        if stored.is_empty() {
-            return Ok(LimitState::default());
-        }
-        parse(&stored)
-    }
-
-    /// Charges `charge` to the failure budget at `key`.
-    pub async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    /// Runs `f` on the failure budgets at `keys` until its result is stored on the
+    /// states it read: one read of them all, then a compare-and-set of them all.
+    pub async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) + Send,
+        F: FnMut(&mut [LimitState]) -> R + Send,
     {
-        self.update(self.failure_key(key), true, charge).await
+        let keys: Vec<String> = keys.iter().map(|k| self.failure_key(k)).collect();
+        let parse_all = |values: &[String]| -> Result<Vec<LimitState>, StoreError> {
+            values
+                .iter()
+                .map(|v| {
+                    if v.is_empty() {
+                        Ok(LimitState::default())
+                    } else {
+                        parse(v)
+                    }
+                })
+                .collect()
+        };
+        let mut stored: Vec<String> = {
+            let mut conn = self.conn.clone();
+            let values: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+            values.into_iter().map(Option::unwrap_or_default).collect()
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let mut states = parse_all(&stored)?;
+            let before = states.clone();
+            let result = f(&mut states);
+            if states == before {
+                // Nothing to write: the result stands on the states as read.
+                return Ok(result);
+            }
+            let mut invocation = self.many.prepare_invoke();
+            for key in &keys {
+                invocation.key(key);
+            }
+            for old in &stored {
+                invocation.arg(old);
+            }
+            for (state, old) in states
+                .iter()
+                .zip(&before)
+                .zip(&stored)
+                .map(|((s, b), o)| (s, (b, o)))
+            {
+                let (before, old) = old;
+                if state == before {
+                    invocation.arg(old);
+                } else {
+                    invocation.arg(json(state)?);
+                }
+            }
+            let mut conn = self.conn.clone();
+            let (done, current): (i64, Vec<String>) =
+                invocation.invoke_async(&mut conn).await.map_err(err)?;
+            if done == 1 {
+                return Ok(result);
+            }
+            // Another server wrote first: decide again on what it left.
+            stored = current;
+        }
+        Err(StoreError(format!(
+            "the failure budgets stayed contended for {MAX_ATTEMPTS} attempts"
+        )))
     }
 }

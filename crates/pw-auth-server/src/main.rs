@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pw_auth_server::{Config, DEMO_USERS, RecordsAt, start};
+use std::time::Duration;
+
+use pw_auth_http::{Cidr, TrustedProxies};
+use pw_auth_server::{Config, ConnectionLimits, DEMO_USERS, HashingLimits, RecordsAt, start};
 
 /// The pw-auth reference server.
 #[derive(Parser)]
@@ -35,9 +38,41 @@ enum Command {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Load the demo company into a fresh database.
+        /// Load the demo company into a fresh database (its passwords are public:
+        /// refused unless listening on a loopback address).
         #[arg(long)]
         seed_demo: bool,
+        /// A proxy (or block of them, `10.0.0.0/8`) whose `Forwarded` and
+        /// `X-Forwarded-For` fields are believed; repeat for several. Without one,
+        /// every client is its peer address.
+        #[arg(long = "trusted-proxy", value_name = "CIDR")]
+        trusted_proxies: Vec<Cidr>,
+        /// The memory all password verifications together may hold, in MiB (19 MiB
+        /// each: 128 runs six at once).
+        #[arg(long, default_value_t = 128)]
+        hash_memory_mib: usize,
+        /// How many password verifications may wait; more are refused (503).
+        #[arg(long, default_value_t = 32)]
+        hash_queue: usize,
+        /// Seconds a client may take to send a request's headers (also how long an
+        /// idle kept-alive connection stays open).
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds a client may take to send a request's body.
+        #[arg(long, default_value_t = 10)]
+        body_timeout_secs: u64,
+        /// Connections open at once, in all.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Connections open at once from one client address (IPv6 by /64).
+        #[arg(long, default_value_t = 64)]
+        max_connections_per_client: usize,
+        /// Seconds a stopping server lets requests in flight finish.
+        #[arg(long, default_value_t = 10)]
+        shutdown_grace_secs: u64,
+        /// Days audit records are kept.
+        #[arg(long, default_value_t = 90)]
+        audit_retention_days: u64,
     },
 }
 
@@ -49,6 +84,15 @@ fn main() -> ExitCode {
         redis,
         listen,
         seed_demo,
+        trusted_proxies,
+        hash_memory_mib,
+        hash_queue,
+        header_timeout_secs,
+        body_timeout_secs,
+        max_connections,
+        max_connections_per_client,
+        shutdown_grace_secs,
+        audit_retention_days,
     } = Cli::parse().command;
     let (records, shown) = match postgres {
         Some(url) => (RecordsAt::Postgres(url), "PostgreSQL".to_owned()),
@@ -69,6 +113,19 @@ fn main() -> ExitCode {
         let mut config = Config::on(records, listen);
         config.redis = redis;
         config.seed_demo = seed_demo;
+        config.trusted_proxies = TrustedProxies::new(trusted_proxies);
+        config.hashing = HashingLimits {
+            memory: hash_memory_mib.saturating_mul(1024 * 1024),
+            queue: hash_queue,
+        };
+        config.connections = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(header_timeout_secs),
+            body_read_timeout: Duration::from_secs(body_timeout_secs),
+            max_connections,
+            max_connections_per_client,
+            shutdown_grace: Duration::from_secs(shutdown_grace_secs),
+        };
+        config.retention.audit = Duration::from_secs(audit_retention_days.saturating_mul(86_400));
         let running = match start(config).await {
             Ok(r) => r,
             Err(e) => {
@@ -80,7 +137,9 @@ fn main() -> ExitCode {
             "pw-auth-server: listening on http://{} with {shown}",
             running.addr(),
         );
-        if seed_demo {
+        // Only when this start loaded them: a database seeded before may have
+        // changed its passwords since.
+        if running.seeded_demo() {
             for (username, password, role) in DEMO_USERS {
                 eprintln!("  demo {role}: {username} / {password}");
             }

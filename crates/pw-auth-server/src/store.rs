@@ -5,7 +5,7 @@
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError};
 use pw_auth_core::{AuditRecord, CompanyId, CredentialDigest, LimitState};
 
-use crate::db::{Db, Records};
+use crate::db::Db;
 use crate::limits::RedisLimits;
 
 /// The records, and where the limiter states live.
@@ -25,36 +25,6 @@ impl Store {
     /// The records.
     pub fn records(&self) -> &Db {
         &self.records
-    }
-
-    /// The failure budgets of `keys`, in order.
-    pub async fn failure_states(&self, keys: Vec<String>) -> Result<Vec<LimitState>, StoreError> {
-        match &self.limits {
-            Some(redis) => {
-                let mut states = Vec::with_capacity(keys.len());
-                for key in &keys {
-                    states.push(redis.failures(key).await?);
-                }
-                Ok(states)
-            }
-            None => self.records.failure_states(keys).await,
-        }
-    }
-
-    /// Charges one failure to each of `keys` with `charge`.
-    pub async fn charge_failures<F>(&self, keys: Vec<String>, charge: F) -> Result<(), StoreError>
-    where
-        F: Fn(&mut LimitState) + Send + Sync + 'static,
-    {
-        match &self.limits {
-            Some(redis) => {
-                for key in &keys {
-                    redis.charge_failure(key, |s| charge(s)).await?;
-                }
-                Ok(())
-            }
-            None => self.records.charge_failures(keys, charge).await,
-        }
     }
 }
 
@@ -78,20 +48,14 @@ impl AuthStore for Store {
         }
     }
 
-    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        match &self.limits {
-            Some(redis) => redis.failures(key).await,
-            None => self.records.failures(key).await,
-        }
-    }
-
-    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    async fn with_failures<R, F>(&self, keys: Vec<String>, f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) + Send + 'static,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
         match &self.limits {
-            Some(redis) => redis.charge_failure(key, charge).await,
-            None => self.records.charge_failure(key, charge).await,
+            Some(redis) => redis.with_failures(keys, f).await,
+            None => self.records.with_failures(keys, f).await,
         }
     }
 

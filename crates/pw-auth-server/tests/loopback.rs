@@ -15,7 +15,7 @@ mod services;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use pw_auth_core::{ApiKey, ExpiresIn, Password, UserId};
 use pw_auth_http::{SessionConfig, SessionError};
@@ -42,14 +42,7 @@ impl TempDb {
     fn new(backend: Backend, name: &str) -> TempDb {
         match backend {
             Backend::Sqlite => {
-                static N: AtomicU64 = AtomicU64::new(0);
-                let n = N.fetch_add(1, Ordering::Relaxed);
-                let path = std::env::temp_dir().join(format!(
-                    "pw-auth-test-{}-{name}-{n}.sqlite",
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_file(&path);
-                TempDb::Sqlite(path)
+                TempDb::Sqlite(services::temp_dir(&format!("sqlite-{name}")).join("records.sqlite"))
             }
             Backend::Postgres => {
                 let pg = Pg::start();
@@ -91,8 +84,10 @@ impl TempDb {
 
 impl Drop for TempDb {
     fn drop(&mut self) {
-        if let TempDb::Sqlite(path) = self {
-            let _ = std::fs::remove_file(path);
+        if let TempDb::Sqlite(path) = self
+            && let Some(dir) = path.parent()
+        {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -204,7 +199,11 @@ async fn create_key(server: &Running, client: &AuthClient, label: &str) -> Strin
     let url = server.url("/fabric/api/api-keys");
     let body = format!(r#"{{"label": "{label}"}}"#);
     let r = client
-        .send(|http| http.post(&url).body(body.clone()))
+        .send(|http| {
+            http.post(&url)
+                .header("content-type", "application/json")
+                .body(body.clone())
+        })
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
@@ -446,6 +445,7 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
     let big = vec![b'x'; 70 * 1024];
     let login = http
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(big)
         .send()
         .await
@@ -458,6 +458,7 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
 
     let bad = http
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "ann@acme.example"}"#)
         .send()
         .await
@@ -466,12 +467,14 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
 
     let wrong = http
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "ann@acme.example", "password": "nope"}"#)
         .send()
         .await
         .unwrap();
     let unknown = http
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "nobody@acme.example", "password": "nope"}"#)
         .send()
         .await
@@ -507,6 +510,7 @@ async fn a_restart_keeps_keys_tokens_and_revocations(backend: Backend) {
     assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
     let login: serde_json::Value = reqwest::Client::new()
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "max@acme.example", "password": "max-demo-password"}"#)
         .send()
         .await
@@ -616,6 +620,7 @@ async fn a_locked_database_fails_closed_and_recovers() {
     }
     let login = http
         .post(server.url("/fabric/api/login"))
+        .header("content-type", "application/json")
         .body(r#"{"username": "max@acme.example", "password": "max-demo-password"}"#)
         .send()
         .await
@@ -702,10 +707,10 @@ async fn concurrent_callers_share_one_login(backend: Backend) {
 }
 
 /// Failed logins are throttled like the platform's (429 "Too Many Attempts." with
-/// `Retry-After`), by username and by client: ten wrong passwords for ann, then even
-/// the right one is refused unread until the budget refills (once, nothing throttled
-/// failed logins at all). Another user from another client is not affected; the
-/// username is stored only as a digest.
+/// `Retry-After`), by client and by username from that client: ten wrong passwords
+/// for ann, then even the right one is refused unread until the budget refills. The
+/// client is spent for every username it tries. The throttled refusals are one audit
+/// record with a count, naming the client; the username is stored only as a digest.
 async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
     let db = TempDb::new(backend, "throttle");
     let clock = TestClock::frozen(1_795_000_000);
@@ -747,27 +752,39 @@ async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
         attempt("ann@acme.example", "ann-demo-password").await.0,
         200
     );
+    assert_eq!(server.password_stats().verifications, 11);
     let records = server.db().audit_records().await.unwrap();
-    let throttled = records
+    let throttled: Vec<_> = records
         .iter()
         .filter(|r| r["reason"]["result"] == "throttled")
-        .count();
-    assert_eq!(throttled, 2);
-    // The username is never stored: only its digest keys the budget.
+        .collect();
+    assert_eq!(throttled.len(), 1, "{throttled:?}");
+    assert_eq!(throttled[0]["count"], 2);
+    assert_eq!(throttled[0]["client"], "127.0.0.1");
+    // The username is never stored: only its digest keys the budgets (the client's,
+    // each username's, each username's from the client; PostgreSQL also keeps the
+    // untouched rows of max's refused attempt, which its lock made).
     let keys = db.texts("SELECT key FROM failures ORDER BY key").await;
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.len() == 3 || keys.len() == 5, "{keys:?}");
     assert_eq!(keys[0], "client:127.0.0.1");
+    for pair in keys[1..].chunks(2) {
+        assert!(
+            pair[0].starts_with("user:") && pair[0].len() == 5 + 64,
+            "{keys:?}"
+        );
+        assert_eq!(pair[1], format!("{}@client:127.0.0.1", pair[0]));
+    }
     assert!(
-        keys[1].starts_with("user:") && keys[1].len() == 5 + 64,
-        "{keys:?}"
+        keys.iter()
+            .all(|k| !k.contains("ann") && !k.contains("max"))
     );
-    assert!(keys.iter().all(|k| !k.contains("ann")));
     server.stop().await.unwrap();
 }
 
-/// Failed authentications are throttled per client too: ten guessed tokens, then the
-/// client's requests are refused unread (429, `Retry-After`) — even with a valid
-/// token — until its budget refills; the refusal is audited as `throttled`.
+/// Failed authentications are throttled per client, and only failures are: ten
+/// guessed tokens, then the client's guesses are answered 429 (`Retry-After`,
+/// audited as `throttled`) — while its valid token still answers 200 — until its
+/// budget refills.
 async fn failed_authentications_are_throttled_per_client(backend: Backend) {
     let db = TempDb::new(backend, "auth-throttle");
     let clock = TestClock::frozen(1_795_000_000);
@@ -803,17 +820,24 @@ async fn failed_authentications_are_throttled_per_client(backend: Backend) {
     for i in 0..10 {
         assert_eq!(get(format!("Bearer guess{i}")).await.0, 401);
     }
-    assert_eq!(get(good.clone()).await, (429, Some("6".to_owned())));
-    clock.advance(6);
-    assert_eq!(get(good).await.0, 200);
-    let records = server.db().audit_records().await.unwrap();
     assert_eq!(
-        records
-            .iter()
-            .filter(|r| r["reason"]["kind"] == "throttled")
-            .count(),
-        1
+        get("Bearer guess10".to_owned()).await,
+        (429, Some("6".to_owned()))
     );
+    assert_eq!(
+        get(good.clone()).await,
+        (200, None),
+        "a valid token is never throttled"
+    );
+    clock.advance(6);
+    assert_eq!(get("Bearer guess11".to_owned()).await.0, 401);
+    let records = server.db().audit_records().await.unwrap();
+    let throttled: Vec<_> = records
+        .iter()
+        .filter(|r| r["reason"]["kind"] == "throttled")
+        .collect();
+    assert_eq!(throttled.len(), 1);
+    assert_eq!(throttled[0]["client"], "127.0.0.1");
     server.stop().await.unwrap();
 }
 

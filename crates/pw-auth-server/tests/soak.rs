@@ -78,8 +78,8 @@ struct Counts {
 async fn soak_with_a_locked_database_and_a_restart() {
     let secs = env("PW_AUTH_SOAK_SECS", 6);
     let clients = env("PW_AUTH_SOAK_CLIENTS", 4);
-    let path = std::env::temp_dir().join(format!("pw-auth-soak-{}.sqlite", std::process::id()));
-    let _ = std::fs::remove_file(&path);
+    let dir = private_dir("pw-auth-soak");
+    let path = dir.join("records.sqlite");
     let server = start_on(&path, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.addr();
     let http = reqwest::Client::new();
@@ -97,6 +97,7 @@ async fn soak_with_a_locked_database_and_a_restart() {
     let created: serde_json::Value = http
         .post(server.url("/fabric/api/api-keys"))
         .header("authorization", &bearer)
+        .header("content-type", "application/json")
         .body(r#"{"label": "soak"}"#)
         .send()
         .await
@@ -214,7 +215,16 @@ async fn soak_with_a_locked_database_and_a_restart() {
     assert_eq!(total.other_status, 0, "only 200 and 503 are expected");
     assert!(total.ok > 0 && total.unavailable > 0, "{total:?}");
     server.stop().await.unwrap();
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(path.with_extension("sqlite-wal"));
-    let _ = std::fs::remove_file(path.with_extension("sqlite-shm"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh directory private to its owner: the server refuses a database in one that
+/// others may write (such as `/tmp` itself).
+fn private_dir(name: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
 }

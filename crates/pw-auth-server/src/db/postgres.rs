@@ -17,7 +17,10 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, migrations_from, parse};
+use super::{
+    PruneBefore, Pruned, Records, SCHEMA_VERSION, aggregate_key, digest_text, err,
+    failure_whole_at, json, lookup_of, migrations_from, parse, token_end, unix, with_count,
+};
 
 /// Schema version 1: the SQLite store's tables (`"user"` quoted: a reserved word
 /// here; `api_keys.seq` orders keys as SQLite's rowid does).
@@ -51,6 +54,16 @@ CREATE TABLE audit (seq BIGSERIAL PRIMARY KEY, record TEXT NOT NULL);
 /// Schema version 2: failure budgets, as in the SQLite store.
 const MIGRATION_2: &str = "
 CREATE TABLE failures (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+";
+
+/// Schema version 3, as in the SQLite store: each audit record's time (Unix seconds),
+/// the row a throttled client's refusals in one window are gathered into, and how
+/// many it stands for.
+const MIGRATION_3: &str = "
+ALTER TABLE audit ADD COLUMN time BIGINT;
+ALTER TABLE audit ADD COLUMN aggregate TEXT UNIQUE;
+ALTER TABLE audit ADD COLUMN count BIGINT NOT NULL DEFAULT 1;
+CREATE INDEX audit_time ON audit (time);
 ";
 
 /// How long a statement waits for a lock before it fails (and the request is answered
@@ -231,7 +244,7 @@ impl Postgres {
                 0
             }
         };
-        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2])?;
+        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2, MIGRATION_3])?;
         if !steps.is_empty() {
             tx.batch_execute(&steps).await.map_err(err)?;
             tx.execute("UPDATE pw_auth_schema SET version = $1", &[&SCHEMA_VERSION])
@@ -243,42 +256,6 @@ impl Postgres {
 }
 
 impl Records for Postgres {
-    async fn failure_states(&self, keys: Vec<String>) -> Result<Vec<LimitState>, StoreError> {
-        let c = self.client().await?;
-        let mut states = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let s = text_row(&c, "SELECT state FROM failures WHERE key = $1", &[k]).await?;
-            states.push(match s {
-                Some(s) => parse(&s)?,
-                None => LimitState::default(),
-            });
-        }
-        Ok(states)
-    }
-
-    async fn charge_failures<F>(&self, keys: Vec<String>, mut charge: F) -> Result<(), StoreError>
-    where
-        F: FnMut(&mut LimitState) + Send + 'static,
-    {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(err)?;
-        // Keys locked in one order, so two charges never wait on each other in a cycle.
-        let mut keys = keys;
-        keys.sort();
-        keys.dedup();
-        for key in &keys {
-            let mut state = lock_state(&tx, LOCK_FAILURES, key).await?;
-            charge(&mut state);
-            exec(
-                &tx,
-                "UPDATE failures SET state = $2 WHERE key = $1",
-                &[key, &json(&state)?],
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(err)
-    }
-
     async fn is_empty(&self) -> Result<bool, StoreError> {
         let c = self.client().await?;
         let row = one_row(&c, "SELECT COUNT(*) FROM companies", &[]).await?;
@@ -528,14 +505,51 @@ impl Records for Postgres {
 
     async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
         let c = self.client().await?;
-        let rows = all_rows(&c, "SELECT record FROM audit ORDER BY seq", &[]).await?;
+        let rows = all_rows(&c, "SELECT record, count FROM audit ORDER BY seq", &[]).await?;
         rows.iter()
             .map(|r| {
-                r.try_get::<_, String>(0)
-                    .map_err(err)
-                    .and_then(|s| parse(&s))
+                let text: String = r.try_get(0).map_err(err)?;
+                let count: i64 = r.try_get(1).map_err(err)?;
+                with_count(&text, count)
             })
             .collect()
+    }
+
+    async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        let audit = exec(
+            &tx,
+            "DELETE FROM audit WHERE time < $1",
+            &[&unix(before.audit)],
+        )
+        .await?;
+        let mut tokens = 0u64;
+        for row in all_rows(&tx, "SELECT digest, record FROM tokens", &[]).await? {
+            let digest: String = row.try_get(0).map_err(err)?;
+            let record: TokenRecord = parse(&row.try_get::<_, String>(1).map_err(err)?)?;
+            if token_end(&record) < before.tokens {
+                tokens = tokens.saturating_add(
+                    exec(&tx, "DELETE FROM tokens WHERE digest = $1", &[&digest]).await?,
+                );
+            }
+        }
+        let mut failures = 0u64;
+        for row in all_rows(&tx, "SELECT key, state FROM failures", &[]).await? {
+            let key: String = row.try_get(0).map_err(err)?;
+            let state = parse(&row.try_get::<_, String>(1).map_err(err)?)?;
+            if failure_whole_at(state, before.failures) {
+                failures = failures.saturating_add(
+                    exec(&tx, "DELETE FROM failures WHERE key = $1", &[&key]).await?,
+                );
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(Pruned {
+            audit,
+            tokens,
+            failures,
+        })
     }
 }
 
@@ -665,22 +679,51 @@ impl AuthStore for Postgres {
         Ok(result)
     }
 
-    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        let states = self.failure_states(vec![key.to_owned()]).await?;
-        Ok(states.first().copied().unwrap_or_default())
-    }
-
-    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) + Send + 'static,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
-        self.charge_failures(vec![key.to_owned()], charge).await
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(err)?;
+        // Rows locked in one order (sorted), so two updates never wait on each other
+        // in a cycle; the states are then handed over in the caller's order.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&a, &b| keys.get(a).cmp(&keys.get(b)));
+        let mut states = vec![LimitState::default(); keys.len()];
+        for &i in &order {
+            if let (Some(key), Some(slot)) = (keys.get(i), states.get_mut(i)) {
+                *slot = lock_state(&tx, LOCK_FAILURES, key).await?;
+            }
+        }
+        let before = states.clone();
+        let result = f(&mut states);
+        for ((key, state), old) in keys.iter().zip(&states).zip(&before) {
+            if state != old {
+                exec(
+                    &tx,
+                    "UPDATE failures SET state = $2 WHERE key = $1",
+                    &[key, &json(state)?],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(result)
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let text = json(record)?;
+        let aggregate = aggregate_key(record);
         let c = self.client().await?;
-        exec(&c, "INSERT INTO audit (record) VALUES ($1)", &[&text]).await?;
+        // A throttled client's refusals in one window are one row, counted.
+        exec(
+            &c,
+            "INSERT INTO audit (record, time, aggregate) VALUES ($1, $2, $3)
+             ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + 1",
+            &[&text, &unix(record.time), &aggregate],
+        )
+        .await?;
         Ok(())
     }
 }

@@ -12,7 +12,10 @@ use pw_auth_core::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Records, SCHEMA_VERSION, digest_text, err, json, lookup_of, migrations_from, parse};
+use super::{
+    PruneBefore, Pruned, Records, SCHEMA_VERSION, aggregate_key, digest_text, err,
+    failure_whole_at, json, lookup_of, migrations_from, parse, token_end, unix, with_count,
+};
 
 const MIGRATION_1: &str = "
 CREATE TABLE companies (id TEXT PRIMARY KEY, tier TEXT NOT NULL, parent TEXT);
@@ -45,6 +48,18 @@ CREATE TABLE audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)
 /// password typed in the wrong field), or the client's address.
 const MIGRATION_2: &str = "
 CREATE TABLE failures (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+";
+
+/// Schema version 3: what pruning and gathering read. Each audit record's time (Unix
+/// seconds; rows from before this version have none and are kept), the row a
+/// throttled client's refusals in one window are gathered into, and how many it
+/// stands for.
+const MIGRATION_3: &str = "
+ALTER TABLE audit ADD COLUMN time INTEGER;
+ALTER TABLE audit ADD COLUMN aggregate TEXT;
+ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+CREATE UNIQUE INDEX audit_aggregate ON audit (aggregate);
+CREATE INDEX audit_time ON audit (time);
 ";
 
 /// How long a statement waits for a lock held elsewhere before it fails (and the
@@ -80,6 +95,80 @@ fn key_row(
         .transpose()
 }
 
+/// `path` with `suffix` appended (`db.sqlite` → `db.sqlite-wal`).
+fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// Refuses a database whose directory or file group or others may write; creates a
+/// missing file with mode 0600 and narrows an existing one to it.
+fn private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let dir_mode = std::fs::metadata(&dir).map_err(err)?.permissions().mode();
+    if dir_mode & 0o022 != 0 {
+        return Err(StoreError(format!(
+            "the database's directory {} is writable by group or others (mode {:o}): another user could replace its files",
+            dir.display(),
+            dir_mode & 0o7777
+        )));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode();
+            if mode & 0o022 != 0 {
+                return Err(StoreError(format!(
+                    "the database file {} is writable by group or others (mode {:o})",
+                    path.display(),
+                    mode & 0o7777
+                )));
+            }
+            narrow(path)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map(drop)
+            .map_err(err),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Narrows an existing file to mode 0600 (nothing if it is missing).
+fn narrow(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Runs `f` with `synchronous = FULL`: its commit is on disk before it returns, so a
+/// client told "done" is never told wrong by a power failure. (In WAL mode that sync
+/// also makes every earlier commit durable.)
+fn durable<R>(
+    c: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    c.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+    let result = f(c);
+    let back = c.pragma_update(None, "synchronous", "NORMAL").map_err(err);
+    let r = result?;
+    back?;
+    Ok(r)
+}
+
 /// The records on an embedded SQLite file. Cheap to clone; every call runs on a
 /// blocking thread.
 #[derive(Clone, Debug)]
@@ -88,24 +177,37 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
-    /// Opens (creating and migrating if needed) the database at `path`.
+    /// Opens (creating and migrating if needed) the database at `path`. The file is
+    /// created readable and writable by its owner only (0600; SQLite gives its `-wal`
+    /// and `-shm` files the same mode), an existing one is narrowed to that, and a
+    /// file or directory that group or others may write is refused: they hold
+    /// password hashes, key digests and the audit log.
     pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+        private_file(path)?;
         let conn = Connection::open(path).map_err(err)?;
+        for suffix in ["-wal", "-shm"] {
+            narrow(&sidecar(path, suffix))?;
+        }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
         // WAL: readers never wait for the writer, and a commit appends to the log
         // instead of rewriting pages. With synchronous=NORMAL a commit survives a crash
-        // of the process; only a power failure may lose the last ones (docs/server.md).
+        // of the process; only a power failure may lose the last ones — except the
+        // writes a client is told are done for good (a key made, revoked or deleted, a
+        // logout), which commit with synchronous=FULL (`durable`; docs/server.md).
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err)?;
+        for suffix in ["-wal", "-shm"] {
+            narrow(&sidecar(path, suffix))?;
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
-        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2])?;
+        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2, MIGRATION_3])?;
         if !steps.is_empty() {
             conn.execute_batch(&format!(
                 "BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
@@ -136,52 +238,6 @@ impl Sqlite {
 }
 
 impl Records for Sqlite {
-    /// The failure budgets of `keys`, in order (a key never charged: a fresh one).
-    async fn failure_states(&self, keys: Vec<String>) -> Result<Vec<LimitState>, StoreError> {
-        self.run(move |c| {
-            keys.iter()
-                .map(|k| {
-                    match text_row(c, "SELECT state FROM failures WHERE key = ?1", params![k])? {
-                        Some(s) => parse(&s),
-                        None => Ok(LimitState::default()),
-                    }
-                })
-                .collect()
-        })
-        .await
-    }
-
-    /// Charges one failure to each of `keys` with `charge`, in one transaction.
-    async fn charge_failures<F>(&self, keys: Vec<String>, mut charge: F) -> Result<(), StoreError>
-    where
-        F: FnMut(&mut LimitState) + Send + 'static,
-    {
-        self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(err)?;
-            for key in &keys {
-                let mut state = match text_row(
-                    &tx,
-                    "SELECT state FROM failures WHERE key = ?1",
-                    params![key],
-                )? {
-                    Some(s) => parse(&s)?,
-                    None => LimitState::default(),
-                };
-                charge(&mut state);
-                tx.execute(
-                    "INSERT INTO failures (key, state) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET state = excluded.state",
-                    params![key, json(&state)?],
-                )
-                .map_err(err)?;
-            }
-            tx.commit().map_err(err)
-        })
-        .await
-    }
-
     /// Whether the database holds no company yet (a fresh file).
     async fn is_empty(&self) -> Result<bool, StoreError> {
         self.run(|c| {
@@ -294,27 +350,29 @@ impl Records for Sqlite {
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            let key = digest_text(&digest)?;
-            let record = text_row(
-                &tx,
-                "SELECT record FROM tokens WHERE digest = ?1",
-                params![key],
-            )?;
-            let Some(record) = record else {
-                return Ok(false);
-            };
-            let mut record: TokenRecord = parse(&record)?;
-            if record.revoke(now).is_err() {
-                return Ok(false);
-            }
-            tx.execute(
-                "UPDATE tokens SET record = ?2 WHERE digest = ?1",
-                params![key, json(&record)?],
-            )
-            .map_err(err)?;
-            tx.commit().map_err(err)?;
-            Ok(true)
+            durable(c, |c| {
+                let tx = c.transaction().map_err(err)?;
+                let key = digest_text(&digest)?;
+                let record = text_row(
+                    &tx,
+                    "SELECT record FROM tokens WHERE digest = ?1",
+                    params![key],
+                )?;
+                let Some(record) = record else {
+                    return Ok(false);
+                };
+                let mut record: TokenRecord = parse(&record)?;
+                if record.revoke(now).is_err() {
+                    return Ok(false);
+                }
+                tx.execute(
+                    "UPDATE tokens SET record = ?2 WHERE digest = ?1",
+                    params![key, json(&record)?],
+                )
+                .map_err(err)?;
+                tx.commit().map_err(err)?;
+                Ok(true)
+            })
         })
         .await
     }
@@ -327,30 +385,32 @@ impl Records for Sqlite {
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError> {
         self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            let rows: Vec<(String, String)> = {
-                let mut q = tx
-                    .prepare("SELECT digest, record FROM tokens WHERE user = ?1")
-                    .map_err(err)?;
-                let rows = q
-                    .query_map(params![user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(err)?;
-                rows.collect::<Result<_, _>>().map_err(err)?
-            };
-            let mut n = 0usize;
-            for (digest, record) in rows {
-                let mut record: TokenRecord = parse(&record)?;
-                if record.revoke(now).is_ok() {
-                    tx.execute(
-                        "UPDATE tokens SET record = ?2 WHERE digest = ?1",
-                        params![digest, json(&record)?],
-                    )
-                    .map_err(err)?;
-                    n = n.saturating_add(1);
+            durable(c, |c| {
+                let tx = c.transaction().map_err(err)?;
+                let rows: Vec<(String, String)> = {
+                    let mut q = tx
+                        .prepare("SELECT digest, record FROM tokens WHERE user = ?1")
+                        .map_err(err)?;
+                    let rows = q
+                        .query_map(params![user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(err)?;
+                    rows.collect::<Result<_, _>>().map_err(err)?
+                };
+                let mut n = 0usize;
+                for (digest, record) in rows {
+                    let mut record: TokenRecord = parse(&record)?;
+                    if record.revoke(now).is_ok() {
+                        tx.execute(
+                            "UPDATE tokens SET record = ?2 WHERE digest = ?1",
+                            params![digest, json(&record)?],
+                        )
+                        .map_err(err)?;
+                        n = n.saturating_add(1);
+                    }
                 }
-            }
-            tx.commit().map_err(err)?;
-            Ok(n)
+                tx.commit().map_err(err)?;
+                Ok(n)
+            })
         })
         .await
     }
@@ -358,24 +418,26 @@ impl Records for Sqlite {
     /// Stores a freshly minted key's record and its api-user, together.
     async fn add_key(&self, record: ApiKeyRecord, user: UserRecord) -> Result<(), StoreError> {
         self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            tx.execute(
-                "INSERT INTO users (id, record) VALUES (?1, ?2)",
-                params![user.id.as_str(), json(&user)?],
-            )
-            .map_err(err)?;
-            tx.execute(
-                "INSERT INTO api_keys (digest, id, company, record) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    digest_text(&record.digest)?,
-                    record.id.as_str(),
-                    record.company.as_str(),
-                    json(&record)?
-                ],
-            )
-            .map_err(err)?;
-            tx.commit().map_err(err)?;
-            Ok(())
+            durable(c, |c| {
+                let tx = c.transaction().map_err(err)?;
+                tx.execute(
+                    "INSERT INTO users (id, record) VALUES (?1, ?2)",
+                    params![user.id.as_str(), json(&user)?],
+                )
+                .map_err(err)?;
+                tx.execute(
+                    "INSERT INTO api_keys (digest, id, company, record) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        digest_text(&record.digest)?,
+                        record.id.as_str(),
+                        record.company.as_str(),
+                        json(&record)?
+                    ],
+                )
+                .map_err(err)?;
+                tx.commit().map_err(err)?;
+                Ok(())
+            })
         })
         .await
     }
@@ -404,20 +466,22 @@ impl Records for Sqlite {
         now: time::OffsetDateTime,
     ) -> Result<Option<bool>, StoreError> {
         self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            let Some((digest, mut record)) = key_row(&tx, &company, &id)? else {
-                return Ok(None);
-            };
-            if record.revoke(now).is_err() {
-                return Ok(Some(false));
-            }
-            tx.execute(
-                "UPDATE api_keys SET record = ?2 WHERE digest = ?1",
-                params![digest, json(&record)?],
-            )
-            .map_err(err)?;
-            tx.commit().map_err(err)?;
-            Ok(Some(true))
+            durable(c, |c| {
+                let tx = c.transaction().map_err(err)?;
+                let Some((digest, mut record)) = key_row(&tx, &company, &id)? else {
+                    return Ok(None);
+                };
+                if record.revoke(now).is_err() {
+                    return Ok(Some(false));
+                }
+                tx.execute(
+                    "UPDATE api_keys SET record = ?2 WHERE digest = ?1",
+                    params![digest, json(&record)?],
+                )
+                .map_err(err)?;
+                tx.commit().map_err(err)?;
+                Ok(Some(true))
+            })
         })
         .await
     }
@@ -426,24 +490,26 @@ impl Records for Sqlite {
     /// request with the key is told "deleted". `false` if there is no such key.
     async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
         self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            let Some((digest, record)) = key_row(&tx, &company, &id)? else {
-                return Ok(false);
-            };
-            tx.execute("DELETE FROM api_keys WHERE digest = ?1", params![digest])
+            durable(c, |c| {
+                let tx = c.transaction().map_err(err)?;
+                let Some((digest, record)) = key_row(&tx, &company, &id)? else {
+                    return Ok(false);
+                };
+                tx.execute("DELETE FROM api_keys WHERE digest = ?1", params![digest])
+                    .map_err(err)?;
+                tx.execute(
+                    "DELETE FROM users WHERE id = ?1",
+                    params![record.user.as_str()],
+                )
                 .map_err(err)?;
-            tx.execute(
-                "DELETE FROM users WHERE id = ?1",
-                params![record.user.as_str()],
-            )
-            .map_err(err)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO deleted_keys (digest) VALUES (?1)",
-                params![digest],
-            )
-            .map_err(err)?;
-            tx.commit().map_err(err)?;
-            Ok(true)
+                tx.execute(
+                    "INSERT OR IGNORE INTO deleted_keys (digest) VALUES (?1)",
+                    params![digest],
+                )
+                .map_err(err)?;
+                tx.commit().map_err(err)?;
+                Ok(true)
+            })
         })
         .await
     }
@@ -463,11 +529,69 @@ impl Records for Sqlite {
     async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
         self.run(|c| {
             let mut q = c
-                .prepare("SELECT record FROM audit ORDER BY seq")
+                .prepare("SELECT record, count FROM audit ORDER BY seq")
                 .map_err(err)?;
-            let rows = q.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
-            rows.map(|r| r.map_err(err).and_then(|s| parse(&s)))
+            let rows = q
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(err)?;
+            rows.map(|r| r.map_err(err).and_then(|(s, n)| with_count(&s, n)))
                 .collect()
+        })
+        .await
+    }
+
+    async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let audit = tx
+                .execute(
+                    "DELETE FROM audit WHERE time < ?1",
+                    params![unix(before.audit)],
+                )
+                .map_err(err)?;
+            let mut tokens = 0u64;
+            let mut failures = 0u64;
+            {
+                let rows: Vec<(String, String)> = {
+                    let mut q = tx
+                        .prepare("SELECT digest, record FROM tokens")
+                        .map_err(err)?;
+                    let rows = q
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(err)?;
+                    rows.collect::<Result<_, _>>().map_err(err)?
+                };
+                for (digest, record) in rows {
+                    let record: TokenRecord = parse(&record)?;
+                    if token_end(&record) < before.tokens {
+                        tx.execute("DELETE FROM tokens WHERE digest = ?1", params![digest])
+                            .map_err(err)?;
+                        tokens = tokens.saturating_add(1);
+                    }
+                }
+                let rows: Vec<(String, String)> = {
+                    let mut q = tx.prepare("SELECT key, state FROM failures").map_err(err)?;
+                    let rows = q
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(err)?;
+                    rows.collect::<Result<_, _>>().map_err(err)?
+                };
+                for (key, state) in rows {
+                    if failure_whole_at(parse(&state)?, before.failures) {
+                        tx.execute("DELETE FROM failures WHERE key = ?1", params![key])
+                            .map_err(err)?;
+                        failures = failures.saturating_add(1);
+                    }
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(Pruned {
+                audit: u64::try_from(audit).unwrap_or(u64::MAX),
+                tokens,
+                failures,
+            })
         })
         .await
     }
@@ -614,23 +738,60 @@ impl AuthStore for Sqlite {
         .await
     }
 
-    async fn failures(&self, key: &str) -> Result<LimitState, StoreError> {
-        let states = self.failure_states(vec![key.to_owned()]).await?;
-        Ok(states.first().copied().unwrap_or_default())
-    }
-
-    async fn charge_failure<F>(&self, key: &str, charge: F) -> Result<(), StoreError>
+    async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) + Send + 'static,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
-        self.charge_failures(vec![key.to_owned()], charge).await
+        self.run(move |c| {
+            // IMMEDIATE: the write lock is taken before the read, so the check and the
+            // charge are one step for every server on the file.
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let mut states = keys
+                .iter()
+                .map(|key| {
+                    match text_row(
+                        &tx,
+                        "SELECT state FROM failures WHERE key = ?1",
+                        params![key],
+                    )? {
+                        Some(s) => parse(&s),
+                        None => Ok(LimitState::default()),
+                    }
+                })
+                .collect::<Result<Vec<LimitState>, StoreError>>()?;
+            let before = states.clone();
+            let result = f(&mut states);
+            for ((key, state), old) in keys.iter().zip(&states).zip(&before) {
+                if state != old {
+                    tx.execute(
+                        "INSERT INTO failures (key, state) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+                        params![key, json(state)?],
+                    )
+                    .map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(result)
+        })
+        .await
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let text = json(record)?;
+        let time = unix(record.time);
+        let aggregate = aggregate_key(record);
         self.run(move |c| {
-            c.execute("INSERT INTO audit (record) VALUES (?1)", params![text])
-                .map_err(err)?;
+            // A throttled client's refusals in one window are one row, counted.
+            c.execute(
+                "INSERT INTO audit (record, time, aggregate) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (aggregate) DO UPDATE SET count = count + 1",
+                params![text, time, aggregate],
+            )
+            .map_err(err)?;
             Ok(())
         })
         .await
@@ -643,8 +804,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_database_is_in_wal_mode_and_migrated() {
-        let path = std::env::temp_dir().join(format!("pw-auth-db-{}.sqlite", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pw-auth-db-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let path = dir.join("records.sqlite");
         let db = Sqlite::open(&path).unwrap();
         let (mode, version): (String, i64) = db
             .run(|c| {
@@ -668,6 +833,6 @@ mod tests {
         drop(db);
         let e = Sqlite::open(&path).unwrap_err();
         assert!(e.to_string().contains("schema version 99"), "{e}");
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

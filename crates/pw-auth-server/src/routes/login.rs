@@ -1,0 +1,244 @@
+//! `POST /fabric/api/login` and `POST /fabric/api/logout`.
+//!
+//! A login is reserved against its failure budgets before its password is verified
+//! (one atomic update of the client's, the username-from-this-client's and the
+//! username's budgets), verified on the bounded hashing pool, and its reservation
+//! given back only if it issued a token: so however many attempts arrive at once, no
+//! more passwords are verified than the quota allows.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http::{HeaderMap, StatusCode};
+use pw_auth_axum::{AuthStore, Authenticated, StoreError, outcome_response, unavailable};
+use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
+use pw_auth_http::{ClientAddr, LoginBudgets, MAX_LOGIN_BODY_LEN, ServerFlow};
+use time::OffsetDateTime;
+use zeroize::Zeroize;
+
+use super::{App, client_of, is_json, json_response, read_body, secret_json};
+use crate::db::Records;
+use crate::hashing::PoolFull;
+
+pub(super) fn router(app: &App) -> Router<App> {
+    Router::new().route("/fabric/api/login", post(login)).route(
+        "/fabric/api/logout",
+        post(logout).route_layer(app.auth.require("company.view")),
+    )
+}
+
+/// The failure budgets of a login, in [`LoginBudgets`]' order: the client, the
+/// username from that client, and the username. The username is only ever a digest
+/// (people type passwords into the username field).
+fn login_keys(username: &str, client: ClientAddr) -> Vec<String> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(username.as_bytes());
+    let mut user = String::with_capacity(5 + 64);
+    user.push_str("user:");
+    for b in digest {
+        for nibble in [b >> 4, b & 0x0f] {
+            user.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    let client = client.key();
+    let pair = format!("{user}@{client}");
+    vec![client, pair, user]
+}
+
+/// Runs `step` on the login's three budgets inside the store's atomic update.
+async fn on_budgets<R>(
+    app: &App,
+    keys: Vec<String>,
+    refused: R,
+    step: impl Fn(&ServerFlow, &mut LoginBudgets) -> R + Send + Sync + 'static,
+) -> Result<R, StoreError>
+where
+    R: Clone + Send + 'static,
+{
+    let flow = app.auth.shared_flow();
+    app.store
+        .with_failures(keys, move |states: &mut [LimitState]| {
+            match LoginBudgets::from_states(states) {
+                Some(mut budgets) => {
+                    let r = step(&flow, &mut budgets);
+                    budgets.store_into(states);
+                    r
+                }
+                // A store that hands back the wrong states: refuse.
+                None => refused.clone(),
+            }
+        })
+        .await
+}
+
+/// Gives a reservation back: the attempt did not count (its password was right, or
+/// it was never verified).
+async fn release(app: &App, keys: Vec<String>, now: OffsetDateTime) -> Result<(), StoreError> {
+    on_budgets(app, keys, (), move |flow, b| flow.release_login(b, now)).await
+}
+
+/// Keeps `audit` (with the client's address), then answers `response`.
+async fn audited(app: &App, audit: &AuditRecord, response: Response) -> Response {
+    match app.store.audit(audit).await {
+        Ok(()) => response,
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn login(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let now = app.now();
+    let flow = app.auth.flow();
+    let client = client_of(&app.trusted, peer, &headers);
+    let malformed = || {
+        AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now)
+            .with_client(client.ip())
+    };
+    // Only JSON: a browser's cross-site "simple" form post cannot log in.
+    if !is_json(&headers) {
+        let refusal = outcome_response(&flow.responder().unsupported_media_type());
+        return audited(&app, &malformed(), refusal).await;
+    }
+    let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
+        Ok(b) => b,
+        Err(refused) => return audited(&app, &malformed(), refused.into_response()).await,
+    };
+    let parsed = flow.login_request(&body, now);
+    wipe(body);
+    let request = match parsed {
+        Ok(r) => r,
+        Err(refused) => {
+            let audit = refused.audit.with_client(client.ip());
+            return audited(&app, &audit, outcome_response(&refused.outcome)).await;
+        }
+    };
+    let keys = login_keys(request.username(), client);
+    let busy = Some(std::time::Duration::from_secs(1));
+    let reserved = on_budgets(&app, keys.clone(), busy, move |flow, b| {
+        flow.reserve_login(b, now)
+    })
+    .await;
+    match reserved {
+        Ok(None) => {}
+        Ok(Some(wait)) => {
+            let refused = flow.login_throttled(wait, now);
+            let audit = refused.audit.with_client(client.ip());
+            return audited(&app, &audit, outcome_response(&refused.outcome)).await;
+        }
+        Err(e) => return unavailable(e),
+    }
+    let found = match app
+        .store
+        .records()
+        .login_user(request.username().to_owned())
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return unavailable(e),
+    };
+    let hash: Arc<str> = found.as_ref().map_or_else(
+        || Arc::clone(&app.dummy_hash),
+        |(_, h)| Arc::from(h.as_str()),
+    );
+    let password: Password = request.password().clone();
+    drop(request);
+    let verified = match app.hashing.verify(password, hash).await {
+        Ok(v) => v,
+        Err(PoolFull) => {
+            // Never verified: the attempt does not count against anyone.
+            if let Err(e) = release(&app, keys, now).await {
+                return unavailable(e);
+            }
+            return unavailable(StoreError("the password hashing pool is full".into()));
+        }
+    };
+    let user = found.map(|(u, _)| u);
+    let random = match crate::random_bytes() {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let served = match flow.login(user.as_ref(), verified, &random, app.expires_in, now) {
+        Ok(s) => s,
+        Err(e) => return unavailable(StoreError(e.to_string())),
+    };
+    let audit = served.audit().clone().with_client(client.ip());
+    if let Some(record) = served.record() {
+        if let Err(e) = app.store.records().add_token(record.clone()).await {
+            return unavailable(e);
+        }
+        // A right password is not a failure: its reservation goes back.
+        if let Err(e) = release(&app, keys, now).await {
+            return unavailable(e);
+        }
+    }
+    let response = match (served.response_body(), served.refusal()) {
+        (Some(body), _) => secret_json(StatusCode::OK, body),
+        (None, Some(refusal)) => outcome_response(refusal),
+        (None, None) => unavailable(StoreError("a login with no answer".into())),
+    };
+    audited(&app, &audit, response).await
+}
+
+/// Wipes a body that held a password, if this is the last reference to its bytes.
+fn wipe(body: axum::body::Bytes) {
+    if let Ok(mut owned) = body.try_into_mut() {
+        owned.as_mut().zeroize();
+    }
+}
+
+async fn logout(
+    State(app): State<App>,
+    Authenticated(who): Authenticated,
+    headers: HeaderMap,
+) -> Response {
+    if !matches!(who.method(), AuthMethod::Bearer { .. }) {
+        return json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r#"{"message":"An api key is revoked through the api-keys endpoints."}"#.to_owned(),
+        );
+    }
+    let Ok(Some(pw_auth_core::CredentialRef::Bearer(token))) =
+        pw_auth_http::credential_ref_from_headers(&headers)
+    else {
+        return unavailable(StoreError("a bearer principal without its token".into()));
+    };
+    match app
+        .store
+        .records()
+        .revoke_token(token.digest(), app.now())
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// The keys of a login: the client, the username from it, the username — and the
+    /// username only as its SHA-256 (checked against a digest computed apart).
+    #[test]
+    fn login_keys_name_the_client_and_only_a_digest_of_the_username() {
+        let client = ClientAddr::new("192.0.2.1".parse().unwrap());
+        let keys = login_keys("ann@acme.example", client);
+        // printf 'ann@acme.example' | sha256sum
+        let digest = "user:b759382850d65342f8994576b7d68f610381856dc6f89887b4474a2dbfbe8bd7";
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[0], "client:192.0.2.1");
+        assert_eq!(keys[2], digest);
+        assert_eq!(keys[1], format!("{}@client:192.0.2.1", keys[2]));
+        assert!(keys.iter().all(|k| !k.contains("ann")));
+    }
+}

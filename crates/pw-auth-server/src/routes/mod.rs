@@ -1,0 +1,177 @@
+//! The routes, grouped by resource, each module with its `router()`, and what they
+//! share: the application state, JSON answers, capped and timed body reads, and the
+//! client's address.
+
+mod demo;
+mod keys;
+mod login;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use pw_auth_axum::{PwAuth, outcome_response};
+use pw_auth_core::ExpiresIn;
+use pw_auth_http::{ClientAddr, TrustedProxies};
+use time::OffsetDateTime;
+
+use crate::config::Clock;
+use crate::hashing::PasswordPool;
+use crate::store::Store;
+
+/// What every handler reads.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) auth: PwAuth<Store>,
+    pub(crate) store: Store,
+    /// A hash of a random password, verified against when the username is unknown,
+    /// so that an unknown user and a wrong password cost the same argon2 work.
+    pub(crate) dummy_hash: Arc<str>,
+    pub(crate) expires_in: ExpiresIn,
+    pub(crate) clock: Arc<Clock>,
+    pub(crate) hashing: PasswordPool,
+    pub(crate) trusted: TrustedProxies,
+    pub(crate) body_timeout: Duration,
+}
+
+impl App {
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+}
+
+/// The client of a request from `peer` with `headers`: the peer, or behind a trusted
+/// proxy the address it forwarded for.
+pub(crate) fn client_of(
+    trusted: &TrustedProxies,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> ClientAddr {
+    let lines = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .map(HeaderValue::as_bytes)
+            .collect::<Vec<_>>()
+    };
+    if trusted.is_empty() {
+        return ClientAddr::new(peer.ip());
+    }
+    trusted.client(peer.ip(), lines("forwarded"), lines("x-forwarded-for"))
+}
+
+/// The client of a request, from its parts (for the guard's throttle).
+pub(crate) fn client_of_parts(
+    trusted: &TrustedProxies,
+    parts: &http::request::Parts,
+) -> Option<ClientAddr> {
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(client_of(trusted, *peer, &parts.headers))
+}
+
+/// Every route, with `Cache-Control: no-store` on every answer: tokens, keys and
+/// records are never for a cache.
+pub(crate) fn router(app: App) -> Router {
+    Router::new()
+        .merge(login::router(&app))
+        .merge(keys::router(&app))
+        .merge(demo::router(&app))
+        // Bodies are read by the handlers with their own caps and timeouts (login
+        // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::map_response(no_store))
+        .with_state(app)
+}
+
+async fn no_store(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// A JSON answer holding a secret (a token, a new key): its bytes go to hyper
+/// without a plain copy, and are wiped when hyper drops them after writing.
+pub(crate) fn secret_json(status: StatusCode, body: zeroize::Zeroizing<String>) -> Response {
+    struct Wiped(zeroize::Zeroizing<String>);
+    impl AsRef<[u8]> for Wiped {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    let bytes = Bytes::from_owner(Wiped(body));
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(bytes),
+    )
+        .into_response()
+}
+
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Why a body could not be read.
+pub(crate) enum BodyRefused {
+    /// Over the cap: the library's 413 naming it.
+    TooLarge(Response),
+    /// Not sent in time, or the connection failed: 408.
+    TooSlow(Response),
+}
+
+impl BodyRefused {
+    pub(crate) fn into_response(self) -> Response {
+        match self {
+            BodyRefused::TooLarge(r) | BodyRefused::TooSlow(r) => r,
+        }
+    }
+}
+
+/// Reads a body of at most `cap` bytes within the body-read timeout.
+pub(crate) async fn read_body(app: &App, body: Body, cap: usize) -> Result<Bytes, BodyRefused> {
+    let read = axum::body::to_bytes(body, cap.saturating_add(1));
+    match tokio::time::timeout(app.body_timeout, read).await {
+        Ok(Ok(bytes)) if bytes.len() <= cap => Ok(bytes),
+        // `to_bytes` fails past its limit too; anything else is a broken connection.
+        Ok(_) => Err(BodyRefused::TooLarge(outcome_response(
+            &app.auth.flow().responder().payload_too_large(cap),
+        ))),
+        Err(_) => Err(BodyRefused::TooSlow(request_timeout())),
+    }
+}
+
+fn request_timeout() -> Response {
+    let mut r = json_response(
+        StatusCode::REQUEST_TIMEOUT,
+        r#"{"message":"The request body was not sent in time."}"#.to_owned(),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+pub(crate) fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        r#"{"message":"Not found."}"#.to_owned(),
+    )
+}
