@@ -134,6 +134,11 @@ pub struct Config {
     /// Redis, by URL (`redis://host:port`), to keep the usage and failure budgets in,
     /// shared by every server pointed at it; `None` keeps them with the records.
     pub redis: Option<String>,
+    /// CA certificates (a PEM file) that PostgreSQL's and Redis's certificates are
+    /// verified against, instead of the system's roots. TLS itself is asked for by the
+    /// URLs: `sslmode=require` for PostgreSQL (verified as libpq's `verify-full`),
+    /// `rediss://` for Redis.
+    pub tls_ca: Option<PathBuf>,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
     /// Load the demo company into a fresh database. Refused unless `listen` is a
@@ -172,6 +177,7 @@ impl Config {
         Config {
             records,
             redis: None,
+            tls_ca: None,
             listen,
             seed_demo: false,
             expires_in: ExpiresIn::DEFAULT,
@@ -214,6 +220,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("records", &self.records)
             .field("redis", &self.redis.as_ref().map(|_| ".."))
+            .field("tls_ca", &self.tls_ca)
             .field("listen", &self.listen)
             .field("seed_demo", &self.seed_demo)
             .field("expires_in", &self.expires_in)

@@ -43,6 +43,7 @@ pub mod limits;
 mod listen;
 mod routes;
 pub mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -184,11 +185,15 @@ async fn seed_demo(db: &Db) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Opens the records a config names (creating and migrating them if new).
-pub async fn open_records(records: &RecordsAt) -> Result<Db, StoreError> {
+/// Opens the records a config names (creating and migrating them if new); a
+/// PostgreSQL certificate is verified against `ca` (a PEM file) when given.
+pub async fn open_records(
+    records: &RecordsAt,
+    ca: Option<&std::path::Path>,
+) -> Result<Db, StoreError> {
     Ok(match records {
         RecordsAt::Sqlite(path) => Db::Sqlite(Sqlite::open(path)?),
-        RecordsAt::Postgres(url) => Db::Postgres(Postgres::connect(url).await?),
+        RecordsAt::Postgres(url) => Db::Postgres(Postgres::connect_with_ca(url, ca).await?),
     })
 }
 
@@ -236,9 +241,10 @@ fn named_company(
 /// demo company into a fresh one if asked, binds, and serves until [`Running::stop`].
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     config.check()?;
-    let db = open_records(&config.records).await?;
+    let ca = config.tls_ca.as_deref();
+    let db = open_records(&config.records, ca).await?;
     let limits = match &config.redis {
-        Some(url) => Some(RedisLimits::connect(url, REDIS_PREFIX).await?),
+        Some(url) => Some(RedisLimits::connect_with_ca(url, REDIS_PREFIX, ca).await?),
         None => None,
     };
     let seeded = config.seed_demo && db.is_empty().await?;

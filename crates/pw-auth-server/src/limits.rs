@@ -98,7 +98,28 @@ impl RedisLimits {
     /// Connects to Redis at `url` (`redis://[:password@]host:port[/db]`). Every key
     /// starts with `prefix` (so several deployments can share one Redis).
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisLimits, StoreError> {
-        let client = redis::Client::open(url).map_err(err)?;
+        RedisLimits::connect_with_ca(url, prefix, None).await
+    }
+
+    /// [`RedisLimits::connect`]; a `rediss://` URL is TLS, the server's certificate
+    /// verified against the CA certificates of the PEM file `ca` when given, or else
+    /// the system's roots.
+    pub async fn connect_with_ca(
+        url: &str,
+        prefix: &str,
+        ca: Option<&std::path::Path>,
+    ) -> Result<RedisLimits, StoreError> {
+        let client = match ca {
+            Some(ca) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(crate::tls::ca_pem(ca)?),
+                },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(err)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(TIMEOUT))
             .set_connection_timeout(Some(TIMEOUT))

@@ -35,6 +35,11 @@ enum Command {
         /// budget per company across every server given the same URL.
         #[arg(long, env = "PW_AUTH_REDIS_URL", hide_env_values = true)]
         redis: Option<String>,
+        /// CA certificates (PEM) that PostgreSQL's and Redis's certificates are
+        /// verified against, instead of the system's. TLS is asked for by the URLs:
+        /// `sslmode=require` (verified like libpq's verify-full) and `rediss://`.
+        #[arg(long, value_name = "FILE")]
+        tls_ca: Option<PathBuf>,
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
         db,
         postgres,
         redis,
+        tls_ca,
         listen,
         seed_demo,
         trusted_proxies,
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         let mut config = Config::on(records, listen);
         config.redis = redis;
+        config.tls_ca = tls_ca;
         config.seed_demo = seed_demo;
         config.trusted_proxies = TrustedProxies::new(trusted_proxies);
         config.hashing = HashingLimits {

@@ -5,6 +5,7 @@
 //! seen by every other at its next request.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -15,7 +16,7 @@ use pw_auth_core::{
 };
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
 use super::{
     PruneBefore, Pruned, Records, SCHEMA_VERSION, aggregate_key, digest_text, err,
@@ -187,8 +188,22 @@ async fn lock_state(
 
 impl Postgres {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or
-    /// key=value pairs) and migrates it to [`SCHEMA_VERSION`].
+    /// key=value pairs) and migrates it to [`SCHEMA_VERSION`]. With `sslmode=require`
+    /// the connection is TLS, its certificate verified against the system's roots
+    /// (chain and host name); see [`Postgres::connect_with_ca`].
     pub async fn connect(url: &str) -> Result<Postgres, StoreError> {
+        Postgres::connect_with_ca(url, None).await
+    }
+
+    /// [`Postgres::connect`] verifying the server's certificate against the CA
+    /// certificates of the PEM file `ca` (when given) instead of the system's.
+    pub async fn connect_with_ca(
+        url: &str,
+        ca: Option<&std::path::Path>,
+    ) -> Result<Postgres, StoreError> {
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(Arc::unwrap_or_clone(
+            crate::tls::client_config(ca)?,
+        ));
         let mut config: tokio_postgres::Config = url.parse().map_err(err)?;
         config.options(format!(
             "-c lock_timeout={} -c statement_timeout={}",
@@ -198,7 +213,7 @@ impl Postgres {
         config.connect_timeout(POOL_TIMEOUT);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 // A connection PostgreSQL closed (a restart) is replaced, not reused.
                 recycling_method: RecyclingMethod::Fast,

@@ -117,6 +117,8 @@ pub(crate) struct Pg {
     dir: PathBuf,
     port: u16,
     root: bool,
+    /// `ssl=on` with these files (certificate, key) in the cluster's directory.
+    tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
     databases: AtomicU64,
 }
@@ -124,8 +126,33 @@ pub(crate) struct Pg {
 impl Pg {
     /// A fresh cluster (initdb), started.
     pub(crate) fn start() -> Pg {
+        Pg::start_with(None)
+    }
+
+    /// A fresh cluster that serves TLS (too) with this certificate and key (PEM).
+    pub(crate) fn start_tls(cert_pem: &str, key_pem: &str) -> Pg {
+        Pg::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Pg {
         let root = is_root();
         let dir = temp_dir("pg");
+        let tls = tls.map(|(cert, key)| {
+            use std::os::unix::fs::PermissionsExt;
+            let (c, k) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::write(&c, cert).unwrap();
+            std::fs::write(&k, key).unwrap();
+            // PostgreSQL refuses a key that others may read.
+            std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
+            // TCP only over TLS: a plaintext connection is refused, so a test that
+            // works proves the connection was TLS.
+            std::fs::write(
+                dir.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .unwrap();
+            (c, k)
+        });
         if root {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -157,6 +184,7 @@ impl Pg {
             dir,
             port: free_port(),
             root,
+            tls,
             child: None,
             databases: AtomicU64::new(0),
         };
@@ -175,7 +203,19 @@ impl Pg {
             .append(true)
             .open(self.log())
             .unwrap();
-        let child = as_postgres(&pg_bin("postgres"), self.root)
+        let mut command = as_postgres(&pg_bin("postgres"), self.root);
+        if let Some((cert, key)) = &self.tls {
+            command.args(["-c", "ssl=on", "-c"]);
+            command.arg(format!("ssl_cert_file={}", cert.display()));
+            command
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", key.display()));
+            command.arg("-c").arg(format!(
+                "hba_file={}",
+                self.dir.join("pg_hba.conf").display()
+            ));
+        }
+        let child = command
             .arg("-D")
             .arg(self.dir.join("data"))
             .args(["-p", &self.port.to_string(), "-k"])
@@ -276,6 +316,8 @@ pub(crate) struct Redis {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// Serves TLS only, with these files (certificate, key).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Redis {
@@ -285,6 +327,23 @@ impl Redis {
             dir: temp_dir("redis"),
             port: free_port(),
             child: None,
+            tls: None,
+        };
+        r.run();
+        r
+    }
+
+    /// A fresh instance that speaks TLS only, with this certificate and key (PEM).
+    pub(crate) fn start_tls(cert_pem: &str, key_pem: &str) -> Redis {
+        let dir = temp_dir("redis-tls");
+        let (c, k) = (dir.join("server.crt"), dir.join("server.key"));
+        std::fs::write(&c, cert_pem).unwrap();
+        std::fs::write(&k, key_pem).unwrap();
+        let mut r = Redis {
+            dir,
+            port: free_port(),
+            child: None,
+            tls: Some((c, k)),
         };
         r.run();
         r
@@ -296,10 +355,23 @@ impl Redis {
 
     /// Starts the server (again, after [`Redis::kill`]) on the same port and data.
     pub(crate) fn run(&mut self) {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            Some((cert, key)) => {
+                command
+                    .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(cert)
+                    .arg("--tls-key-file")
+                    .arg(key)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+            None => {
+                command.args(["--port", &self.port.to_string()]);
+            }
+        }
+        let child = command
             .args([
-                "--port",
-                &self.port.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -334,9 +406,14 @@ impl Redis {
         }
     }
 
-    /// Its URL.
+    /// Its URL (`rediss://` when it speaks TLS).
     pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
     }
 }
 
