@@ -24,7 +24,11 @@ struct Records {
     audit: Vec<AuditRecord>,
 }
 
-/// Records in memory behind one lock.
+/// Records in memory behind one lock. For tests, examples and servers whose records
+/// fit in one process and whose clients are known: it keeps a failure budget for
+/// every client key it is charged for and every audit record, without pruning, so a
+/// server facing unknown clients should use a store that prunes (the reference
+/// server's).
 ///
 /// ```
 /// use pw_auth_axum::{CompanyInfo, MemoryStore};
