@@ -493,6 +493,33 @@ mod tests {
         assert_eq!(r.action.as_deref(), Some("flows.fly"));
     }
 
+    /// Only refusals for a client's failures are throttled records: a throttled
+    /// request and a throttled login, not any other login result or refusal.
+    #[test]
+    fn throttled_records_are_exactly_the_throttled_ones() {
+        let policy = Policy::default_policy();
+        assert!(AuditRecord::throttled(&policy, None, Duration::from_secs(6), NOW).is_throttled());
+        assert!(AuditRecord::login(&policy, LoginResult::Throttled, None, NOW).is_throttled());
+        for result in [
+            LoginResult::TokenIssued,
+            LoginResult::MalformedBody,
+            LoginResult::UnknownUser,
+            LoginResult::WrongPassword,
+            LoginResult::UserDisabled,
+            LoginResult::ApiUser,
+        ] {
+            assert!(
+                !AuditRecord::login(&policy, result, None, NOW).is_throttled(),
+                "{result:?}"
+            );
+        }
+        let other = AuditRecord::unauthenticated(&policy, AuthnFailure::Unknown, None, NOW);
+        assert!(!other.is_throttled());
+        assert_eq!(other.client, None);
+        let ip: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(other.with_client(ip).client, Some(ip));
+    }
+
     /// Every kind of record the crate writes — every reason, every authentication
     /// failure, every login result, over-limit and throttled, with an API-key, a bearer
     /// and a custom-role principal, with and without a request, at an ordinary and an
