@@ -134,6 +134,28 @@ fn a_stray_quote_from_the_client_swallows_nothing() {
     assert_eq!(p.client(peer, fwd, NONE).ip(), ip("198.51.100.7"));
 }
 
+/// A quoted `Forwarded` value may hold a comma (an extension's, say): it splits
+/// nothing, so the hop it belongs to is still read.
+#[test]
+fn a_comma_inside_quotes_is_not_a_list_separator() {
+    let p = proxies(&["10.0.0.0/8"]);
+    let fwd: [&[u8]; 1] = [br#"for=198.51.100.7;ext="a,b", for=10.0.0.9"#];
+    assert_eq!(p.client(ip("10.0.0.1"), fwd, NONE).ip(), ip("198.51.100.7"));
+    let quoted: [&[u8]; 1] = [br#"for="198.51.100.8", for="10.0.0.9""#];
+    assert_eq!(
+        p.client(ip("10.0.0.1"), quoted, NONE).ip(),
+        ip("198.51.100.8")
+    );
+}
+
+#[test]
+fn a_server_trusts_no_proxy_until_told() {
+    assert!(TrustedProxies::none().is_empty());
+    assert_eq!(TrustedProxies::none(), TrustedProxies::default());
+    assert!(!proxies(&["10.0.0.0/8"]).is_empty());
+    assert!(!TrustedProxies::none().contains(ip("127.0.0.1")));
+}
+
 #[test]
 fn ipv6_clients_are_keyed_by_their_64() {
     let a = ClientAddr::new(ip("2001:db8:1:2:aaaa::1"));
