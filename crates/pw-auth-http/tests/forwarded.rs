@@ -112,7 +112,14 @@ fn a_hop_that_is_not_an_address_stops_the_walk() {
         let lines: [&[u8]; 2] = [bad, b"for=10.0.0.8"];
         assert_eq!(p.client(peer, lines, NONE).ip(), ip("10.0.0.8"), "{bad:?}");
     }
-    for bad in [&b"1.2.3.4:"[..], b"[::1]x", b"1.2.3.4:8a", b"host.example"] {
+    for bad in [
+        &b"1.2.3.4:"[..],
+        b"[::1]x",
+        b"1.2.3.4:8a",
+        b"host.example",
+        b"[2001:db8::1]:",
+        b"[2001:db8::1]:8a",
+    ] {
         let lines: [&[u8]; 1] = [bad];
         assert_eq!(p.client(peer, NONE, lines).ip(), peer, "{bad:?}");
     }
@@ -165,6 +172,20 @@ fn ipv6_clients_are_keyed_by_their_64() {
     assert_eq!(a.key(), b.key());
     assert_ne!(a.key(), c.key());
     assert_eq!(ClientAddr::new(ip("192.0.2.1")).key(), "client:192.0.2.1");
+    assert_eq!(
+        ClientAddr::new(ip("2001:db8::1")).to_string(),
+        "2001:db8::1"
+    );
+    assert_eq!(
+        ClientAddr::new(ip("::ffff:192.0.2.1")).to_string(),
+        "192.0.2.1"
+    );
+    let ported: [&[u8]; 1] = [b"[2001:db8::7]:443"];
+    let p = proxies(&["10.0.0.0/8"]);
+    assert_eq!(
+        p.client(ip("10.0.0.1"), NONE, ported).ip(),
+        ip("2001:db8::7")
+    );
     assert_eq!(
         ClientAddr::new(ip("::ffff:192.0.2.1")).key(),
         "client:192.0.2.1"

@@ -578,7 +578,10 @@ fn failed_authentications_are_charged_then_throttled() {
     assert_eq!(wait, StdDuration::from_secs(6));
     let acme = company("acme");
     let target = Target::new("flows.view", &acme, Tier::Professional);
-    let served = f.flow.auth_throttled(wait, Some(target), NOW);
+    let mut served = f.flow.auth_throttled(wait, Some(target), NOW);
+    assert_eq!(served.audit().client, None);
+    served.record_client("192.0.2.9".parse().unwrap());
+    assert_eq!(served.audit().client, Some("192.0.2.9".parse().unwrap()));
     assert_eq!(served.outcome().status(), 429);
     assert_eq!(served.outcome().header("retry-after"), Some("6"));
     assert!(!served.is_allowed() && served.principal().is_none());
