@@ -82,7 +82,10 @@ impl Memory {
     fn new(max_bytes: usize) -> Memory {
         Memory {
             blocks: Vec::new(),
-            max: (max_bytes / std::mem::size_of::<Block>()).max(1),
+            max: max_bytes
+                .checked_div(std::mem::size_of::<Block>())
+                .unwrap_or(0)
+                .max(1),
         }
     }
 }
@@ -171,7 +174,11 @@ impl PasswordPool {
         let (jobs, queue) = sync_channel::<Job>(limits.queue);
         let queue = Arc::new(Mutex::new(queue));
         let workers = limits.workers();
-        let share = (limits.memory / workers).max(BYTES_PER_HASH);
+        let share = limits
+            .memory
+            .checked_div(workers)
+            .unwrap_or(0)
+            .max(BYTES_PER_HASH);
         for n in 0..workers {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
