@@ -162,10 +162,20 @@ impl TestClock {
 }
 
 async fn serve(db: &TempDb, clock: &TestClock, expires_in: ExpiresIn) -> Running {
+    serve_with(db, clock, expires_in, |_| {}).await
+}
+
+async fn serve_with(
+    db: &TempDb,
+    clock: &TestClock,
+    expires_in: ExpiresIn,
+    adjust: impl FnOnce(&mut Config),
+) -> Running {
     let mut config = Config::on(db.records(), "127.0.0.1:0".parse().unwrap());
     config.seed_demo = true;
     config.expires_in = expires_in;
     config.clock = clock.shared();
+    adjust(&mut config);
     start(config).await.unwrap()
 }
 
@@ -548,12 +558,24 @@ async fn concurrent_requests_lose_no_record_and_the_budget_is_exact(backend: Bac
     let db = TempDb::new(backend, "concurrent");
     // A frozen clock: the budget never refills, so exactly its burst is admitted.
     let clock = TestClock::frozen(1_795_000_000);
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    // This test is about the records, not the connection caps (tests/hostile.rs has
+    // those): reqwest's pool opens a new connection whenever none is idle at the
+    // moment of asking, so 50 busy tasks can grow it past the per-client cap of 64,
+    // and the server then closes the newest at once (seen in CI as `IncompleteMessage`).
+    let server = serve_with(&db, &clock, ExpiresIn::DEFAULT, |c| {
+        c.connections.max_connections_per_client = 1024;
+    })
+    .await;
     let admin = ann(&server, &clock);
     let key = create_key(&server, &admin, "load").await;
     let audit_before = server.db().audit_count().await.unwrap();
     let flows = Arc::new(server.url("/fabric/api/flows"));
-    let http = reqwest::Client::new();
+    // Idle connections are let go before the server's 10 s keep-alive timeout, so none
+    // is reused just as the server closes it.
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..TASKS {
         let (http, flows, key) = (http.clone(), Arc::clone(&flows), key.clone());
