@@ -11,21 +11,23 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// The longest needle.
-pub const MAX_NEEDLE: usize = 64;
+pub const MAX_NEEDLE: usize = 256;
 
-struct Needle {
-    bytes: [u8; MAX_NEEDLE],
-    len: usize,
-}
-
-static NEEDLE: Mutex<Needle> = Mutex::new(Needle {
-    bytes: [0; MAX_NEEDLE],
-    len: 0,
-});
+/// The armed needle, in atomics rather than behind a lock: blocks freed on several
+/// threads at once are all scanned (a lock taken with `try_lock` skipped every block
+/// freed while another thread was scanning). It is written only between runs, while
+/// `LEN` is 0.
+static NEEDLE: [AtomicU8; MAX_NEEDLE] = [const { AtomicU8::new(0) }; MAX_NEEDLE];
+/// The armed needle's length; 0 when disarmed.
+static LEN: AtomicUsize = AtomicUsize::new(0);
 static FOUND: AtomicUsize = AtomicUsize::new(0);
+/// The most block sizes [`freed_block_sizes_holding`] reports.
+pub const MAX_SIZES: usize = 32;
+/// The sizes of the first [`MAX_SIZES`] blocks found in this run.
+static SIZES: [AtomicUsize; MAX_SIZES] = [const { AtomicUsize::new(0) }; MAX_SIZES];
 /// One armed run at a time: tests run on parallel threads.
 static RUN: Mutex<()> = Mutex::new(());
 
@@ -46,17 +48,21 @@ unsafe impl GlobalAlloc for Scanning {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // `try_lock`: the allocator must never block or allocate; a block freed while
-        // the needle is being changed goes unscanned.
-        if let Ok(needle) = NEEDLE.try_lock()
-            && needle.len > 0
-        {
+        let len = LEN.load(Ordering::SeqCst);
+        if len > 0 {
+            let mut needle = [0u8; MAX_NEEDLE];
+            for (to, from) in needle.iter_mut().zip(&NEEDLE) {
+                *to = from.load(Ordering::SeqCst);
+            }
             // SAFETY: `ptr` is a live block of `layout.size()` bytes that this
             // allocator handed out (the caller's contract for `dealloc`); it is read
             // before it is freed.
             let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
-            if contains(block, needle.bytes.get(..needle.len).unwrap_or_default()) {
-                FOUND.fetch_add(1, Ordering::SeqCst);
+            if contains(block, needle.get(..len).unwrap_or_default()) {
+                let n = FOUND.fetch_add(1, Ordering::SeqCst);
+                if let Some(size) = SIZES.get(n) {
+                    size.store(layout.size(), Ordering::SeqCst);
+                }
             }
         }
         // SAFETY: forwarded unchanged; the caller upholds `dealloc`'s contract.
@@ -72,6 +78,21 @@ unsafe impl GlobalAlloc for Scanning {
 /// # Panics
 /// If `needle` is empty or longer than [`MAX_NEEDLE`] bytes.
 pub fn freed_blocks_holding(needle: &[u8], f: impl FnOnce()) -> usize {
+    armed(needle, f).0
+}
+
+/// Like [`freed_blocks_holding`], but returns the size of each block that held
+/// `needle` (of the first [`MAX_SIZES`]), in the order they were freed: which
+/// allocation kept a secret can often be told by its size.
+///
+/// # Panics
+/// If `needle` is empty or longer than [`MAX_NEEDLE`] bytes.
+pub fn freed_block_sizes_holding(needle: &[u8], f: impl FnOnce()) -> Vec<usize> {
+    let (found, sizes) = armed(needle, f);
+    sizes.into_iter().take(found).collect()
+}
+
+fn armed(needle: &[u8], f: impl FnOnce()) -> (usize, [usize; MAX_SIZES]) {
     assert!(
         !needle.is_empty() && needle.len() <= MAX_NEEDLE,
         "a needle of 1 to {MAX_NEEDLE} bytes"
@@ -79,22 +100,17 @@ pub fn freed_blocks_holding(needle: &[u8], f: impl FnOnce()) -> usize {
     let _one_at_a_time = RUN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    {
-        let mut n = NEEDLE
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        n.bytes = [0; MAX_NEEDLE];
-        if let Some(dst) = n.bytes.get_mut(..needle.len()) {
-            dst.copy_from_slice(needle);
-        }
-        n.len = needle.len();
+    LEN.store(0, Ordering::SeqCst);
+    for (i, to) in NEEDLE.iter().enumerate() {
+        to.store(needle.get(i).copied().unwrap_or(0), Ordering::SeqCst);
+    }
+    for size in &SIZES {
+        size.store(0, Ordering::SeqCst);
     }
     FOUND.store(0, Ordering::SeqCst);
+    LEN.store(needle.len(), Ordering::SeqCst);
     f();
+    LEN.store(0, Ordering::SeqCst);
     let found = FOUND.load(Ordering::SeqCst);
-    NEEDLE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .len = 0;
-    found
+    (found, SIZES.each_ref().map(|s| s.load(Ordering::SeqCst)))
 }

@@ -7,7 +7,7 @@
 
 use pw_auth_core::Password;
 use pw_auth_http::{LoginRequest, LoginResponse, Session, SessionConfig};
-use pw_auth_memcheck::{Scanning, freed_blocks_holding};
+use pw_auth_memcheck::{Scanning, freed_block_sizes_holding, freed_blocks_holding};
 
 #[global_allocator]
 static ALLOC: Scanning = Scanning;
@@ -95,4 +95,39 @@ fn the_scanner_finds_an_unwiped_secret() {
         drop(std::hint::black_box(s));
     });
     assert_eq!(found, 1);
+}
+
+/// Each block that held the secret is reported with its size.
+#[test]
+fn the_scanner_reports_the_size_of_each_block_found() {
+    let sizes = freed_block_sizes_holding(SECRET, || {
+        let mut small = Vec::with_capacity(100);
+        small.extend_from_slice(SECRET);
+        let mut large = Vec::with_capacity(5000);
+        large.extend_from_slice(SECRET);
+        drop(std::hint::black_box(small));
+        drop(std::hint::black_box(large));
+        drop(std::hint::black_box(vec![0u8; 300]));
+    });
+    assert_eq!(sizes, [100, 5000]);
+}
+
+/// Blocks freed on several threads at once are all scanned (a scanner that locked
+/// its needle skipped those freed while another thread scanned).
+#[test]
+fn the_scanner_sees_blocks_freed_on_several_threads_at_once() {
+    const THREADS: usize = 4;
+    const EACH: usize = 2000;
+    let found = freed_blocks_holding(SECRET, || {
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..EACH {
+                        drop(std::hint::black_box(SECRET.to_vec()));
+                    }
+                });
+            }
+        });
+    });
+    assert_eq!(found, THREADS * EACH);
 }
