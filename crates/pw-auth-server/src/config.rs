@@ -42,6 +42,22 @@ pub enum ServerError {
 /// The clock the server reads.
 pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
 
+/// Where the server's random bytes come from: 32 at a time, for each token's and each
+/// key's secret and for the salt of the hash that unknown usernames are verified
+/// against.
+pub type Random = dyn Fn() -> std::io::Result<[u8; 32]> + Send + Sync;
+
+/// 32 bytes from the operating system's generator (`getrandom`): the server's
+/// [`Random`] unless replaced.
+///
+/// # Errors
+/// When the operating system has no randomness to give.
+pub fn os_random() -> std::io::Result<[u8; 32]> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(std::io::Error::other)?;
+    Ok(b)
+}
+
 /// Where a server keeps its records.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -148,6 +164,10 @@ pub struct Config {
     pub expires_in: ExpiresIn,
     /// The clock (`OffsetDateTime::now_utc` by default; tests inject their own).
     pub clock: Arc<Clock>,
+    /// The random bytes ([`os_random`] by default). Replace it only where secrets must
+    /// be known in advance, as a test replaces the clock: a predictable source makes
+    /// every token and key guessable.
+    pub random: Arc<Random>,
     /// The policy (the default policy unless replaced).
     pub policy: Policy,
     /// The proxies whose `Forwarded` / `X-Forwarded-For` fields are believed; none by
@@ -182,6 +202,7 @@ impl Config {
             seed_demo: false,
             expires_in: ExpiresIn::DEFAULT,
             clock: Arc::new(OffsetDateTime::now_utc),
+            random: Arc::new(os_random),
             policy: Policy::default_policy(),
             trusted_proxies: TrustedProxies::none(),
             failure_quota: DEFAULT_FAILURE_QUOTA,

@@ -44,6 +44,7 @@ mod listen;
 mod routes;
 pub mod store;
 mod tls;
+mod wipe;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,7 +58,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    Clock, Config, ConnectionLimits, MAX_KEY_BODY_LEN, RecordsAt, Retention, ServerError,
+    Clock, Config, ConnectionLimits, MAX_KEY_BODY_LEN, Random, RecordsAt, Retention, ServerError,
+    os_random,
 };
 pub use db::{Db, Postgres, PruneBefore, Pruned, Records, Sqlite};
 pub use hashing::{BYTES_PER_HASH, HashingLimits, PoolStats};
@@ -155,12 +157,6 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
         .hash_password(password.as_bytes())
         .map_err(|e| StoreError(e.to_string()))?;
     Ok(hash.to_string())
-}
-
-pub(crate) fn random_bytes() -> Result<[u8; 32], StoreError> {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| StoreError(e.to_string()))?;
-    Ok(b)
 }
 
 async fn seed_demo(db: &Db) -> Result<(), ServerError> {
@@ -268,7 +264,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             let trusted = trusted.clone();
             Arc::new(move |parts: &http::request::Parts| routes::client_of_parts(&trusted, parts))
         });
-    let unguessable = random_bytes()?;
+    let unguessable = (config.random)().map_err(|e| StoreError(e.to_string()))?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
     let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;
     let app = routes::App {
@@ -277,6 +273,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         dummy_hash: dummy_hash.into(),
         expires_in: config.expires_in,
         clock: Arc::clone(&config.clock),
+        random: Arc::clone(&config.random),
         hashing: hashing.clone(),
         trusted: trusted.clone(),
         body_timeout: config.connections.body_read_timeout,

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::config::ConnectionLimits;
+use crate::wipe::Wipes;
 
 /// The open connections per client key. An entry lives only while its client has a
 /// connection open, so the map never holds more entries than there are connections
@@ -118,19 +119,28 @@ pub(crate) async fn serve(
                 None => continue,
             }
         };
-        let service = router
-            .clone()
-            .map_request(move |mut request: http::Request<Incoming>| {
+        // Login bodies that hyper still shares, wiped once it lets go: at the latest
+        // when this connection's task ends, after hyper's connection is dropped.
+        let wipes = Arc::new(Wipes::default());
+        let service = router.clone().map_request({
+            let wipes = Arc::clone(&wipes);
+            move |mut request: http::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(Arc::clone(&wipes));
                 request
-            });
+            }
+        });
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tasks.spawn(async move {
+            // The connection is moved into its await, which is dropped before
+            // `wipes` — also when the task is aborted at the shutdown deadline — so
+            // hyper's buffers are gone and the kept bodies unshared when they go.
             let _ = connection.await;
             drop(slot);
             drop(permit);
+            drop(wipes);
         });
     }
     drop(listener);

@@ -11,6 +11,15 @@ use std::time::Duration;
 use pw_auth_http::{Cidr, TrustedProxies};
 use pw_auth_server::{Config, ConnectionLimits, DEMO_USERS, HashingLimits, RecordsAt, start};
 
+/// Every freed heap block is zeroed before it goes back to the system allocator. The
+/// server wipes the secrets it owns (login bodies, tokens, keys, argon2's blocks), but
+/// hyper reads each request head into a connection buffer of its own and frees it
+/// later, `Authorization: Bearer …` and all; nothing outside hyper can wipe that
+/// buffer, so the allocator does (`tests/memcheck_zeroing.rs`).
+#[global_allocator]
+static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 /// The pw-auth reference server.
 #[derive(Parser)]
 #[command(version, about)]

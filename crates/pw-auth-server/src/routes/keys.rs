@@ -88,7 +88,7 @@ async fn create_key(
             return outcome_response(&responder.validation("The given data was invalid.", &errors));
         }
     };
-    let random = match crate::random_bytes() {
+    let random = match app.random_bytes() {
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -19,11 +20,11 @@ use pw_auth_axum::{AuthStore, Authenticated, StoreError, outcome_response, unava
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
 use pw_auth_http::{ClientAddr, LoginBudgets, MAX_LOGIN_BODY_LEN, ServerFlow};
 use time::OffsetDateTime;
-use zeroize::Zeroize;
 
 use super::{App, client_of, is_json, json_response, read_body, secret_json};
 use crate::db::Records;
 use crate::hashing::PoolFull;
+use crate::wipe::{Wipes, wipe};
 
 pub(super) fn router(app: &App) -> Router<App> {
     Router::new().route("/fabric/api/login", post(login)).route(
@@ -93,6 +94,7 @@ async fn audited(app: &App, audit: &AuditRecord, response: Response) -> Response
 async fn login(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    wipes: Option<Extension<Arc<Wipes>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -113,7 +115,7 @@ async fn login(
         Err(refused) => return audited(&app, &malformed(), refused.into_response()).await,
     };
     let parsed = flow.login_request(&body, now);
-    wipe(body);
+    wipe(body, wipes.as_deref().map(|w| &**w));
     let request = match parsed {
         Ok(r) => r,
         Err(refused) => {
@@ -162,7 +164,7 @@ async fn login(
         }
     };
     let user = found.map(|(u, _)| u);
-    let random = match crate::random_bytes() {
+    let random = match app.random_bytes() {
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
@@ -186,13 +188,6 @@ async fn login(
         (None, None) => unavailable(StoreError("a login with no answer".into())),
     };
     audited(&app, &audit, response).await
-}
-
-/// Wipes a body that held a password, if this is the last reference to its bytes.
-fn wipe(body: axum::body::Bytes) {
-    if let Ok(mut owned) = body.try_into_mut() {
-        owned.as_mut().zeroize();
-    }
 }
 
 async fn logout(

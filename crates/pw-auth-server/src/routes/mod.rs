@@ -20,9 +20,10 @@ use pw_auth_core::ExpiresIn;
 use pw_auth_http::{ClientAddr, TrustedProxies};
 use time::OffsetDateTime;
 
-use crate::config::Clock;
+use crate::config::{Clock, Random};
 use crate::hashing::PasswordPool;
 use crate::store::Store;
+use pw_auth_axum::StoreError;
 
 /// What every handler reads.
 #[derive(Clone)]
@@ -34,6 +35,7 @@ pub(crate) struct App {
     pub(crate) dummy_hash: Arc<str>,
     pub(crate) expires_in: ExpiresIn,
     pub(crate) clock: Arc<Clock>,
+    pub(crate) random: Arc<Random>,
     pub(crate) hashing: PasswordPool,
     pub(crate) trusted: TrustedProxies,
     pub(crate) body_timeout: Duration,
@@ -42,6 +44,11 @@ pub(crate) struct App {
 impl App {
     pub(crate) fn now(&self) -> OffsetDateTime {
         (self.clock)()
+    }
+
+    /// 32 fresh random bytes for a secret.
+    pub(crate) fn random_bytes(&self) -> Result<[u8; 32], StoreError> {
+        (self.random)().map_err(|e| StoreError(e.to_string()))
     }
 }
 
