@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::{Router, body::Bytes, extract::State, http::StatusCode, response::IntoResponse};
-use pw_auth_axum::{ActingIn, Authenticated, MemoryStore, OutcomeResponse, PwAuth};
+use pw_auth_axum::{ActingIn, Authenticated, MemoryStore, OutcomeResponse, PwAuth, UnknownAction};
 use pw_auth_core::{ExpiresIn, KeyLabel, Policy, mint_api_key};
 use pw_auth_http::{Responder, ServerFlow, created_key_body};
 
@@ -49,20 +49,21 @@ async fn flows(Authenticated(who): Authenticated) -> String {
     format!("the flows of {}", who.company())
 }
 
-/// The application: its routes, each guarded by the action it needs.
-pub(crate) fn app(store: MemoryStore) -> Router {
+/// The application: its routes, each guarded by the action it needs (an action the
+/// policy does not define is an error here, not a route that denies every call).
+pub(crate) fn app(store: MemoryStore) -> Result<Router, UnknownAction> {
     let responder = Responder::new("patchworks").unwrap();
     let auth = PwAuth::new(ServerFlow::new(Policy::default_policy(), responder), store);
     let need = |action| auth.require(action);
-    let keys = post(create_key).route_layer(need("api-keys.create"));
-    let list = get(flows).route_layer(need("flows.view"));
-    let deploying = post(deploy).route_layer(need("flows.deploy"));
-    Router::new()
+    let keys = post(create_key).route_layer(need("api-keys.create")?);
+    let list = get(flows).route_layer(need("flows.view")?);
+    let deploying = post(deploy).route_layer(need("flows.deploy")?);
+    Ok(Router::new()
         .route("/fabric/api/login", post(login))
         .route("/fabric/api/api-keys", keys)
         .route("/fabric/api/flows", list)
         .route("/fabric/api/flows/{id}/deploy", deploying)
-        .with_state(auth)
+        .with_state(auth))
 }
 
 /// Stand-ins for the application's own user table and random source.
@@ -85,5 +86,5 @@ mod my_users {
 }
 
 fn main() {
-    let _ = Arc::new(app(MemoryStore::default()));
+    let _ = Arc::new(app(MemoryStore::default()).unwrap());
 }

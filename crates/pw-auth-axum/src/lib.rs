@@ -29,8 +29,11 @@
 //!
 //! let flow = ServerFlow::new(Policy::default_policy(), Responder::new("patchworks")?);
 //! let auth = PwAuth::new(flow, MemoryStore::default());
-//! let app: Router = Router::new().route("/flows", get(flows).route_layer(auth.require("flows.view")));
-//! # Ok::<(), pw_auth_http::ChallengeBuildError>(())
+//! // An action the policy does not define is an error here, not a route that denies
+//! // every request.
+//! let app: Router = Router::new().route("/flows", get(flows).route_layer(auth.require("flows.view")?));
+//! assert!(auth.require("flows.veiw").is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![forbid(unsafe_code)]
@@ -65,6 +68,21 @@ pub use memory::MemoryStore;
 #[derive(Debug, thiserror::Error)]
 #[error("the record store failed: {0}")]
 pub struct StoreError(pub String);
+
+/// An action named to [`PwAuth::require`] that the policy does not define. A route
+/// guarded by it would deny every request, so it is refused when the router is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the policy has no action `{}`", action.escape_debug())]
+pub struct UnknownAction {
+    action: String,
+}
+
+impl UnknownAction {
+    /// The action named.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+}
 
 /// A record looked up by digest, owned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -313,11 +331,24 @@ impl<S: AuthStore> PwAuth<S> {
 
     /// A layer that lets a request through only if its principal may perform
     /// `action`; use it with `Router::route_layer`.
-    pub fn require(&self, action: &'static str) -> RequireLayer<S> {
-        RequireLayer {
+    ///
+    /// # Errors
+    /// [`UnknownAction`] if the flow's policy does not define `action`: checked once,
+    /// here, so that a mistyped action fails the router's building rather than
+    /// denying every request to its route.
+    pub fn require(&self, action: &str) -> Result<RequireLayer<S>, UnknownAction> {
+        let def = self
+            .inner
+            .flow
+            .policy()
+            .action(action)
+            .ok_or_else(|| UnknownAction {
+                action: action.to_owned(),
+            })?;
+        Ok(RequireLayer {
             auth: self.clone(),
-            action,
-        }
+            action: Arc::from(def.id()),
+        })
     }
 
     /// The response for a refusal made before authentication, once its audit record
@@ -547,14 +578,15 @@ impl<T: Send + Sync> FromRequestParts<T> for ActingIn {
 /// The layer of [`PwAuth::require`].
 pub struct RequireLayer<S> {
     auth: PwAuth<S>,
-    action: &'static str,
+    /// An action of the policy's (checked by [`PwAuth::require`]).
+    action: Arc<str>,
 }
 
 impl<S> Clone for RequireLayer<S> {
     fn clone(&self) -> Self {
         RequireLayer {
             auth: self.auth.clone(),
-            action: self.action,
+            action: Arc::clone(&self.action),
         }
     }
 }
@@ -565,7 +597,7 @@ impl<S, I> tower::Layer<I> for RequireLayer<S> {
     fn layer(&self, inner: I) -> Self::Service {
         Require {
             auth: self.auth.clone(),
-            action: self.action,
+            action: Arc::clone(&self.action),
             inner,
         }
     }
@@ -574,7 +606,7 @@ impl<S, I> tower::Layer<I> for RequireLayer<S> {
 /// The service of [`RequireLayer`].
 pub struct Require<S, I> {
     auth: PwAuth<S>,
-    action: &'static str,
+    action: Arc<str>,
     inner: I,
 }
 
@@ -582,7 +614,7 @@ impl<S, I: Clone> Clone for Require<S, I> {
     fn clone(&self) -> Self {
         Require {
             auth: self.auth.clone(),
-            action: self.action,
+            action: Arc::clone(&self.action),
             inner: self.inner.clone(),
         }
     }
@@ -610,10 +642,10 @@ where
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let auth = self.auth.clone();
-        let action = self.action;
+        let action = Arc::clone(&self.action);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let (principal, company, headers) = match auth.check(&parts, action).await {
+            let (principal, company, headers) = match auth.check(&parts, &action).await {
                 Ok(ok) => ok,
                 Err(refusal) => return Ok(refusal),
             };

@@ -55,7 +55,7 @@ async fn the_guides_server_works() {
         acme,
         Role::Administrator,
     ));
-    let app = glue_server::app(store);
+    let app = glue_server::app(store).unwrap();
 
     let (status, _) = call(&app, "GET", "/fabric/api/flows", None, "").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

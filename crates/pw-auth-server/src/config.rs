@@ -31,6 +31,10 @@ pub enum ServerError {
     /// The configuration is unsafe or inconsistent.
     #[error("the configuration is refused: {0}")]
     Config(String),
+    /// A route names an action the policy does not define (a policy that drops one
+    /// of the server's actions): it would deny every request to that route.
+    #[error("a route cannot be guarded: {0}")]
+    Route(#[from] pw_auth_axum::UnknownAction),
     /// A demo record could not be made.
     #[error("the demo data could not be made: {0}")]
     Seed(String),

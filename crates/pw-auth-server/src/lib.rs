@@ -278,6 +278,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         trusted: trusted.clone(),
         body_timeout: config.connections.body_read_timeout,
     };
+    // Every route's action checked against the policy before anything listens.
+    let router = routes::router(app)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -305,7 +307,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let clients = Arc::new(listen::PerClient::default());
     let task = tokio::spawn(listen::serve(
         listener,
-        routes::router(app),
+        router,
         config.connections,
         trusted,
         Arc::clone(&clients),

@@ -615,6 +615,27 @@ async fn concurrent_requests_lose_no_record_and_the_budget_is_exact(backend: Bac
     server.stop().await.unwrap();
 }
 
+/// Every route's action is checked against the policy at start: the default policy
+/// defines them all (every other test starts), and a policy that lacks one is refused
+/// by name before the server listens, instead of a route that denies every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_without_a_routes_action_is_refused_at_start() {
+    let db = TempDb::new(Backend::Sqlite, "route-actions");
+    let mut config = Config::on(db.records(), "127.0.0.1:0".parse().unwrap());
+    config.policy = pw_auth_core::Policy::deny_all();
+    match start(config).await {
+        Err(pw_auth_server::ServerError::Route(e)) => {
+            assert_eq!(e.action(), "company.view", "the first route built: logout");
+            assert_eq!(
+                pw_auth_server::ServerError::Route(e).to_string(),
+                "a route cannot be guarded: the policy has no action `company.view`"
+            );
+        }
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("started with a policy that defines none of its actions"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_fails_closed_and_recovers() {
     let db = TempDb::new(Backend::Sqlite, "fault");

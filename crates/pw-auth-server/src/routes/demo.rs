@@ -8,27 +8,29 @@ use axum::routing::{get, post};
 use http::StatusCode;
 use pw_auth_axum::ActingIn;
 
+use pw_auth_axum::UnknownAction;
+
 use super::{App, json_response};
 
-pub(super) fn router(app: &App) -> Router<App> {
+pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
     let a = &app.auth;
-    Router::new()
+    Ok(Router::new()
         .route(
             "/fabric/api/flows",
-            get(list_flows).route_layer(a.require("flows.view")),
+            get(list_flows).route_layer(a.require("flows.view")?),
         )
         .route(
             "/fabric/api/flows/{id}/deploy",
-            post(done).route_layer(a.require("flows.deploy")),
+            post(done).route_layer(a.require("flows.deploy")?),
         )
         .route(
             "/fabric/api/blueprints/{id}/publish",
-            post(done).route_layer(a.require("blueprints.publish")),
+            post(done).route_layer(a.require("blueprints.publish")?),
         )
         .route(
             "/fabric/api/scripts",
-            post(created).route_layer(a.require("scripts.create")),
-        )
+            post(created).route_layer(a.require("scripts.create")?),
+        ))
 }
 
 async fn list_flows(ActingIn(company): ActingIn) -> Response {

@@ -9,7 +9,9 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use http::{HeaderMap, StatusCode};
-use pw_auth_axum::{ActingIn, AuthStore, Authenticated, StoreError, outcome_response, unavailable};
+use pw_auth_axum::{
+    ActingIn, AuthStore, Authenticated, StoreError, UnknownAction, outcome_response, unavailable,
+};
 use pw_auth_core::{ApiKeyId, AuditRecord, KeyLabel, mint_api_key};
 use pw_auth_http::{created_key_body, key_json};
 
@@ -17,25 +19,25 @@ use super::{App, client_of, is_json, json_response, not_found, read_body, secret
 use crate::config::MAX_KEY_BODY_LEN;
 use crate::db::Records;
 
-pub(super) fn router(app: &App) -> Router<App> {
+pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
     let a = &app.auth;
-    Router::new()
+    Ok(Router::new()
         .route(
             "/fabric/api/api-keys",
-            get(list_keys).route_layer(a.require("api-keys.list")),
+            get(list_keys).route_layer(a.require("api-keys.list")?),
         )
         .route(
             "/fabric/api/api-keys",
-            post(create_key).route_layer(a.require("api-keys.create")),
+            post(create_key).route_layer(a.require("api-keys.create")?),
         )
         .route(
             "/fabric/api/api-keys/{id}/revoke",
-            post(revoke_key).route_layer(a.require("api-keys.revoke")),
+            post(revoke_key).route_layer(a.require("api-keys.revoke")?),
         )
         .route(
             "/fabric/api/api-keys/{id}",
-            delete(delete_key).route_layer(a.require("api-keys.delete")),
-        )
+            delete(delete_key).route_layer(a.require("api-keys.delete")?),
+        ))
 }
 
 async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Response {

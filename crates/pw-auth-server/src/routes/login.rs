@@ -16,7 +16,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, StatusCode};
-use pw_auth_axum::{AuthStore, Authenticated, StoreError, outcome_response, unavailable};
+use pw_auth_axum::{
+    AuthStore, Authenticated, StoreError, UnknownAction, outcome_response, unavailable,
+};
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
 use pw_auth_http::{ClientAddr, LoginBudgets, MAX_LOGIN_BODY_LEN, ServerFlow};
 use time::OffsetDateTime;
@@ -26,11 +28,11 @@ use crate::db::Records;
 use crate::hashing::PoolFull;
 use crate::wipe::{Wipes, wipe};
 
-pub(super) fn router(app: &App) -> Router<App> {
-    Router::new().route("/fabric/api/login", post(login)).route(
+pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
+    Ok(Router::new().route("/fabric/api/login", post(login)).route(
         "/fabric/api/logout",
-        post(logout).route_layer(app.auth.require("company.view")),
-    )
+        post(logout).route_layer(app.auth.require("company.view")?),
+    ))
 }
 
 /// The failure budgets of a login, in [`LoginBudgets`]' order: the client, the

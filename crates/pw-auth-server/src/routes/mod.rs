@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use crate::config::{Clock, Random};
 use crate::hashing::PasswordPool;
 use crate::store::Store;
-use pw_auth_axum::StoreError;
+use pw_auth_axum::{StoreError, UnknownAction};
 
 /// What every handler reads.
 #[derive(Clone)]
@@ -82,17 +82,18 @@ pub(crate) fn client_of_parts(
 }
 
 /// Every route, with `Cache-Control: no-store` on every answer: tokens, keys and
-/// records are never for a cache.
-pub(crate) fn router(app: App) -> Router {
-    Router::new()
-        .merge(login::router(&app))
-        .merge(keys::router(&app))
-        .merge(demo::router(&app))
+/// records are never for a cache. Fails if a route names an action the policy does
+/// not define.
+pub(crate) fn router(app: App) -> Result<Router, UnknownAction> {
+    Ok(Router::new()
+        .merge(login::router(&app)?)
+        .merge(keys::router(&app)?)
+        .merge(demo::router(&app)?)
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::map_response(no_store))
-        .with_state(app)
+        .with_state(app))
 }
 
 async fn no_store(mut response: Response) -> Response {
