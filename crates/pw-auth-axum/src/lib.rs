@@ -38,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+mod error;
 mod memory;
 
 use std::borrow::Cow;
@@ -61,13 +62,8 @@ use pw_auth_http::{
 };
 use time::OffsetDateTime;
 
+pub use error::{StoreError, StoreErrorKind, Unavailable};
 pub use memory::MemoryStore;
-
-/// A store's failure (the database is unreachable, locked, read-only, …). The guard
-/// answers it with 503 and never lets the request through.
-#[derive(Debug, thiserror::Error)]
-#[error("the record store failed: {0}")]
-pub struct StoreError(pub String);
 
 /// An action named to [`PwAuth::require`] that the policy does not define. A route
 /// guarded by it would deny every request, so it is refused when the router is built.
@@ -422,9 +418,10 @@ impl<S: AuthStore> PwAuth<S> {
             Some(info) => info,
             // The principal's own company must exist: corrupt data, fail closed.
             None if &company == principal.company() => {
-                return Err(unavailable(StoreError(format!(
-                    "the principal's company `{company}` is missing"
-                ))));
+                return Err(unavailable(StoreError::new(
+                    StoreErrorKind::Corrupt,
+                    format!("the principal's company `{company}` is missing"),
+                )));
             }
             // Anything else unknown is not linked to it: the flow denies it.
             None => CompanyInfo {
@@ -444,9 +441,10 @@ impl<S: AuthStore> PwAuth<S> {
                 match inner.store.company(&payer).await.map_err(unavailable)? {
                     Some(home) => home.tier,
                     None => {
-                        return Err(unavailable(StoreError(format!(
-                            "the principal's company `{payer}` is missing"
-                        ))));
+                        return Err(unavailable(StoreError::new(
+                            StoreErrorKind::Corrupt,
+                            format!("the principal's company `{payer}` is missing"),
+                        )));
                     }
                 }
             };
@@ -478,10 +476,12 @@ impl<S: AuthStore> PwAuth<S> {
             return Err(outcome_response(served.outcome()));
         }
         let headers = served.outcome().headers().to_vec();
-        let principal = served
-            .principal()
-            .cloned()
-            .ok_or_else(|| unavailable(StoreError("allowed without a principal".into())))?;
+        let principal = served.principal().cloned().ok_or_else(|| {
+            unavailable(StoreError::new(
+                StoreErrorKind::Internal,
+                "an allowed decision without a principal",
+            ))
+        })?;
         Ok((principal, company, headers))
     }
 }
@@ -511,8 +511,9 @@ impl IntoResponse for OutcomeResponse {
 }
 
 /// 503 for a store that failed: nothing is allowed that could not be checked. The
-/// message says nothing about the failure (it may name a file or a secret).
-pub fn unavailable(_error: StoreError) -> Response {
+/// answer says nothing about the failure (it may name a file or a host); the failure
+/// goes with the response as [`Unavailable`], for the layer that logs it.
+pub fn unavailable(error: StoreError) -> Response {
     let mut r = (
         StatusCode::SERVICE_UNAVAILABLE,
         [
@@ -522,13 +523,9 @@ pub fn unavailable(_error: StoreError) -> Response {
         r#"{"message":"Service unavailable."}"#,
     )
         .into_response();
-    r.extensions_mut().insert(Unavailable);
+    r.extensions_mut().insert(Unavailable(error));
     r
 }
-
-/// Marks a 503 that the guard answered for a store failure (for tests and metrics).
-#[derive(Debug, Clone, Copy)]
-pub struct Unavailable;
 
 /// The authenticated principal of a request that passed a [`RequireLayer`]. Used
 /// without one, it refuses the request (500): a handler never runs unauthenticated

@@ -36,8 +36,11 @@ pub enum ServerError {
     #[error("a route cannot be guarded: {0}")]
     Route(#[from] pw_auth_axum::UnknownAction),
     /// A demo record could not be made.
-    #[error("the demo data could not be made: {0}")]
-    Seed(String),
+    #[error("the demo data could not be made")]
+    Seed(#[source] pw_auth_core::IdError),
+    /// The challenges the server answers with could not be built.
+    #[error("the responder could not be built")]
+    Responder(#[source] pw_auth_http::ChallengeBuildError),
     /// The password hashing threads could not be started.
     #[error("the password hashing pool could not start: {0}")]
     Hashing(std::io::Error),

@@ -5,12 +5,13 @@
 //! form keyed by its digest or id, and never store a secret. [`Db`] is whichever of
 //! the two a server was started on.
 
+mod cause;
 pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
 
-use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError};
+use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError, StoreErrorKind};
 use pw_auth_core::{
     ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
     TokenDigest, TokenRecord, UserId, UserRecord,
@@ -30,14 +31,28 @@ pub(crate) fn migrations_from(version: i64, steps: [&str; 3]) -> Result<String, 
     let done = usize::try_from(version).unwrap_or(usize::MAX);
     match steps.get(done..) {
         Some(todo) => Ok(todo.concat()),
-        None => Err(StoreError(format!(
-            "the database has schema version {version}; this server reads {SCHEMA_VERSION}"
-        ))),
+        None => Err(StoreError::new(
+            StoreErrorKind::Corrupt,
+            format!(
+                "the database has schema version {version}; this server reads {SCHEMA_VERSION}"
+            ),
+        )),
     }
 }
 
-pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+/// A backend's error that a store call can fail with: what kind of failure it is,
+/// told from the error itself.
+pub(crate) trait Cause: std::error::Error + Send + Sync + 'static {
+    /// The kind of failure.
+    fn kind(&self) -> StoreErrorKind;
+    /// Which backend failed, for the message ("sqlite", "postgresql", …).
+    fn backend(&self) -> &'static str;
+}
+
+/// A backend's error as a store failure: its kind told from it, the error kept as the
+/// failure's source.
+pub(crate) fn err<E: Cause>(e: E) -> StoreError {
+    StoreError::new(e.kind(), e.backend()).caused_by(e)
 }
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {

@@ -50,7 +50,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use argon2::{Argon2, PasswordHash, PasswordHasher};
-use pw_auth_axum::{PwAuth, StoreError};
+use pw_auth_axum::{PwAuth, StoreError, StoreErrorKind};
 use pw_auth_core::{CompanyId, Role, Tier, UserId, UserRecord};
 use pw_auth_http::{Outcome, Responder, ServerFlow};
 use tokio::net::TcpListener;
@@ -155,12 +155,14 @@ impl Running {
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
     let hash: PasswordHash = Argon2::default()
         .hash_password(password.as_bytes())
-        .map_err(|e| StoreError(e.to_string()))?;
+        .map_err(|e| {
+            StoreError::new(StoreErrorKind::Internal, format!("hashing a password: {e}"))
+        })?;
     Ok(hash.to_string())
 }
 
 async fn seed_demo(db: &Db) -> Result<(), ServerError> {
-    let id = |s: &str| CompanyId::new(s).map_err(|e| ServerError::Seed(e.to_string()));
+    let id = |s: &str| CompanyId::new(s).map_err(ServerError::Seed);
     db.add_company(id("acme")?, Tier::Professional, None)
         .await?;
     db.add_company(id("acme-eu")?, Tier::Professional, Some(id("acme")?))
@@ -168,7 +170,7 @@ async fn seed_demo(db: &Db) -> Result<(), ServerError> {
     db.add_company(id("globex")?, Tier::Standard, None).await?;
     for (username, password, role) in DEMO_USERS {
         let name = username.split('@').next().unwrap_or(username);
-        let user_id = UserId::new(name).map_err(|e| ServerError::Seed(e.to_string()))?;
+        let user_id = UserId::new(name).map_err(ServerError::Seed)?;
         let hash = hash_password(password)?;
         db.add_user(
             UserRecord::active(user_id, id("acme")?, role),
@@ -176,7 +178,7 @@ async fn seed_demo(db: &Db) -> Result<(), ServerError> {
         )
         .await?;
     }
-    let max = UserId::new("max").map_err(|e| ServerError::Seed(e.to_string()))?;
+    let max = UserId::new("max").map_err(ServerError::Seed)?;
     db.grant(max, id("acme-eu")?).await?;
     Ok(())
 }
@@ -248,7 +250,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         seed_demo(&db).await?;
     }
     let store = Store::new(db.clone(), limits);
-    let responder = Responder::new("patchworks").map_err(|e| ServerError::Config(e.to_string()))?;
+    let responder = Responder::new("patchworks").map_err(ServerError::Responder)?;
     let flow = ServerFlow::new(config.policy.clone(), responder.clone())
         .with_failure_quota(config.failure_quota)
         .with_username_ceiling(config.username_ceiling);
@@ -264,7 +266,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             let trusted = trusted.clone();
             Arc::new(move |parts: &http::request::Parts| routes::client_of_parts(&trusted, parts))
         });
-    let unguessable = (config.random)().map_err(|e| StoreError(e.to_string()))?;
+    let unguessable = (config.random)()
+        .map_err(|e| StoreError::new(StoreErrorKind::Internal, "the random source").caused_by(e))?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
     let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;
     let app = routes::App {

@@ -20,7 +20,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pw_auth_axum::StoreError;
+use pw_auth_axum::{StoreError, StoreErrorKind};
 use pw_auth_core::{CompanyId, LimitState};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
@@ -168,14 +168,14 @@ impl RedisLimits {
     where
         F: FnMut(&mut LimitState) -> R,
     {
-        let stripe = self
-            .stripe(&key)
-            .ok_or_else(|| StoreError("no lock for the limiter key".into()))?;
+        let stripe = self.stripe(&key).ok_or_else(|| {
+            StoreError::new(StoreErrorKind::Internal, "no lock for the limiter key")
+        })?;
         // A turn that does not come within the timeout (Redis hanging, requests
         // queued behind it) is a refusal too, not an ever-longer queue.
         let mut last = tokio::time::timeout(TIMEOUT, stripe.lock())
             .await
-            .map_err(|_| StoreError("the limiter key stayed busy".into()))?;
+            .map_err(|_| StoreError::new(StoreErrorKind::Busy, "the limiter key stayed busy"))?;
         // The value this server last stored at `key`, if it is the stripe's last key:
         // tried first, it saves the read; the compare-and-set checks it is current.
         let cached = last
@@ -228,9 +228,10 @@ impl RedisLimits {
                 }
             }
         }
-        Err(StoreError(format!(
-            "the limiter state stayed contended for {MAX_ATTEMPTS} attempts"
-        )))
+        Err(StoreError::new(
+            StoreErrorKind::Busy,
+            format!("the limiter state stayed contended for {MAX_ATTEMPTS} attempts"),
+        ))
     }
 
     /// Runs `f` on `company`'s usage budget and stores what it leaves.
@@ -307,8 +308,9 @@ impl RedisLimits {
             // Another server wrote first: decide again on what it left.
             stored = current;
         }
-        Err(StoreError(format!(
-            "the failure budgets stayed contended for {MAX_ATTEMPTS} attempts"
-        )))
+        Err(StoreError::new(
+            StoreErrorKind::Busy,
+            format!("the failure budgets stayed contended for {MAX_ATTEMPTS} attempts"),
+        ))
     }
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use pw_auth_axum::StoreError;
+use pw_auth_axum::{StoreError, StoreErrorKind};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -15,12 +15,9 @@ use rustls::pki_types::pem::PemObject;
 fn ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, StoreError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| StoreError(format!("the CA file {}: {e}", path.display())))?;
+        .map_err(|e| ca_error(path, "cannot be read").caused_by(e))?;
     if certs.is_empty() {
-        return Err(StoreError(format!(
-            "the CA file {} holds no certificate",
-            path.display()
-        )));
+        return Err(ca_error(path, "holds no certificate"));
     }
     Ok(certs)
 }
@@ -31,9 +28,9 @@ fn roots(ca: Option<&Path>) -> Result<rustls::RootCertStore, StoreError> {
     match ca {
         Some(path) => {
             for cert in ca_file(path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| StoreError(format!("the CA file {}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| {
+                    ca_error(path, "holds a certificate rustls refuses").caused_by(e)
+                })?;
             }
         }
         None => {
@@ -58,5 +55,13 @@ pub(crate) fn client_config(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfi
 pub(crate) fn ca_pem(ca: &Path) -> Result<Vec<u8>, StoreError> {
     // Read through the parser first, so a broken file is refused with its reason.
     ca_file(ca)?;
-    std::fs::read(ca).map_err(|e| StoreError(format!("the CA file {}: {e}", ca.display())))
+    std::fs::read(ca).map_err(|e| ca_error(ca, "cannot be read").caused_by(e))
+}
+
+/// The CA file at `path` is unusable: `why`. Nothing TLS-protected can be reached.
+fn ca_error(path: &Path, why: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unavailable,
+        format!("the CA file {} {why}", path.display()),
+    )
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
+use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError, StoreErrorKind};
 use pw_auth_core::{
     ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
     TokenDigest, TokenRecord, UserId, UserRecord,
@@ -112,21 +112,27 @@ fn private_file(path: &Path) -> Result<(), StoreError> {
     };
     let dir_mode = std::fs::metadata(&dir).map_err(err)?.permissions().mode();
     if dir_mode & 0o022 != 0 {
-        return Err(StoreError(format!(
-            "the database's directory {} is writable by group or others (mode {:o}): another user could replace its files",
-            dir.display(),
-            dir_mode & 0o7777
-        )));
+        return Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!(
+                "the database's directory {} is writable by group or others (mode {:o}): another user could replace its files",
+                dir.display(),
+                dir_mode & 0o7777
+            ),
+        ));
     }
     match std::fs::metadata(path) {
         Ok(meta) => {
             let mode = meta.permissions().mode();
             if mode & 0o022 != 0 {
-                return Err(StoreError(format!(
-                    "the database file {} is writable by group or others (mode {:o})",
-                    path.display(),
-                    mode & 0o7777
-                )));
+                return Err(StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    format!(
+                        "the database file {} is writable by group or others (mode {:o})",
+                        path.display(),
+                        mode & 0o7777
+                    ),
+                ));
             }
             narrow(path)
         }

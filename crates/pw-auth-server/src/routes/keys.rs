@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
-    ActingIn, AuthStore, Authenticated, StoreError, UnknownAction, outcome_response, unavailable,
+    ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction,
+    outcome_response, unavailable,
 };
 use pw_auth_core::{ApiKeyId, AuditRecord, KeyLabel, mint_api_key};
 use pw_auth_http::{created_key_body, key_json};
@@ -97,7 +98,11 @@ async fn create_key(
     let now = app.now();
     let minted = match mint_api_key(&company, label, &random, now) {
         Ok(m) => m,
-        Err(e) => return unavailable(StoreError(e.to_string())),
+        Err(e) => {
+            return unavailable(
+                StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e),
+            );
+        }
     };
     if let Err(e) = app
         .store

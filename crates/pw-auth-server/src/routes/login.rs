@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
-    AuthStore, Authenticated, StoreError, UnknownAction, outcome_response, unavailable,
+    AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
+    unavailable,
 };
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
 use pw_auth_http::{ClientAddr, LoginBudgets, MAX_LOGIN_BODY_LEN, ServerFlow};
@@ -162,7 +163,10 @@ async fn login(
             if let Err(e) = release(&app, keys, now).await {
                 return unavailable(e);
             }
-            return unavailable(StoreError("the password hashing pool is full".into()));
+            return unavailable(StoreError::new(
+                StoreErrorKind::Busy,
+                "the password hashing pool is full",
+            ));
         }
     };
     let user = found.map(|(u, _)| u);
@@ -172,7 +176,11 @@ async fn login(
     };
     let served = match flow.login(user.as_ref(), verified, &random, app.expires_in, now) {
         Ok(s) => s,
-        Err(e) => return unavailable(StoreError(e.to_string())),
+        Err(e) => {
+            return unavailable(
+                StoreError::new(StoreErrorKind::Internal, "issuing a token").caused_by(e),
+            );
+        }
     };
     let audit = served.audit().clone().with_client(client.ip());
     if let Some(record) = served.record() {
@@ -187,7 +195,10 @@ async fn login(
     let response = match (served.response_body(), served.refusal()) {
         (Some(body), _) => secret_json(StatusCode::OK, body),
         (None, Some(refusal)) => outcome_response(refusal),
-        (None, None) => unavailable(StoreError("a login with no answer".into())),
+        (None, None) => unavailable(StoreError::new(
+            StoreErrorKind::Internal,
+            "a login with no answer",
+        )),
     };
     audited(&app, &audit, response).await
 }
@@ -206,7 +217,10 @@ async fn logout(
     let Ok(Some(pw_auth_core::CredentialRef::Bearer(token))) =
         pw_auth_http::credential_ref_from_headers(&headers)
     else {
-        return unavailable(StoreError("a bearer principal without its token".into()));
+        return unavailable(StoreError::new(
+            StoreErrorKind::Internal,
+            "a bearer principal without its token",
+        ));
     };
     match app
         .store

@@ -1,0 +1,132 @@
+//! The guard's set-up and its failures: `PwAuth::require` checks its action against
+//! the policy when the router is built (a mistyped action is an error then, not a
+//! route that denies every request), and a failing store is a 503 that carries the
+//! typed failure for the layer that logs it, and never lets the request through.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::error::Error as _;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use pw_auth_axum::{
+    AuthStore, CompanyInfo, Loaded, MemoryStore, PwAuth, StoreError, StoreErrorKind, Unavailable,
+};
+use pw_auth_core::{AuditRecord, CompanyId, CredentialDigest, LimitState, Policy};
+use pw_auth_http::{Responder, ServerFlow};
+use tower::ServiceExt;
+
+fn auth() -> PwAuth<MemoryStore> {
+    let flow = ServerFlow::new(
+        Policy::default_policy(),
+        Responder::new("patchworks").unwrap(),
+    );
+    PwAuth::new(flow, MemoryStore::default())
+}
+
+#[test]
+fn every_action_of_the_policy_can_be_required() {
+    let auth = auth();
+    for action in Policy::default_policy().actions() {
+        assert!(auth.require(action.id()).is_ok(), "{}", action.id());
+    }
+}
+
+#[test]
+fn an_action_the_policy_does_not_define_is_refused_by_name() {
+    let auth = auth();
+    for typo in ["flows.veiw", "flows", "", "Flows.view", "flows.view "] {
+        let e = auth.require(typo).err().expect(typo);
+        assert_eq!(e.action(), typo);
+        assert_eq!(e.to_string(), format!("the policy has no action `{typo}`"));
+    }
+}
+
+#[test]
+fn the_refusal_escapes_what_it_echoes() {
+    let e = auth().require("flows.\u{1b}[2Jview\n").err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "the policy has no action `flows.\\u{1b}[2Jview\\n`"
+    );
+}
+
+/// A store whose every call fails as a locked database would.
+struct Locked;
+
+fn locked() -> StoreError {
+    let cause = std::io::Error::new(std::io::ErrorKind::TimedOut, "database is locked");
+    StoreError::new(StoreErrorKind::Busy, "sqlite").caused_by(cause)
+}
+
+impl AuthStore for Locked {
+    async fn load(&self, _: &CredentialDigest) -> Result<Loaded, StoreError> {
+        Err(locked())
+    }
+
+    async fn company(&self, _: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+        Err(locked())
+    }
+
+    async fn with_budget<R, F>(&self, _: &CompanyId, _: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut LimitState) -> R + Send + 'static,
+    {
+        Err(locked())
+    }
+
+    async fn with_failures<R, F>(&self, _: Vec<String>, _: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
+    {
+        Err(locked())
+    }
+
+    async fn audit(&self, _: &AuditRecord) -> Result<(), StoreError> {
+        Err(locked())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_store_is_a_503_that_carries_its_typed_cause() {
+    let flow = ServerFlow::new(
+        Policy::default_policy(),
+        Responder::new("patchworks").unwrap(),
+    );
+    let auth = PwAuth::new(flow, Locked);
+    let app: Router = Router::new().route(
+        "/flows",
+        get(|| async { "the handler ran" }).route_layer(auth.require("flows.view").unwrap()),
+    );
+    let key = "Bearer pwt_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for authorization in [Some(key), None] {
+        let mut request = http::Request::builder().uri("/flows");
+        if let Some(a) = authorization {
+            request = request.header("authorization", a);
+        }
+        let response = app
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{authorization:?}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        let Unavailable(failure) = response.extensions().get::<Unavailable>().unwrap();
+        assert_eq!(failure.kind(), StoreErrorKind::Busy);
+        assert_eq!(
+            failure.to_string(),
+            "the record store failed (busy): sqlite"
+        );
+        assert_eq!(failure.source().unwrap().to_string(), "database is locked");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(
+            &body[..],
+            br#"{"message":"Service unavailable."}"#,
+            "no cause sent"
+        );
+    }
+}
