@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Router, body::Bytes, extract::State, http::StatusCode, response::IntoResponse};
 use pw_auth_axum::{ActingIn, Authenticated, MemoryStore, OutcomeResponse, PwAuth, UnknownAction};
 use pw_auth_core::{ExpiresIn, KeyLabel, Policy, mint_api_key};
-use pw_auth_http::{Responder, ServerFlow, created_key_body};
+use pw_auth_http::{LoginServed, Responder, ServerFlow, created_key_body};
 
 type Auth = PwAuth<MemoryStore>;
 
@@ -24,12 +24,12 @@ async fn login(State(auth): State<Auth>, body: Bytes) -> axum::response::Respons
     let Ok(served) = flow.login(user.as_ref(), ok, &random, ExpiresIn::DEFAULT, now) else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    match (served.record(), served.response_body()) {
-        (Some(record), Some(body)) => {
-            auth.store().add_token(record.clone());
-            (StatusCode::OK, body.to_string()).into_response()
+    match served {
+        LoginServed::Issued(issued) => {
+            auth.store().add_token(issued.record().clone());
+            (StatusCode::OK, issued.body().to_string()).into_response()
         }
-        _ => OutcomeResponse(served.refusal().unwrap().clone()).into_response(),
+        LoginServed::Refused { refusal, .. } => OutcomeResponse(refusal.outcome).into_response(),
     }
 }
 

@@ -66,15 +66,14 @@ impl Demo {
             .flow
             .login(user, password_ok, &bytes, ExpiresIn::DEFAULT, now)
             .map_err(|e| e.to_string())?;
-        match (served.record(), served.response_body()) {
-            (Some(record), Some(answer)) => {
-                self.world.directory.tokens.push(record.clone());
-                Ok((200, answer.to_string()))
+        match served {
+            pw_auth_http::LoginServed::Issued(issued) => {
+                self.world.directory.tokens.push(issued.record().clone());
+                Ok((200, issued.body().to_string()))
             }
-            _ => Ok((
-                served.refusal().map_or(401, pw_auth_http::Outcome::status),
-                String::new(),
-            )),
+            pw_auth_http::LoginServed::Refused { refusal, .. } => {
+                Ok((refusal.outcome.status(), String::new()))
+            }
         }
     }
 

@@ -96,7 +96,7 @@ pub use outcome::{
     Responder, rate_limit_fields,
 };
 pub use server::{
-    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LOGIN_REFUSED_MESSAGE,
-    LoginBudgets, LoginServed, Refused, Served, ServerFlow, ServerStore, Target, created_key_body,
-    key_json,
+    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, Issued,
+    LOGIN_REFUSED_MESSAGE, LoginBudgets, LoginServed, Refused, Served, ServerFlow, ServerStore,
+    Target, created_key_body, key_json,
 };

@@ -203,50 +203,72 @@ impl Served {
     }
 }
 
-/// The result of the login endpoint's second step.
+/// The result of the login endpoint's second step: a token issued, or a refusal —
+/// never both, never neither.
 #[must_use = "a login does nothing until its token record is stored and its outcome sent"]
-pub struct LoginServed {
-    result: LoginResult,
-    issued: Option<(TokenRecord, LoginResponse)>,
-    refusal: Option<Outcome>,
-    audit: AuditRecord,
+#[derive(Debug)]
+pub enum LoginServed {
+    /// A token was issued: store [`Issued::record`], then send [`Issued::body`] (200).
+    Issued(Box<Issued>),
+    /// No token: send the refusal (401, one message for every reason) and keep its
+    /// audit record.
+    Refused {
+        /// Why (only the audit record tells the client's refusals apart).
+        result: LoginResult,
+        /// The response and the audit record.
+        refusal: Box<Refused>,
+    },
 }
 
 impl LoginServed {
     /// What happened.
     pub fn result(&self) -> LoginResult {
-        self.result
-    }
-
-    /// The token record to store, when a token was issued.
-    pub fn record(&self) -> Option<&TokenRecord> {
-        self.issued.as_ref().map(|(r, _)| r)
-    }
-
-    /// The 200 body to send, when a token was issued: `{"message", "token",
-    /// "expires_in"}`. It holds the token, and is zeroized on drop.
-    pub fn response_body(&self) -> Option<Zeroizing<String>> {
-        self.issued.as_ref().map(|(_, r)| r.to_json())
-    }
-
-    /// The refusal to send, when no token was issued.
-    pub fn refusal(&self) -> Option<&Outcome> {
-        self.refusal.as_ref()
+        match self {
+            LoginServed::Issued(_) => LoginResult::TokenIssued,
+            LoginServed::Refused { result, .. } => *result,
+        }
     }
 
     /// The audit record: the user on success; never the username tried, nor any
     /// secret.
     pub fn audit(&self) -> &AuditRecord {
+        match self {
+            LoginServed::Issued(issued) => &issued.audit,
+            LoginServed::Refused { refusal, .. } => &refusal.audit,
+        }
+    }
+}
+
+/// A token issued by the login endpoint: the record to store and the answer to send.
+#[must_use = "a token does nothing until its record is stored and its answer sent"]
+pub struct Issued {
+    record: TokenRecord,
+    response: LoginResponse,
+    audit: AuditRecord,
+}
+
+impl Issued {
+    /// The token record to store before answering.
+    pub fn record(&self) -> &TokenRecord {
+        &self.record
+    }
+
+    /// The 200 body to send: `{"message", "token", "expires_in"}`. It holds the
+    /// token, and is zeroized on drop.
+    pub fn body(&self) -> Zeroizing<String> {
+        self.response.to_json()
+    }
+
+    /// The audit record (names the user the token was issued to).
+    pub fn audit(&self) -> &AuditRecord {
         &self.audit
     }
 }
 
-impl fmt::Debug for LoginServed {
+impl fmt::Debug for Issued {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoginServed")
-            .field("result", &self.result)
-            .field("record", &self.record())
-            .field("refusal", &self.refusal)
+        f.debug_struct("Issued")
+            .field("record", &self.record)
             .field("audit", &self.audit)
             .finish_non_exhaustive()
     }
@@ -747,11 +769,12 @@ impl ServerFlow {
         expires_in: ExpiresIn,
         now: OffsetDateTime,
     ) -> Result<LoginServed, MintError> {
-        let refused = |result: LoginResult| LoginServed {
+        let refused = |result: LoginResult| LoginServed::Refused {
             result,
-            issued: None,
-            refusal: Some(self.responder.login_refused()),
-            audit: AuditRecord::login(&self.policy, result, None, now),
+            refusal: Box::new(Refused {
+                outcome: self.responder.login_refused(),
+                audit: AuditRecord::login(&self.policy, result, None, now),
+            }),
         };
         let user = match user {
             None => return Ok(refused(LoginResult::UnknownUser)),
@@ -768,17 +791,16 @@ impl ServerFlow {
             .authenticator
             .bearer(&token, Lookup::Found(&record), Some(user), now)
             .map_err(|_| MintError::SelfCheck)?;
-        Ok(LoginServed {
-            result: LoginResult::TokenIssued,
+        Ok(LoginServed::Issued(Box::new(Issued {
             audit: AuditRecord::login(
                 &self.policy,
                 LoginResult::TokenIssued,
                 Some(&principal),
                 now,
             ),
-            issued: Some((record, LoginResponse::new(token, expires_in))),
-            refusal: None,
-        })
+            record,
+            response: LoginResponse::new(token, expires_in),
+        })))
     }
 }
 

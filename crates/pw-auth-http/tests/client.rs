@@ -115,14 +115,13 @@ impl Server {
             .flow
             .login(user, password_ok, &random, expires_in, now)
             .unwrap();
-        match (served.record(), served.response_body()) {
-            (Some(record), Some(body)) => {
-                self.records.tokens.push(record.clone());
-                (200, body.to_string())
+        match served {
+            LoginServed::Issued(issued) => {
+                self.records.tokens.push(issued.record().clone());
+                (200, issued.body().to_string())
             }
-            _ => {
-                let o = served.refusal().unwrap();
-                (o.status(), o.body().to_owned())
+            LoginServed::Refused { refusal, .. } => {
+                (refusal.outcome.status(), refusal.outcome.body().to_owned())
             }
         }
     }

@@ -344,16 +344,22 @@ fn login_in_two_steps() {
         (login(Some(off), true), LoginResult::UserDisabled),
         (login(Some(key_user), true), LoginResult::ApiUser),
     ];
+    let refusal = |served: &LoginServed| match served {
+        LoginServed::Refused { refusal, .. } => refusal.outcome.clone(),
+        LoginServed::Issued(_) => panic!("issued: {served:?}"),
+    };
     for (served, result) in &refusals {
         assert_eq!(served.result(), *result);
-        assert_eq!(served.record(), None);
-        assert!(served.response_body().is_none());
-        assert_eq!(served.refusal(), refusals[0].0.refusal());
+        assert_eq!(refusal(served), refusal(&refusals[0].0));
         let audit = serde_json::to_value(served.audit()).unwrap();
         assert_eq!(audit["principal"], serde_json::Value::Null);
         assert_eq!(audit["effect"], "deny");
+        assert_eq!(
+            audit["reason"]["result"],
+            serde_json::to_value(result).unwrap()
+        );
     }
-    let o = refusals[0].0.refusal().unwrap();
+    let o = refusal(&refusals[0].0);
     assert_eq!(o.status(), 401);
     assert_eq!(
         o.header("www-authenticate"),
@@ -366,16 +372,20 @@ fn login_in_two_steps() {
 
     let ok = login(Some(ann), true);
     assert_eq!(ok.result(), LoginResult::TokenIssued);
-    let body = ok.response_body().unwrap();
+    let LoginServed::Issued(issued) = &ok else {
+        panic!("refused: {ok:?}");
+    };
+    let body = issued.body();
     let response = LoginResponse::parse(body.as_bytes()).unwrap();
-    assert_eq!(response.token().digest(), ok.record().unwrap().digest);
+    assert_eq!(response.token().digest(), issued.record().digest);
+    assert_eq!(ok.audit(), issued.audit());
     let audit = serde_json::to_string(ok.audit()).unwrap();
     assert!(audit.contains(r#""result":"token_issued""#) && audit.contains(r#""user":"ann""#));
     assert!(!audit.contains(response.token().expose_secret()));
     let debug = format!("{ok:?}");
     assert!(!debug.contains(response.token().expose_secret()));
     assert!(
-        debug.starts_with("LoginServed") && debug.contains("TokenIssued"),
+        debug.starts_with("Issued(Issued") && debug.contains("TokenIssued"),
         "{debug}"
     );
 }

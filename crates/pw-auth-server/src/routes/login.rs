@@ -21,7 +21,7 @@ use pw_auth_axum::{
     unavailable,
 };
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
-use pw_auth_http::{ClientAddr, LoginBudgets, MAX_LOGIN_BODY_LEN, ServerFlow};
+use pw_auth_http::{ClientAddr, LoginBudgets, LoginServed, MAX_LOGIN_BODY_LEN, ServerFlow};
 use time::OffsetDateTime;
 
 use super::{App, client_of, is_json, json_response, read_body, secret_json};
@@ -183,22 +183,18 @@ async fn login(
         }
     };
     let audit = served.audit().clone().with_client(client.ip());
-    if let Some(record) = served.record() {
-        if let Err(e) = app.store.records().add_token(record.clone()).await {
-            return unavailable(e);
+    let response = match served {
+        LoginServed::Issued(issued) => {
+            if let Err(e) = app.store.records().add_token(issued.record().clone()).await {
+                return unavailable(e);
+            }
+            // A right password is not a failure: its reservation goes back.
+            if let Err(e) = release(&app, keys, now).await {
+                return unavailable(e);
+            }
+            secret_json(StatusCode::OK, issued.body())
         }
-        // A right password is not a failure: its reservation goes back.
-        if let Err(e) = release(&app, keys, now).await {
-            return unavailable(e);
-        }
-    }
-    let response = match (served.response_body(), served.refusal()) {
-        (Some(body), _) => secret_json(StatusCode::OK, body),
-        (None, Some(refusal)) => outcome_response(refusal),
-        (None, None) => unavailable(StoreError::new(
-            StoreErrorKind::Internal,
-            "a login with no answer",
-        )),
+        LoginServed::Refused { refusal, .. } => outcome_response(&refusal.outcome),
     };
     audited(&app, &audit, response).await
 }
