@@ -487,11 +487,7 @@ impl<S: AuthStore> PwAuth<S> {
 }
 
 fn target_of<'a>(action: &'a str, company: &'a CompanyId, info: &'a CompanyInfo) -> Target<'a> {
-    let t = Target::new(action, company, info.tier);
-    match &info.parent {
-        Some(parent) => t.with_parent(parent),
-        None => t,
-    }
+    Target::new(action, company, info.tier).with_parent(info.parent.as_ref())
 }
 
 /// The response for an [`Outcome`]: its status, headers and JSON body.

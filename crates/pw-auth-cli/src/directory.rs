@@ -61,11 +61,7 @@ impl Directory {
         let c = self
             .company(company)
             .ok_or_else(|| format!("company `{company}` is not in the directory"))?;
-        let target = Target::new(action, company, c.tier);
-        Ok(match &c.parent {
-            Some(parent) => target.with_parent(parent),
-            None => target,
-        })
+        Ok(Target::new(action, company, c.tier).with_parent(c.parent.as_ref()))
     }
 }
 

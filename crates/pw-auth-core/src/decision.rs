@@ -78,9 +78,10 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The parent company `company` is linked to, if it is a linked (child) company.
-    pub const fn with_parent(mut self, parent: &'a CompanyId) -> Request<'a> {
-        self.parent = Some(parent);
+    /// The parent company `company` is linked to, if it is a linked (child) company:
+    /// a parent, or an `Option` of one (`None` leaves the request unlinked).
+    pub fn with_parent(mut self, parent: impl Into<Option<&'a CompanyId>>) -> Request<'a> {
+        self.parent = parent.into();
         self
     }
 
@@ -651,9 +652,10 @@ impl<'a> RoleChange<'a> {
         }
     }
 
-    /// The parent company the target's company is linked to, if any.
-    pub const fn with_parent(mut self, parent: &'a CompanyId) -> RoleChange<'a> {
-        self.parent = Some(parent);
+    /// The parent company the target's company is linked to, if any: a parent, or an
+    /// `Option` of one.
+    pub fn with_parent(mut self, parent: impl Into<Option<&'a CompanyId>>) -> RoleChange<'a> {
+        self.parent = parent.into();
         self
     }
 

@@ -61,6 +61,7 @@ mod id;
 mod lifetime;
 mod limit;
 mod mint;
+mod names;
 mod policy;
 mod principal;
 mod role;

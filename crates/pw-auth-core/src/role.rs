@@ -100,7 +100,8 @@ pub enum RoleError {
     },
     /// The name is not a role at all.
     #[error(
-        "unknown role `{value}`; expected one of `administrator`, `manager`, `user`, `read-only`, `api-user`"
+        "unknown role `{value}`; expected one of {names}",
+        names = crate::names::one_of(Role::ALL.map(Role::as_str))
     )]
     Unknown {
         /// The name that was given.

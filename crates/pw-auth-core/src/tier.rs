@@ -35,11 +35,15 @@ pub enum Feature {
 pub enum TierError {
     /// Not a tier.
     #[error(
-        "unknown tier `{0}`; expected one of `trial`, `standard`, `professional`, `enterprise`"
+        "unknown tier `{0}`; expected one of {names}",
+        names = crate::names::one_of(Tier::ALL.map(Tier::as_str))
     )]
     UnknownTier(String),
     /// Not a feature.
-    #[error("unknown feature `{0}`; expected one of `advanced`, `role-manager`")]
+    #[error(
+        "unknown feature `{0}`; expected one of {names}",
+        names = crate::names::one_of(Feature::ALL.map(Feature::as_str))
+    )]
     UnknownFeature(String),
 }
 

@@ -97,6 +97,9 @@ fn a_request_names_its_parent() {
     let r = Request::new("flows.view", &eu, Tier::Professional);
     assert_eq!(r.parent(), None);
     assert_eq!(r.with_parent(&acme).parent(), Some(&acme));
+    // An `Option` of a parent, as a company's record holds it.
+    assert_eq!(r.with_parent(Some(&acme)).parent(), Some(&acme));
+    assert_eq!(r.with_parent(&acme).with_parent(None).parent(), None);
 }
 
 /// The default policy's document, to change one thing in.

@@ -162,10 +162,9 @@ proptest! {
             actor = testing::with_custom_role(actor, CustomRoleName::new("r").unwrap()).unwrap();
         }
         let target = UserRecord::active(user("t"), target_company.clone(), from);
-        let mut change = RoleChange::new(&target, to).with_grants(&ctx.grants);
-        if let Some(p) = &ctx.parent {
-            change = change.with_parent(p);
-        }
+        let change = RoleChange::new(&target, to)
+            .with_grants(&ctx.grants)
+            .with_parent(ctx.parent.as_ref());
         let d = authorize_role_change(&actor, &change, NOW);
         if d.is_allowed() {
             prop_assert_ne!(to, Role::Administrator);

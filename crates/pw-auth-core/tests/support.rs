@@ -64,9 +64,7 @@ pub(crate) fn request<'a>(
     tier: Tier,
     ctx: &'a Context,
 ) -> Request<'a> {
-    let r = Request::new(action, company, tier).with_grants(&ctx.grants);
-    match &ctx.parent {
-        Some(p) => r.with_parent(p),
-        None => r,
-    }
+    Request::new(action, company, tier)
+        .with_grants(&ctx.grants)
+        .with_parent(ctx.parent.as_ref())
 }

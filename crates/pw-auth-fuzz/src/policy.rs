@@ -73,10 +73,9 @@ pub(crate) fn agree(
         .tier
         .parse()
         .map_err(|e| Violation(format!("fixture tier: {e}")))?;
-    let mut req = Request::new(&r.action, &company, tier).with_grants(&grants);
-    if let Some(parent) = &parent {
-        req = req.with_parent(parent);
-    }
+    let req = Request::new(&r.action, &company, tier)
+        .with_grants(&grants)
+        .with_parent(parent.as_ref());
     let got = authorize(policy, &principal, &req, NOW);
     let kind = got.reason().kind();
     let want = reason_kind(doc, p, r);

@@ -166,10 +166,9 @@ proptest! {
             let parent = r.parent.as_deref().map(|c| CompanyId::new(c).unwrap());
             let grants: Vec<CompanyId> = r.grants.iter().map(|c| CompanyId::new(c).unwrap()).collect();
             let tier: Tier = r.tier.parse().unwrap();
-            let mut req = Request::new(&r.action, &company, tier).with_grants(&grants);
-            if let Some(parent) = &parent {
-                req = req.with_parent(parent);
-            }
+            let req = Request::new(&r.action, &company, tier)
+                .with_grants(&grants)
+                .with_parent(parent.as_ref());
             let got = authorize(&policy, &principal, &req, testing::NOW);
             let want = naive(&doc, &p, r);
             prop_assert_eq!(got.reason().kind(), want, "{:?} {:?}", p, r);

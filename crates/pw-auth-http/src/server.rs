@@ -95,9 +95,10 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// The parent `company` is linked to, if it is a linked company.
-    pub const fn with_parent(mut self, parent: &'a CompanyId) -> Target<'a> {
-        self.parent = Some(parent);
+    /// The parent `company` is linked to, if it is a linked company: a parent, or an
+    /// `Option` of one (`None` leaves the target unlinked).
+    pub fn with_parent(mut self, parent: impl Into<Option<&'a CompanyId>>) -> Target<'a> {
+        self.parent = parent.into();
         self
     }
 
@@ -119,15 +120,12 @@ impl<'a> Target<'a> {
     /// The request, its action looked up in `policy` once: the decision and the
     /// audit record both read the definition found here.
     fn request(&self, policy: &'a Policy, grants: &'a [CompanyId]) -> Request<'a> {
-        let r = match policy.action(self.action) {
+        match policy.action(self.action) {
             Some(def) => Request::for_action(def, self.company, self.tier),
             None => Request::new(self.action, self.company, self.tier),
         }
-        .with_grants(grants);
-        match self.parent {
-            Some(parent) => r.with_parent(parent),
-            None => r,
-        }
+        .with_grants(grants)
+        .with_parent(self.parent)
     }
 }
 

@@ -6,7 +6,10 @@ use std::fmt;
 use serde_json::value::RawValue;
 
 use crate::limit::QuotaError;
+use crate::names::one_of;
 use crate::role::CustomRoleNameError;
+use crate::role::Level;
+use crate::tier::{Feature, Tier};
 
 use super::{MAX_ACTION_ID_LEN, MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS};
 
@@ -310,10 +313,19 @@ impl PolicyErrorKind {
             }
             K::DuplicateAction { .. } => "remove one of the two listings",
             K::UnknownRole { .. } => {
-                "expected one of `read-only`, `user`, `manager`, `administrator`, `nobody`"
+                let levels = Level::ALL.map(Level::as_str);
+                return Some(format!(
+                    "expected one of {}",
+                    one_of(levels.into_iter().chain(["nobody"]))
+                ));
             }
             K::ApiUserLevel { .. } => "the api-user acts at `manager` level: write `manager`",
-            K::UnknownFeature { .. } => "expected one of `advanced`, `role-manager`",
+            K::UnknownFeature { .. } => {
+                return Some(format!(
+                    "expected one of {}",
+                    one_of(Feature::ALL.map(Feature::as_str))
+                ));
+            }
             K::GrantBelowManager { .. } => {
                 "linked companies admit managers and administrators only: use min_role `manager` or `administrator`"
             }
@@ -321,7 +333,10 @@ impl PolicyErrorKind {
                 "an action is either only by grant or only in the own company: remove one of the two"
             }
             K::UnknownTier { .. } => {
-                "expected one of `trial`, `standard`, `professional`, `enterprise`"
+                return Some(format!(
+                    "expected one of {}",
+                    one_of(Tier::ALL.map(Tier::as_str))
+                ));
             }
             K::CustomRoleName { .. } => "rename the custom role",
             K::DuplicateCustomRole { .. } => "give each custom role its own name",
