@@ -150,6 +150,24 @@ impl Running {
     }
 }
 
+/// An error with its causes, for a person: `error: cause: cause of the cause`. A
+/// store failure's own message says what failed; its causes (the backend's error)
+/// say why.
+#[derive(Debug, Clone, Copy)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
 /// Hashes a password with argon2id and its recommended parameters (a random salt
 /// from the OS), as a PHC string.
 pub fn hash_password(password: &str) -> Result<String, StoreError> {

@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use std::time::Duration;
 
 use pw_auth_http::{Cidr, TrustedProxies};
-use pw_auth_server::{Config, ConnectionLimits, DEMO_USERS, HashingLimits, RecordsAt, start};
+use pw_auth_server::{
+    Chain, Config, ConnectionLimits, DEMO_USERS, HashingLimits, RecordsAt, start,
+};
 
 /// Every freed heap block is zeroed before it goes back to the system allocator. The
 /// server wipes the secrets it owns (login bodies, tokens, keys, argon2's blocks), but
@@ -120,7 +122,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("pw-auth-server: {e}");
+            eprintln!("pw-auth-server: {}", Chain(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -145,7 +147,7 @@ fn main() -> ExitCode {
         let running = match start(config).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("pw-auth-server: {e}");
+                eprintln!("pw-auth-server: {}", Chain(&e));
                 return ExitCode::FAILURE;
             }
         };
@@ -165,7 +167,7 @@ fn main() -> ExitCode {
         match running.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("pw-auth-server: {e}");
+                eprintln!("pw-auth-server: {}", Chain(&e));
                 ExitCode::FAILURE
             }
         }

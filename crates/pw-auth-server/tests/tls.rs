@@ -16,7 +16,7 @@ mod services;
 
 use std::path::PathBuf;
 
-use pw_auth_server::{Config, RecordsAt, Running, start};
+use pw_auth_server::{Chain, Config, RecordsAt, Running, start};
 use rcgen::{CertificateParams, CertifiedIssuer, KeyPair, SanType};
 use services::{Pg, Redis};
 
@@ -118,10 +118,12 @@ async fn postgres_over_tls_is_verified() {
     let e = start(on(plain, None, Some(pki.ca_file())))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("db error"), "{e}");
+    let e = Chain(&e).to_string();
+    assert!(e.contains("db error"), "{e}");
     // The system's roots do not hold the test's CA: refused.
     let e = start(on(url.clone(), None, None)).await.unwrap_err();
-    assert!(e.to_string().contains("TLS handshake"), "{e}");
+    let e = Chain(&e).to_string();
+    assert!(e.contains("TLS handshake"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +133,8 @@ async fn a_postgres_certificate_for_another_name_is_refused() {
     let pg = Pg::start_tls(&cert, &key);
     let url = format!("{}?sslmode=require", pg.database());
     let e = start(on(url, None, Some(pki.ca_file()))).await.unwrap_err();
-    assert!(e.to_string().contains("TLS handshake"), "{e}");
+    let e = Chain(&e).to_string();
+    assert!(e.contains("TLS handshake"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,5 +158,6 @@ async fn redis_over_tls_is_verified() {
     // keeping its records on SQLite.
     config.records = RecordsAt::Sqlite(pki.dir.join("records.sqlite"));
     let e = start(config).await.unwrap_err();
-    assert!(e.to_string().contains("invalid peer certificate"), "{e}");
+    let e = Chain(&e).to_string();
+    assert!(e.contains("invalid peer certificate"), "{e}");
 }
