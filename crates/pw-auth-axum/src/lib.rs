@@ -58,7 +58,8 @@ use pw_auth_core::{
     Principal, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord, usage_key,
 };
 use pw_auth_http::{
-    Budget, ClientAddr, Outcome, ServerFlow, ServerStore, Target, credential_ref_from_headers,
+    Budget, ClientAddr, Outcome, Served, ServerFlow, ServerStore, Target,
+    credential_ref_from_headers,
 };
 use time::OffsetDateTime;
 
@@ -351,26 +352,22 @@ impl<S: AuthStore> PwAuth<S> {
     /// is kept (503 if it cannot be).
     async fn refuse(
         &self,
-        mut refused: Box<pw_auth_http::Served>,
+        mut refused: Box<pw_auth_http::Refused>,
         client: Option<ClientAddr>,
     ) -> Response {
         if let Some(c) = client {
             refused.record_client(c.ip());
         }
-        match self.inner.store.audit(refused.audit()).await {
-            Ok(()) => outcome_response(refused.outcome()),
+        match self.inner.store.audit(&refused.audit).await {
+            Ok(()) => outcome_response(&refused.outcome),
             Err(e) => unavailable(e),
         }
     }
 
-    /// Decides one request for `action`: `Ok` with the principal, the company it was
-    /// authorised to act in, and the headers to add to the handler's answer; or `Err`
-    /// with the whole response.
-    pub async fn check(
-        &self,
-        parts: &Parts,
-        action: &str,
-    ) -> Result<(Principal, CompanyId, Vec<(&'static str, String)>), Response> {
+    /// Decides one request for `action`: `Ok` with who may proceed, in which company,
+    /// and the headers for the handler's answer; or `Err` with the whole response (a
+    /// refusal, or 503 for a failed store), its audit record kept.
+    pub async fn check(&self, parts: &Parts, action: &str) -> Result<Admitted, Response> {
         let inner = &self.inner;
         let now = self.now();
         let client = inner.client_of.as_ref().and_then(|c| c(parts));
@@ -472,18 +469,31 @@ impl<S: AuthStore> PwAuth<S> {
             .audit(served.audit())
             .await
             .map_err(unavailable)?;
-        if !served.is_allowed() {
-            return Err(outcome_response(served.outcome()));
+        match served {
+            Served::Admitted(admission) => {
+                let (principal, outcome) = admission.into_parts();
+                Ok(Admitted {
+                    principal,
+                    company,
+                    headers: outcome.headers().to_vec(),
+                })
+            }
+            Served::Refused(refused) => Err(outcome_response(&refused.outcome)),
         }
-        let headers = served.outcome().headers().to_vec();
-        let principal = served.principal().cloned().ok_or_else(|| {
-            unavailable(StoreError::new(
-                StoreErrorKind::Internal,
-                "an allowed decision without a principal",
-            ))
-        })?;
-        Ok((principal, company, headers))
     }
+}
+
+/// A request [`PwAuth::check`] let through.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Admitted {
+    /// Who is calling.
+    pub principal: Principal,
+    /// The company the request was authorised to act in (the caller's own, or one
+    /// the company hook named).
+    pub company: CompanyId,
+    /// The headers for the handler's answer (the `RateLimit` fields, when limited).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 fn target_of<'a>(action: &'a str, company: &'a CompanyId, info: &'a CompanyInfo) -> Target<'a> {
@@ -638,7 +648,11 @@ where
         let action = Arc::clone(&self.action);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let (principal, company, headers) = match auth.check(&parts, &action).await {
+            let Admitted {
+                principal,
+                company,
+                headers,
+            } = match auth.check(&parts, &action).await {
                 Ok(ok) => ok,
                 Err(refusal) => return Ok(refusal),
             };

@@ -17,7 +17,9 @@ use pw_auth_core::{
     RecordStore, Request, Role, Tier, TokenDigest, TokenRecord, UserId, UserRecord, UserStatus,
     authorize, issue_token, mint_api_key, usage_key,
 };
-use pw_auth_http::{Budget, Responder, ServerFlow, ServerStore, Target, credential_from_headers};
+use pw_auth_http::{
+    Budget, Responder, Served, ServerFlow, ServerStore, Target, credential_from_headers,
+};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -205,7 +207,7 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
 
     let parsed = credential_from_headers(&headers);
     let served = match w.flow.authenticate_parsed(parsed, w, Some(target), now) {
-        Err(refused) => *refused,
+        Err(refused) => Served::Refused(*refused),
         Ok(principal) => {
             let mut state = LimitState::default();
             let quota = w.flow.policy().quota(Tier::Professional);

@@ -59,6 +59,7 @@ mod forwarded;
 mod http_types;
 mod login;
 mod outcome;
+mod served;
 mod server;
 
 /// The manual: exactly what this crate accepts and sends, with the RFC sections —
@@ -95,8 +96,8 @@ pub use outcome::{
     EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD,
     Responder, rate_limit_fields,
 };
+pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 pub use server::{
-    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, Issued,
-    LOGIN_REFUSED_MESSAGE, LoginBudgets, LoginServed, Refused, Served, ServerFlow, ServerStore,
-    Target, created_key_body, key_json,
+    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LOGIN_REFUSED_MESSAGE,
+    LoginBudgets, ServerFlow, ServerStore, Target, created_key_body, key_json,
 };

@@ -21,14 +21,12 @@
 //! either, and a parent company acting in a linked one spends its own budget.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use pw_auth_core::{
     ApiKeyRecord, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential,
-    CredentialDigest, Decision, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult,
-    Lookup, MintError, MintedApiKey, Policy, Principal, Quota, RecordStore, Request, Role, Tier,
-    TokenRecord, UserId, UserRecord, UserStatus, authorize, check_limit, issue_token, refund_limit,
-    usage_key,
+    CredentialDigest, ExpiresIn, IssuedToken, LimitDecision, LimitState, LoginResult, Lookup,
+    MintError, MintedApiKey, Policy, Principal, Quota, RecordStore, Request, Role, Tier, UserId,
+    UserRecord, UserStatus, authorize, check_limit, issue_token, refund_limit, usage_key,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -37,6 +35,7 @@ use zeroize::Zeroizing;
 use crate::authorization::{AuthorizationError, parse_authorization_fields_ref};
 use crate::login::{BodyError, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN};
 use crate::outcome::{Outcome, Responder, rate_limit_fields};
+use crate::served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 
 /// What the server flow looks up: the core's records by digest, and the linked
 /// companies a user holds an explicit grant for.
@@ -127,159 +126,6 @@ impl<'a> Target<'a> {
         .with_grants(grants)
         .with_parent(self.parent)
     }
-}
-
-/// Everything a server decided about one request: who (if anyone), the decision,
-/// the usage limit's answer, the complete response to send, and the audit record.
-#[must_use = "a served request does nothing until its outcome is sent and its audit record kept"]
-#[derive(Debug, Clone)]
-pub struct Served {
-    principal: Option<Principal>,
-    failure: Option<AuthnFailure>,
-    decision: Option<Decision>,
-    limit: Option<LimitDecision>,
-    outcome: Outcome,
-    audit: AuditRecord,
-}
-
-impl Served {
-    /// Whether the request may proceed to its handler. Then [`Served::outcome`] is a
-    /// 200 whose headers (the `RateLimit` fields, when limited) belong on whatever
-    /// the handler answers.
-    pub fn is_allowed(&self) -> bool {
-        self.outcome.is_proceed()
-    }
-
-    /// The authenticated principal, if authentication succeeded.
-    pub fn principal(&self) -> Option<&Principal> {
-        self.principal.as_ref()
-    }
-
-    /// Why authentication failed, if it did.
-    pub fn failure(&self) -> Option<AuthnFailure> {
-        self.failure
-    }
-
-    /// The authorisation decision, if the request got that far.
-    pub fn decision(&self) -> Option<Decision> {
-        self.decision
-    }
-
-    /// The usage limit's answer, if the request was allowed and limited.
-    pub fn limit(&self) -> Option<LimitDecision> {
-        self.limit
-    }
-
-    /// The response: a refusal to send as it is, or (when allowed) the status and
-    /// headers for the handler's answer.
-    pub fn outcome(&self) -> &Outcome {
-        &self.outcome
-    }
-
-    /// The audit record. Never holds a secret.
-    pub fn audit(&self) -> &AuditRecord {
-        &self.audit
-    }
-
-    /// Names the client's address in the audit record (the flow never sees it; the
-    /// server does).
-    pub fn record_client(&mut self, client: std::net::IpAddr) {
-        self.audit.client = Some(client);
-    }
-
-    /// The reason as a sentence, for people: the decision's, or the authentication
-    /// failure's, or the usage limit's.
-    pub fn explanation(&self) -> String {
-        match (&self.decision, self.failure, self.limit) {
-            (Some(_), _, Some(LimitDecision::Deny { .. })) => {
-                "the company is over its usage limit".to_owned()
-            }
-            (Some(d), _, _) => d.reason().to_string(),
-            (None, Some(f), _) => format!("unauthenticated: {f}"),
-            (None, None, _) => String::new(),
-        }
-    }
-}
-
-/// The result of the login endpoint's second step: a token issued, or a refusal —
-/// never both, never neither.
-#[must_use = "a login does nothing until its token record is stored and its outcome sent"]
-#[derive(Debug)]
-pub enum LoginServed {
-    /// A token was issued: store [`Issued::record`], then send [`Issued::body`] (200).
-    Issued(Box<Issued>),
-    /// No token: send the refusal (401, one message for every reason) and keep its
-    /// audit record.
-    Refused {
-        /// Why (only the audit record tells the client's refusals apart).
-        result: LoginResult,
-        /// The response and the audit record.
-        refusal: Box<Refused>,
-    },
-}
-
-impl LoginServed {
-    /// What happened.
-    pub fn result(&self) -> LoginResult {
-        match self {
-            LoginServed::Issued(_) => LoginResult::TokenIssued,
-            LoginServed::Refused { result, .. } => *result,
-        }
-    }
-
-    /// The audit record: the user on success; never the username tried, nor any
-    /// secret.
-    pub fn audit(&self) -> &AuditRecord {
-        match self {
-            LoginServed::Issued(issued) => &issued.audit,
-            LoginServed::Refused { refusal, .. } => &refusal.audit,
-        }
-    }
-}
-
-/// A token issued by the login endpoint: the record to store and the answer to send.
-#[must_use = "a token does nothing until its record is stored and its answer sent"]
-pub struct Issued {
-    record: TokenRecord,
-    response: LoginResponse,
-    audit: AuditRecord,
-}
-
-impl Issued {
-    /// The token record to store before answering.
-    pub fn record(&self) -> &TokenRecord {
-        &self.record
-    }
-
-    /// The 200 body to send: `{"message", "token", "expires_in"}`. It holds the
-    /// token, and is zeroized on drop.
-    pub fn body(&self) -> Zeroizing<String> {
-        self.response.to_json()
-    }
-
-    /// The audit record (names the user the token was issued to).
-    pub fn audit(&self) -> &AuditRecord {
-        &self.audit
-    }
-}
-
-impl fmt::Debug for Issued {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Issued")
-            .field("record", &self.record)
-            .field("audit", &self.audit)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A refused request that needs no lookup: its response and audit record.
-#[derive(Debug, Clone)]
-#[must_use = "a refusal does nothing until it is sent and its audit record kept"]
-pub struct Refused {
-    /// The response.
-    pub outcome: Outcome,
-    /// The audit record.
-    pub audit: AuditRecord,
 }
 
 /// The body a login is refused with (401): one sentence for every reason, so a caller
@@ -511,6 +357,7 @@ impl ServerFlow {
         Box::new(Refused {
             outcome: self.responder.too_many_requests(wait),
             audit: AuditRecord::login(&self.policy, LoginResult::Throttled, None, now),
+            cause: Cause::Throttled { retry_after: wait },
         })
     }
 
@@ -546,15 +393,12 @@ impl ServerFlow {
         wait: std::time::Duration,
         target: Option<Target<'_>>,
         now: OffsetDateTime,
-    ) -> Box<Served> {
+    ) -> Box<Refused> {
         let bare = target.map(|t| t.request(&self.policy, &[]));
-        Box::new(Served {
-            principal: None,
-            failure: None,
-            decision: None,
-            limit: None,
+        Box::new(Refused {
             outcome: self.responder.too_many_requests(wait),
             audit: AuditRecord::throttled(&self.policy, bare.as_ref(), wait, now),
+            cause: Cause::Throttled { retry_after: wait },
         })
     }
 
@@ -600,7 +444,7 @@ impl ServerFlow {
                 let budget = budgets.and_then(|b| b.budget(usage_key(&principal)));
                 self.decide(principal, &grants, target, budget, now)
             }
-            Err(refused) => *refused,
+            Err(refused) => Served::Refused(*refused),
         }
     }
 
@@ -614,7 +458,7 @@ impl ServerFlow {
         store: &S,
         target: Option<Target<'_>>,
         now: OffsetDateTime,
-    ) -> Result<Principal, Box<Served>>
+    ) -> Result<Principal, Box<Refused>>
     where
         I: IntoIterator<Item = &'h [u8]>,
         S: RecordStore,
@@ -634,7 +478,7 @@ impl ServerFlow {
         store: &S,
         target: Option<Target<'_>>,
         now: OffsetDateTime,
-    ) -> Result<Principal, Box<Served>> {
+    ) -> Result<Principal, Box<Refused>> {
         let digest = parsed.map(|c| c.map(|c| c.digest()));
         self.authenticate_digest(digest, store, target, now)
     }
@@ -651,16 +495,13 @@ impl ServerFlow {
         store: &S,
         target: Option<Target<'_>>,
         now: OffsetDateTime,
-    ) -> Result<Principal, Box<Served>> {
+    ) -> Result<Principal, Box<Refused>> {
         let unauthenticated = |failure: AuthnFailure| {
             let bare = target.map(|t| t.request(&self.policy, &[]));
-            Box::new(Served {
-                principal: None,
-                failure: Some(failure),
-                decision: None,
-                limit: None,
+            Box::new(Refused {
                 outcome: self.responder.unauthenticated(failure),
                 audit: AuditRecord::unauthenticated(&self.policy, failure, bare.as_ref(), now),
+                cause: Cause::Unauthenticated(failure),
             })
         };
         let digest = match parsed {
@@ -687,48 +528,54 @@ impl ServerFlow {
         let request = target.request(&self.policy, grants);
         let decision = authorize(&self.policy, &principal, &request, now);
         if !decision.is_allowed() {
-            return Served {
+            return Served::Refused(Refused {
                 audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
                 outcome: self.responder.forbidden_outcome(&decision),
-                principal: Some(principal),
-                failure: None,
-                decision: Some(decision),
-                limit: None,
-            };
+                cause: Cause::Forbidden {
+                    principal,
+                    decision,
+                },
+            });
         }
         let Some(budget) = budget else {
-            return Served {
+            return Served::Admitted(Admission {
                 audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
                 outcome: Outcome::proceed(Vec::new()),
-                principal: Some(principal),
-                failure: None,
-                decision: Some(decision),
+                principal,
+                decision,
                 limit: None,
-            };
+            });
         };
         // `budget` is the principal's own company's (`usage_key`), whichever
         // credential was used and whichever company the request acts in.
         let quota = self.policy.quota(budget.tier);
         let (limit, charged) = check_limit(*budget.state, &quota, now);
         *budget.state = charged;
-        let (outcome, audit) = match limit {
-            LimitDecision::Allow { .. } => (
-                Outcome::proceed(rate_limit_fields(&quota, &limit).into()),
-                AuditRecord::decision(&self.policy, &principal, &request, decision, now),
-            ),
-            LimitDecision::Deny { retry_after, .. } => (
-                self.responder
+        match limit {
+            LimitDecision::Allow { .. } => Served::Admitted(Admission {
+                outcome: Outcome::proceed(rate_limit_fields(&quota, &limit).into()),
+                audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
+                principal,
+                decision,
+                limit: Some(limit),
+            }),
+            LimitDecision::Deny { retry_after, .. } => Served::Refused(Refused {
+                outcome: self
+                    .responder
                     .over_limit_outcome(&quota, &limit, retry_after),
-                AuditRecord::over_limit(&self.policy, &principal, &request, retry_after, now),
-            ),
-        };
-        Served {
-            principal: Some(principal),
-            failure: None,
-            decision: Some(decision),
-            limit: Some(limit),
-            outcome,
-            audit,
+                audit: AuditRecord::over_limit(
+                    &self.policy,
+                    &principal,
+                    &request,
+                    retry_after,
+                    now,
+                ),
+                cause: Cause::OverLimit {
+                    principal,
+                    decision,
+                    limit,
+                },
+            }),
         }
     }
 
@@ -749,6 +596,7 @@ impl ServerFlow {
                     _ => self.responder.unprocessable(&e),
                 },
                 audit: AuditRecord::login(&self.policy, LoginResult::MalformedBody, None, now),
+                cause: Cause::Login(LoginResult::MalformedBody),
             })
         })
     }
@@ -772,6 +620,7 @@ impl ServerFlow {
             refusal: Box::new(Refused {
                 outcome: self.responder.login_refused(),
                 audit: AuditRecord::login(&self.policy, result, None, now),
+                cause: Cause::Login(result),
             }),
         };
         let user = match user {

@@ -588,14 +588,24 @@ fn failed_authentications_are_charged_then_throttled() {
     assert_eq!(wait, StdDuration::from_secs(6));
     let acme = company("acme");
     let target = Target::new("flows.view", &acme, Tier::Professional);
-    let mut served = f.flow.auth_throttled(wait, Some(target), NOW);
-    assert_eq!(served.audit().client, None);
-    served.record_client("192.0.2.9".parse().unwrap());
-    assert_eq!(served.audit().client, Some("192.0.2.9".parse().unwrap()));
-    assert_eq!(served.outcome().status(), 429);
-    assert_eq!(served.outcome().header("retry-after"), Some("6"));
-    assert!(!served.is_allowed() && served.principal().is_none());
-    let audit = serde_json::to_value(served.audit()).unwrap();
+    let mut refused = f.flow.auth_throttled(wait, Some(target), NOW);
+    assert_eq!(refused.audit.client, None);
+    refused.record_client("192.0.2.9".parse().unwrap());
+    assert_eq!(refused.audit.client, Some("192.0.2.9".parse().unwrap()));
+    assert_eq!(refused.outcome.status(), 429);
+    assert_eq!(refused.outcome.header("retry-after"), Some("6"));
+    assert_eq!(refused.cause, Cause::Throttled { retry_after: wait });
+    assert!(refused.cause.principal().is_none());
+    // The throttle explains itself (it was an empty string before).
+    assert_eq!(
+        refused.explanation(),
+        "too many failed attempts: throttled for 6 s"
+    );
+    assert_eq!(
+        Served::Refused((*refused).clone()).explanation(),
+        refused.explanation()
+    );
+    let audit = serde_json::to_value(&refused.audit).unwrap();
     assert_eq!(
         audit["reason"],
         serde_json::json!({"kind": "throttled", "retry_after_secs": 6})
