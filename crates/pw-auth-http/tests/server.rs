@@ -652,3 +652,129 @@ fn login_budgets_convert_in_key_order() {
         None
     );
 }
+
+/// An admitted request holds who, the allow, the limit's answer, the 200 outcome
+/// with its headers, and the audit record; the handler gets the principal and the
+/// headers.
+#[test]
+fn an_admission_holds_everything_its_handler_needs() {
+    let f = fixture();
+    let mut budget = LimitState::default();
+    let mut served = serve(&f, &[&f.ann], "flows.view", Some(&mut budget));
+    served.record_client("192.0.2.1".parse().unwrap());
+    assert_eq!(
+        served.explanation(),
+        served.decision().unwrap().reason().to_string()
+    );
+    let audit = served.audit().clone();
+    assert_eq!(audit.client, Some("192.0.2.1".parse().unwrap()));
+    let Served::Admitted(admission) = served else {
+        panic!("refused: {served:?}");
+    };
+    assert_eq!(admission.principal().user().as_str(), "ann");
+    assert!(admission.decision().is_allowed());
+    assert!(matches!(
+        admission.limit(),
+        Some(LimitDecision::Allow { .. })
+    ));
+    assert_eq!(admission.outcome().status(), 200);
+    assert_eq!(
+        admission.outcome().header("ratelimit"),
+        Some(r#""default";r=239;t=1"#)
+    );
+    assert_eq!(admission.audit(), &audit);
+    let (principal, outcome) = admission.into_parts();
+    assert_eq!(principal.user().as_str(), "ann");
+    assert_eq!(outcome.header("ratelimit"), Some(r#""default";r=239;t=1"#));
+    // Without a budget: admitted, unlimited, no RateLimit fields.
+    let Served::Admitted(unlimited) = serve(&f, &[&f.ann], "flows.view", None) else {
+        panic!("refused without a budget");
+    };
+    assert_eq!(unlimited.limit(), None);
+    assert!(unlimited.outcome().headers().is_empty());
+}
+
+/// Every refusal names its cause, and the cause what it knows: the failure, or the
+/// principal and the decision.
+#[test]
+fn every_refusal_carries_its_cause() {
+    let f = fixture();
+    let unauthenticated = serve(&f, &[], "flows.view", None);
+    assert_eq!(unauthenticated.failure(), Some(AuthnFailure::Missing));
+    assert_eq!(unauthenticated.principal(), None);
+    assert_eq!(unauthenticated.decision(), None);
+    let Served::Refused(r) = &unauthenticated else {
+        panic!("admitted");
+    };
+    assert_eq!(r.cause, Cause::Unauthenticated(AuthnFailure::Missing));
+    assert_eq!(r.explanation(), unauthenticated.explanation());
+
+    let forbidden = serve(&f, &[&f.max], "blueprints.publish", None);
+    assert_eq!(forbidden.outcome().status(), 403);
+    assert_eq!(forbidden.failure(), None);
+    assert_eq!(forbidden.limit(), None);
+    let Served::Refused(r) = &forbidden else {
+        panic!("admitted");
+    };
+    let Cause::Forbidden {
+        principal,
+        decision,
+    } = &r.cause
+    else {
+        panic!("{:?}", r.cause);
+    };
+    assert_eq!(principal.user().as_str(), "max");
+    assert!(!decision.is_allowed());
+    assert_eq!(forbidden.principal(), Some(principal));
+    assert_eq!(r.cause.principal(), Some(principal));
+    assert_eq!(forbidden.explanation(), decision.reason().to_string());
+}
+
+/// The causes as people read them.
+#[test]
+fn causes_explain_themselves() {
+    let cases = [
+        (
+            Cause::Unauthenticated(AuthnFailure::Missing),
+            format!("unauthenticated: {}", AuthnFailure::Missing),
+        ),
+        (
+            Cause::Throttled {
+                retry_after: StdDuration::from_millis(250),
+            },
+            "too many failed attempts: throttled for 1 s".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::MalformedBody),
+            "the login body is malformed".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::Throttled),
+            "too many failed logins".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::UnknownUser),
+            "login refused: no user has that username".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::WrongPassword),
+            "login refused: the password did not match".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::UserDisabled),
+            "login refused: the user is disabled".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::ApiUser),
+            "login refused: an api-user logs in with its key only".to_owned(),
+        ),
+        (
+            Cause::Login(LoginResult::TokenIssued),
+            "login refused: the credentials were not accepted".to_owned(),
+        ),
+    ];
+    for (cause, text) in cases {
+        assert_eq!(cause.to_string(), text, "{cause:?}");
+        assert_eq!(cause.principal(), None);
+    }
+}
