@@ -165,7 +165,8 @@ pub enum Standing {
 
 /// Why an authorisation decision was made: the rule that allowed, or the requirement
 /// that failed. Checks run in this order, and the first that fails is the reason:
-/// the principal's validity, the action, the company, the role, the tier.
+/// the principal's validity, the action, the company, the action's scope (only by
+/// grant, or only in the own company), the role, the tier.
 ///
 /// Deliberately not `#[non_exhaustive]`: a caller that matches on reasons should
 /// have to handle a new one. [`Reason::kind`] is the stable code of each variant, the

@@ -15,9 +15,10 @@
 //!   `RateLimit` fields, and the 429, for a usage-limit decision of the core.
 //! * [`ServerFlow`]: the server side in one call — `Authorization` field lines, the
 //!   caller's records ([`ServerStore`]), the [`Target`] asked for, the company's
-//!   usage budget and `now` in; a [`Served`] out, with the principal, the decision,
-//!   the complete response and the audit record, for every path (400, 401, 403,
-//!   429, or proceed). Also the login endpoint in two steps
+//!   usage budget and `now` in; a [`Served`] out — [`Admission`] to the handler, or
+//!   [`Refused`] with its [`Cause`] — each with the complete response and the audit
+//!   record, for every path (400, 401, 403, 429, or proceed). Also the login
+//!   endpoint in two steps
 //!   ([`ServerFlow::login_request`], [`ServerFlow::login`]) and the key endpoints'
 //!   bodies ([`key_json`], [`created_key_body`]).
 //! * [`TrustedProxies`] / [`ClientAddr`]: who the client is behind proxies the server
@@ -89,8 +90,8 @@ pub use http_types::{
     credential_ref_from_headers, send_header_value,
 };
 pub use login::{
-    BodyError, LOGIN_SUCCESS_MESSAGE, LoginRequest, LoginResponse, MAX_LOGIN_BODY_LEN,
-    MAX_USERNAME_CHARS,
+    BodyError, LOGIN_REFUSED_MESSAGE, LOGIN_SUCCESS_MESSAGE, LoginRequest, LoginResponse,
+    MAX_LOGIN_BODY_LEN, MAX_USERNAME_CHARS,
 };
 pub use outcome::{
     EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD,
@@ -98,6 +99,6 @@ pub use outcome::{
 };
 pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 pub use server::{
-    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LOGIN_REFUSED_MESSAGE,
-    LoginBudgets, ServerFlow, ServerStore, Target, created_key_body, key_json,
+    Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LoginBudgets, ServerFlow,
+    ServerStore, Target, created_key_body, key_json,
 };

@@ -16,6 +16,10 @@ use crate::flat_json::{Member, ObjectError, Out, read_object, write_object};
 
 /// The largest login body accepted, in bytes.
 pub const MAX_LOGIN_BODY_LEN: usize = 64 * 1024;
+
+/// The body a login is refused with (401): one sentence for every reason, so a caller
+/// cannot tell an unknown username from a wrong password.
+pub const LOGIN_REFUSED_MESSAGE: &str = "These credentials do not match our records.";
 /// The longest username accepted, in characters (an e-mail address).
 pub const MAX_USERNAME_CHARS: usize = 254;
 /// The message the platform sends with a successful login.

@@ -304,7 +304,7 @@ impl Responder {
         Outcome::json(
             401,
             Some(self.challenge(None)),
-            serde_json::json!({"message": crate::server::LOGIN_REFUSED_MESSAGE}),
+            serde_json::json!({"message": crate::login::LOGIN_REFUSED_MESSAGE}),
         )
     }
 

@@ -5,13 +5,13 @@
 //!  Authorization lines ─▶ parse ─▶ store: records by digest ─▶ authenticate ─▶ store: grants
 //!        │ 400/401            │ 401                                              │
 //!        ▼                    ▼                                                  ▼
-//!   Served { outcome, audit }                      authorize (policy, now) ─▶ 403
+//!   Served::Refused { outcome, audit, cause }      authorize (policy, now) ─▶ 403
 //!                                                         │ allowed
 //!                                                         ▼
 //!                                 charge the caller's own company's budget ─▶ 429
 //!                                                         │ admitted
 //!                                                         ▼
-//!                                           Served::is_allowed(): run the handler
+//!                                  Served::Admitted: run the handler
 //! ```
 //!
 //! The order is fixed: authenticate, authorize, then charge the usage budget of the
@@ -127,10 +127,6 @@ impl<'a> Target<'a> {
         .with_parent(self.parent)
     }
 }
-
-/// The body a login is refused with (401): one sentence for every reason, so a caller
-/// cannot tell an unknown username from a wrong password.
-pub const LOGIN_REFUSED_MESSAGE: &str = "These credentials do not match our records.";
 
 /// The server flow: a policy, the responses of one realm, and authentication
 /// settings. Build it once and share it; every method is `&self` and sans-IO.

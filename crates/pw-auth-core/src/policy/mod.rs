@@ -4,6 +4,7 @@
 //! * `document`: the serde form, as written by people;
 //! * `compile`: the checks, and the compiled form;
 //! * `error`: what can be wrong, where, and how to fix it;
+//! * `lookup`: the open-addressing index an action is found by, in constant time;
 //! * `table`: the whole decision table as a value, and the diff of two policies;
 //! * `cases`: files of expected decisions, run against a policy.
 

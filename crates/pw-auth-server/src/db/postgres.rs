@@ -677,8 +677,8 @@ impl AuthStore for Postgres {
     {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(err)?;
-        // The row is locked (FOR UPDATE) until the commit: two servers charging one
-        // company take turns, so the budget is spent exactly.
+        // The upsert (`LOCK_BUDGET`) locks the row until the commit: two servers
+        // charging one company take turns, so the budget is spent exactly.
         let mut state = lock_state(&tx, LOCK_BUDGET, company.as_str()).await?;
         let before = state;
         let result = f(&mut state);
