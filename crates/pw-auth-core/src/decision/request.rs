@@ -1,0 +1,136 @@
+//! What is asked ([`Request`]), and who pays for it ([`usage_key`]).
+
+use crate::id::CompanyId;
+use crate::policy::ActionDef;
+use crate::principal::Principal;
+use crate::tier::Tier;
+
+/// What is asked: an action on entities owned by a company, with the context the
+/// caller looked up for it.
+///
+/// ```
+/// use pw_auth_core::{CompanyId, Request, Tier};
+/// let child = CompanyId::new("acme-eu")?;
+/// let parent = CompanyId::new("acme")?;
+/// let grants = [child.clone()];
+/// let req = Request::new("flows.view", &child, Tier::Professional)
+///     .with_parent(&parent)
+///     .with_grants(&grants);
+/// assert_eq!(req.action(), "flows.view");
+/// # Ok::<(), pw_auth_core::IdError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub(super) action: &'a str,
+    /// The action already looked up, when the request was made from its definition.
+    pub(super) def: Option<&'a ActionDef>,
+    pub(super) company: &'a CompanyId,
+    pub(super) tier: Tier,
+    pub(super) parent: Option<&'a CompanyId>,
+    pub(super) grants: &'a [CompanyId],
+}
+
+impl<'a> Request<'a> {
+    /// A request to perform `action` on entities owned by `company`, whose
+    /// subscription tier is `tier`.
+    pub const fn new(action: &'a str, company: &'a CompanyId, tier: Tier) -> Request<'a> {
+        Request {
+            action,
+            def: None,
+            company,
+            tier,
+            parent: None,
+            grants: &[],
+        }
+    }
+
+    /// A request for an action already looked up with [`Policy::action`](crate::Policy::action): a server
+    /// that resolves its routes' actions once, when it starts, skips the lookup on
+    /// every request. The definition must come from the policy the request is
+    /// authorised against; one from any other policy is denied as
+    /// [`Reason::UnknownAction`](super::Reason::UnknownAction), never decided by the other policy's rules.
+    ///
+    /// ```
+    /// use pw_auth_core::{CompanyId, Policy, Request, Tier};
+    /// let policy = Policy::default_policy();
+    /// let deploy = policy.action("flows.deploy").expect("in the default policy");
+    /// let acme = CompanyId::new("acme")?;
+    /// let req = Request::for_action(deploy, &acme, Tier::Professional);
+    /// assert_eq!(req.action(), "flows.deploy");
+    /// # Ok::<(), pw_auth_core::IdError>(())
+    /// ```
+    pub fn for_action(action: &'a ActionDef, company: &'a CompanyId, tier: Tier) -> Request<'a> {
+        Request {
+            action: action.id(),
+            def: Some(action),
+            company,
+            tier,
+            parent: None,
+            grants: &[],
+        }
+    }
+
+    /// The parent company `company` is linked to, if it is a linked (child) company:
+    /// a parent, or an `Option` of one (`None` leaves the request unlinked).
+    pub fn with_parent(mut self, parent: impl Into<Option<&'a CompanyId>>) -> Request<'a> {
+        self.parent = parent.into();
+        self
+    }
+
+    /// The linked companies the principal holds an explicit grant for.
+    pub const fn with_grants(mut self, grants: &'a [CompanyId]) -> Request<'a> {
+        self.grants = grants;
+        self
+    }
+
+    /// The action id.
+    pub const fn action(&self) -> &'a str {
+        self.action
+    }
+
+    /// The action's definition, when the request was made from it.
+    pub(crate) const fn def(&self) -> Option<&'a ActionDef> {
+        self.def
+    }
+
+    /// The company that owns the target entities.
+    pub const fn company(&self) -> &'a CompanyId {
+        self.company
+    }
+
+    /// That company's tier.
+    pub const fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    /// That company's parent, if it is linked to one.
+    pub const fn parent(&self) -> Option<&'a CompanyId> {
+        self.parent
+    }
+
+    /// The principal's grants for linked companies.
+    pub const fn grants(&self) -> &'a [CompanyId] {
+        self.grants
+    }
+}
+
+/// The company whose usage allowance a request spends: the principal's own company,
+/// whichever credential it used (`docs/platform.md` §1: the same limits apply to API
+/// keys and tokens, per company) and whichever company it acts in. Key
+/// [`crate::LimitState`] by it.
+///
+/// A parent company's manager acting in a linked company spends the parent's budget,
+/// not the linked company's: no company can exhaust another's allowance, and a
+/// parent cannot multiply its allowance by spreading work over its linked companies
+/// (`docs/design.md`, "Whose budget"). Taking a [`Principal`] means nothing can be
+/// charged before someone is authenticated:
+///
+/// ```compile_fail
+/// use pw_auth_core::*;
+/// let acme = CompanyId::new("acme").unwrap();
+/// let request = Request::new("flows.view", &acme, Tier::Standard);
+/// let _ = usage_key(&request); // a request names no payer
+/// ```
+pub fn usage_key(principal: &Principal) -> &CompanyId {
+    principal.company()
+}
