@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::id::CompanyId;
+use crate::principal::testing::{EXPIRES_AT, NOW, principal};
 use crate::role::{Level, Role};
 use crate::user::UserRecord;
-use crate::principal::testing::{EXPIRES_AT, NOW, principal};
 
 fn company(s: &str) -> CompanyId {
     CompanyId::new(s).unwrap()
