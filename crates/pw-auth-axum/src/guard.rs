@@ -1,0 +1,328 @@
+//! The guard itself: [`PwAuth`], its settings, and [`PwAuth::check`], which decides
+//! one request with the sans-IO flow and the store's lookups.
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use http::request::Parts;
+use pw_auth_core::{CompanyId, Principal, Tier, usage_key};
+use pw_auth_http::{
+    Budget, ClientAddr, Outcome, Served, ServerFlow, Target, credential_ref_from_headers,
+};
+use time::OffsetDateTime;
+
+use crate::{
+    AuthStore, CompanyInfo, Loaded, RequireLayer, StoreError, StoreErrorKind, outcome_response,
+    unavailable,
+};
+
+/// An action named to [`PwAuth::require`] that the policy does not define. A route
+/// guarded by it would deny every request, so it is refused when the router is built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the policy has no action `{}`", action.escape_debug())]
+pub struct UnknownAction {
+    action: String,
+}
+
+impl UnknownAction {
+    /// The action named.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+}
+
+/// Which company a request acts in, given the request and the authenticated
+/// principal: `Ok(None)` for the principal's own company (the default), `Ok(Some(c))`
+/// for a company the request names (the flow then decides whether the principal may
+/// act there), or `Err` with the refusal to send (a 400 for a header that names no
+/// company, or names one twice).
+pub type CompanyHook =
+    dyn Fn(&Parts, &Principal) -> Result<Option<CompanyId>, Outcome> + Send + Sync;
+
+/// Who a request's client is (the peer's address, or behind a trusted proxy the
+/// address it forwarded for; see [`TrustedProxies`](pw_auth_http::TrustedProxies)):
+/// its [`ClientAddr::key`] keys the throttle on failed authentications, and its
+/// address is named in the request's audit record. `None`: no throttle, no address.
+pub type ClientOf = dyn Fn(&Parts) -> Option<ClientAddr> + Send + Sync;
+
+/// The clock the guard reads (`OffsetDateTime::now_utc` unless replaced, e.g. by a
+/// test's fake clock).
+pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
+
+pub(crate) struct Inner<S> {
+    flow: Arc<ServerFlow>,
+    store: S,
+    clock: Arc<Clock>,
+    company: Arc<CompanyHook>,
+    client_of: Option<Arc<ClientOf>>,
+    limit: bool,
+}
+
+/// The adapter: a server flow, a store, a clock and a company hook. Cheap to clone.
+pub struct PwAuth<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for PwAuth<S> {
+    fn clone(&self) -> Self {
+        PwAuth {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: AuthStore> PwAuth<S> {
+    /// The adapter over `flow` and `store`, with the system clock, the usage limit
+    /// on, and requests acting in the principal's own company.
+    pub fn new(flow: ServerFlow, store: S) -> PwAuth<S> {
+        PwAuth {
+            inner: Arc::new(Inner {
+                flow: Arc::new(flow),
+                store,
+                clock: Arc::new(OffsetDateTime::now_utc),
+                company: Arc::new(|_: &Parts, _: &Principal| Ok(None)),
+                client_of: None,
+                limit: true,
+            }),
+        }
+    }
+
+    fn with(self, f: impl FnOnce(&mut Inner<S>)) -> PwAuth<S> {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                f(&mut inner);
+                PwAuth {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => PwAuth { inner },
+        }
+    }
+
+    /// The same adapter reading another clock. Call it before cloning.
+    pub fn with_clock(self, clock: Arc<Clock>) -> PwAuth<S> {
+        self.with(|i| i.clock = clock)
+    }
+
+    /// The same adapter choosing the company a request acts in with `hook` (for
+    /// example from a header naming a linked company; see [`CompanyHook`]). Call it
+    /// before cloning.
+    pub fn with_company_hook(self, hook: Arc<CompanyHook>) -> PwAuth<S> {
+        self.with(|i| i.company = hook)
+    }
+
+    /// The same adapter telling clients apart with `client_of`, which names each
+    /// request's client in its audit record and throttles failed authentications per
+    /// client (without it, none are throttled): after the flow's failure quota of
+    /// 401s, a client's failing requests are answered 429 with `Retry-After` instead
+    /// until its budget refills. Each failure is charged atomically
+    /// ([`AuthStore::with_failures`]), so concurrency cannot pass the quota; a request
+    /// with a valid credential is never refused by this throttle. Call it before
+    /// cloning.
+    pub fn with_client(self, client_of: Arc<ClientOf>) -> PwAuth<S> {
+        self.with(|i| i.client_of = Some(client_of))
+    }
+
+    /// The same adapter without usage limits. Call it before cloning.
+    pub fn without_limit(self) -> PwAuth<S> {
+        self.with(|i| i.limit = false)
+    }
+
+    /// The flow.
+    pub fn flow(&self) -> &ServerFlow {
+        &self.inner.flow
+    }
+
+    /// The flow, shared (for work that outlives the request's borrow, such as a
+    /// store's update closure).
+    pub fn shared_flow(&self) -> Arc<ServerFlow> {
+        Arc::clone(&self.inner.flow)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The time now, by the adapter's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        (self.inner.clock)()
+    }
+
+    /// A layer that lets a request through only if its principal may perform
+    /// `action`; use it with `Router::route_layer`.
+    ///
+    /// # Errors
+    /// [`UnknownAction`] if the flow's policy does not define `action`: checked once,
+    /// here, so that a mistyped action fails the router's building rather than
+    /// denying every request to its route.
+    pub fn require(&self, action: &str) -> Result<RequireLayer<S>, UnknownAction> {
+        let def = self
+            .inner
+            .flow
+            .policy()
+            .action(action)
+            .ok_or_else(|| UnknownAction {
+                action: action.to_owned(),
+            })?;
+        Ok(RequireLayer {
+            auth: self.clone(),
+            action: Arc::from(def.id()),
+        })
+    }
+
+    /// The response for a refusal made before authentication, once its audit record
+    /// is kept (503 if it cannot be).
+    async fn refuse(
+        &self,
+        mut refused: Box<pw_auth_http::Refused>,
+        client: Option<ClientAddr>,
+    ) -> Response {
+        if let Some(c) = client {
+            refused.record_client(c.ip());
+        }
+        match self.inner.store.audit(&refused.audit).await {
+            Ok(()) => outcome_response(&refused.outcome),
+            Err(e) => unavailable(e),
+        }
+    }
+
+    /// Decides one request for `action`: `Ok` with who may proceed, in which company,
+    /// and the headers for the handler's answer; or `Err` with the whole response (a
+    /// refusal, or 503 for a failed store), its audit record kept.
+    pub async fn check(&self, parts: &Parts, action: &str) -> Result<Admitted, Response> {
+        let inner = &self.inner;
+        let now = self.now();
+        let client = inner.client_of.as_ref().and_then(|c| c(parts));
+        // Parsed once, borrowing the secret, and hashed once: the digest is what the
+        // records are looked up by and all that authentication reads.
+        let parsed = credential_ref_from_headers(&parts.headers).map(|c| c.map(|c| c.digest()));
+        let loaded = match &parsed {
+            Ok(Some(digest)) => inner.store.load(digest).await.map_err(unavailable)?,
+            _ => Loaded::default(),
+        };
+        let principal = match inner.flow.authenticate_digest(parsed, &loaded, None, now) {
+            Ok(p) => p,
+            Err(refused) => {
+                // Only a failure is charged, and only a failure is refused by the
+                // throttle: a valid credential never waits for anyone's failures.
+                let refused = match client {
+                    Some(addr) => {
+                        let key = addr.key();
+                        let flow = Arc::clone(&inner.flow);
+                        let wait = inner
+                            .store
+                            .with_failures(vec![key], move |states| match states {
+                                [client] => flow.charge_auth_failure(client, now),
+                                // A store that hands back the wrong states: refuse.
+                                _ => Some(std::time::Duration::from_secs(1)),
+                            })
+                            .await
+                            .map_err(unavailable)?;
+                        match wait {
+                            Some(wait) => inner.flow.auth_throttled(wait, None, now),
+                            None => refused,
+                        }
+                    }
+                    None => refused,
+                };
+                return Err(self.refuse(refused, client).await);
+            }
+        };
+        let company = match (inner.company)(parts, &principal) {
+            Ok(Some(named)) => named,
+            Ok(None) => principal.company().clone(),
+            Err(refusal) => return Err(outcome_response(&refusal)),
+        };
+        let info = match inner.store.company(&company).await.map_err(unavailable)? {
+            Some(info) => info,
+            // The principal's own company must exist: corrupt data, fail closed.
+            None if &company == principal.company() => {
+                return Err(unavailable(StoreError::new(
+                    StoreErrorKind::Corrupt,
+                    format!("the principal's company `{company}` is missing"),
+                )));
+            }
+            // Anything else unknown is not linked to it: the flow denies it.
+            None => CompanyInfo {
+                tier: Tier::Standard,
+                parent: None,
+            },
+        };
+        let flow = Arc::clone(&inner.flow);
+        let action = action.to_owned();
+        let grants = loaded.grants;
+        let served = if inner.limit {
+            // The principal's own company pays (`usage_key`), at its own tier.
+            let payer = usage_key(&principal).clone();
+            let payer_tier = if payer == company {
+                info.tier
+            } else {
+                match inner.store.company(&payer).await.map_err(unavailable)? {
+                    Some(home) => home.tier,
+                    None => {
+                        return Err(unavailable(StoreError::new(
+                            StoreErrorKind::Corrupt,
+                            format!("the principal's company `{payer}` is missing"),
+                        )));
+                    }
+                }
+            };
+            let company_id = company.clone();
+            inner
+                .store
+                .with_budget(&payer, move |state| {
+                    let target = target_of(&action, &company_id, &info);
+                    let budget = Budget::new(payer_tier, state);
+                    // Cloned: a compare-and-set store may run this more than once.
+                    flow.decide(principal.clone(), &grants, target, Some(budget), now)
+                })
+                .await
+                .map_err(unavailable)?
+        } else {
+            let target = target_of(&action, &company, &info);
+            flow.decide(principal, &grants, target, None, now)
+        };
+        let mut served = served;
+        if let Some(c) = client {
+            served.record_client(c.ip());
+        }
+        inner
+            .store
+            .audit(served.audit())
+            .await
+            .map_err(unavailable)?;
+        match served {
+            Served::Admitted(admission) => {
+                let (principal, outcome) = admission.into_parts();
+                Ok(Admitted {
+                    principal,
+                    company,
+                    headers: outcome.headers().to_vec(),
+                })
+            }
+            Served::Refused(refused) => Err(outcome_response(&refused.outcome)),
+        }
+    }
+}
+
+/// A request [`PwAuth::check`] let through.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Admitted {
+    /// Who is calling.
+    pub principal: Principal,
+    /// The company the request was authorised to act in (the caller's own, or one
+    /// the company hook named).
+    pub company: CompanyId,
+    /// The headers for the handler's answer (the `RateLimit` fields, when limited).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+pub(crate) fn target_of<'a>(
+    action: &'a str,
+    company: &'a CompanyId,
+    info: &'a CompanyInfo,
+) -> Target<'a> {
+    Target::new(action, company, info.tier).with_parent(info.parent.as_ref())
+}

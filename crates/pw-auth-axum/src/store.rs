@@ -1,0 +1,139 @@
+//! What the guard looks up: [`AuthStore`], and the records it hands back.
+
+use std::borrow::Cow;
+use std::future::Future;
+
+use pw_auth_core::{
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Lookup,
+    RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+};
+use pw_auth_http::ServerStore;
+
+use crate::StoreError;
+
+/// A record looked up by digest, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Record<T> {
+    /// A record with that digest.
+    Found(T),
+    /// The store remembers that a record with that digest was deleted.
+    Deleted,
+    /// No record with that digest.
+    #[default]
+    NotFound,
+}
+
+impl<T> Record<T> {
+    fn lookup(&self) -> Lookup<'_, T> {
+        match self {
+            Record::Found(r) => Lookup::Found(r),
+            Record::Deleted => Lookup::Deleted,
+            Record::NotFound => Lookup::NotFound,
+        }
+    }
+}
+
+/// What an [`AuthStore`] found for one credential: its key or token record, the user
+/// that record names, and that user's grants. It is the synchronous
+/// [`ServerStore`] the flow authenticates against.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The API-key record, for a key.
+    pub key: Record<ApiKeyRecord>,
+    /// The token record, for a bearer token.
+    pub token: Record<TokenRecord>,
+    /// The user the record names.
+    pub user: Option<UserRecord>,
+    /// The linked companies that user holds an explicit grant for.
+    pub grants: Vec<CompanyId>,
+}
+
+impl RecordStore for Loaded {
+    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
+        match &self.key {
+            Record::Found(k) if &k.digest != digest => Lookup::NotFound,
+            other => other.lookup(),
+        }
+    }
+
+    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
+        match &self.token {
+            Record::Found(t) if &t.digest != digest => Lookup::NotFound,
+            other => other.lookup(),
+        }
+    }
+
+    fn user(&self, id: &UserId) -> Option<&UserRecord> {
+        self.user.as_ref().filter(|u| &u.id == id)
+    }
+}
+
+impl ServerStore for Loaded {
+    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
+        match &self.user {
+            Some(u) if &u.id == user => Cow::Borrowed(&self.grants),
+            _ => Cow::Borrowed(&[]),
+        }
+    }
+}
+
+/// A company's tier, and its parent if it is a linked company.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyInfo {
+    /// The subscription tier.
+    pub tier: Tier,
+    /// The parent company, if linked.
+    pub parent: Option<CompanyId>,
+}
+
+/// The asynchronous lookups behind the guard. Implement it over your database; see
+/// [`MemoryStore`](crate::MemoryStore) for a complete, in-memory one.
+pub trait AuthStore: Send + Sync + 'static {
+    /// The records for a credential, looked up by its digest (the store never sees
+    /// the secret): the key or token record, the user it names, and that user's grants.
+    fn load(
+        &self,
+        digest: &CredentialDigest,
+    ) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+
+    /// A company's tier and parent; `None` if there is no such company.
+    fn company(
+        &self,
+        id: &CompanyId,
+    ) -> impl Future<Output = Result<Option<CompanyInfo>, StoreError>> + Send;
+
+    /// Runs `f` on `company`'s limiter state and stores what it leaves, atomically
+    /// with respect to every other request charging the same company.
+    ///
+    /// A store that updates by compare-and-set (a shared store such as Redis) runs `f`
+    /// again on the fresh state when another server wrote first: `f` is pure, and only
+    /// the result of the run whose state was stored counts.
+    fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        f: F,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnMut(&mut LimitState) -> R + Send + 'static;
+
+    /// Runs `f` on the failure budgets at `keys` (in that order; a key never charged
+    /// has a fresh one) and stores what it leaves, atomically with respect to every
+    /// other request updating any of those keys: the throttles' reservations and
+    /// charges (see [`PwAuth::with_client`](crate::PwAuth::with_client)) are decided and stored in one step,
+    /// so no number of concurrent requests can pass a spent budget. `keys` are
+    /// distinct. As in [`AuthStore::with_budget`], a compare-and-set store may run `f`
+    /// again on fresh states; only the run whose states were stored counts.
+    fn with_failures<R, F>(
+        &self,
+        keys: Vec<String>,
+        f: F,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static;
+
+    /// Keeps an audit record. A failure refuses the request (503): nothing is allowed
+    /// that could not be recorded.
+    fn audit(&self, record: &AuditRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
