@@ -6,17 +6,18 @@ use axum::body::Body;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
-    ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction,
-    outcome_response, unavailable,
+    ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
 };
 use pw_auth_core::{ApiKeyId, AuditRecord, KeyLabel, mint_api_key};
 use pw_auth_http::{created_key_body, key_json};
 
-use super::{App, client_of, is_json, json_response, not_found, read_body, secret_json};
+use super::{
+    ApiError, App, Handled, client_of, is_json, json_response, not_found, read_body, secret_json,
+};
 use crate::config::MAX_KEY_BODY_LEN;
 use crate::db::Records;
 
@@ -41,17 +42,13 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
         ))
 }
 
-async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Response {
-    match app.store.records().keys_of(company).await {
-        Ok(keys) => {
-            let list: Vec<serde_json::Value> = keys.iter().map(key_json).collect();
-            json_response(
-                StatusCode::OK,
-                serde_json::json!({ "data": list }).to_string(),
-            )
-        }
-        Err(e) => unavailable(e),
-    }
+async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Handled {
+    let keys = app.store.records().keys_of(company).await?;
+    let list: Vec<serde_json::Value> = keys.iter().map(key_json).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::json!({ "data": list }).to_string(),
+    ))
 }
 
 /// The label of a key creation's body, or the validation message.
@@ -75,43 +72,28 @@ async fn create_key(
     Authenticated(who): Authenticated,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Handled {
     let responder = app.auth.flow().responder();
     if !is_json(&headers) {
-        return outcome_response(&responder.unsupported_media_type());
+        return Ok(outcome_response(&responder.unsupported_media_type()));
     }
-    let body = match read_body(&app, body, MAX_KEY_BODY_LEN).await {
-        Ok(b) => b,
-        Err(refused) => return refused.into_response(),
-    };
-    let label = match label_of(&body) {
-        Ok(l) => l,
-        Err(message) => {
-            let errors = std::collections::BTreeMap::from([("label".to_owned(), vec![message])]);
-            return outcome_response(&responder.validation("The given data was invalid.", &errors));
-        }
-    };
-    let random = match app.random_bytes() {
-        Ok(r) => r,
-        Err(e) => return unavailable(e),
-    };
+    let body = read_body(&app, body, MAX_KEY_BODY_LEN)
+        .await
+        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let label = label_of(&body).map_err(|message| {
+        let errors = std::collections::BTreeMap::from([("label".to_owned(), vec![message])]);
+        ApiError::Answer(outcome_response(
+            &responder.validation("The given data was invalid.", &errors),
+        ))
+    })?;
+    let random = app.random_bytes()?;
     let now = app.now();
-    let minted = match mint_api_key(&company, label, &random, now) {
-        Ok(m) => m,
-        Err(e) => {
-            return unavailable(
-                StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e),
-            );
-        }
-    };
-    if let Err(e) = app
-        .store
+    let minted = mint_api_key(&company, label, &random, now)
+        .map_err(|e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e))?;
+    app.store
         .records()
         .add_key(minted.record.clone(), minted.user.clone())
-        .await
-    {
-        return unavailable(e);
-    }
+        .await?;
     let client = client_of(&app.trusted, peer, &headers);
     let audit = AuditRecord::key_created(
         app.auth.flow().policy(),
@@ -121,42 +103,46 @@ async fn create_key(
         now,
     )
     .with_client(client.ip());
-    if let Err(e) = app.store.audit(&audit).await {
-        return unavailable(e);
-    }
-    secret_json(StatusCode::CREATED, created_key_body(&minted))
+    app.store.audit(&audit).await?;
+    Ok(secret_json(StatusCode::CREATED, created_key_body(&minted)))
 }
 
 async fn revoke_key(
     State(app): State<App>,
     ActingIn(company): ActingIn,
     Path(id): Path<String>,
-) -> Response {
+) -> Handled {
     let Ok(id) = ApiKeyId::new(&id) else {
-        return not_found();
+        return Ok(not_found());
     };
-    match app.store.records().revoke_key(company, id, app.now()).await {
-        Ok(Some(true)) => json_response(StatusCode::OK, r#"{"message":"Revoked."}"#.to_owned()),
-        Ok(Some(false)) => json_response(
-            StatusCode::CONFLICT,
-            r#"{"message":"The api key was already revoked."}"#.to_owned(),
-        ),
-        Ok(None) => not_found(),
-        Err(e) => unavailable(e),
-    }
+    Ok(
+        match app
+            .store
+            .records()
+            .revoke_key(company, id, app.now())
+            .await?
+        {
+            Some(true) => json_response(StatusCode::OK, r#"{"message":"Revoked."}"#.to_owned()),
+            Some(false) => json_response(
+                StatusCode::CONFLICT,
+                r#"{"message":"The api key was already revoked."}"#.to_owned(),
+            ),
+            None => not_found(),
+        },
+    )
 }
 
 async fn delete_key(
     State(app): State<App>,
     ActingIn(company): ActingIn,
     Path(id): Path<String>,
-) -> Response {
+) -> Handled {
     let Ok(id) = ApiKeyId::new(&id) else {
-        return not_found();
+        return Ok(not_found());
     };
-    match app.store.records().delete_key(company, id).await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => not_found(),
-        Err(e) => unavailable(e),
-    }
+    Ok(if app.store.records().delete_key(company, id).await? {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found()
+    })
 }

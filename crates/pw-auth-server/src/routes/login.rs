@@ -18,13 +18,12 @@ use axum::routing::post;
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
     AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
-    unavailable,
 };
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
 use pw_auth_http::{ClientAddr, LoginBudgets, LoginServed, MAX_LOGIN_BODY_LEN, ServerFlow};
 use time::OffsetDateTime;
 
-use super::{App, client_of, is_json, json_response, read_body, secret_json};
+use super::{App, Handled, client_of, is_json, json_response, read_body, secret_json};
 use crate::db::Records;
 use crate::hashing::PoolFull;
 use crate::wipe::{Wipes, wipe};
@@ -87,11 +86,9 @@ async fn release(app: &App, keys: Vec<String>, now: OffsetDateTime) -> Result<()
 }
 
 /// Keeps `audit` (with the client's address), then answers `response`.
-async fn audited(app: &App, audit: &AuditRecord, response: Response) -> Response {
-    match app.store.audit(audit).await {
-        Ok(()) => response,
-        Err(e) => unavailable(e),
-    }
+async fn audited(app: &App, audit: &AuditRecord, response: Response) -> Handled {
+    app.store.audit(audit).await?;
+    Ok(response)
 }
 
 async fn login(
@@ -100,7 +97,7 @@ async fn login(
     wipes: Option<Extension<Arc<Wipes>>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Handled {
     let now = app.now();
     let flow = app.auth.flow();
     let client = client_of(&app.trusted, peer, &headers);
@@ -132,24 +129,16 @@ async fn login(
         flow.reserve_login(b, now)
     })
     .await;
-    match reserved {
-        Ok(None) => {}
-        Ok(Some(wait)) => {
-            let refused = flow.login_throttled(wait, now);
-            let audit = refused.audit.with_client(client.ip());
-            return audited(&app, &audit, outcome_response(&refused.outcome)).await;
-        }
-        Err(e) => return unavailable(e),
+    if let Some(wait) = reserved? {
+        let refused = flow.login_throttled(wait, now);
+        let audit = refused.audit.with_client(client.ip());
+        return audited(&app, &audit, outcome_response(&refused.outcome)).await;
     }
-    let found = match app
+    let found = app
         .store
         .records()
         .login_user(request.username().to_owned())
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => return unavailable(e),
-    };
+        .await?;
     let hash: Arc<str> = found.as_ref().map_or_else(
         || Arc::clone(&app.dummy_hash),
         |(_, h)| Arc::from(h.as_str()),
@@ -160,38 +149,26 @@ async fn login(
         Ok(v) => v,
         Err(PoolFull) => {
             // Never verified: the attempt does not count against anyone.
-            if let Err(e) = release(&app, keys, now).await {
-                return unavailable(e);
-            }
-            return unavailable(StoreError::new(
-                StoreErrorKind::Busy,
-                "the password hashing pool is full",
-            ));
-        }
-    };
-    let user = found.map(|(u, _)| u);
-    let random = match app.random_bytes() {
-        Ok(r) => r,
-        Err(e) => return unavailable(e),
-    };
-    let served = match flow.login(user.as_ref(), verified, &random, app.expires_in, now) {
-        Ok(s) => s,
-        Err(e) => {
-            return unavailable(
-                StoreError::new(StoreErrorKind::Internal, "issuing a token").caused_by(e),
+            release(&app, keys, now).await?;
+            return Err(
+                StoreError::new(StoreErrorKind::Busy, "the password hashing pool is full").into(),
             );
         }
     };
+    let user = found.map(|(u, _)| u);
+    let random = app.random_bytes()?;
+    let served = flow
+        .login(user.as_ref(), verified, &random, app.expires_in, now)
+        .map_err(|e| StoreError::new(StoreErrorKind::Internal, "issuing a token").caused_by(e))?;
     let audit = served.audit().clone().with_client(client.ip());
     let response = match served {
         LoginServed::Issued(issued) => {
-            if let Err(e) = app.store.records().add_token(issued.record().clone()).await {
-                return unavailable(e);
-            }
+            app.store
+                .records()
+                .add_token(issued.record().clone())
+                .await?;
             // A right password is not a failure: its reservation goes back.
-            if let Err(e) = release(&app, keys, now).await {
-                return unavailable(e);
-            }
+            release(&app, keys, now).await?;
             secret_json(StatusCode::OK, issued.body())
         }
         LoginServed::Refused { refusal, .. } => outcome_response(&refusal.outcome),
@@ -203,30 +180,27 @@ async fn logout(
     State(app): State<App>,
     Authenticated(who): Authenticated,
     headers: HeaderMap,
-) -> Response {
+) -> Handled {
     if !matches!(who.method(), AuthMethod::Bearer { .. }) {
-        return json_response(
+        return Ok(json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             r#"{"message":"An api key is revoked through the api-keys endpoints."}"#.to_owned(),
-        );
+        ));
     }
     let Ok(Some(pw_auth_core::CredentialRef::Bearer(token))) =
         pw_auth_http::credential_ref_from_headers(&headers)
     else {
-        return unavailable(StoreError::new(
+        return Err(StoreError::new(
             StoreErrorKind::Internal,
             "a bearer principal without its token",
-        ));
+        )
+        .into());
     };
-    match app
-        .store
+    app.store
         .records()
         .revoke_token(token.digest(), app.now())
-        .await
-    {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => unavailable(e),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]

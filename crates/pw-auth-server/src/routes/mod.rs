@@ -54,6 +54,33 @@ impl App {
     }
 }
 
+/// What a handler answers instead of its success: a failed store (503; the failure
+/// goes with the response for the layer that logs it), or a whole refusal.
+pub(crate) enum ApiError {
+    /// The store (or the server's own resources) failed.
+    Store(StoreError),
+    /// A complete answer: a refusal, a 404, a validation error.
+    Answer(Response),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        ApiError::Store(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Store(e) => pw_auth_axum::unavailable(e),
+            ApiError::Answer(r) => r,
+        }
+    }
+}
+
+/// A handler's result: `?` on a store call answers 503.
+pub(crate) type Handled = Result<Response, ApiError>;
+
 /// The client of a request from `peer` with `headers`: the peer, or behind a trusted
 /// proxy the address it forwarded for.
 pub(crate) fn client_of(
