@@ -65,6 +65,13 @@ pub fn os_random() -> std::io::Result<[u8; 32]> {
     Ok(b)
 }
 
+/// 32 bytes from `random`, its failure as the server's own (a 503 in a handler).
+pub(crate) fn random_bytes(random: &Random) -> Result<[u8; 32], StoreError> {
+    random().map_err(|e| {
+        StoreError::new(pw_auth_axum::StoreErrorKind::Internal, "the random source").caused_by(e)
+    })
+}
+
 /// Where a server keeps its records.
 #[derive(Clone)]
 #[non_exhaustive]

@@ -42,7 +42,7 @@ pub(crate) fn migrations_from(version: i64, steps: [&str; 3]) -> Result<String, 
 
 /// A backend's error that a store call can fail with: what kind of failure it is,
 /// told from the error itself.
-pub(crate) trait Cause: std::error::Error + Send + Sync + 'static {
+pub(crate) trait BackendError: std::error::Error + Send + Sync + 'static {
     /// The kind of failure.
     fn kind(&self) -> StoreErrorKind;
     /// Which backend failed, for the message ("sqlite", "postgresql", …).
@@ -51,7 +51,7 @@ pub(crate) trait Cause: std::error::Error + Send + Sync + 'static {
 
 /// A backend's error as a store failure: its kind told from it, the error kept as the
 /// failure's source.
-pub(crate) fn err<E: Cause>(e: E) -> StoreError {
+pub(crate) fn err<E: BackendError>(e: E) -> StoreError {
     StoreError::new(e.kind(), e.backend()).caused_by(e)
 }
 

@@ -284,8 +284,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             let trusted = trusted.clone();
             Arc::new(move |parts: &http::request::Parts| routes::client_of_parts(&trusted, parts))
         });
-    let unguessable = (config.random)()
-        .map_err(|e| StoreError::new(StoreErrorKind::Internal, "the random source").caused_by(e))?;
+    let unguessable = config::random_bytes(&*config.random)?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
     let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;
     let app = routes::App {

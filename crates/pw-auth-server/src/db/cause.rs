@@ -1,12 +1,12 @@
-//! What kind of store failure each backend's error is ([`Cause`]): busy, unreachable,
+//! What kind of store failure each backend's error is ([`BackendError`]): busy, unreachable,
 //! or a record this version cannot read. The error itself is kept as the failure's
 //! source, for the log.
 
 use pw_auth_axum::StoreErrorKind;
 
-use super::Cause;
+use super::BackendError;
 
-impl Cause for rusqlite::Error {
+impl BackendError for rusqlite::Error {
     fn kind(&self) -> StoreErrorKind {
         use rusqlite::ErrorCode as C;
         match self {
@@ -29,7 +29,7 @@ impl Cause for rusqlite::Error {
     }
 }
 
-impl Cause for tokio_postgres::Error {
+impl BackendError for tokio_postgres::Error {
     fn kind(&self) -> StoreErrorKind {
         use tokio_postgres::error::SqlState;
         match self.code() {
@@ -53,7 +53,7 @@ impl Cause for tokio_postgres::Error {
     }
 }
 
-impl Cause for deadpool_postgres::PoolError {
+impl BackendError for deadpool_postgres::PoolError {
     fn kind(&self) -> StoreErrorKind {
         match self {
             deadpool_postgres::PoolError::Backend(e) => e.kind(),
@@ -67,7 +67,7 @@ impl Cause for deadpool_postgres::PoolError {
     }
 }
 
-impl Cause for deadpool_postgres::BuildError {
+impl BackendError for deadpool_postgres::BuildError {
     fn kind(&self) -> StoreErrorKind {
         StoreErrorKind::Unavailable
     }
@@ -77,7 +77,7 @@ impl Cause for deadpool_postgres::BuildError {
     }
 }
 
-impl Cause for redis::RedisError {
+impl BackendError for redis::RedisError {
     fn kind(&self) -> StoreErrorKind {
         use redis::ErrorKind as K;
         match self.kind() {
@@ -92,7 +92,7 @@ impl Cause for redis::RedisError {
     }
 }
 
-impl Cause for std::io::Error {
+impl BackendError for std::io::Error {
     fn kind(&self) -> StoreErrorKind {
         match std::io::Error::kind(self) {
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => StoreErrorKind::Busy,
@@ -107,7 +107,7 @@ impl Cause for std::io::Error {
 }
 
 /// A blocking store call that panicked or was cancelled.
-impl Cause for tokio::task::JoinError {
+impl BackendError for tokio::task::JoinError {
     fn kind(&self) -> StoreErrorKind {
         StoreErrorKind::Internal
     }
@@ -120,7 +120,7 @@ impl Cause for tokio::task::JoinError {
 /// A stored record that does not read back: the data is corrupt or foreign.
 macro_rules! corrupt_record {
     ($($t:ty),* $(,)?) => {$(
-        impl Cause for $t {
+        impl BackendError for $t {
             fn kind(&self) -> StoreErrorKind {
                 StoreErrorKind::Corrupt
             }
@@ -160,21 +160,24 @@ mod tests {
     #[test]
     fn a_locked_sqlite_is_busy_a_corrupt_file_corrupt_and_the_rest_unavailable() {
         use rusqlite::ErrorCode as C;
-        assert_eq!(Cause::kind(&sqlite(C::DatabaseBusy)), StoreErrorKind::Busy);
         assert_eq!(
-            Cause::kind(&sqlite(C::DatabaseLocked)),
+            BackendError::kind(&sqlite(C::DatabaseBusy)),
             StoreErrorKind::Busy
         );
         assert_eq!(
-            Cause::kind(&sqlite(C::NotADatabase)),
+            BackendError::kind(&sqlite(C::DatabaseLocked)),
+            StoreErrorKind::Busy
+        );
+        assert_eq!(
+            BackendError::kind(&sqlite(C::NotADatabase)),
             StoreErrorKind::Corrupt
         );
         assert_eq!(
-            Cause::kind(&sqlite(C::CannotOpen)),
+            BackendError::kind(&sqlite(C::CannotOpen)),
             StoreErrorKind::Unavailable
         );
         assert_eq!(
-            Cause::kind(&rusqlite::Error::QueryReturnedNoRows),
+            BackendError::kind(&rusqlite::Error::QueryReturnedNoRows),
             StoreErrorKind::Corrupt
         );
     }

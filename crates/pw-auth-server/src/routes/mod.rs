@@ -15,7 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use pw_auth_axum::{PwAuth, StoreErrorKind, outcome_response};
+use pw_auth_axum::{PwAuth, outcome_response};
 use pw_auth_core::ExpiresIn;
 use pw_auth_http::{ClientAddr, TrustedProxies};
 use time::OffsetDateTime;
@@ -48,9 +48,7 @@ impl App {
 
     /// 32 fresh random bytes for a secret.
     pub(crate) fn random_bytes(&self) -> Result<[u8; 32], StoreError> {
-        (self.random)().map_err(|e| {
-            StoreError::new(StoreErrorKind::Internal, "the random source").caused_by(e)
-        })
+        crate::config::random_bytes(&*self.random)
     }
 }
 
