@@ -1,25 +1,30 @@
-//! The server's records behind one trait, [`Records`], with two implementations: an
-//! embedded SQLite file ([`Sqlite`], the default, no set-up) and PostgreSQL
-//! ([`Postgres`], for several servers sharing one set of records). Both run the same
-//! migrations (schema versions 1 and 2), store every record as the core's own serde
-//! form keyed by its digest or id, and never store a secret. [`Db`] is whichever of
-//! the two a server was started on.
+//! The server's records ([`Db`]) on an embedded SQLite file (the default, no set-up)
+//! or on PostgreSQL (for several servers sharing one set of records), chosen once when
+//! opened. Both run the same migrations (schema versions 1 to 3), store every record as
+//! the core's own serde form keyed by its digest or id, and never store a secret.
+//!
+//! Laid out so the two cannot drift: each transaction's algorithm is written once
+//! (`records`), against an open transaction on either backend (`sql::Tx`) and
+//! statements that give both dialects' text side by side (`statements`); a backend
+//! (`sqlite`, `postgres`) only connects, migrates, and opens and commits a transaction
+//! of the kind asked for (`sql::Mode`).
 
 mod cause;
-pub mod postgres;
-pub mod sqlite;
+mod postgres;
+mod records;
+pub(crate) mod sql;
+mod sqlite;
+mod statements;
 
-use std::future::Future;
+use std::path::Path;
 
-use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError, StoreErrorKind};
-use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
-    TokenDigest, TokenRecord, UserId, UserRecord,
-};
+use pw_auth_axum::{StoreError, StoreErrorKind};
+use pw_auth_core::{AuditRecord, CredentialDigest, LimitState, TokenRecord};
 use time::OffsetDateTime;
 
-pub use postgres::Postgres;
-pub use sqlite::Sqlite;
+use postgres::Postgres;
+use sql::{Mode, Tx, TxFuture};
+use sqlite::Sqlite;
 
 /// The schema both stores write and read.
 pub const SCHEMA_VERSION: i64 = 3;
@@ -149,239 +154,55 @@ pub(crate) fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
 
-/// What the reference server keeps, beyond what the axum guard reads ([`AuthStore`]).
-/// Every method is one transaction; an error means nothing was written.
-pub trait Records: AuthStore + Clone {
-    /// Whether the store holds no company yet (a fresh database).
-    fn is_empty(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Adds a company.
-    fn add_company(
-        &self,
-        id: CompanyId,
-        tier: Tier,
-        parent: Option<CompanyId>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Adds a user, with a login (username and argon2 hash) for a person.
-    fn add_user(
-        &self,
-        user: UserRecord,
-        login: Option<(String, String)>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Gives `user` a grant for the linked company `company`.
-    fn grant(
-        &self,
-        user: UserId,
-        company: CompanyId,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The user with this username, and its password hash.
-    fn login_user(
-        &self,
-        username: String,
-    ) -> impl Future<Output = Result<Option<(UserRecord, String)>, StoreError>> + Send;
-
-    /// Stores a token record.
-    fn add_token(&self, record: TokenRecord)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Revokes a token by digest (a logout). `false` if there is no such token or it
-    /// was already revoked.
-    fn revoke_token(
-        &self,
-        digest: TokenDigest,
-        now: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Revokes every token of `user` (an operator's action, e.g. after a password
-    /// change). Returns how many were revoked.
-    fn revoke_tokens_of(
-        &self,
-        user: UserId,
-        now: OffsetDateTime,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-
-    /// Stores a freshly minted key's record and its api-user, together.
-    fn add_key(
-        &self,
-        record: ApiKeyRecord,
-        user: UserRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Every key of `company`, oldest first.
-    fn keys_of(
-        &self,
-        company: CompanyId,
-    ) -> impl Future<Output = Result<Vec<ApiKeyRecord>, StoreError>> + Send;
-
-    /// Revokes `company`'s key `id`: `Ok(None)` if there is no such key in that
-    /// company, `Ok(Some(false))` if it was already revoked.
-    fn revoke_key(
-        &self,
-        company: CompanyId,
-        id: ApiKeyId,
-        now: OffsetDateTime,
-    ) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send;
-
-    /// Deletes `company`'s key `id` and its api-user, remembering the digest so a
-    /// request with the key is told "deleted". `false` if there is no such key.
-    fn delete_key(
-        &self,
-        company: CompanyId,
-        id: ApiKeyId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// How many audit records are kept.
-    fn audit_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// The audit records, oldest first, as stored (JSON; a gathered row of throttled
-    /// requests with its `count`).
-    fn audit_records(
-        &self,
-    ) -> impl Future<Output = Result<Vec<serde_json::Value>, StoreError>> + Send;
-
-    /// Deletes what is older than `before`: audit records, token records that
-    /// expired or were revoked, and whole failure budgets.
-    fn prune(&self, before: PruneBefore)
-    -> impl Future<Output = Result<Pruned, StoreError>> + Send;
+/// The records a server was started on: an embedded SQLite file or PostgreSQL, chosen
+/// once when opened. Cheap to clone. Its operations (`add_company`, `revoke_key`, …,
+/// and the guard's [`pw_auth_axum::AuthStore`]) are each one transaction, written once for both
+/// backends (`db/records.rs`).
+#[derive(Clone, Debug)]
+pub struct Db {
+    backend: Backend,
 }
 
-/// The records a server was started on: the embedded SQLite file or PostgreSQL.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Db {
-    /// An embedded SQLite file.
+enum Backend {
     Sqlite(Sqlite),
-    /// A PostgreSQL database.
     Postgres(Postgres),
 }
 
-/// Runs the same call on whichever store `$db` is.
-macro_rules! on_either {
-    ($db:expr, $s:ident => $call:expr) => {
-        match $db {
-            Db::Sqlite($s) => $call.await,
-            Db::Postgres($s) => $call.await,
+impl Db {
+    /// Opens (creating and migrating if needed) the SQLite database at `path`. The file
+    /// is created readable and writable by its owner only (0600; SQLite gives its
+    /// `-wal` and `-shm` files the same mode), an existing one is narrowed to that, and
+    /// a file or directory that group or others may write is refused: they hold
+    /// password hashes, key digests and the audit log.
+    pub fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
+        Ok(Db {
+            backend: Backend::Sqlite(Sqlite::open(path)?),
+        })
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host:port/db`,
+    /// or key=value pairs) and migrates it to [`SCHEMA_VERSION`] (under an advisory
+    /// lock, so servers starting together migrate once). With `sslmode=require` the
+    /// connection is TLS, its certificate verified against the CA certificates of the
+    /// PEM file `ca` when given, else the system's roots (chain and host name).
+    pub async fn connect_postgres(url: &str, ca: Option<&Path>) -> Result<Db, StoreError> {
+        Ok(Db {
+            backend: Backend::Postgres(Postgres::connect_with_ca(url, ca).await?),
+        })
+    }
+
+    /// Runs `f` in a transaction of `mode` on whichever backend this is: committed if
+    /// it returns `Ok`, nothing of it kept otherwise.
+    pub(crate) async fn transaction<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite(s) => s.transaction(mode, f).await,
+            Backend::Postgres(p) => p.transaction(mode, f).await,
         }
-    };
-}
-
-impl Records for Db {
-    async fn is_empty(&self) -> Result<bool, StoreError> {
-        on_either!(self, s => s.is_empty())
-    }
-
-    async fn add_company(
-        &self,
-        id: CompanyId,
-        tier: Tier,
-        parent: Option<CompanyId>,
-    ) -> Result<(), StoreError> {
-        on_either!(self, s => s.add_company(id, tier, parent))
-    }
-
-    async fn add_user(
-        &self,
-        user: UserRecord,
-        login: Option<(String, String)>,
-    ) -> Result<(), StoreError> {
-        on_either!(self, s => s.add_user(user, login))
-    }
-
-    async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
-        on_either!(self, s => s.grant(user, company))
-    }
-
-    async fn login_user(
-        &self,
-        username: String,
-    ) -> Result<Option<(UserRecord, String)>, StoreError> {
-        on_either!(self, s => s.login_user(username))
-    }
-
-    async fn add_token(&self, record: TokenRecord) -> Result<(), StoreError> {
-        on_either!(self, s => s.add_token(record))
-    }
-
-    async fn revoke_token(
-        &self,
-        digest: TokenDigest,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        on_either!(self, s => s.revoke_token(digest, now))
-    }
-
-    async fn revoke_tokens_of(
-        &self,
-        user: UserId,
-        now: OffsetDateTime,
-    ) -> Result<usize, StoreError> {
-        on_either!(self, s => s.revoke_tokens_of(user, now))
-    }
-
-    async fn add_key(&self, record: ApiKeyRecord, user: UserRecord) -> Result<(), StoreError> {
-        on_either!(self, s => s.add_key(record, user))
-    }
-
-    async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        on_either!(self, s => s.keys_of(company))
-    }
-
-    async fn revoke_key(
-        &self,
-        company: CompanyId,
-        id: ApiKeyId,
-        now: OffsetDateTime,
-    ) -> Result<Option<bool>, StoreError> {
-        on_either!(self, s => s.revoke_key(company, id, now))
-    }
-
-    async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
-        on_either!(self, s => s.delete_key(company, id))
-    }
-
-    async fn audit_count(&self) -> Result<u64, StoreError> {
-        on_either!(self, s => s.audit_count())
-    }
-
-    async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
-        on_either!(self, s => s.audit_records())
-    }
-
-    async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
-        on_either!(self, s => s.prune(before))
-    }
-}
-
-impl AuthStore for Db {
-    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
-        on_either!(self, s => s.load(digest))
-    }
-
-    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
-        on_either!(self, s => s.company(id))
-    }
-
-    async fn with_budget<R, F>(&self, company: &CompanyId, f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
-    {
-        on_either!(self, s => s.with_budget(company, f))
-    }
-
-    async fn with_failures<R, F>(&self, keys: Vec<String>, f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
-    {
-        on_either!(self, s => s.with_failures(keys, f))
-    }
-
-    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        on_either!(self, s => s.audit(record))
     }
 }
 

@@ -61,7 +61,7 @@ pub use config::{
     Clock, Config, ConnectionLimits, MAX_KEY_BODY_LEN, Random, RecordsAt, Retention, ServerError,
     os_random,
 };
-pub use db::{Db, Postgres, PruneBefore, Pruned, Records, Sqlite};
+pub use db::{Db, PruneBefore, Pruned};
 pub use hashing::{BYTES_PER_HASH, HashingLimits, PoolStats};
 pub use limits::RedisLimits;
 pub use store::Store;
@@ -208,8 +208,8 @@ pub async fn open_records(
     ca: Option<&std::path::Path>,
 ) -> Result<Db, StoreError> {
     Ok(match records {
-        RecordsAt::Sqlite(path) => Db::Sqlite(Sqlite::open(path)?),
-        RecordsAt::Postgres(url) => Db::Postgres(Postgres::connect_with_ca(url, ca).await?),
+        RecordsAt::Sqlite(path) => Db::open_sqlite(path)?,
+        RecordsAt::Postgres(url) => Db::connect_postgres(url, ca).await?,
     })
 }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 use pw_auth_core::Quota;
 use pw_auth_http::{Cidr, TrustedProxies};
 use pw_auth_server::{
-    Config, ConnectionLimits, HashingLimits, Records, RecordsAt, Running, ServerError, start,
+    Config, ConnectionLimits, HashingLimits, RecordsAt, Running, ServerError, start,
 };
 use services::{Pg, Redis};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use pw_auth_core::{ApiKey, ExpiresIn, Password, UserId};
 use pw_auth_http::{SessionConfig, SessionError};
 use pw_auth_reqwest::{AuthClient, ClientConfig, ClientError};
-use pw_auth_server::{Config, Records, RecordsAt, Running, start};
+use pw_auth_server::{Config, RecordsAt, Running, start};
 use services::Pg;
 use time::OffsetDateTime;
 

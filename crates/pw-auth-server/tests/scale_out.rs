@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use pw_auth_core::{CompanyId, LimitDecision, LimitState, Quota, check_limit};
-use pw_auth_server::{Config, Records, RecordsAt, RedisLimits, Running, start};
+use pw_auth_server::{Config, RecordsAt, RedisLimits, Running, start};
 use services::{Pg, Redis};
 use time::OffsetDateTime;
 

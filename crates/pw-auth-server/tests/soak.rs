@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pw_auth_core::{Policy, PolicyDocument};
-use pw_auth_server::{Config, Records, Running, start};
+use pw_auth_server::{Config, Running, start};
 use tokio::sync::Mutex;
 
 fn env(name: &str, default: u64) -> u64 {

@@ -3,19 +3,14 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError, StoreErrorKind};
-use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
-    TokenDigest, TokenRecord, UserId, UserRecord,
-};
-use rusqlite::{Connection, OptionalExtension, params};
+use pw_auth_axum::{StoreError, StoreErrorKind};
+use rusqlite::Connection;
 
-use super::{
-    PruneBefore, Pruned, Records, SCHEMA_VERSION, aggregate_key, digest_text, err,
-    failure_whole_at, json, lookup_of, migrations_from, parse, token_end, unix, with_count,
-};
+use super::sql::{Mode, Tx, TxFuture};
+use super::{SCHEMA_VERSION, err, migrations_from};
 
 const MIGRATION_1: &str = "
 CREATE TABLE companies (id TEXT PRIMARY KEY, tier TEXT NOT NULL, parent TEXT);
@@ -65,35 +60,6 @@ CREATE INDEX audit_time ON audit (time);
 /// How long a statement waits for a lock held elsewhere before it fails (and the
 /// request is answered 503).
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
-
-/// The one text column of the row `sql` selects, if there is a row.
-fn text_row(
-    c: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Option<String>, StoreError> {
-    c.query_row(sql, params, |r| r.get(0))
-        .optional()
-        .map_err(err)
-}
-
-/// `company`'s key `id`: its digest text and its record.
-fn key_row(
-    c: &Connection,
-    company: &CompanyId,
-    id: &ApiKeyId,
-) -> Result<Option<(String, ApiKeyRecord)>, StoreError> {
-    let row: Option<(String, String)> = c
-        .query_row(
-            "SELECT digest, record FROM api_keys WHERE id = ?1 AND company = ?2",
-            params![id.as_str(), company.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(err)?;
-    row.map(|(digest, record)| Ok((digest, parse(&record)?)))
-        .transpose()
-}
 
 /// `path` with `suffix` appended (`db.sqlite` → `db.sqlite-wal`).
 fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
@@ -160,25 +126,10 @@ fn narrow(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Runs `f` with `synchronous = FULL`: its commit is on disk before it returns, so a
-/// client told "done" is never told wrong by a power failure. (In WAL mode that sync
-/// also makes every earlier commit durable.)
-fn durable<R>(
-    c: &mut Connection,
-    f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
-) -> Result<R, StoreError> {
-    c.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-    let result = f(c);
-    let back = c.pragma_update(None, "synchronous", "NORMAL").map_err(err);
-    let r = result?;
-    back?;
-    Ok(r)
-}
-
-/// The records on an embedded SQLite file. Cheap to clone; every call runs on a
+/// The records on an embedded SQLite file. Cheap to clone; every transaction runs on a
 /// blocking thread.
 #[derive(Clone, Debug)]
-pub struct Sqlite {
+pub(crate) struct Sqlite {
     conn: Arc<Mutex<Connection>>,
 }
 
@@ -188,7 +139,7 @@ impl Sqlite {
     /// and `-shm` files the same mode), an existing one is narrowed to that, and a
     /// file or directory that group or others may write is refused: they hold
     /// password hashes, key digests and the audit log.
-    pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Sqlite, StoreError> {
         private_file(path)?;
         let conn = Connection::open(path).map_err(err)?;
         for suffix in ["-wal", "-shm"] {
@@ -201,7 +152,7 @@ impl Sqlite {
         // instead of rewriting pages. With synchronous=NORMAL a commit survives a crash
         // of the process; only a power failure may lose the last ones — except the
         // writes a client is told are done for good (a key made, revoked or deleted, a
-        // logout), which commit with synchronous=FULL (`durable`; docs/server.md).
+        // logout), which commit with synchronous=FULL (`Mode::Durable`; docs/server.md).
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err)?;
@@ -230,615 +181,211 @@ impl Sqlite {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs `f` with the connection on a blocking thread.
-    pub async fn run<R, F>(&self, f: F) -> Result<R, StoreError>
+    /// Runs `f` in a transaction of `mode` on a blocking thread: committed if it
+    /// returns `Ok`, rolled back otherwise.
+    pub(crate) async fn transaction<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || f(&mut Self::lock(&conn)))
+        tokio::task::spawn_blocking(move || in_transaction(&mut Self::lock(&conn), mode, f))
             .await
             .map_err(err)?
     }
 }
 
-impl Records for Sqlite {
-    /// Whether the database holds no company yet (a fresh file).
-    async fn is_empty(&self) -> Result<bool, StoreError> {
-        self.run(|c| {
-            let n: i64 = c
-                .query_row("SELECT COUNT(*) FROM companies", [], |r| r.get(0))
-                .map_err(err)?;
-            Ok(n == 0)
-        })
-        .await
-    }
-
-    /// Adds a company.
-    async fn add_company(
-        &self,
-        id: CompanyId,
-        tier: Tier,
-        parent: Option<CompanyId>,
-    ) -> Result<(), StoreError> {
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO companies (id, tier, parent) VALUES (?1, ?2, ?3)",
-                params![
-                    id.as_str(),
-                    tier.as_str(),
-                    parent.as_ref().map(CompanyId::as_str)
-                ],
-            )
-            .map_err(err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Adds a user, with a login (username and argon2 hash) for a person.
-    async fn add_user(
-        &self,
-        user: UserRecord,
-        login: Option<(String, String)>,
-    ) -> Result<(), StoreError> {
-        self.run(move |c| {
-            let (username, hash) = login.unzip();
-            c.execute(
-                "INSERT INTO users (id, record, username, password_hash) VALUES (?1, ?2, ?3, ?4)",
-                params![user.id.as_str(), json(&user)?, username, hash],
-            )
-            .map_err(err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Gives `user` a grant for the linked company `company`.
-    async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
-        self.run(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO grants (user, company) VALUES (?1, ?2)",
-                params![user.as_str(), company.as_str()],
-            )
-            .map_err(err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// The user with this username, and its password hash.
-    async fn login_user(
-        &self,
-        username: String,
-    ) -> Result<Option<(UserRecord, String)>, StoreError> {
-        self.run(move |c| {
-            let row: Option<(String, Option<String>)> = c
-                .query_row(
-                    "SELECT record, password_hash FROM users WHERE username = ?1",
-                    params![username],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(err)?;
-            match row {
-                Some((record, Some(hash))) => Ok(Some((parse(&record)?, hash))),
-                _ => Ok(None),
-            }
-        })
-        .await
-    }
-
-    /// Stores a token record.
-    async fn add_token(&self, record: TokenRecord) -> Result<(), StoreError> {
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO tokens (digest, id, user, record) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    digest_text(&record.digest)?,
-                    record.id.as_str(),
-                    record.user.as_str(),
-                    json(&record)?
-                ],
-            )
-            .map_err(err)?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Revokes a token by digest (a logout). `false` if there is no such token or it
-    /// was already revoked.
-    async fn revoke_token(
-        &self,
-        digest: TokenDigest,
-        now: time::OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.run(move |c| {
-            durable(c, |c| {
-                let tx = c.transaction().map_err(err)?;
-                let key = digest_text(&digest)?;
-                let record = text_row(
-                    &tx,
-                    "SELECT record FROM tokens WHERE digest = ?1",
-                    params![key],
-                )?;
-                let Some(record) = record else {
-                    return Ok(false);
-                };
-                let mut record: TokenRecord = parse(&record)?;
-                if record.revoke(now).is_err() {
-                    return Ok(false);
-                }
-                tx.execute(
-                    "UPDATE tokens SET record = ?2 WHERE digest = ?1",
-                    params![key, json(&record)?],
-                )
-                .map_err(err)?;
-                tx.commit().map_err(err)?;
-                Ok(true)
-            })
-        })
-        .await
-    }
-
-    /// Revokes every token of `user` (an operator's action, e.g. after a password
-    /// change). Returns how many were revoked.
-    async fn revoke_tokens_of(
-        &self,
-        user: UserId,
-        now: time::OffsetDateTime,
-    ) -> Result<usize, StoreError> {
-        self.run(move |c| {
-            durable(c, |c| {
-                let tx = c.transaction().map_err(err)?;
-                let rows: Vec<(String, String)> = {
-                    let mut q = tx
-                        .prepare("SELECT digest, record FROM tokens WHERE user = ?1")
-                        .map_err(err)?;
-                    let rows = q
-                        .query_map(params![user.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .map_err(err)?;
-                    rows.collect::<Result<_, _>>().map_err(err)?
-                };
-                let mut n = 0usize;
-                for (digest, record) in rows {
-                    let mut record: TokenRecord = parse(&record)?;
-                    if record.revoke(now).is_ok() {
-                        tx.execute(
-                            "UPDATE tokens SET record = ?2 WHERE digest = ?1",
-                            params![digest, json(&record)?],
-                        )
-                        .map_err(err)?;
-                        n = n.saturating_add(1);
-                    }
-                }
-                tx.commit().map_err(err)?;
-                Ok(n)
-            })
-        })
-        .await
-    }
-
-    /// Stores a freshly minted key's record and its api-user, together.
-    async fn add_key(&self, record: ApiKeyRecord, user: UserRecord) -> Result<(), StoreError> {
-        self.run(move |c| {
-            durable(c, |c| {
-                let tx = c.transaction().map_err(err)?;
-                tx.execute(
-                    "INSERT INTO users (id, record) VALUES (?1, ?2)",
-                    params![user.id.as_str(), json(&user)?],
-                )
-                .map_err(err)?;
-                tx.execute(
-                    "INSERT INTO api_keys (digest, id, company, record) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        digest_text(&record.digest)?,
-                        record.id.as_str(),
-                        record.company.as_str(),
-                        json(&record)?
-                    ],
-                )
-                .map_err(err)?;
-                tx.commit().map_err(err)?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Every key of `company`, oldest first.
-    async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.run(move |c| {
-            let mut q = c
-                .prepare("SELECT record FROM api_keys WHERE company = ?1 ORDER BY rowid")
-                .map_err(err)?;
-            let rows = q
-                .query_map(params![company.as_str()], |r| r.get::<_, String>(0))
-                .map_err(err)?;
-            rows.map(|r| r.map_err(err).and_then(|s| parse(&s)))
-                .collect()
-        })
-        .await
-    }
-
-    /// Revokes `company`'s key `id`: `Ok(None)` if there is no such key in that
-    /// company, `Ok(Some(false))` if it was already revoked.
-    async fn revoke_key(
-        &self,
-        company: CompanyId,
-        id: ApiKeyId,
-        now: time::OffsetDateTime,
-    ) -> Result<Option<bool>, StoreError> {
-        self.run(move |c| {
-            durable(c, |c| {
-                let tx = c.transaction().map_err(err)?;
-                let Some((digest, mut record)) = key_row(&tx, &company, &id)? else {
-                    return Ok(None);
-                };
-                if record.revoke(now).is_err() {
-                    return Ok(Some(false));
-                }
-                tx.execute(
-                    "UPDATE api_keys SET record = ?2 WHERE digest = ?1",
-                    params![digest, json(&record)?],
-                )
-                .map_err(err)?;
-                tx.commit().map_err(err)?;
-                Ok(Some(true))
-            })
-        })
-        .await
-    }
-
-    /// Deletes `company`'s key `id` and its api-user, remembering the digest so a
-    /// request with the key is told "deleted". `false` if there is no such key.
-    async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
-        self.run(move |c| {
-            durable(c, |c| {
-                let tx = c.transaction().map_err(err)?;
-                let Some((digest, record)) = key_row(&tx, &company, &id)? else {
-                    return Ok(false);
-                };
-                tx.execute("DELETE FROM api_keys WHERE digest = ?1", params![digest])
-                    .map_err(err)?;
-                tx.execute(
-                    "DELETE FROM users WHERE id = ?1",
-                    params![record.user.as_str()],
-                )
-                .map_err(err)?;
-                tx.execute(
-                    "INSERT OR IGNORE INTO deleted_keys (digest) VALUES (?1)",
-                    params![digest],
-                )
-                .map_err(err)?;
-                tx.commit().map_err(err)?;
-                Ok(true)
-            })
-        })
-        .await
-    }
-
-    /// How many audit records are kept.
-    async fn audit_count(&self) -> Result<u64, StoreError> {
-        self.run(|c| {
-            let n: i64 = c
-                .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
-                .map_err(err)?;
-            u64::try_from(n).map_err(err)
-        })
-        .await
-    }
-
-    /// The audit records, oldest first, as stored (JSON).
-    async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
-        self.run(|c| {
-            let mut q = c
-                .prepare("SELECT record, count FROM audit ORDER BY seq")
-                .map_err(err)?;
-            let rows = q
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(err)?;
-            rows.map(|r| r.map_err(err).and_then(|(s, n)| with_count(&s, n)))
-                .collect()
-        })
-        .await
-    }
-
-    async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
-        self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let audit = tx
-                .execute(
-                    "DELETE FROM audit WHERE time < ?1",
-                    params![unix(before.audit)],
-                )
-                .map_err(err)?;
-            let mut tokens = 0u64;
-            let mut failures = 0u64;
-            {
-                let rows: Vec<(String, String)> = {
-                    let mut q = tx
-                        .prepare("SELECT digest, record FROM tokens")
-                        .map_err(err)?;
-                    let rows = q
-                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .map_err(err)?;
-                    rows.collect::<Result<_, _>>().map_err(err)?
-                };
-                for (digest, record) in rows {
-                    let record: TokenRecord = parse(&record)?;
-                    if token_end(&record) < before.tokens {
-                        tx.execute("DELETE FROM tokens WHERE digest = ?1", params![digest])
-                            .map_err(err)?;
-                        tokens = tokens.saturating_add(1);
-                    }
-                }
-                let rows: Vec<(String, String)> = {
-                    let mut q = tx.prepare("SELECT key, state FROM failures").map_err(err)?;
-                    let rows = q
-                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .map_err(err)?;
-                    rows.collect::<Result<_, _>>().map_err(err)?
-                };
-                for (key, state) in rows {
-                    if failure_whole_at(parse(&state)?, before.failures) {
-                        tx.execute("DELETE FROM failures WHERE key = ?1", params![key])
-                            .map_err(err)?;
-                        failures = failures.saturating_add(1);
-                    }
-                }
-            }
-            tx.commit().map_err(err)?;
-            Ok(Pruned {
-                audit: u64::try_from(audit).unwrap_or(u64::MAX),
-                tokens,
-                failures,
-            })
-        })
-        .await
+/// What begins a transaction of `mode` (`None`: the statements commit on their own).
+fn begin(mode: Mode) -> Option<&'static str> {
+    match mode {
+        Mode::Single => None,
+        Mode::Read => Some("BEGIN"),
+        // IMMEDIATE: the write lock is taken before the first read, so two servers on
+        // one file can never both spend the same budget, nor revoke one key twice.
+        Mode::Write | Mode::Durable => Some("BEGIN IMMEDIATE"),
     }
 }
 
-fn load_user(c: &Connection, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
-    let record = text_row(
-        c,
-        "SELECT record FROM users WHERE id = ?1",
-        params![id.as_str()],
-    )?;
-    record.map(|r| parse(&r)).transpose()
+/// Runs `f` in a transaction of `mode` on `c`. A [`Mode::Durable`] one commits with
+/// `synchronous = FULL`: its commit is on disk before it returns, so a client told
+/// "done" is never told wrong by a power failure. (In WAL mode that sync also makes
+/// every earlier commit durable.)
+fn in_transaction<R, F>(c: &mut Connection, mode: Mode, f: F) -> Result<R, StoreError>
+where
+    F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R>,
+{
+    let durable = mode == Mode::Durable;
+    if durable {
+        c.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+    }
+    let result = (|| {
+        let begin = begin(mode);
+        if let Some(begin) = begin {
+            c.execute_batch(begin).map_err(err)?;
+        }
+        let r = at_once(f(&mut Tx::Sqlite(c)))?;
+        if begin.is_some() {
+            c.execute_batch("COMMIT").map_err(err)?;
+        }
+        Ok(r)
+    })();
+    // A failed statement or commit leaves the transaction open: nothing of it is kept.
+    if !c.is_autocommit() {
+        let _rolled_back = c.execute_batch("ROLLBACK");
+    }
+    if durable {
+        let back = c.pragma_update(None, "synchronous", "NORMAL").map_err(err);
+        let r = result?;
+        back?;
+        return Ok(r);
+    }
+    result
 }
 
-fn load_grants(c: &Connection, id: &UserId) -> Result<Vec<CompanyId>, StoreError> {
-    let mut q = c
-        .prepare("SELECT company FROM grants WHERE user = ?1 ORDER BY company")
-        .map_err(err)?;
-    let rows = q
-        .query_map(params![id.as_str()], |r| r.get::<_, String>(0))
-        .map_err(err)?;
-    rows.map(|r| r.map_err(err).and_then(|s| CompanyId::new(&s).map_err(err)))
-        .collect()
-}
-
-impl AuthStore for Sqlite {
-    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
-        let lookup = lookup_of(digest)?;
-        self.run(move |c| {
-            let tx = c.transaction().map_err(err)?;
-            let mut loaded = Loaded::default();
-            let user = match lookup {
-                Ok(key) => {
-                    let record = text_row(
-                        &tx,
-                        "SELECT record FROM api_keys WHERE digest = ?1",
-                        params![key],
-                    )?;
-                    match record {
-                        Some(r) => {
-                            let r: ApiKeyRecord = parse(&r)?;
-                            let user = r.user.clone();
-                            loaded.key = Record::Found(r);
-                            Some(user)
-                        }
-                        None => {
-                            let deleted = text_row(
-                                &tx,
-                                "SELECT digest FROM deleted_keys WHERE digest = ?1",
-                                params![key],
-                            )?;
-                            if deleted.is_some() {
-                                loaded.key = Record::Deleted;
-                            }
-                            None
-                        }
-                    }
-                }
-                Err(key) => {
-                    let record = text_row(
-                        &tx,
-                        "SELECT record FROM tokens WHERE digest = ?1",
-                        params![key],
-                    )?;
-                    match record {
-                        Some(r) => {
-                            let r: TokenRecord = parse(&r)?;
-                            let user = r.user.clone();
-                            loaded.token = Record::Found(r);
-                            Some(user)
-                        }
-                        None => None,
-                    }
-                }
-            };
-            if let Some(user) = user {
-                loaded.user = load_user(&tx, &user)?;
-                loaded.grants = load_grants(&tx, &user)?;
-            }
-            tx.commit().map_err(err)?;
-            Ok(loaded)
-        })
-        .await
-    }
-
-    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
-        let id = id.clone();
-        self.run(move |c| {
-            let row: Option<(String, Option<String>)> = c
-                .query_row(
-                    "SELECT tier, parent FROM companies WHERE id = ?1",
-                    params![id.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(err)?;
-            row.map(|(tier, parent)| {
-                Ok(CompanyInfo {
-                    tier: tier.parse().map_err(err)?,
-                    parent: parent
-                        .map(|p| CompanyId::new(&p).map_err(err))
-                        .transpose()?,
-                })
-            })
-            .transpose()
-        })
-        .await
-    }
-
-    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
+/// The outcome of a transaction's algorithm on SQLite, whose statements run at once:
+/// its future is ready when first polled. (It awaits only [`Tx`]'s statements, which
+/// on SQLite never wait.)
+fn at_once<R>(future: TxFuture<'_, R>) -> Result<R, StoreError> {
+    let mut future = future;
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
     {
-        let company = company.clone();
-        self.run(move |c| {
-            // IMMEDIATE: the write lock is taken before the read, so two servers on
-            // one file can never both spend the same budget.
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let stored = text_row(
-                &tx,
-                "SELECT state FROM budgets WHERE company = ?1",
-                params![company.as_str()],
-            )?;
-            let mut state: LimitState = match stored {
-                Some(s) => parse(&s)?,
-                None => LimitState::default(),
-            };
-            let before = state;
-            let result = f(&mut state);
-            if state != before {
-                tx.execute(
-                    "INSERT INTO budgets (company, state) VALUES (?1, ?2)
-                     ON CONFLICT (company) DO UPDATE SET state = excluded.state",
-                    params![company.as_str(), json(&state)?],
-                )
-                .map_err(err)?;
-            }
-            tx.commit().map_err(err)?;
-            Ok(result)
-        })
-        .await
-    }
-
-    async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
-    {
-        self.run(move |c| {
-            // IMMEDIATE: the write lock is taken before the read, so the check and the
-            // charge are one step for every server on the file.
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let mut states = keys
-                .iter()
-                .map(|key| {
-                    match text_row(
-                        &tx,
-                        "SELECT state FROM failures WHERE key = ?1",
-                        params![key],
-                    )? {
-                        Some(s) => parse(&s),
-                        None => Ok(LimitState::default()),
-                    }
-                })
-                .collect::<Result<Vec<LimitState>, StoreError>>()?;
-            let before = states.clone();
-            let result = f(&mut states);
-            for ((key, state), old) in keys.iter().zip(&states).zip(&before) {
-                if state != old {
-                    tx.execute(
-                        "INSERT INTO failures (key, state) VALUES (?1, ?2)
-                         ON CONFLICT (key) DO UPDATE SET state = excluded.state",
-                        params![key, json(state)?],
-                    )
-                    .map_err(err)?;
-                }
-            }
-            tx.commit().map_err(err)?;
-            Ok(result)
-        })
-        .await
-    }
-
-    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let text = json(record)?;
-        let time = unix(record.time);
-        let aggregate = aggregate_key(record);
-        self.run(move |c| {
-            // A throttled client's refusals in one window are one row, counted.
-            c.execute(
-                "INSERT INTO audit (record, time, aggregate) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (aggregate) DO UPDATE SET count = count + 1",
-                params![text, time, aggregate],
-            )
-            .map_err(err)?;
-            Ok(())
-        })
-        .await
+        Poll::Ready(r) => r,
+        Poll::Pending => Err(StoreError::new(
+            StoreErrorKind::Internal,
+            "a sqlite transaction waited on something other than its statements",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::sql::args;
     use super::*;
 
-    #[tokio::test]
-    async fn the_database_is_in_wal_mode_and_migrated() {
+    fn temp_db(name: &str) -> (std::path::PathBuf, Sqlite) {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("pw-auth-db-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("pw-auth-db-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         let path = dir.join("records.sqlite");
         let db = Sqlite::open(&path).unwrap();
-        let (mode, version): (String, i64) = db
-            .run(|c| {
-                let mode = c
-                    .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                    .map_err(err)?;
-                let version = c
-                    .query_row("PRAGMA user_version", [], |r| r.get(0))
-                    .map_err(err)?;
-                Ok((mode, version))
-            })
-            .await
+        (dir, db)
+    }
+
+    fn pragma(db: &Sqlite, name: &str) -> String {
+        let c = Sqlite::lock(&db.conn);
+        let v: rusqlite::types::Value = c
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
             .unwrap();
-        assert_eq!((mode.as_str(), version), ("wal", SCHEMA_VERSION));
+        match v {
+            rusqlite::types::Value::Text(s) => s,
+            rusqlite::types::Value::Integer(n) => n.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_database_is_in_wal_mode_and_migrated() {
+        let (dir, db) = temp_db("wal");
+        let path = dir.join("records.sqlite");
+        assert_eq!(pragma(&db, "journal_mode"), "wal");
+        assert_eq!(pragma(&db, "user_version"), SCHEMA_VERSION.to_string());
         drop(db);
         // Reopening a migrated file keeps it; a newer schema is refused.
         let db = Sqlite::open(&path).unwrap();
-        db.run(|c| c.execute_batch("PRAGMA user_version = 99").map_err(err))
-            .await
+        Sqlite::lock(&db.conn)
+            .execute_batch("PRAGMA user_version = 99")
             .unwrap();
         drop(db);
         let e = Sqlite::open(&path).unwrap_err();
         assert!(e.to_string().contains("schema version 99"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const INSERT: super::super::sql::Sql = super::super::sql::Sql {
+        sqlite: "INSERT INTO deleted_keys (digest) VALUES (?1)",
+        postgres: "",
+    };
+    const COUNT: super::super::sql::Sql = super::super::sql::Sql {
+        sqlite: "SELECT COUNT(*) FROM deleted_keys",
+        postgres: "",
+    };
+
+    /// A transaction is kept whole or not at all, in every mode, and leaves the
+    /// connection as it found it: no transaction open, `synchronous = NORMAL` (1).
+    #[test]
+    fn a_transaction_commits_on_ok_and_leaves_nothing_on_an_error() {
+        let (dir, db) = temp_db("tx");
+        let count = |db: &Sqlite| {
+            in_transaction(&mut Sqlite::lock(&db.conn), Mode::Read, |tx| {
+                Box::pin(async move { tx.count(&COUNT, args![]).await })
+            })
+            .unwrap()
+        };
+        let mut kept = 0;
+        for (i, mode) in [Mode::Single, Mode::Read, Mode::Write, Mode::Durable]
+            .into_iter()
+            .enumerate()
+        {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            let failed = in_transaction(&mut Sqlite::lock(&db.conn), mode, move |tx| {
+                Box::pin(async move {
+                    tx.execute(&INSERT, args![&a]).await?;
+                    // The same digest again: a constraint failure.
+                    tx.execute(&INSERT, args![&a]).await?;
+                    tx.execute(&INSERT, args![&b]).await?;
+                    Ok(())
+                })
+            });
+            assert!(failed.is_err(), "{mode:?}");
+            // Outside a transaction the first insert stands on its own.
+            if mode == Mode::Single {
+                kept += 1;
+            }
+            assert_eq!(
+                count(&db),
+                kept,
+                "{mode:?}: the failed transaction left nothing"
+            );
+            assert!(Sqlite::lock(&db.conn).is_autocommit(), "{mode:?}");
+            assert_eq!(pragma(&db, "synchronous"), "1", "{mode:?}");
+
+            let c = format!("c{i}");
+            in_transaction(&mut Sqlite::lock(&db.conn), mode, move |tx| {
+                Box::pin(async move { tx.execute(&INSERT, args![&c]).await })
+            })
+            .unwrap();
+            kept += 1;
+            assert_eq!(count(&db), kept, "{mode:?}: committed");
+            assert_eq!(pragma(&db, "synchronous"), "1", "{mode:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A durable transaction runs with `synchronous = FULL` (2), the others with
+    /// NORMAL (1).
+    #[test]
+    fn only_a_durable_transaction_syncs_in_full() {
+        let (dir, db) = temp_db("sync");
+        const SYNC: super::super::sql::Sql = super::super::sql::Sql {
+            sqlite: "PRAGMA synchronous",
+            postgres: "",
+        };
+        for (mode, expected) in [
+            (Mode::Single, 1),
+            (Mode::Read, 1),
+            (Mode::Write, 1),
+            (Mode::Durable, 2),
+        ] {
+            let seen = in_transaction(&mut Sqlite::lock(&db.conn), mode, |tx| {
+                Box::pin(async move { tx.count(&SYNC, args![]).await })
+            })
+            .unwrap();
+            assert_eq!(seen, expected, "{mode:?}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

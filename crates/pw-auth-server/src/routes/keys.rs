@@ -19,7 +19,6 @@ use super::{
     ApiError, App, Handled, client_of, is_json, json_response, not_found, read_body, secret_json,
 };
 use crate::config::MAX_KEY_BODY_LEN;
-use crate::db::Records;
 
 pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
     let a = &app.auth;

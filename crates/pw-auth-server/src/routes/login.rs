@@ -24,7 +24,6 @@ use pw_auth_http::{ClientAddr, LoginBudgets, LoginServed, MAX_LOGIN_BODY_LEN, Se
 use time::OffsetDateTime;
 
 use super::{App, Handled, client_of, is_json, json_response, read_body, secret_json};
-use crate::db::Records;
 use crate::hashing::PoolFull;
 use crate::wipe::{Wipes, wipe};
 

@@ -1,0 +1,479 @@
+//! Each transaction the server runs, written once for both backends: what it reads,
+//! what it decides from that, and what it writes, against [`Tx`] and the statements
+//! of [`super::statements`]. The backend only opens and commits the transaction
+//! ([`Mode`]), so SQLite and PostgreSQL cannot drift apart.
+
+use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
+use pw_auth_core::{
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
+    TokenDigest, TokenRecord, UserId, UserRecord,
+};
+use time::OffsetDateTime;
+
+use super::sql::{Mode, Tx, args};
+use super::statements as q;
+use super::{
+    Db, PruneBefore, Pruned, aggregate_key, digest_text, err, failure_whole_at, json, lookup_of,
+    parse, token_end, unix, with_count,
+};
+
+/// A stored company id as the core's type.
+fn company_id(text: &str) -> Result<CompanyId, StoreError> {
+    CompanyId::new(text).map_err(err)
+}
+
+/// The user `id` and the linked companies it holds grants for.
+async fn user_and_grants(
+    tx: &mut Tx<'_>,
+    id: &UserId,
+) -> Result<(Option<UserRecord>, Vec<CompanyId>), StoreError> {
+    let user = tx.text(&q::USER, args![id.as_str()]).await?;
+    let user = user.map(|r| parse(&r)).transpose()?;
+    let grants = tx
+        .rows(&q::GRANTS, args![id.as_str()])
+        .await?
+        .iter()
+        .map(|row| company_id(row.text(0)?))
+        .collect::<Result<_, _>>()?;
+    Ok((user, grants))
+}
+
+/// Reads the state under `lock` (a budget's or a failure budget's) for `key`, locked
+/// until the commit; a fresh state if there is none yet.
+async fn locked_state(
+    tx: &mut Tx<'_>,
+    lock: &super::sql::Sql,
+    key: &str,
+    fresh: &str,
+) -> Result<LimitState, StoreError> {
+    match tx.text(lock, args![key, fresh]).await? {
+        Some(state) => parse(&state),
+        None => Ok(LimitState::default()),
+    }
+}
+
+/// The records' own operations, beyond what the guard reads and writes
+/// ([`AuthStore`]). Each is one transaction: an error means nothing was written.
+impl Db {
+    /// Whether the store holds no company yet (a fresh database).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        self.transaction(Mode::Single, |tx| {
+            Box::pin(async move { Ok(tx.count(&q::COUNT_COMPANIES, args![]).await? == 0) })
+        })
+        .await
+    }
+
+    /// Adds a company.
+    pub async fn add_company(
+        &self,
+        id: CompanyId,
+        tier: Tier,
+        parent: Option<CompanyId>,
+    ) -> Result<(), StoreError> {
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                let parent = parent.as_ref().map(CompanyId::as_str);
+                tx.execute(&q::ADD_COMPANY, args![id.as_str(), tier.as_str(), parent])
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Adds a user, with a login (username and argon2 hash) for a person.
+    pub async fn add_user(
+        &self,
+        user: UserRecord,
+        login: Option<(String, String)>,
+    ) -> Result<(), StoreError> {
+        let record = json(&user)?;
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                let (username, hash) = login.unzip();
+                tx.execute(
+                    &q::ADD_USER,
+                    args![
+                        user.id.as_str(),
+                        &record,
+                        username.as_deref(),
+                        hash.as_deref()
+                    ],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Gives `user` a grant for the linked company `company`.
+    pub async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                tx.execute(&q::GRANT, args![user.as_str(), company.as_str()])
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The user with this username, and its password hash.
+    pub async fn login_user(
+        &self,
+        username: String,
+    ) -> Result<Option<(UserRecord, String)>, StoreError> {
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                let Some(row) = tx.row(&q::LOGIN_USER, args![&username]).await? else {
+                    return Ok(None);
+                };
+                match row.maybe_text(1)? {
+                    Some(hash) => Ok(Some((parse(row.text(0)?)?, hash.to_owned()))),
+                    None => Ok(None),
+                }
+            })
+        })
+        .await
+    }
+
+    /// Stores a token record.
+    pub async fn add_token(&self, record: TokenRecord) -> Result<(), StoreError> {
+        let (digest, text) = (digest_text(&record.digest)?, json(&record)?);
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    &q::ADD_TOKEN,
+                    args![&digest, record.id.as_str(), record.user.as_str(), &text],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Revokes a token by digest (a logout). `false` if there is no such token or it
+    /// was already revoked.
+    pub async fn revoke_token(
+        &self,
+        digest: TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = digest_text(&digest)?;
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let Some(record) = tx.text(&q::TOKEN_FOR_UPDATE, args![&key]).await? else {
+                    return Ok(false);
+                };
+                let mut record: TokenRecord = parse(&record)?;
+                if record.revoke(now).is_err() {
+                    return Ok(false);
+                }
+                tx.execute(&q::SET_TOKEN, args![&key, &json(&record)?])
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Revokes every token of `user` (an operator's action, e.g. after a password
+    /// change). Returns how many were revoked.
+    pub async fn revoke_tokens_of(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let rows = tx
+                    .rows(&q::TOKENS_OF_FOR_UPDATE, args![user.as_str()])
+                    .await?;
+                let mut n = 0usize;
+                for row in rows {
+                    let mut record: TokenRecord = parse(row.text(1)?)?;
+                    if record.revoke(now).is_ok() {
+                        tx.execute(&q::SET_TOKEN, args![row.text(0)?, &json(&record)?])
+                            .await?;
+                        n = n.saturating_add(1);
+                    }
+                }
+                Ok(n)
+            })
+        })
+        .await
+    }
+
+    /// Stores a freshly minted key's record and its api-user, together.
+    pub async fn add_key(&self, record: ApiKeyRecord, user: UserRecord) -> Result<(), StoreError> {
+        let (digest, key_text, user_text) =
+            (digest_text(&record.digest)?, json(&record)?, json(&user)?);
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                tx.execute(&q::ADD_KEY_USER, args![user.id.as_str(), &user_text])
+                    .await?;
+                tx.execute(
+                    &q::ADD_KEY,
+                    args![
+                        &digest,
+                        record.id.as_str(),
+                        record.company.as_str(),
+                        &key_text
+                    ],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Every key of `company`, oldest first.
+    pub async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                tx.rows(&q::KEYS_OF, args![company.as_str()])
+                    .await?
+                    .iter()
+                    .map(|row| parse(row.text(0)?))
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    /// Revokes `company`'s key `id`: `Ok(None)` if there is no such key in that
+    /// company, `Ok(Some(false))` if it was already revoked.
+    pub async fn revoke_key(
+        &self,
+        company: CompanyId,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<Option<bool>, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let key = args![id.as_str(), company.as_str()];
+                let Some(row) = tx.row(&q::KEY_OF_FOR_UPDATE, key).await? else {
+                    return Ok(None);
+                };
+                let mut record: ApiKeyRecord = parse(row.text(1)?)?;
+                if record.revoke(now).is_err() {
+                    return Ok(Some(false));
+                }
+                tx.execute(&q::SET_KEY, args![row.text(0)?, &json(&record)?])
+                    .await?;
+                Ok(Some(true))
+            })
+        })
+        .await
+    }
+
+    /// Deletes `company`'s key `id` and its api-user, remembering the digest so a
+    /// request with the key is told "deleted". `false` if there is no such key.
+    pub async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let key = args![id.as_str(), company.as_str()];
+                let Some(row) = tx.row(&q::KEY_OF_FOR_UPDATE, key).await? else {
+                    return Ok(false);
+                };
+                let digest = row.text(0)?;
+                let record: ApiKeyRecord = parse(row.text(1)?)?;
+                tx.execute(&q::DELETE_KEY, args![digest]).await?;
+                tx.execute(&q::DELETE_USER, args![record.user.as_str()])
+                    .await?;
+                tx.execute(&q::REMEMBER_DELETED_KEY, args![digest]).await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// How many audit records are kept (a gathered row of throttled requests counts
+    /// once).
+    pub async fn audit_count(&self) -> Result<u64, StoreError> {
+        self.transaction(Mode::Single, |tx| {
+            Box::pin(async move { tx.count(&q::COUNT_AUDIT, args![]).await })
+        })
+        .await
+    }
+
+    /// The audit records, oldest first, as stored (JSON; a gathered row of throttled
+    /// requests with its `count`).
+    pub async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.transaction(Mode::Single, |tx| {
+            Box::pin(async move {
+                tx.rows(&q::ALL_AUDIT, args![])
+                    .await?
+                    .iter()
+                    .map(|row| with_count(row.text(0)?, row.int(1)?))
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    /// Deletes what is older than `before`: audit records, token records that
+    /// expired or were revoked, and whole failure budgets.
+    pub async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
+        self.transaction(Mode::Write, move |tx| {
+            Box::pin(async move {
+                let audit = tx
+                    .execute(&q::PRUNE_AUDIT, args![unix(before.audit)])
+                    .await?;
+                let mut tokens = 0u64;
+                for row in tx.rows(&q::ALL_TOKENS, args![]).await? {
+                    let record: TokenRecord = parse(row.text(1)?)?;
+                    if token_end(&record) < before.tokens {
+                        let gone = tx.execute(&q::DELETE_TOKEN, args![row.text(0)?]).await?;
+                        tokens = tokens.saturating_add(gone);
+                    }
+                }
+                let mut failures = 0u64;
+                for row in tx.rows(&q::ALL_FAILURES, args![]).await? {
+                    if failure_whole_at(parse(row.text(1)?)?, before.failures) {
+                        let gone = tx.execute(&q::DELETE_FAILURES, args![row.text(0)?]).await?;
+                        failures = failures.saturating_add(gone);
+                    }
+                }
+                Ok(Pruned {
+                    audit,
+                    tokens,
+                    failures,
+                })
+            })
+        })
+        .await
+    }
+}
+
+impl AuthStore for Db {
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+        let lookup = lookup_of(digest)?;
+        // One snapshot: the key or token, its user and the grants are read together.
+        self.transaction(Mode::Read, move |tx| {
+            Box::pin(async move {
+                let mut loaded = Loaded::default();
+                let user = match lookup {
+                    Ok(key) => match tx.text(&q::KEY, args![&key]).await? {
+                        Some(record) => {
+                            let record: ApiKeyRecord = parse(&record)?;
+                            let user = record.user.clone();
+                            loaded.key = Record::Found(record);
+                            Some(user)
+                        }
+                        None => {
+                            if tx.row(&q::DELETED_KEY, args![&key]).await?.is_some() {
+                                loaded.key = Record::Deleted;
+                            }
+                            None
+                        }
+                    },
+                    Err(key) => match tx.text(&q::TOKEN, args![&key]).await? {
+                        Some(record) => {
+                            let record: TokenRecord = parse(&record)?;
+                            let user = record.user.clone();
+                            loaded.token = Record::Found(record);
+                            Some(user)
+                        }
+                        None => None,
+                    },
+                };
+                if let Some(user) = user {
+                    (loaded.user, loaded.grants) = user_and_grants(tx, &user).await?;
+                }
+                Ok(loaded)
+            })
+        })
+        .await
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+        let id = id.clone();
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                let Some(row) = tx.row(&q::COMPANY, args![id.as_str()]).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(CompanyInfo {
+                    tier: row.text(0)?.parse().map_err(err)?,
+                    parent: row.maybe_text(1)?.map(company_id).transpose()?,
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut LimitState) -> R + Send + 'static,
+    {
+        let company = company.clone();
+        let fresh = json(&LimitState::default())?;
+        // The budget is locked from the read to the commit: two servers charging one
+        // company take turns, so it is spent exactly.
+        self.transaction(Mode::Write, move |tx| {
+            Box::pin(async move {
+                let mut state = locked_state(tx, &q::LOCK_BUDGET, company.as_str(), &fresh).await?;
+                let before = state;
+                let result = f(&mut state);
+                if state != before {
+                    tx.execute(&q::SET_BUDGET, args![company.as_str(), &json(&state)?])
+                        .await?;
+                }
+                Ok(result)
+            })
+        })
+        .await
+    }
+
+    async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
+    {
+        let fresh = json(&LimitState::default())?;
+        self.transaction(Mode::Write, move |tx| {
+            Box::pin(async move {
+                // Rows locked in one order (sorted), so two updates never wait on each
+                // other in a cycle; the states are then handed over in the caller's
+                // order.
+                let mut order: Vec<usize> = (0..keys.len()).collect();
+                order.sort_by(|&a, &b| keys.get(a).cmp(&keys.get(b)));
+                let mut states = vec![LimitState::default(); keys.len()];
+                for &i in &order {
+                    if let (Some(key), Some(slot)) = (keys.get(i), states.get_mut(i)) {
+                        *slot = locked_state(tx, &q::LOCK_FAILURES, key, &fresh).await?;
+                    }
+                }
+                let before = states.clone();
+                let result = f(&mut states);
+                for ((key, state), old) in keys.iter().zip(&states).zip(&before) {
+                    if state != old {
+                        tx.execute(&q::SET_FAILURES, args![key, &json(state)?])
+                            .await?;
+                    }
+                }
+                Ok(result)
+            })
+        })
+        .await
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let text = json(record)?;
+        let time = unix(record.time);
+        let aggregate = aggregate_key(record);
+        self.transaction(Mode::Single, move |tx| {
+            Box::pin(async move {
+                tx.execute(&q::AUDIT, args![&text, time, aggregate.as_deref()])
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}

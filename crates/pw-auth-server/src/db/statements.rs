@@ -1,0 +1,195 @@
+//! Every statement the stores run, SQLite's text beside PostgreSQL's. Where the two
+//! differ it is in the placeholders (`?1` / `$1`), in PostgreSQL's row locks (`FOR
+//! UPDATE`; SQLite's write transactions hold the whole file), and in how key rows are
+//! ordered (SQLite's `rowid`, PostgreSQL's `seq` column). The tables are the same
+//! (`"user"` is quoted: a reserved word in PostgreSQL).
+
+use super::sql::Sql;
+
+/// The same text in both dialects (a statement with no parameters).
+macro_rules! both {
+    ($text:literal) => {
+        Sql {
+            sqlite: $text,
+            postgres: $text,
+        }
+    };
+}
+
+pub(crate) const COUNT_COMPANIES: Sql = both!("SELECT COUNT(*) FROM companies");
+
+pub(crate) const ADD_COMPANY: Sql = Sql {
+    sqlite: "INSERT INTO companies (id, tier, parent) VALUES (?1, ?2, ?3)",
+    postgres: "INSERT INTO companies (id, tier, parent) VALUES ($1, $2, $3)",
+};
+
+pub(crate) const COMPANY: Sql = Sql {
+    sqlite: "SELECT tier, parent FROM companies WHERE id = ?1",
+    postgres: "SELECT tier, parent FROM companies WHERE id = $1",
+};
+
+pub(crate) const ADD_USER: Sql = Sql {
+    sqlite: "INSERT INTO users (id, record, username, password_hash) VALUES (?1, ?2, ?3, ?4)",
+    postgres: "INSERT INTO users (id, record, username, password_hash) VALUES ($1, $2, $3, $4)",
+};
+
+pub(crate) const USER: Sql = Sql {
+    sqlite: "SELECT record FROM users WHERE id = ?1",
+    postgres: "SELECT record FROM users WHERE id = $1",
+};
+
+pub(crate) const LOGIN_USER: Sql = Sql {
+    sqlite: "SELECT record, password_hash FROM users WHERE username = ?1",
+    postgres: "SELECT record, password_hash FROM users WHERE username = $1",
+};
+
+pub(crate) const DELETE_USER: Sql = Sql {
+    sqlite: "DELETE FROM users WHERE id = ?1",
+    postgres: "DELETE FROM users WHERE id = $1",
+};
+
+pub(crate) const GRANT: Sql = Sql {
+    sqlite: r#"INSERT INTO grants ("user", company) VALUES (?1, ?2) ON CONFLICT DO NOTHING"#,
+    postgres: r#"INSERT INTO grants ("user", company) VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+};
+
+pub(crate) const GRANTS: Sql = Sql {
+    sqlite: r#"SELECT company FROM grants WHERE "user" = ?1 ORDER BY company"#,
+    postgres: r#"SELECT company FROM grants WHERE "user" = $1 ORDER BY company"#,
+};
+
+pub(crate) const ADD_TOKEN: Sql = Sql {
+    sqlite: r#"INSERT INTO tokens (digest, id, "user", record) VALUES (?1, ?2, ?3, ?4)"#,
+    postgres: r#"INSERT INTO tokens (digest, id, "user", record) VALUES ($1, $2, $3, $4)"#,
+};
+
+pub(crate) const TOKEN: Sql = Sql {
+    sqlite: "SELECT record FROM tokens WHERE digest = ?1",
+    postgres: "SELECT record FROM tokens WHERE digest = $1",
+};
+
+/// A token to revoke, its row locked until the commit.
+pub(crate) const TOKEN_FOR_UPDATE: Sql = Sql {
+    sqlite: "SELECT record FROM tokens WHERE digest = ?1",
+    postgres: "SELECT record FROM tokens WHERE digest = $1 FOR UPDATE",
+};
+
+/// A user's tokens to revoke, their rows locked until the commit.
+pub(crate) const TOKENS_OF_FOR_UPDATE: Sql = Sql {
+    sqlite: r#"SELECT digest, record FROM tokens WHERE "user" = ?1"#,
+    postgres: r#"SELECT digest, record FROM tokens WHERE "user" = $1 FOR UPDATE"#,
+};
+
+pub(crate) const ALL_TOKENS: Sql = both!("SELECT digest, record FROM tokens");
+
+pub(crate) const SET_TOKEN: Sql = Sql {
+    sqlite: "UPDATE tokens SET record = ?2 WHERE digest = ?1",
+    postgres: "UPDATE tokens SET record = $2 WHERE digest = $1",
+};
+
+pub(crate) const DELETE_TOKEN: Sql = Sql {
+    sqlite: "DELETE FROM tokens WHERE digest = ?1",
+    postgres: "DELETE FROM tokens WHERE digest = $1",
+};
+
+pub(crate) const ADD_KEY_USER: Sql = Sql {
+    sqlite: "INSERT INTO users (id, record) VALUES (?1, ?2)",
+    postgres: "INSERT INTO users (id, record) VALUES ($1, $2)",
+};
+
+pub(crate) const ADD_KEY: Sql = Sql {
+    sqlite: "INSERT INTO api_keys (digest, id, company, record) VALUES (?1, ?2, ?3, ?4)",
+    postgres: "INSERT INTO api_keys (digest, id, company, record) VALUES ($1, $2, $3, $4)",
+};
+
+pub(crate) const KEY: Sql = Sql {
+    sqlite: "SELECT record FROM api_keys WHERE digest = ?1",
+    postgres: "SELECT record FROM api_keys WHERE digest = $1",
+};
+
+/// A company's keys, oldest first.
+pub(crate) const KEYS_OF: Sql = Sql {
+    sqlite: "SELECT record FROM api_keys WHERE company = ?1 ORDER BY rowid",
+    postgres: "SELECT record FROM api_keys WHERE company = $1 ORDER BY seq",
+};
+
+/// A company's key by id, its row locked until the commit (two revocations of one key
+/// through two servers answer 200 and 409).
+pub(crate) const KEY_OF_FOR_UPDATE: Sql = Sql {
+    sqlite: "SELECT digest, record FROM api_keys WHERE id = ?1 AND company = ?2",
+    postgres: "SELECT digest, record FROM api_keys WHERE id = $1 AND company = $2 FOR UPDATE",
+};
+
+pub(crate) const SET_KEY: Sql = Sql {
+    sqlite: "UPDATE api_keys SET record = ?2 WHERE digest = ?1",
+    postgres: "UPDATE api_keys SET record = $2 WHERE digest = $1",
+};
+
+pub(crate) const DELETE_KEY: Sql = Sql {
+    sqlite: "DELETE FROM api_keys WHERE digest = ?1",
+    postgres: "DELETE FROM api_keys WHERE digest = $1",
+};
+
+pub(crate) const DELETED_KEY: Sql = Sql {
+    sqlite: "SELECT digest FROM deleted_keys WHERE digest = ?1",
+    postgres: "SELECT digest FROM deleted_keys WHERE digest = $1",
+};
+
+pub(crate) const REMEMBER_DELETED_KEY: Sql = Sql {
+    sqlite: "INSERT INTO deleted_keys (digest) VALUES (?1) ON CONFLICT DO NOTHING",
+    postgres: "INSERT INTO deleted_keys (digest) VALUES ($1) ON CONFLICT DO NOTHING",
+};
+
+/// A company's budget, locked until the commit. PostgreSQL makes a missing row (from
+/// the second argument, a fresh state) so that there is a row to lock, and returns what
+/// it holds: one round trip. SQLite's write transaction already holds the file.
+pub(crate) const LOCK_BUDGET: Sql = Sql {
+    sqlite: "SELECT state FROM budgets WHERE company = ?1",
+    postgres: "INSERT INTO budgets (company, state) VALUES ($1, $2)
+        ON CONFLICT (company) DO UPDATE SET state = budgets.state RETURNING state",
+};
+
+pub(crate) const SET_BUDGET: Sql = Sql {
+    sqlite: "INSERT INTO budgets (company, state) VALUES (?1, ?2)
+        ON CONFLICT (company) DO UPDATE SET state = excluded.state",
+    postgres: "INSERT INTO budgets (company, state) VALUES ($1, $2)
+        ON CONFLICT (company) DO UPDATE SET state = excluded.state",
+};
+
+/// A failure budget, locked as [`LOCK_BUDGET`] locks a company's.
+pub(crate) const LOCK_FAILURES: Sql = Sql {
+    sqlite: "SELECT state FROM failures WHERE key = ?1",
+    postgres: "INSERT INTO failures (key, state) VALUES ($1, $2)
+        ON CONFLICT (key) DO UPDATE SET state = failures.state RETURNING state",
+};
+
+pub(crate) const SET_FAILURES: Sql = Sql {
+    sqlite: "INSERT INTO failures (key, state) VALUES (?1, ?2)
+        ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+    postgres: "INSERT INTO failures (key, state) VALUES ($1, $2)
+        ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+};
+
+pub(crate) const ALL_FAILURES: Sql = both!("SELECT key, state FROM failures");
+
+pub(crate) const DELETE_FAILURES: Sql = Sql {
+    sqlite: "DELETE FROM failures WHERE key = ?1",
+    postgres: "DELETE FROM failures WHERE key = $1",
+};
+
+/// An audit record; a throttled client's refusals in one window are one row, counted.
+pub(crate) const AUDIT: Sql = Sql {
+    sqlite: "INSERT INTO audit (record, time, aggregate) VALUES (?1, ?2, ?3)
+        ON CONFLICT (aggregate) DO UPDATE SET count = count + 1",
+    postgres: "INSERT INTO audit (record, time, aggregate) VALUES ($1, $2, $3)
+        ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + 1",
+};
+
+pub(crate) const COUNT_AUDIT: Sql = both!("SELECT COUNT(*) FROM audit");
+
+pub(crate) const ALL_AUDIT: Sql = both!("SELECT record, count FROM audit ORDER BY seq");
+
+pub(crate) const PRUNE_AUDIT: Sql = Sql {
+    sqlite: "DELETE FROM audit WHERE time < ?1",
+    postgres: "DELETE FROM audit WHERE time < $1",
+};
