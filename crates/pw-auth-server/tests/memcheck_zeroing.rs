@@ -14,7 +14,8 @@
 )]
 
 mod secrets;
-mod services;
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
 
 use pw_auth_memcheck::Scanning;
 use secrets::{CLOSING, KEPT_ALIVE, issued_secrets_in_freed_blocks, log_in_and_stop};

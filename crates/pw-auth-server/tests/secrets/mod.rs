@@ -17,7 +17,7 @@ use pw_auth_memcheck::freed_block_sizes_holding;
 use pw_auth_server::{Config, RecordsAt, start};
 use time::OffsetDateTime;
 
-use crate::services;
+use crate::temp_dir::temp_dir;
 
 pub(crate) const PASSWORD: &[u8] = b"ann-demo-password";
 /// A login that asks the server to close the connection after answering.
@@ -106,7 +106,7 @@ pub(crate) fn log_in_and_stop(
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = services::temp_dir(kind);
+    let dir = temp_dir(kind);
     let (runtime, server) = server(&dir, 128, |c| {
         if abort {
             c.connections.shutdown_grace = std::time::Duration::ZERO;
@@ -137,7 +137,7 @@ pub(crate) fn log_in_create_a_key_and_stop(kind: &str, needle: &[u8]) -> ([Strin
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = services::temp_dir(kind);
+    let dir = temp_dir(kind);
     let (runtime, server) = server(&dir, 0, |_| {});
     let addr = server.addr();
     let mut login = [0u8; 4096];

@@ -3,7 +3,6 @@
 //! tests install nothing: the servers come from the distribution's packages
 //! (`redis-server`, `postgresql`), which `.ci/run` installs. Without them a test fails
 //! and says what to install.
-#![allow(dead_code, reason = "each test binary uses part of it")]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -11,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+pub(crate) use crate::temp_dir::temp_dir;
 
 const MISSING: &str = "install the distribution's redis-server and postgresql packages \
      (`.ci/run` does: apt-get install redis-server postgresql)";
@@ -30,19 +31,6 @@ fn free_port() -> u16 {
             return port;
         }
     }
-}
-
-/// A fresh directory of the test's own, private to its owner (0700: the server
-/// refuses a database in a directory others may write, such as `/tmp` itself).
-pub(crate) fn temp_dir(kind: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("pw-auth-{kind}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
 }
 
 /// Waits until something listens on `port` (bounded).
@@ -260,11 +248,6 @@ impl Pg {
                 .status();
             let _ = child.wait();
         }
-    }
-
-    /// The port it listens on.
-    pub(crate) fn port(&self) -> u16 {
-        self.port
     }
 
     /// A new empty database on this instance, and its URL.

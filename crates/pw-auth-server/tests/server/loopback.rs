@@ -2,95 +2,15 @@
 //! test, its records in a temporary SQLite file or in a PostgreSQL instance of the
 //! test's own (every test runs on both), the reqwest adapter (or raw reqwest where a
 //! test needs to send exactly one request) driving it. Loops are bounded.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    reason = "test code: a failing unwrap is a failing test"
-)]
 
-mod services;
-
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use pw_auth_core::{ApiKey, ExpiresIn, Password, UserId};
-use pw_auth_http::{SessionConfig, SessionError};
+use pw_auth_core::{ApiKey, ExpiresIn, UserId};
+use pw_auth_http::SessionError;
 use pw_auth_reqwest::{AuthClient, ClientConfig, ClientError};
 use pw_auth_server::{Config, RecordsAt, Running, start};
-use services::Pg;
-use time::OffsetDateTime;
 
-/// Which store a test runs on.
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A test's records: a temporary SQLite file (removed when dropped) or a PostgreSQL
-/// instance of its own (stopped and removed when dropped).
-enum TempDb {
-    Sqlite(PathBuf),
-    Postgres { _pg: Pg, url: String },
-}
-
-impl TempDb {
-    fn new(backend: Backend, name: &str) -> TempDb {
-        match backend {
-            Backend::Sqlite => {
-                TempDb::Sqlite(services::temp_dir(&format!("sqlite-{name}")).join("records.sqlite"))
-            }
-            Backend::Postgres => {
-                let pg = Pg::start();
-                let url = pg.database();
-                TempDb::Postgres { _pg: pg, url }
-            }
-        }
-    }
-
-    /// The first column of what `sql` selects, read straight from the store.
-    async fn texts(&self, sql: &str) -> Vec<String> {
-        match self {
-            TempDb::Sqlite(path) => {
-                let conn = rusqlite::Connection::open(path).unwrap();
-                let mut q = conn.prepare(sql).unwrap();
-                q.query_map([], |r| r.get(0))
-                    .unwrap()
-                    .map(Result::unwrap)
-                    .collect()
-            }
-            TempDb::Postgres { url, .. } => {
-                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(connection);
-                let rows = client.query(sql, &[]).await.unwrap();
-                rows.iter().map(|r| r.get(0)).collect()
-            }
-        }
-    }
-
-    fn records(&self) -> RecordsAt {
-        match self {
-            TempDb::Sqlite(path) => RecordsAt::Sqlite(path.clone()),
-            TempDb::Postgres { url, .. } => RecordsAt::Postgres(url.clone()),
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        if let TempDb::Sqlite(path) = self
-            && let Some(dir) = path.parent()
-        {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
+use crate::fixture::{Backend, FROZEN_AT, Fixture, Stores, TestClock, ann};
 
 /// Each named test, once on SQLite and once on PostgreSQL.
 macro_rules! on_both_stores {
@@ -127,70 +47,6 @@ on_both_stores!(
     failed_authentications_are_throttled_per_client,
 );
 
-/// A clock the test moves: real time plus an offset, or frozen at a fixed instant.
-#[derive(Clone, Default)]
-struct TestClock {
-    offset_secs: Arc<AtomicI64>,
-    frozen_unix: Arc<AtomicI64>,
-}
-
-impl TestClock {
-    fn frozen(at: i64) -> TestClock {
-        let c = TestClock::default();
-        c.frozen_unix.store(at, Ordering::SeqCst);
-        c
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        let frozen = self.frozen_unix.load(Ordering::SeqCst);
-        let base = if frozen != 0 {
-            OffsetDateTime::from_unix_timestamp(frozen).unwrap()
-        } else {
-            OffsetDateTime::now_utc()
-        };
-        base + time::Duration::seconds(self.offset_secs.load(Ordering::SeqCst))
-    }
-
-    fn advance(&self, secs: i64) {
-        self.offset_secs.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    fn shared(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
-        let c = self.clone();
-        Arc::new(move || c.now())
-    }
-}
-
-async fn serve(db: &TempDb, clock: &TestClock, expires_in: ExpiresIn) -> Running {
-    serve_with(db, clock, expires_in, |_| {}).await
-}
-
-async fn serve_with(
-    db: &TempDb,
-    clock: &TestClock,
-    expires_in: ExpiresIn,
-    adjust: impl FnOnce(&mut Config),
-) -> Running {
-    let mut config = Config::on(db.records(), "127.0.0.1:0".parse().unwrap());
-    config.seed_demo = true;
-    config.expires_in = expires_in;
-    config.clock = clock.shared();
-    adjust(&mut config);
-    start(config).await.unwrap()
-}
-
-fn ann(server: &Running, clock: &TestClock) -> AuthClient {
-    AuthClient::with_password(
-        reqwest::Client::new(),
-        &server.url("/fabric/api/login"),
-        "ann@acme.example",
-        Password::new("ann-demo-password".to_owned()).unwrap(),
-        SessionConfig::default(),
-    )
-    .unwrap()
-    .with_clock(clock.shared())
-}
-
 /// How many logins the server recorded, and how many issued a token.
 async fn logins(server: &Running) -> (usize, usize) {
     let audit = server.db().audit_records().await.unwrap();
@@ -205,80 +61,69 @@ async fn logins(server: &Running) -> (usize, usize) {
     (logins.len(), issued)
 }
 
-async fn create_key(server: &Running, client: &AuthClient, label: &str) -> String {
-    let url = server.url("/fabric/api/api-keys");
-    let body = format!(r#"{{"label": "{label}"}}"#);
-    let r = client
-        .send(|http| {
-            http.post(&url)
-                .header("content-type", "application/json")
-                .body(body.clone())
-        })
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let v: serde_json::Value = r.json().await.unwrap();
-    v["key"].as_str().unwrap().to_owned()
-}
-
 async fn log_in_call_and_renew_before_expiry(backend: Backend) {
-    let db = TempDb::new(backend, "renew");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::from_secs(600).unwrap()).await;
-    let client = ann(&server, &clock);
-    let flows = server.url("/fabric/api/flows");
+    let fx = Fixture::with(Stores::on(backend, "renew"), TestClock::default(), |c| {
+        c.expires_in = ExpiresIn::from_secs(600).unwrap()
+    })
+    .await;
+    let client = fx.ann();
+    let flows = fx.url("/fabric/api/flows");
 
     let r = client.send(|http| http.get(&flows)).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["ratelimit-policy"], r#""default";q=240;w=60"#);
-    assert_eq!(logins(&server).await, (1, 1));
+    assert_eq!(logins(&fx.server).await, (1, 1));
     assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
-    assert_eq!(logins(&server).await, (1, 1), "the token is reused");
+    assert_eq!(logins(&fx.server).await, (1, 1), "the token is reused");
 
-    // Past the token's expiry on the shared clock: the client logs in before sending,
-    // and never sends a token the server considers expired.
-    clock.advance(601);
+    // Past the token's expiry on the shared fx.clock: the client logs in before sending,
+    // and never sends a token the fx.server considers expired.
+    fx.clock.advance(601);
     assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
-    assert_eq!(logins(&server).await, (2, 2));
-    let audit = server.db().audit_records().await.unwrap();
+    assert_eq!(logins(&fx.server).await, (2, 2));
+    let audit = fx.server.db().audit_records().await.unwrap();
     assert!(audit.iter().all(|r| r["reason"]["failure"] != "expired"));
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 async fn an_expired_token_gets_one_relogin(backend: Backend) {
-    let db = TempDb::new(backend, "expired");
-    let server_clock = TestClock::default();
     let client_clock = TestClock::default();
-    let server = serve(&db, &server_clock, ExpiresIn::from_secs(600).unwrap()).await;
-    let client = ann(&server, &client_clock);
-    let flows = server.url("/fabric/api/flows");
+    let fx = Fixture::with(Stores::on(backend, "expired"), TestClock::default(), |c| {
+        c.expires_in = ExpiresIn::from_secs(600).unwrap();
+    })
+    .await;
+    let client = ann(&fx.server, &client_clock);
+    let flows = fx.url("/fabric/api/flows");
     assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
-    // Only the server's clock moves past the expiry (a skewed client).
-    server_clock.advance(601);
+    // Only the fx.server's clock moves past the expiry (a skewed client).
+    fx.clock.advance(601);
     assert_eq!(client.send(|h| h.get(&flows)).await.unwrap().status(), 200);
-    let audit = server.db().audit_records().await.unwrap();
+    let audit = fx.server.db().audit_records().await.unwrap();
     let expired = audit
         .iter()
         .filter(|r| r["reason"]["failure"] == "expired")
         .count();
     assert_eq!(expired, 1);
-    assert_eq!(logins(&server).await, (2, 2), "exactly one re-login");
-    server.stop().await.unwrap();
+    assert_eq!(logins(&fx.server).await, (2, 2), "exactly one re-login");
+    fx.stop().await;
 }
 
 async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin(backend: Backend) {
-    let db = TempDb::new(backend, "revocations");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
-    let admin = ann(&server, &clock);
-    let flows = server.url("/fabric/api/flows");
+    let fx = Fixture::with(
+        Stores::on(backend, "revocations"),
+        TestClock::default(),
+        |_| {},
+    )
+    .await;
+    let admin = fx.ann();
+    let flows = fx.url("/fabric/api/flows");
 
-    let key = create_key(&server, &admin, "ERP").await;
+    let key = fx.key(&admin, "ERP").await;
     let erp = AuthClient::with_api_key(reqwest::Client::new(), ApiKey::new(key.clone()).unwrap());
     assert_eq!(erp.send(|h| h.get(&flows)).await.unwrap().status(), 200);
 
     // Revoke the key through the API; the key's client stops for good.
-    let list = server.url("/fabric/api/api-keys");
+    let list = fx.url("/fabric/api/api-keys");
     let keys: serde_json::Value = admin
         .send(|h| h.get(&list))
         .await
@@ -291,10 +136,10 @@ async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin(ba
         !keys.to_string().contains(&key),
         "a listed key never shows the key"
     );
-    let revoke = server.url(&format!("/fabric/api/api-keys/{id}/revoke"));
+    let revoke = fx.url(&format!("/fabric/api/api-keys/{id}/revoke"));
     assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
     assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 409);
-    let sent_before = server.db().audit_count().await.unwrap();
+    let sent_before = fx.server.db().audit_count().await.unwrap();
     assert!(matches!(
         erp.send(|h| h.get(&flows)).await,
         Err(ClientError::Session(SessionError::KeyRejected))
@@ -304,13 +149,13 @@ async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin(ba
         Err(ClientError::Session(SessionError::KeyRejected))
     ));
     assert_eq!(
-        server.db().audit_count().await.unwrap(),
+        fx.server.db().audit_count().await.unwrap(),
         sent_before + 1,
         "after the 401 the key is never sent again"
     );
 
     // A deleted key is gone from the list, and a request with it is told "deleted".
-    let doomed = create_key(&server, &admin, "doomed").await;
+    let doomed = fx.key(&admin, "doomed").await;
     let keys: serde_json::Value = admin
         .send(|h| h.get(&list))
         .await
@@ -319,7 +164,7 @@ async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin(ba
         .await
         .unwrap();
     let doomed_id = keys["data"][1]["id"].as_str().unwrap().to_owned();
-    let delete = server.url(&format!("/fabric/api/api-keys/{doomed_id}"));
+    let delete = fx.url(&format!("/fabric/api/api-keys/{doomed_id}"));
     assert_eq!(
         admin.send(|h| h.delete(&delete)).await.unwrap().status(),
         204
@@ -335,31 +180,35 @@ async fn a_revoked_key_stops_the_client_and_a_revoked_token_means_one_relogin(ba
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let audit = server.db().audit_records().await.unwrap();
+    let audit = fx.server.db().audit_records().await.unwrap();
     assert_eq!(audit.last().unwrap()["reason"]["failure"], "deleted");
 
     // An operator revokes ann's tokens: her client logs in once more and goes on.
-    let before = logins(&server).await;
-    let n = server
+    let before = logins(&fx.server).await;
+    let n = fx
+        .server
         .db()
-        .revoke_tokens_of(UserId::new("ann").unwrap(), clock.now())
+        .revoke_tokens_of(UserId::new("ann").unwrap(), fx.clock.now())
         .await
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(admin.send(|h| h.get(&flows)).await.unwrap().status(), 200);
-    assert_eq!(logins(&server).await, (before.0 + 1, before.1 + 1));
-    server.stop().await.unwrap();
+    assert_eq!(logins(&fx.server).await, (before.0 + 1, before.1 + 1));
+    fx.stop().await;
 }
 
 async fn over_the_limit_the_client_waits_out_retry_after(backend: Backend) {
-    let db = TempDb::new(backend, "limit");
     // Frozen: the budget refills only when the test moves the clock.
-    let clock = TestClock::frozen(1_795_000_000);
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
-    let admin = ann(&server, &clock);
-    let patient = create_key(&server, &admin, "patient").await;
-    let impatient = create_key(&server, &admin, "impatient").await;
-    let flows = server.url("/fabric/api/flows");
+    let fx = Fixture::with(
+        Stores::on(backend, "limit"),
+        TestClock::frozen(FROZEN_AT),
+        |_| {},
+    )
+    .await;
+    let admin = fx.ann();
+    let patient = fx.key(&admin, "patient").await;
+    let impatient = fx.key(&admin, "impatient").await;
+    let flows = fx.url("/fabric/api/flows");
     // Spend the rest of acme's 240 (two went on creating the keys), raw.
     let http = reqwest::Client::new();
     let mut allowed = 0;
@@ -384,7 +233,7 @@ async fn over_the_limit_the_client_waits_out_retry_after(backend: Backend) {
 
     // The adapter waits out Retry-After (a second); meanwhile the clock moves on.
     let mover = {
-        let clock = clock.clone();
+        let clock = fx.clock.clone();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             clock.advance(2);
@@ -412,15 +261,18 @@ async fn over_the_limit_the_client_waits_out_retry_after(backend: Backend) {
         );
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 429]);
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
-    let db = TempDb::new(backend, "malformed");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let fx = Fixture::with(
+        Stores::on(backend, "malformed"),
+        TestClock::default(),
+        |_| {},
+    )
+    .await;
     let http = reqwest::Client::new();
-    let flows = server.url("/fabric/api/flows");
+    let flows = fx.url("/fabric/api/flows");
 
     let two = http
         .get(&flows)
@@ -454,7 +306,7 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
 
     let big = vec![b'x'; 70 * 1024];
     let login = http
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .header("content-type", "application/json")
         .body(big)
         .send()
@@ -467,7 +319,7 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
     );
 
     let bad = http
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .header("content-type", "application/json")
         .body(r#"{"username": "ann@acme.example"}"#)
         .send()
@@ -476,14 +328,14 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
     assert_eq!(bad.status(), 422);
 
     let wrong = http
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .header("content-type", "application/json")
         .body(r#"{"username": "ann@acme.example", "password": "nope"}"#)
         .send()
         .await
         .unwrap();
     let unknown = http
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .header("content-type", "application/json")
         .body(r#"{"username": "nobody@acme.example", "password": "nope"}"#)
         .send()
@@ -494,32 +346,30 @@ async fn malformed_requests_get_the_librarys_outcome(backend: Backend) {
     assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
 
     // Never a secret in the audit log.
-    let audit = serde_json::to_string(&server.db().audit_records().await.unwrap()).unwrap();
+    let audit = serde_json::to_string(&fx.server.db().audit_records().await.unwrap()).unwrap();
     for secret in ["nope", "eDp5", "ann-demo-password", "nobody@acme.example"] {
         assert!(!audit.contains(secret), "{secret} in the audit log");
     }
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 async fn a_restart_keeps_keys_tokens_and_revocations(backend: Backend) {
-    let db = TempDb::new(backend, "restart");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
-    let admin = ann(&server, &clock);
-    let kept = create_key(&server, &admin, "kept").await;
-    let revoked = create_key(&server, &admin, "revoked").await;
+    let fx = Fixture::with(Stores::on(backend, "restart"), TestClock::default(), |_| {}).await;
+    let admin = fx.ann();
+    let kept = fx.key(&admin, "kept").await;
+    let revoked = fx.key(&admin, "revoked").await;
     let list: serde_json::Value = admin
-        .send(|h| h.get(server.url("/fabric/api/api-keys")))
+        .send(|h| h.get(fx.url("/fabric/api/api-keys")))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     let id = list["data"][1]["id"].as_str().unwrap().to_owned();
-    let revoke = server.url(&format!("/fabric/api/api-keys/{id}/revoke"));
+    let revoke = fx.url(&format!("/fabric/api/api-keys/{id}/revoke"));
     assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
     let login: serde_json::Value = reqwest::Client::new()
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .header("content-type", "application/json")
         .body(r#"{"username": "max@acme.example", "password": "max-demo-password"}"#)
         .send()
@@ -529,11 +379,11 @@ async fn a_restart_keeps_keys_tokens_and_revocations(backend: Backend) {
         .await
         .unwrap();
     let token = format!("Bearer {}", login["token"].as_str().unwrap());
-    server.stop().await.unwrap();
+    let (stores, clock) = fx.stop().await;
 
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let fx = Fixture::with(stores, clock, |_| {}).await;
     let http = reqwest::Client::new();
-    let flows = server.url("/fabric/api/flows");
+    let flows = fx.url("/fabric/api/flows");
     let status = |v: String| {
         let http = http.clone();
         let flows = flows.clone();
@@ -549,29 +399,29 @@ async fn a_restart_keeps_keys_tokens_and_revocations(backend: Backend) {
     assert_eq!(status(kept).await, 200, "the key survived");
     assert_eq!(status(token).await, 200, "the token survived");
     assert_eq!(status(revoked).await, 401, "the revocation survived");
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 async fn concurrent_requests_lose_no_record_and_the_budget_is_exact(backend: Backend) {
     const TASKS: usize = 50;
     const EACH: usize = 100;
-    let db = TempDb::new(backend, "concurrent");
     // A frozen clock: the budget never refills, so exactly its burst is admitted.
-    let clock = TestClock::frozen(1_795_000_000);
-    // This test is about the records, not the connection caps (tests/hostile.rs has
+    // This test is about the records, not the connection caps (tests/server/hostile.rs has
     // those): reqwest's pool opens a new connection whenever none is idle at the
     // moment of asking, so 50 busy tasks can grow it past the per-client cap of 64,
     // and the server then closes the newest at once (seen in CI as `IncompleteMessage`).
-    let server = serve_with(&db, &clock, ExpiresIn::DEFAULT, |c| {
-        c.connections.max_connections_per_client = 1024;
-    })
+    let fx = Fixture::with(
+        Stores::on(backend, "concurrent"),
+        TestClock::frozen(FROZEN_AT),
+        |c| c.connections.max_connections_per_client = 1024,
+    )
     .await;
-    let admin = ann(&server, &clock);
-    let key = create_key(&server, &admin, "load").await;
-    let audit_before = server.db().audit_count().await.unwrap();
-    let flows = Arc::new(server.url("/fabric/api/flows"));
-    // Idle connections are let go before the server's 10 s keep-alive timeout, so none
-    // is reused just as the server closes it.
+    let admin = fx.ann();
+    let key = fx.key(&admin, "load").await;
+    let audit_before = fx.server.db().audit_count().await.unwrap();
+    let flows = Arc::new(fx.url("/fabric/api/flows"));
+    // Idle connections are let go before the fx.server's 10 s keep-alive timeout, so none
+    // is reused just as the fx.server closes it.
     let http = reqwest::Client::builder()
         .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
@@ -606,22 +456,22 @@ async fn concurrent_requests_lose_no_record_and_the_budget_is_exact(backend: Bac
     }
     // The key's creation spent one request of acme's 240 (ann's login is free).
     assert_eq!(total, [239, TASKS * EACH - 239, 0], "[200, 429, other]");
-    let audit_after = server.db().audit_count().await.unwrap();
+    let audit_after = fx.server.db().audit_count().await.unwrap();
     assert_eq!(
         audit_after - audit_before,
         (TASKS * EACH) as u64,
         "one audit record per request, none lost"
     );
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 /// Every route's action is checked against the policy at start: the default policy
 /// defines them all (every other test starts), and a policy that lacks one is refused
-/// by name before the server listens, instead of a route that denies every request.
+/// by name before the fx.server listens, instead of a route that denies every request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_without_a_routes_action_is_refused_at_start() {
-    let db = TempDb::new(Backend::Sqlite, "route-actions");
-    let mut config = Config::on(db.records(), "127.0.0.1:0".parse().unwrap());
+    let db = Stores::sqlite("route-actions");
+    let mut config = db.config();
     config.policy = pw_auth_core::Policy::deny_all();
     match start(config).await {
         Err(pw_auth_server::ServerError::Route(e)) => {
@@ -638,21 +488,16 @@ async fn a_policy_without_a_routes_action_is_refused_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_fails_closed_and_recovers() {
-    let db = TempDb::new(Backend::Sqlite, "fault");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
-    let admin = ann(&server, &clock);
-    let key = create_key(&server, &admin, "fault").await;
-    let flows = server.url("/fabric/api/flows");
+    let fx = Fixture::start(Backend::Sqlite, "fault").await;
+    let admin = fx.ann();
+    let key = fx.key(&admin, "fault").await;
+    let flows = fx.url("/fabric/api/flows");
     let http = reqwest::Client::new();
     let get = || http.get(&flows).header("authorization", &key).send();
     assert_eq!(get().await.unwrap().status(), 200);
 
     // Another process takes the database's exclusive lock.
-    let TempDb::Sqlite(path) = &db else {
-        unreachable!()
-    };
-    let blocker = rusqlite::Connection::open(path).unwrap();
+    let blocker = rusqlite::Connection::open(fx.stores.sqlite_path()).unwrap();
     blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
     for _ in 0..3 {
         let r = get().await.unwrap();
@@ -662,7 +507,7 @@ async fn a_locked_database_fails_closed_and_recovers() {
         assert!(!body.contains(&key) && !body.contains("sqlite"));
     }
     let login = http
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .header("content-type", "application/json")
         .body(r#"{"username": "max@acme.example", "password": "max-demo-password"}"#)
         .send()
@@ -677,7 +522,7 @@ async fn a_locked_database_fails_closed_and_recovers() {
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     assert_eq!(get().await.unwrap().status(), 200, "recovered");
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 /// PostgreSQL's counterpart of the locked file: another session holds the key table
@@ -685,19 +530,15 @@ async fn a_locked_database_fails_closed_and_recovers() {
 /// are served again once the lock is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_postgres_table_fails_closed_and_recovers() {
-    let db = TempDb::new(Backend::Postgres, "pg-fault");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
-    let admin = ann(&server, &clock);
-    let key = create_key(&server, &admin, "fault").await;
-    let flows = server.url("/fabric/api/flows");
+    let fx = Fixture::start(Backend::Postgres, "pg-fault").await;
+    let admin = fx.ann();
+    let key = fx.key(&admin, "fault").await;
+    let flows = fx.url("/fabric/api/flows");
     let http = reqwest::Client::new();
     let get = || http.get(&flows).header("authorization", &key).send();
     assert_eq!(get().await.unwrap().status(), 200);
 
-    let TempDb::Postgres { url, .. } = &db else {
-        unreachable!()
-    };
+    let url = fx.stores.postgres_url().unwrap();
     let (blocker, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -714,15 +555,18 @@ async fn a_locked_postgres_table_fails_closed_and_recovers() {
     }
     blocker.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(get().await.unwrap().status(), 200, "recovered");
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 async fn concurrent_callers_share_one_login(backend: Backend) {
-    let db = TempDb::new(backend, "one-login");
-    let clock = TestClock::default();
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
-    let client = Arc::new(ann(&server, &clock));
-    let flows = Arc::new(server.url("/fabric/api/flows"));
+    let fx = Fixture::with(
+        Stores::on(backend, "one-login"),
+        TestClock::default(),
+        |_| {},
+    )
+    .await;
+    let client = Arc::new(fx.ann());
+    let flows = Arc::new(fx.url("/fabric/api/flows"));
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (client, flows) = (Arc::clone(&client), Arc::clone(&flows));
@@ -742,11 +586,11 @@ async fn concurrent_callers_share_one_login(backend: Backend) {
     }
     assert_eq!(ok, 100);
     assert_eq!(
-        logins(&server).await,
+        logins(&fx.server).await,
         (1, 1),
         "20 callers waited on one login"
     );
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 /// Failed logins are throttled like the platform's (429 "Too Many Attempts." with
@@ -755,11 +599,14 @@ async fn concurrent_callers_share_one_login(backend: Backend) {
 /// client is spent for every username it tries. The throttled refusals are one audit
 /// record with a count, naming the client; the username is stored only as a digest.
 async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
-    let db = TempDb::new(backend, "throttle");
-    let clock = TestClock::frozen(1_795_000_000);
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let fx = Fixture::with(
+        Stores::on(backend, "throttle"),
+        TestClock::frozen(FROZEN_AT),
+        |_| {},
+    )
+    .await;
     let http = reqwest::Client::new();
-    let login = server.url("/fabric/api/login");
+    let login = fx.url("/fabric/api/login");
     let attempt = |user: &'static str, password: &'static str| {
         let http = http.clone();
         let login = login.clone();
@@ -790,13 +637,13 @@ async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
         429
     );
     // Six seconds later one more attempt fits, and the right password works.
-    clock.advance(6);
+    fx.clock.advance(6);
     assert_eq!(
         attempt("ann@acme.example", "ann-demo-password").await.0,
         200
     );
-    assert_eq!(server.password_stats().verifications, 11);
-    let records = server.db().audit_records().await.unwrap();
+    assert_eq!(fx.server.password_stats().verifications, 11);
+    let records = fx.server.db().audit_records().await.unwrap();
     let throttled: Vec<_> = records
         .iter()
         .filter(|r| r["reason"]["result"] == "throttled")
@@ -807,7 +654,10 @@ async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
     // The username is never stored: only its digest keys the budgets (the client's,
     // each username's, each username's from the client; PostgreSQL also keeps the
     // untouched rows of max's refused attempt, which its lock made).
-    let keys = db.texts("SELECT key FROM failures ORDER BY key").await;
+    let keys = fx
+        .stores
+        .texts("SELECT key FROM failures ORDER BY key")
+        .await;
     assert!(keys.len() == 3 || keys.len() == 5, "{keys:?}");
     assert_eq!(keys[0], "client:127.0.0.1");
     for pair in keys[1..].chunks(2) {
@@ -821,7 +671,7 @@ async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
         keys.iter()
             .all(|k| !k.contains("ann") && !k.contains("max"))
     );
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
 /// Failed authentications are throttled per client, and only failures are: ten
@@ -829,13 +679,16 @@ async fn failed_logins_are_throttled_by_username_and_client(backend: Backend) {
 /// audited as `throttled`) — while its valid token still answers 200 — until its
 /// budget refills.
 async fn failed_authentications_are_throttled_per_client(backend: Backend) {
-    let db = TempDb::new(backend, "auth-throttle");
-    let clock = TestClock::frozen(1_795_000_000);
-    let server = serve(&db, &clock, ExpiresIn::DEFAULT).await;
+    let fx = Fixture::with(
+        Stores::on(backend, "auth-throttle"),
+        TestClock::frozen(FROZEN_AT),
+        |_| {},
+    )
+    .await;
     let http = reqwest::Client::new();
-    let flows = server.url("/fabric/api/flows");
+    let flows = fx.url("/fabric/api/flows");
     let login = http
-        .post(server.url("/fabric/api/login"))
+        .post(fx.url("/fabric/api/login"))
         .json(&serde_json::json!({"username": "ann@acme.example", "password": "ann-demo-password"}))
         .send()
         .await
@@ -872,19 +725,19 @@ async fn failed_authentications_are_throttled_per_client(backend: Backend) {
         (200, None),
         "a valid token is never throttled"
     );
-    clock.advance(6);
+    fx.clock.advance(6);
     assert_eq!(get("Bearer guess11".to_owned()).await.0, 401);
-    let records = server.db().audit_records().await.unwrap();
+    let records = fx.server.db().audit_records().await.unwrap();
     let throttled: Vec<_> = records
         .iter()
         .filter(|r| r["reason"]["kind"] == "throttled")
         .collect();
     assert_eq!(throttled.len(), 1);
     assert_eq!(throttled[0]["client"], "127.0.0.1");
-    server.stop().await.unwrap();
+    fx.stop().await;
 }
 
-/// The database URLs a server is configured with may hold passwords: its `Debug`
+/// The database URLs a fx.server is configured with may hold passwords: its `Debug`
 /// shows neither.
 #[test]
 fn a_configs_debug_never_shows_database_urls() {

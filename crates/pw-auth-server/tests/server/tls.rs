@@ -3,22 +3,12 @@
 //! that speaks TLS only, both started by the test on loopback. The server connects,
 //! verifying the certificate against the named CA; it refuses a certificate from an
 //! unknown CA and one for another host name.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    reason = "test code: a failing unwrap is a failing test"
-)]
-
-mod services;
 
 use std::path::PathBuf;
 
+use crate::services::{self, Pg, Redis};
 use pw_auth_server::{Chain, Config, RecordsAt, Running, start};
 use rcgen::{CertificateParams, CertifiedIssuer, KeyPair, SanType};
-use services::{Pg, Redis};
 
 /// A CA, and server certificates it signed.
 struct Pki {

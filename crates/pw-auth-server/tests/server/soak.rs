@@ -5,18 +5,10 @@
 //! allowed requests without an audit record (records lost: must be 0); keys and
 //! tokens issued before the restart must still work after it.
 //!
-//! `cargo test -p pw-auth-server --test soak` runs a short version (6 s). The figures
+//! `cargo test -p pw-auth-server --test server soak` runs a short version (6 s). The figures
 //! in docs/security.md come from `PW_AUTH_SOAK_SECS=240 PW_AUTH_SOAK_CLIENTS=16
-//! cargo test --release -p pw-auth-server --test soak -- --nocapture`.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::print_stdout,
-    reason = "test code: a failing unwrap is a failing test; the soak prints its figures"
-)]
+//! cargo test --release -p pw-auth-server --test server soak -- --nocapture`.
+#![allow(clippy::print_stdout, reason = "the soak prints its figures")]
 
 use std::path::Path;
 use std::sync::Arc;
@@ -78,7 +70,7 @@ struct Counts {
 async fn soak_with_a_locked_database_and_a_restart() {
     let secs = env("PW_AUTH_SOAK_SECS", 6);
     let clients = env("PW_AUTH_SOAK_CLIENTS", 4);
-    let dir = private_dir("pw-auth-soak");
+    let dir = crate::services::temp_dir("soak");
     let path = dir.join("records.sqlite");
     let server = start_on(&path, "127.0.0.1:0".parse().unwrap()).await;
     let addr = server.addr();
@@ -216,15 +208,4 @@ async fn soak_with_a_locked_database_and_a_restart() {
     assert!(total.ok > 0 && total.unavailable > 0, "{total:?}");
     server.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A fresh directory private to its owner: the server refuses a database in one that
-/// others may write (such as `/tmp` itself).
-fn private_dir(name: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
 }

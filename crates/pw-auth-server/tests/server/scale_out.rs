@@ -4,53 +4,21 @@
 //! nothing). What one server writes, the other sees at its next request; the company's
 //! budget is one budget across both, to the request; losing Redis or PostgreSQL
 //! refuses requests and loses no record. Loops are bounded.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    reason = "test code: a failing unwrap is a failing test"
-)]
-
-mod services;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use pw_auth_core::{CompanyId, LimitDecision, LimitState, Quota, check_limit};
-use pw_auth_server::{Config, RecordsAt, RedisLimits, Running, start};
-use services::{Pg, Redis};
+use pw_auth_server::{RedisLimits, Running, start};
 use time::OffsetDateTime;
+
+use crate::fixture::{FROZEN_AT, Stores, TestClock};
+use crate::services::Redis;
 
 /// acme's burst at the Professional tier: 240 requests, then 429.
 const ACME_BURST: usize = 240;
 
-/// A frozen clock shared by both servers: the budget never refills during a test, so
-/// exactly its burst is admitted.
-#[derive(Clone)]
-struct Frozen(Arc<AtomicI64>);
-
-impl Frozen {
-    fn new() -> Frozen {
-        Frozen(Arc::new(AtomicI64::new(1_795_000_000)))
-    }
-
-    fn shared(&self) -> Arc<dyn Fn() -> OffsetDateTime + Send + Sync> {
-        let at = Arc::clone(&self.0);
-        Arc::new(move || OffsetDateTime::from_unix_timestamp(at.load(Ordering::SeqCst)).unwrap())
-    }
-}
-
-async fn serve(url: &str, redis: &Redis, clock: &Frozen) -> Running {
-    let mut config = Config::on(
-        RecordsAt::Postgres(url.to_owned()),
-        "127.0.0.1:0".parse().unwrap(),
-    );
-    config.redis = Some(redis.url());
-    config.seed_demo = true;
-    config.clock = clock.shared();
-    start(config).await.unwrap()
+/// One server on `stores` (PostgreSQL and Redis) and `clock`, frozen: the budget never
+/// refills during a test, so exactly its burst is admitted.
+async fn serve(stores: &Stores, clock: &TestClock) -> Running {
+    start(stores.config_on(clock)).await.unwrap()
 }
 
 /// A raw HTTP client, and a count of the requests that spent acme's budget.
@@ -126,12 +94,10 @@ impl Caller {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_records_and_one_budget() {
-    let pg = Pg::start();
-    let redis = Redis::start();
-    let url = pg.database();
-    let clock = Frozen::new();
-    let a = serve(&url, &redis, &clock).await;
-    let b = serve(&url, &redis, &clock).await;
+    let stores = Stores::postgres("two-servers", true);
+    let clock = TestClock::frozen(FROZEN_AT);
+    let a = serve(&stores, &clock).await;
+    let b = serve(&stores, &clock).await;
     let mut caller = Caller::new();
 
     // A key minted on A works on B.
@@ -171,7 +137,7 @@ async fn two_servers_share_records_and_one_budget() {
         .await;
     assert_eq!(status, 200);
     a.stop().await.unwrap();
-    let a = serve(&url, &redis, &clock).await;
+    let a = serve(&stores, &clock).await;
     assert_eq!(
         caller.flows(&a, &max).await,
         200,
@@ -237,12 +203,10 @@ async fn two_servers_share_records_and_one_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
-    let mut pg = Pg::start();
-    let mut redis = Redis::start();
-    let url = pg.database();
-    let clock = Frozen::new();
-    let a = serve(&url, &redis, &clock).await;
-    let b = serve(&url, &redis, &clock).await;
+    let mut stores = Stores::postgres("losing", true);
+    let clock = TestClock::frozen(FROZEN_AT);
+    let a = serve(&stores, &clock).await;
+    let b = serve(&stores, &clock).await;
     let mut caller = Caller::new();
     let (_, ann) = caller
         .login(&a, "ann@acme.example", "ann-demo-password")
@@ -252,12 +216,12 @@ async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
 
     // Redis killed: every request is refused (503), on both servers; nothing is let
     // through unlimited.
-    redis.kill();
+    stores.redis_mut().unwrap().kill();
     for server in [&a, &b, &a, &b] {
         assert_eq!(caller.flows(server, &key).await, 503, "Redis down: refused");
     }
     // Back (same data): the budget is where it was, not a fresh one.
-    redis.run();
+    stores.redis_mut().unwrap().run();
     assert_eq!(
         caller.flows_once_back(&b, &key).await,
         200,
@@ -267,8 +231,8 @@ async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
         assert_eq!(caller.flows(&a, &key).await, 200);
     }
     assert_eq!(caller.flows(&a, &key).await, 429, "the burst is spent");
-    redis.kill();
-    redis.run();
+    stores.redis_mut().unwrap().kill();
+    stores.redis_mut().unwrap().run();
     assert_eq!(
         caller.flows_once_back(&b, &key).await,
         429,
@@ -277,7 +241,7 @@ async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
     let audit_before = a.db().audit_count().await.unwrap();
 
     // PostgreSQL crashes: logins and requests are refused (503), never allowed.
-    pg.crash();
+    stores.pg_mut().unwrap().crash();
     for server in [&a, &b] {
         assert_eq!(caller.flows(server, &key).await, 503, "PostgreSQL down");
         let (status, _) = caller
@@ -286,7 +250,7 @@ async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
         assert_eq!(status, 503, "no token issued that could not be stored");
     }
     // Back: every record acknowledged before the crash is there.
-    pg.run();
+    stores.pg_mut().unwrap().run();
     let mut audit_after = None;
     for _ in 0..50 {
         if let Ok(n) = b.db().audit_count().await {
@@ -317,15 +281,11 @@ async fn losing_redis_or_postgres_refuses_and_loses_nothing() {
 /// the fast one.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
-    let pg = Pg::start();
-    let redis = Redis::start();
-    let url = pg.database();
-    let right = Frozen::new();
-    let fast = Frozen(Arc::new(AtomicI64::new(
-        right.0.load(Ordering::SeqCst) + 1800,
-    )));
-    let a = serve(&url, &redis, &fast).await;
-    let b = serve(&url, &redis, &right).await;
+    let stores = Stores::postgres("fast-clock", true);
+    let right = TestClock::frozen(FROZEN_AT);
+    let fast = TestClock::frozen(FROZEN_AT + 1800);
+    let a = serve(&stores, &fast).await;
+    let b = serve(&stores, &right).await;
     let mut caller = Caller::new();
     let (_, ann) = caller
         .login(&b, "ann@acme.example", "ann-demo-password")
@@ -348,7 +308,7 @@ async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
         "1",
         "one interval, not half an hour"
     );
-    right.0.fetch_add(1, Ordering::SeqCst);
+    right.advance(1);
     assert_eq!(caller.flows(&b, &ann).await, 200, "a second later");
     a.stop().await.unwrap();
     b.stop().await.unwrap();

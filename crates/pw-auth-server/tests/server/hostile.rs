@@ -2,73 +2,19 @@
 //! review performed as an attacker would, and shown to fail. Servers, PostgreSQL and
 //! Redis are started by the tests on 127.0.0.1 (and other loopback addresses, to be
 //! several clients); every loop is bounded in count, every wait in time.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    reason = "test code: a failing unwrap is a failing test"
-)]
-
-mod services;
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+
 use std::time::Duration;
 
 use pw_auth_core::Quota;
 use pw_auth_http::{Cidr, TrustedProxies};
-use pw_auth_server::{
-    Config, ConnectionLimits, HashingLimits, RecordsAt, Running, ServerError, start,
-};
-use services::{Pg, Redis};
+use pw_auth_server::{ConnectionLimits, HashingLimits, ServerError, start};
+
+use crate::fixture::{Stores, ann_token_and_key, login};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The records of one test: a private directory holding a SQLite file, or a
-/// PostgreSQL (and Redis) of the test's own.
-struct Stores {
-    dir: PathBuf,
-    pg: Option<Pg>,
-    redis: Option<Redis>,
-}
-
-impl Stores {
-    fn sqlite(name: &str) -> Stores {
-        Stores {
-            dir: services::temp_dir(name),
-            pg: None,
-            redis: None,
-        }
-    }
-
-    fn postgres(name: &str, with_redis: bool) -> Stores {
-        Stores {
-            dir: services::temp_dir(name),
-            pg: Some(Pg::start()),
-            redis: with_redis.then(Redis::start),
-        }
-    }
-
-    fn config(&self) -> Config {
-        let records = match &self.pg {
-            Some(pg) => RecordsAt::Postgres(pg.database()),
-            None => RecordsAt::Sqlite(self.dir.join("records.sqlite")),
-        };
-        let mut c = Config::on(records, "127.0.0.1:0".parse().unwrap());
-        c.redis = self.redis.as_ref().map(Redis::url);
-        c.seed_demo = true;
-        c
-    }
-}
-
-impl Drop for Stores {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// A client whose connections come from `local` (any 127.x.y.z address).
 fn client_from(local: &str) -> reqwest::Client {
@@ -76,39 +22,6 @@ fn client_from(local: &str) -> reqwest::Client {
         .local_address(local.parse::<IpAddr>().unwrap())
         .build()
         .unwrap()
-}
-
-async fn login(
-    http: &reqwest::Client,
-    server: &Running,
-    user: &str,
-    password: &str,
-) -> reqwest::Response {
-    http.post(server.url("/fabric/api/login"))
-        .json(&serde_json::json!({"username": user, "password": password}))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A bearer token for ann, and an API key she created.
-async fn ann_token_and_key(server: &Running) -> (String, String) {
-    let http = reqwest::Client::new();
-    let r = login(&http, server, "ann@acme.example", "ann-demo-password").await;
-    assert_eq!(r.status(), 200);
-    let v: serde_json::Value = r.json().await.unwrap();
-    let token = format!("Bearer {}", v["token"].as_str().unwrap());
-    let r = http
-        .post(server.url("/fabric/api/api-keys"))
-        .header("authorization", &token)
-        .header("content-type", "application/json")
-        .body(r#"{"label": "hostile"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let v: serde_json::Value = r.json().await.unwrap();
-    (token, v["key"].as_str().unwrap().to_owned())
 }
 
 /// 200 concurrent wrong passwords from one address verify at most the quota (10),
@@ -624,7 +537,7 @@ async fn the_database_is_private_and_the_demo_stays_on_loopback() {
     let server = start(stores.config()).await.unwrap();
     let (_, _key) = ann_token_and_key(&server).await;
     for name in ["records.sqlite", "records.sqlite-wal", "records.sqlite-shm"] {
-        let mode = std::fs::metadata(stores.dir.join(name))
+        let mode = std::fs::metadata(stores.dir().join(name))
             .unwrap()
             .permissions()
             .mode();
@@ -632,7 +545,7 @@ async fn the_database_is_private_and_the_demo_stays_on_loopback() {
     }
     server.stop().await.unwrap();
 
-    let file = stores.dir.join("records.sqlite");
+    let file = stores.dir().join("records.sqlite");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
     let e = start(stores.config()).await.unwrap_err();
     assert!(
@@ -647,10 +560,10 @@ async fn the_database_is_private_and_the_demo_stays_on_loopback() {
         0o600
     );
     server.stop().await.unwrap();
-    std::fs::set_permissions(&stores.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(stores.dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let e = start(stores.config()).await.unwrap_err();
     assert!(e.to_string().contains("directory"), "{e}");
-    std::fs::set_permissions(&stores.dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(stores.dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
 
     let mut open = Stores::sqlite("demo-open").config();
     open.listen = SocketAddr::from(([0, 0, 0, 0], 0));

@@ -1,0 +1,31 @@
+//! The reference server's tests over real loopback connections, in one binary: each
+//! test starts its own server on 127.0.0.1:0 on records of its own (a private SQLite
+//! file, or a PostgreSQL and a Redis that `services` starts on loopback from the
+//! distribution's packages), from one [`fixture`]. Every loop is bounded in count,
+//! every wait in time.
+//!
+//! - `loopback`: the platform's flows through the reqwest adapter, on both stores;
+//! - `hostile`: each finding of the hostile-load review, performed and shown to fail;
+//! - `scale_out`: two servers sharing one PostgreSQL and one Redis;
+//! - `tls`: PostgreSQL and Redis over TLS, verified;
+//! - `soak`: a bounded soak with a locked database and a restart.
+//!
+//! (The memory checks are binaries of their own: each replaces the global allocator.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "test code: a failing unwrap is a failing test"
+)]
+
+mod fixture;
+mod hostile;
+mod loopback;
+mod scale_out;
+mod services;
+mod soak;
+#[path = "../support/temp_dir.rs"]
+mod temp_dir;
+mod tls;
