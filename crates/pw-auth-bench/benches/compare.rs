@@ -9,7 +9,6 @@
     reason = "benchmark code"
 )]
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -19,8 +18,8 @@ use pw_auth_bench::{
 };
 use pw_auth_core::*;
 use pw_auth_http::{
-    Budget, Budgets, Responder, ServerFlow, ServerStore, Target, parse_authorization,
-    parse_authorization_ref, parse_challenges, parse_challenges_ref,
+    Budget, Budgets, Responder, ServerFlow, Target, parse_authorization, parse_authorization_ref,
+    parse_challenges, parse_challenges_ref,
 };
 use time::macros::datetime;
 
@@ -296,29 +295,10 @@ fn header_benches(c: &mut Criterion) {
 /// An in-memory server: header bytes → parse → lookup by digest → authenticate →
 /// authorize → outcome.
 struct Server {
-    keys: HashMap<ApiKeyDigest, ApiKeyRecord>,
-    users: HashMap<UserId, UserRecord>,
+    records: MemoryRecords,
     policy: Policy,
     responder: Responder,
     acme: CompanyId,
-}
-
-impl RecordStore for Server {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        self.keys.get(digest).into()
-    }
-    fn token(&self, _: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        Lookup::NotFound
-    }
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.get(id)
-    }
-}
-
-impl ServerStore for Server {
-    fn grants(&self, _: &UserId) -> std::borrow::Cow<'_, [CompanyId]> {
-        std::borrow::Cow::Borrowed(&[])
-    }
 }
 
 /// One company's usage budget, in memory.
@@ -335,7 +315,8 @@ impl Server {
         let Ok(credential) = parse_authorization_ref(header) else {
             return 401;
         };
-        let Ok(p) = Authenticator::default().authenticate_digest(&credential.digest(), self, NOW)
+        let Ok(p) =
+            Authenticator::default().authenticate_digest(&credential.digest(), &self.records, NOW)
         else {
             return 401;
         };
@@ -362,8 +343,11 @@ fn server_path(c: &mut Criterion) {
     )
     .unwrap();
     let server = Server {
-        keys: HashMap::from([(m.record.digest, m.record.clone())]),
-        users: HashMap::from([(m.user.id.clone(), m.user.clone())]),
+        records: {
+            let mut records = MemoryRecords::new();
+            records.insert_minted(&m);
+            records
+        },
         policy: Policy::default_policy(),
         responder: Responder::new("bench").unwrap(),
         acme,
@@ -386,13 +370,13 @@ fn server_path(c: &mut Criterion) {
         b.iter(|| parse_authorization_ref(black_box(&header)).is_ok())
     });
     let principal = Authenticator::default()
-        .authenticate(&Credential::ApiKey(digest.clone()), &server, NOW)
+        .authenticate(&Credential::ApiKey(digest.clone()), &server.records, NOW)
         .unwrap();
     g.bench_function(BenchmarkId::new("breakdown", "authenticate"), |b| {
         b.iter(|| {
             Authenticator::default().authenticate(
                 black_box(&Credential::ApiKey(digest.clone())),
-                &server,
+                &server.records,
                 NOW,
             )
         })
@@ -411,7 +395,7 @@ fn server_path(c: &mut Criterion) {
     let serve = |budget: &mut OneBudget, action: &str| {
         budget.0 = LimitState::default();
         let target = Target::new(action, &server.acme, Tier::Professional);
-        flow.serve([&header[..]], &server, target, Some(budget), NOW)
+        flow.serve([&header[..]], &server.records, target, Some(budget), NOW)
     };
     assert!(serve(&mut budget, "flows.deploy").is_allowed());
     assert_eq!(

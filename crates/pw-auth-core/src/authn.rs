@@ -419,41 +419,16 @@ mod tests {
         );
     }
 
-    /// A store of one key (or its tombstone), one token and their users.
-    struct Store {
-        key: Option<ApiKeyRecord>,
-        deleted: bool,
-        token: TokenRecord,
-        users: Vec<UserRecord>,
-    }
-
-    impl RecordStore for Store {
-        fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-            match &self.key {
-                Some(k) if &k.digest == digest => Lookup::Found(k),
-                _ if self.deleted => Lookup::Deleted,
-                _ => Lookup::NotFound,
-            }
-        }
-        fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-            Some(&self.token).filter(|t| &t.digest == digest).into()
-        }
-        fn user(&self, id: &UserId) -> Option<&UserRecord> {
-            self.users.iter().find(|u| &u.id == id)
-        }
-    }
-
     #[test]
     fn authenticate_looks_records_up_by_digest() {
         let m = mint_api_key(&acme(), KeyLabel::new("erp").unwrap(), &RANDOM, NOW).unwrap();
         let ann = UserRecord::active(UserId::new("ann").unwrap(), acme(), Role::Manager);
         let t = issue_token(&ann, &RANDOM, NOW, ExpiresIn::DEFAULT).unwrap();
-        let mut store = Store {
-            key: Some(m.record.clone()),
-            deleted: false,
-            token: t.record,
-            users: vec![m.user, ann],
-        };
+        let mut store = crate::MemoryRecords::new();
+        store
+            .insert_minted(&m)
+            .insert_user(ann)
+            .insert_token(t.record);
         let a = Authenticator::default();
         let key = Credential::ApiKey(m.key);
         assert_eq!(
@@ -470,12 +445,13 @@ mod tests {
             a.authenticate(&stranger, &store, NOW),
             Err(AuthnFailure::Unknown)
         );
-        store.key = None;
+        let mut without_the_key = crate::MemoryRecords::new();
+        without_the_key.insert_user(m.user);
         assert_eq!(
-            a.authenticate(&key, &store, NOW),
+            a.authenticate(&key, &without_the_key, NOW),
             Err(AuthnFailure::Unknown)
         );
-        store.deleted = true;
+        store.delete_key(&m.record.digest);
         assert_eq!(
             a.authenticate(&key, &store, NOW),
             Err(AuthnFailure::Deleted)

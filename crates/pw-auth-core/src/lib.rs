@@ -60,6 +60,8 @@ mod hex;
 mod id;
 mod lifetime;
 mod limit;
+#[cfg(any(test, feature = "test-support"))]
+mod memory;
 mod mint;
 mod names;
 mod policy;
@@ -89,6 +91,8 @@ pub use limit::{
     LimitDecision, LimitState, MAX_QUOTA_PERIOD_SECS, Quota, QuotaError, QuotaRepr, check_limit,
     refund_limit,
 };
+#[cfg(any(test, feature = "test-support"))]
+pub use memory::MemoryRecords;
 pub use mint::{
     AlreadyRevoked, ApiKeyRecord, IssuedToken, KeyLabel, LabelError, MAX_LABEL_CHARS,
     MAX_RANDOM_BYTES, MIN_RANDOM_BYTES, MintError, MintedApiKey, TokenAlreadyRevoked, TokenRecord,

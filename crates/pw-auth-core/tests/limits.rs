@@ -160,25 +160,6 @@ proptest! {
     }
 }
 
-/// A store of one company's API key and one person's token.
-struct Store {
-    key: ApiKeyRecord,
-    token: TokenRecord,
-    users: Vec<UserRecord>,
-}
-
-impl RecordStore for Store {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        Some(&self.key).filter(|k| &k.digest == digest).into()
-    }
-    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        Some(&self.token).filter(|t| &t.digest == digest).into()
-    }
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.iter().find(|u| &u.id == id)
-    }
-}
-
 /// The recipe a server follows: authenticate, authorise, spend the budget `usage_key`
 /// names (the principal's own company). An API key and a bearer token of acme,
 /// asking for different actions, exhaust one budget together; globex keeps its own.
@@ -194,11 +175,11 @@ fn api_keys_and_tokens_of_a_company_share_one_budget() {
     .unwrap();
     let ann = UserRecord::active(user("ann"), acme.clone(), Role::Manager);
     let t = issue_token(&ann, b"fedcba9876543210", NOW, ExpiresIn::DEFAULT).unwrap();
-    let store = Store {
-        key: m.record.clone(),
-        token: t.record.clone(),
-        users: vec![m.user.clone(), ann],
-    };
+    let mut store = MemoryRecords::new();
+    store
+        .insert_minted(&m)
+        .insert_user(ann)
+        .insert_token(t.record.clone());
     let key = Credential::ApiKey(m.key.clone());
     let token = Credential::Bearer(t.token.clone());
     let q = Quota::new(4, 60, 4).unwrap();

@@ -8,14 +8,12 @@
     reason = "remainders by non-zero list lengths, and at most 2^32 s added to 2026, far inside time's range"
 )]
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, CompanyId, ExpiresIn, KeyLabel, LimitState, Lookup, Policy,
-    RecordStore, Request, Role, Tier, TokenDigest, TokenRecord, UserId, UserRecord, UserStatus,
-    authorize, issue_token, mint_api_key, usage_key,
+    CompanyId, ExpiresIn, KeyLabel, LimitState, MemoryRecords, Policy, Request, Role, Tier, UserId,
+    UserRecord, UserStatus, authorize, issue_token, mint_api_key, usage_key,
 };
 use pw_auth_http::{
     Budget, Responder, Served, ServerFlow, ServerStore, Target, credential_from_headers,
@@ -31,36 +29,10 @@ const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
 /// with a grant for acme-eu), off (disabled); a live key, a revoked key, and tokens.
 struct World {
     flow: ServerFlow,
-    users: Vec<UserRecord>,
-    keys: Vec<ApiKeyRecord>,
-    tokens: Vec<TokenRecord>,
-    grants: Vec<(UserId, CompanyId)>,
+    records: MemoryRecords,
     /// Header values that carry a real credential, and whether it is live.
     credentials: Vec<(String, bool)>,
     secrets: Vec<String>,
-}
-
-impl RecordStore for World {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        self.keys.iter().find(|k| &k.digest == digest).into()
-    }
-    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        self.tokens.iter().find(|t| &t.digest == digest).into()
-    }
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.iter().find(|u| &u.id == id)
-    }
-}
-
-impl ServerStore for World {
-    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
-        self.grants
-            .iter()
-            .filter(|(u, _)| u == user)
-            .map(|(_, c)| c.clone())
-            .collect::<Vec<_>>()
-            .into()
-    }
 }
 
 fn build() -> Result<World, String> {
@@ -96,15 +68,23 @@ fn build() -> Result<World, String> {
         t_max.token.expose_secret().to_owned(),
         t_off.token.expose_secret().to_owned(),
     ];
+    let mut records = MemoryRecords::new();
+    records
+        .insert_minted(&live)
+        .insert_minted(&dead)
+        .insert_user(ann)
+        .insert_user(off)
+        .insert_user(max.clone())
+        .insert_token(t_ann.record)
+        .insert_token(t_max.record)
+        .insert_token(t_off.record)
+        .grant(max.id, eu);
     Ok(World {
         flow: ServerFlow::new(
             Policy::default_policy(),
             Responder::new("patchworks").map_err(|x| e(&x))?,
         ),
-        users: vec![ann, max.clone(), off, live.user, dead.user],
-        keys: vec![live.record, dead.record],
-        tokens: vec![t_ann.record, t_max.record, t_off.record],
-        grants: vec![(max.id, eu)],
+        records,
         credentials,
         secrets,
     })
@@ -198,15 +178,14 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
     let company = CompanyId::new(company_name).map_err(|e| Violation(e.to_string()))?;
     let acme = CompanyId::new("acme").map_err(|e| Violation(e.to_string()))?;
     let now = NOW + Duration::seconds(i64::from(input.later_secs));
-    let target = Target::new(action, &company, Tier::Professional);
-    let target = if company_name == "acme-eu" {
-        target.with_parent(&acme)
-    } else {
-        target
-    };
+    let parent = (company_name == "acme-eu").then_some(&acme);
+    let target = Target::new(action, &company, Tier::Professional).with_parent(parent);
 
     let parsed = credential_from_headers(&headers);
-    let served = match w.flow.authenticate_parsed(parsed, w, Some(target), now) {
+    let served = match w
+        .flow
+        .authenticate_parsed(parsed, &w.records, Some(target), now)
+    {
         Err(refused) => Served::Refused(*refused),
         Ok(principal) => {
             let mut state = LimitState::default();
@@ -218,15 +197,10 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
             ensure(usage_key(&principal) == &acme, || {
                 format!("a principal of {} authenticated", usage_key(&principal))
             })?;
-            let grants = w.grants(principal.user());
-            let request = {
-                let r = Request::new(action, &company, Tier::Professional).with_grants(&grants);
-                if company_name == "acme-eu" {
-                    r.with_parent(&acme)
-                } else {
-                    r
-                }
-            };
+            let grants = w.records.grants(principal.user());
+            let request = Request::new(action, &company, Tier::Professional)
+                .with_grants(&grants)
+                .with_parent(parent);
             let alone = authorize(w.flow.policy(), &principal, &request, now);
             let served = w.flow.decide(
                 principal,

@@ -1,5 +1,5 @@
 //! A server walked through the cases of the seed page, end to end, sans-IO: every
-//! record lives in memory, the clock is a variable, random bytes are fixed.
+//! record lives in memory (`MemoryRecords`, of the `test-support` feature), the clock is a variable, random bytes are fixed.
 //!
 //! Every request goes through the library's one server flow, `ServerFlow::serve`.
 //!
@@ -10,46 +10,14 @@
     reason = "an example stops loudly on a broken fixture"
 )]
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
 use pw_auth_core::*;
-use pw_auth_http::{Responder, ServerFlow, ServerStore, Target, format_authorization};
+use pw_auth_http::{Responder, ServerFlow, Target, format_authorization};
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-/// The caller's side: records keyed by digest, never by secret.
-#[derive(Default)]
-struct Store {
-    users: HashMap<UserId, UserRecord>,
-    keys: HashMap<ApiKeyDigest, ApiKeyRecord>,
-    tokens: HashMap<TokenDigest, TokenRecord>,
-}
-
-/// The only IO of a real server: looking records up by digest (never by secret).
-impl RecordStore for Store {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        self.keys.get(digest).into()
-    }
-
-    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        self.tokens.get(digest).into()
-    }
-
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.get(id)
-    }
-}
-
-impl ServerStore for Store {
-    fn grants(&self, _: &UserId) -> Cow<'_, [CompanyId]> {
-        Cow::Borrowed(&[])
-    }
-}
-
 fn step(
-    store: &Store,
+    store: &MemoryRecords,
     flow: &ServerFlow,
     title: &str,
     credential: &Credential,
@@ -76,7 +44,7 @@ fn main() {
         Responder::new("patchworks").expect("a valid realm"),
     );
     let acme = CompanyId::new("acme").expect("valid id");
-    let mut store = Store::default();
+    let mut store = MemoryRecords::new();
 
     // Ann registered the company, so she is its administrator. She logs in: the
     // caller checked her password; the core issues a token from random bytes.
@@ -85,7 +53,7 @@ fn main() {
         acme.clone(),
         Role::Administrator,
     );
-    store.users.insert(ann.id.clone(), ann.clone());
+    store.insert_user(ann.clone());
     let login = issue_token(
         &ann,
         &[
@@ -96,9 +64,7 @@ fn main() {
         ExpiresIn::DEFAULT,
     )
     .expect("token issued");
-    store
-        .tokens
-        .insert(login.record.digest, login.record.clone());
+    store.insert_token(login.record.clone());
     let ann_token = Credential::Bearer(login.token);
 
     // She creates an API key for the ERP system: one new api-user per key.
@@ -118,12 +84,7 @@ fn main() {
         minted.record.label.as_str(),
         minted.user.id
     );
-    store
-        .users
-        .insert(minted.user.id.clone(), minted.user.clone());
-    store
-        .keys
-        .insert(minted.record.digest, minted.record.clone());
+    store.insert_minted(&minted);
     let erp_key = Credential::ApiKey(minted.key.clone());
 
     step(
@@ -160,7 +121,7 @@ fn main() {
         later,
     );
 
-    let record = store.keys.get_mut(&minted.record.digest).expect("stored");
+    let record = store.key_mut(&minted.record.digest).expect("stored");
     record.revoke(later).expect("not yet revoked");
     step(
         &store,

@@ -28,37 +28,13 @@ impl Rng {
     }
 }
 
-/// The records behind the fake server.
-struct Records {
-    user: UserRecord,
-    tokens: Vec<TokenRecord>,
-    key: ApiKeyRecord,
-    key_user: UserRecord,
-}
-
-impl RecordStore for Records {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        Some(&self.key).filter(|k| &k.digest == digest).into()
-    }
-    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        self.tokens.iter().find(|t| &t.digest == digest).into()
-    }
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        [&self.user, &self.key_user]
-            .into_iter()
-            .find(|u| &u.id == id)
-    }
-}
-
-impl ServerStore for Records {
-    fn grants(&self, _: &UserId) -> std::borrow::Cow<'_, [CompanyId]> {
-        std::borrow::Cow::Borrowed(&[])
-    }
-}
-
 /// The server: one user, one API key, and the library's own server flow.
 struct Server {
-    records: Records,
+    /// ann (a manager, who logs in), her tokens, and one API key.
+    records: MemoryRecords,
+    key: ApiKeyDigest,
+    /// The tokens issued, oldest first.
+    tokens: Vec<(TokenId, TokenDigest)>,
     flow: ServerFlow,
     acme: CompanyId,
     /// Tokens that have served a request (only those are revoked at random, so that
@@ -80,13 +56,16 @@ impl Server {
             START,
         )
         .unwrap();
+        let mut records = MemoryRecords::new();
+        records.insert_minted(&m).insert_user(UserRecord::active(
+            UserId::new("ann").unwrap(),
+            acme.clone(),
+            Role::Manager,
+        ));
         let server = Server {
-            records: Records {
-                user: UserRecord::active(UserId::new("ann").unwrap(), acme.clone(), Role::Manager),
-                tokens: Vec::new(),
-                key: m.record,
-                key_user: m.user,
-            },
+            records,
+            key: m.record.digest,
+            tokens: Vec::new(),
             flow: ServerFlow::new(Policy::default_policy(), Responder::new("sim").unwrap()),
             acme,
             proven: Vec::new(),
@@ -104,7 +83,10 @@ impl Server {
             Ok(req) => req,
             Err(refused) => return (refused.outcome.status(), refused.outcome.body().to_owned()),
         };
-        let user = Some(&self.records.user).filter(|u| u.id.as_str() == req.username());
+        let user = UserId::new(req.username())
+            .ok()
+            .and_then(|id| self.records.user(&id))
+            .filter(|u| u.role != Role::ApiUser);
         let password_ok = req.password().expose_secret() == "secret";
         self.issued += 1;
         let mut random = [0u8; 16];
@@ -117,7 +99,9 @@ impl Server {
             .unwrap();
         match served {
             LoginServed::Issued(issued) => {
-                self.records.tokens.push(issued.record().clone());
+                let record = issued.record();
+                self.tokens.push((record.id.clone(), record.digest));
+                self.records.insert_token(record.clone());
                 (200, issued.body().to_string())
             }
             LoginServed::Refused { refusal, .. } => {
@@ -127,7 +111,7 @@ impl Server {
     }
 
     fn request(&mut self, authorization: &str, now: OffsetDateTime) -> (u16, Vec<String>) {
-        if !authorization.starts_with("Bearer ") && self.records.key.revoked_at.is_some() {
+        if !authorization.starts_with("Bearer ") && self.key_revoked() {
             self.key_requests_after_revocation += 1;
         }
         let target = Target::new("flows.view", &self.acme, Tier::Professional);
@@ -154,15 +138,29 @@ impl Server {
 
     /// Revokes the newest proven token (an injected 401).
     fn revoke_a_token(&mut self, now: OffsetDateTime) {
-        if let Some(r) = self
-            .records
+        let newest = self
             .tokens
-            .iter_mut()
+            .iter()
             .rev()
-            .find(|r| self.proven.contains(&r.id))
-        {
+            .find(|(id, _)| self.proven.contains(id));
+        if let Some(r) = newest.and_then(|(_, digest)| self.records.token_mut(digest)) {
             let _ = r.revoke(now);
         }
+    }
+
+    fn key_revoked(&self) -> bool {
+        match self.records.api_key(&self.key) {
+            Lookup::Found(record) => record.revoked_at.is_some(),
+            Lookup::Deleted | Lookup::NotFound => true,
+        }
+    }
+
+    fn revoke_the_key(&mut self, now: OffsetDateTime) {
+        self.records
+            .key_mut(&self.key)
+            .unwrap()
+            .revoke(now)
+            .unwrap();
     }
 }
 
@@ -200,8 +198,8 @@ proptest! {
             if rng.below(40) == 0 {
                 server.revoke_a_token(now);
             }
-            if now > START + Duration::days(1) && server.records.key.revoked_at.is_none() {
-                server.records.key.revoke(now).unwrap();
+            if now > START + Duration::days(1) && !server.key_revoked() {
+                server.revoke_the_key(now);
             }
             // A login answer may arrive now, or after this burst of requests.
             let answer_now = rng.below(2) == 0;
@@ -352,7 +350,7 @@ fn scripted_api_key_session() {
         "an hour later",
     ] {
         if what == "key revoked by its owner" {
-            server.records.key.revoke(now).unwrap();
+            server.revoke_the_key(now);
         }
         if what == "an hour later" {
             now += Duration::hours(1);

@@ -1,7 +1,6 @@
 //! The server flow: every path, the order of authentication, authorisation and
 //! charging, the login steps and the key endpoints' bodies.
 
-use std::borrow::Cow;
 use std::time::Duration as StdDuration;
 
 use pw_auth_core::*;
@@ -10,38 +9,6 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
-
-/// acme (professional) with a linked acme-eu; ann (administrator), max (manager with
-/// a grant for acme-eu), a disabled user, and one API key.
-struct World {
-    users: Vec<UserRecord>,
-    keys: Vec<ApiKeyRecord>,
-    tokens: Vec<TokenRecord>,
-    grants: Vec<(UserId, CompanyId)>,
-}
-
-impl RecordStore for World {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        self.keys.iter().find(|k| &k.digest == digest).into()
-    }
-    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        self.tokens.iter().find(|t| &t.digest == digest).into()
-    }
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.iter().find(|u| &u.id == id)
-    }
-}
-
-impl ServerStore for World {
-    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
-        self.grants
-            .iter()
-            .filter(|(u, _)| u == user)
-            .map(|(_, c)| c.clone())
-            .collect::<Vec<_>>()
-            .into()
-    }
-}
 
 fn id(s: &str) -> UserId {
     UserId::new(s).unwrap()
@@ -52,7 +19,7 @@ fn company(s: &str) -> CompanyId {
 }
 
 struct Fixture {
-    world: World,
+    world: MemoryRecords,
     flow: ServerFlow,
     key: String,
     ann: String,
@@ -78,11 +45,17 @@ fn fixture() -> Fixture {
         key: m.key.expose_secret().to_owned(),
         ann: format!("Bearer {}", t_ann.token.expose_secret()),
         max: format!("Bearer {}", t_max.token.expose_secret()),
-        world: World {
-            users: vec![ann, max.clone(), off, m.user],
-            keys: vec![m.record],
-            tokens: vec![t_ann.record, t_max.record],
-            grants: vec![(max.id, company("acme-eu"))],
+        world: {
+            let mut world = MemoryRecords::new();
+            world
+                .insert_minted(&m)
+                .insert_user(ann)
+                .insert_user(off)
+                .insert_user(max.clone())
+                .insert_token(t_ann.record)
+                .insert_token(t_max.record)
+                .grant(max.id, company("acme-eu"));
+            world
         },
         flow: ServerFlow::new(
             Policy::default_policy(),
@@ -324,12 +297,11 @@ fn login_in_two_steps() {
     let f = fixture();
     let ann = f.world.user(&id("ann")).unwrap();
     let off = f.world.user(&id("off")).unwrap();
-    let key_user = f
-        .world
-        .users
-        .iter()
-        .find(|u| u.role == Role::ApiUser)
-        .unwrap();
+    let digest = ApiKey::new(f.key.clone()).unwrap().digest();
+    let Lookup::Found(key) = f.world.api_key(&digest) else {
+        panic!("the fixture's key is stored")
+    };
+    let key_user = f.world.user(&key.user).unwrap();
     let random = b"login-random-16b";
     let login = |user, ok| {
         f.flow

@@ -53,6 +53,14 @@ pub trait ServerStore: RecordStore {
     fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]>;
 }
 
+/// The grants [`pw_auth_core::MemoryRecords`] holds (`test-support`).
+#[cfg(feature = "test-support")]
+impl ServerStore for pw_auth_core::MemoryRecords {
+    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
+        Cow::Borrowed(self.grants_of(user))
+    }
+}
+
 /// The usage budget a request spends: the limiter state of the principal's own
 /// company ([`usage_key`](pw_auth_core::usage_key)) and that company's tier, whose
 /// quota applies. The state is updated in place; store it back afterwards.
