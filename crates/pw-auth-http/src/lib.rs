@@ -54,7 +54,6 @@ mod authorization;
 mod bearer;
 mod challenge;
 mod client;
-mod flat_json;
 mod forwarded;
 #[cfg(feature = "http")]
 mod http_types;

@@ -12,7 +12,9 @@ use pw_auth_core::{AccessToken, ExpiresIn, Lifetime, LifetimeError, Password};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use crate::flat_json::{Member, ObjectError, Out, read_object, write_object};
+mod flat_json;
+
+use flat_json::{Member, ObjectError, Out, read_object, write_object};
 
 /// The largest login body accepted, in bytes.
 pub const MAX_LOGIN_BODY_LEN: usize = 64 * 1024;

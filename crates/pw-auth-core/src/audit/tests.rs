@@ -1,0 +1,264 @@
+use super::*;
+use crate::id::CompanyId;
+use crate::principal::testing::{NOW, principal};
+use std::time::Duration;
+
+#[test]
+fn over_limit_records_round_retry_after_up_to_whole_seconds() {
+    let policy = Policy::default_policy();
+    let acme = CompanyId::new("acme").unwrap();
+    let p = principal(Role::Manager, &acme);
+    let req = Request::new("flows.view", &acme, Tier::Professional);
+    let secs = |d| match AuditRecord::over_limit(&policy, &p, &req, d, NOW).reason {
+        AuditReason::OverLimit(o) => o.retry_after_secs,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(secs(Duration::ZERO), 0);
+    assert_eq!(secs(Duration::from_secs(2)), 2);
+    assert_eq!(secs(Duration::from_nanos(2_000_000_001)), 3);
+    assert_eq!(secs(Duration::from_millis(250)), 1);
+    let r = AuditRecord::over_limit(&policy, &p, &req, Duration::from_secs(1), NOW);
+    assert_eq!(r.effect, Effect::Deny);
+    assert_eq!(r.principal.map(|a| a.user), Some(p.user().clone()));
+}
+
+#[test]
+fn only_an_issued_token_is_an_allowed_login() {
+    let policy = Policy::default_policy();
+    let acme = CompanyId::new("acme").unwrap();
+    let ann = principal(Role::Administrator, &acme);
+    let issued = AuditRecord::login(&policy, LoginResult::TokenIssued, Some(&ann), NOW);
+    assert_eq!(issued.effect, Effect::Allow);
+    assert_eq!(issued.company.as_ref(), Some(&acme));
+    assert_eq!(issued.action.as_deref(), Some("login"));
+    for result in [
+        LoginResult::MalformedBody,
+        LoginResult::UnknownUser,
+        LoginResult::WrongPassword,
+        LoginResult::UserDisabled,
+        LoginResult::ApiUser,
+    ] {
+        let r = AuditRecord::login(&policy, result, None, NOW);
+        assert_eq!(r.effect, Effect::Deny, "{result:?}");
+        assert_eq!((r.principal, r.company), (None, None));
+        let json = serde_json::to_value(AuditRecord::login(&policy, result, None, NOW)).unwrap();
+        assert_eq!(json["reason"]["kind"], "login");
+    }
+}
+
+#[test]
+fn long_actions_are_cut_on_a_char_boundary() {
+    let s = "é".repeat(100);
+    let c = cut(&s);
+    assert!(c.len() <= MAX_AUDIT_ACTION_LEN);
+    assert_eq!(c.chars().count(), 64);
+    assert_eq!(&*cut("flows.view"), "flows.view");
+}
+
+/// A policy's action is recorded by sharing the policy's text; an unknown one is
+/// recorded as asked (cut), from an id or from a definition alike.
+#[test]
+fn known_actions_share_the_policys_text() {
+    let policy = Policy::default_policy();
+    let acme = CompanyId::new("acme").unwrap();
+    let p = principal(Role::Manager, &acme);
+    let def = policy.action("flows.view").unwrap();
+    for req in [
+        Request::new("flows.view", &acme, Tier::Standard),
+        Request::for_action(def, &acme, Tier::Standard),
+    ] {
+        let d = crate::authorize(&policy, &p, &req, NOW);
+        let r = AuditRecord::decision(&policy, &p, &req, d, NOW);
+        let action = r.action.unwrap();
+        assert!(Arc::ptr_eq(&action, def.shared_id()));
+        assert!(Arc::ptr_eq(&r.policy, policy.shared_id()));
+    }
+    let unknown = Request::new("flows.fly", &acme, Tier::Standard);
+    let r = AuditRecord::unauthenticated(&policy, AuthnFailure::Missing, Some(&unknown), NOW);
+    assert_eq!(r.action.as_deref(), Some("flows.fly"));
+}
+
+/// Only refusals for a client's failures are throttled records: a throttled
+/// request and a throttled login, not any other login result or refusal.
+#[test]
+fn throttled_records_are_exactly_the_throttled_ones() {
+    let policy = Policy::default_policy();
+    assert!(AuditRecord::throttled(&policy, None, Duration::from_secs(6), NOW).is_throttled());
+    assert!(AuditRecord::login(&policy, LoginResult::Throttled, None, NOW).is_throttled());
+    for result in [
+        LoginResult::TokenIssued,
+        LoginResult::MalformedBody,
+        LoginResult::UnknownUser,
+        LoginResult::WrongPassword,
+        LoginResult::UserDisabled,
+        LoginResult::ApiUser,
+    ] {
+        assert!(
+            !AuditRecord::login(&policy, result, None, NOW).is_throttled(),
+            "{result:?}"
+        );
+    }
+    let other = AuditRecord::unauthenticated(&policy, AuthnFailure::Unknown, None, NOW);
+    assert!(!other.is_throttled());
+    assert_eq!(other.client, None);
+    let ip: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    assert_eq!(other.with_client(ip).client, Some(ip));
+}
+
+/// Every kind of record the crate writes — every reason, every authentication
+/// failure, every login result, over-limit and throttled, with an API-key, a bearer
+/// and a custom-role principal, with and without a request, at an ordinary and an
+/// extreme time — is valid against `docs/audit-schema.json`; the schema is not
+/// vacuous: records it must refuse are refused.
+#[test]
+fn every_record_kind_matches_the_published_schema() {
+    use crate::authn::AuthnFailure;
+    use crate::decision::{Decision, Request};
+    use crate::principal::testing::{api_key_principal, with_custom_role};
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../docs/audit-schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let check = |record: &AuditRecord| {
+        let v = serde_json::to_value(record).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{v}: {errors:?}");
+        v
+    };
+    let policy = Policy::default_policy();
+    let acme = CompanyId::new("acme").unwrap();
+    let req = Request::new("flows.view", &acme, Tier::Professional);
+    let principals = [
+        principal(Role::Manager, &acme),
+        api_key_principal(
+            crate::id::UserId::new("erp").unwrap(),
+            acme.clone(),
+            crate::id::ApiKeyId::new("key_1").unwrap(),
+        ),
+        with_custom_role(
+            principal(Role::User, &acme),
+            crate::role::CustomRoleName::new("ops").unwrap(),
+        )
+        .unwrap(),
+    ];
+    let times = [NOW, time::macros::datetime!(-0001-01-01 0:00 UTC)];
+    let mut n = 0;
+    for at in times {
+        for p in &principals {
+            for reason in crate::decision::examples() {
+                check(&AuditRecord::decision(
+                    &policy,
+                    p,
+                    &req,
+                    Decision::of(reason),
+                    at,
+                ));
+                n += 1;
+            }
+            check(&AuditRecord::over_limit(
+                &policy,
+                p,
+                &req,
+                Duration::from_millis(1500),
+                at,
+            ));
+            check(&AuditRecord::login(
+                &policy,
+                LoginResult::TokenIssued,
+                Some(p),
+                at,
+            ));
+        }
+        let failures = [
+            AuthnFailure::Missing,
+            AuthnFailure::Empty,
+            AuthnFailure::UnsupportedScheme {
+                scheme: Some("Basic"),
+            },
+            AuthnFailure::UnsupportedScheme { scheme: None },
+            AuthnFailure::MultipleValues { count: 2 },
+            AuthnFailure::Malformed,
+            AuthnFailure::Unknown,
+            AuthnFailure::Revoked { at },
+            AuthnFailure::Deleted,
+            AuthnFailure::Expired { at },
+            AuthnFailure::NotYetValid { from: at },
+            AuthnFailure::UserDisabled,
+            AuthnFailure::RecordMismatch,
+        ];
+        for f in failures {
+            check(&AuditRecord::unauthenticated(&policy, f, Some(&req), at));
+            check(&AuditRecord::unauthenticated(&policy, f, None, at));
+        }
+        for result in [
+            LoginResult::TokenIssued,
+            LoginResult::MalformedBody,
+            LoginResult::UnknownUser,
+            LoginResult::WrongPassword,
+            LoginResult::UserDisabled,
+            LoginResult::ApiUser,
+            LoginResult::Throttled,
+        ] {
+            check(&AuditRecord::login(&policy, result, None, at));
+        }
+        check(&AuditRecord::throttled(
+            &policy,
+            Some(&req),
+            Duration::from_secs(6),
+            at,
+        ));
+        check(&AuditRecord::throttled(&policy, None, Duration::ZERO, at));
+        for client in ["192.0.2.1", "2001:db8::1"] {
+            let mut r = AuditRecord::throttled(&policy, None, Duration::ZERO, at)
+                .with_client(client.parse().unwrap());
+            r.count = Some(3000);
+            let v = check(&r);
+            assert_eq!(
+                (v["client"].as_str(), v["count"].as_u64()),
+                (Some(client), Some(3000))
+            );
+        }
+        for p in &principals {
+            let key = crate::id::ApiKeyId::new("key_2").unwrap();
+            let v = check(&AuditRecord::key_created(&policy, p, &key, &acme, at));
+            assert_eq!(
+                v["reason"],
+                serde_json::json!({"kind": "key_created", "key_id": "key_2"})
+            );
+            assert_eq!(v["action"], "api-keys.create");
+        }
+    }
+    assert!(n >= 100);
+    // Records the schema must refuse.
+    let record = AuditRecord::login(&policy, LoginResult::UnknownUser, None, NOW);
+    assert_eq!(record.schema_version(), AUDIT_SCHEMA_VERSION);
+    let good = check(&record);
+    assert_eq!(good["schema_version"], record.schema_version());
+    let mut bad = Vec::new();
+    let mut v = good.clone();
+    v.as_object_mut().unwrap().remove("schema_version");
+    bad.push(v);
+    let mut v = good.clone();
+    v["schema_version"] = 1.into();
+    bad.push(v);
+    let mut v = good.clone();
+    v["client"] = "not-an-address".into();
+    bad.push(v);
+    let mut v = good.clone();
+    v["count"] = 0.into();
+    bad.push(v);
+    let mut v = good.clone();
+    v["reason"]["result"] = "maybe".into();
+    bad.push(v);
+    let mut v = good.clone();
+    v["reason"] = serde_json::json!({"kind": "new_kind"});
+    bad.push(v);
+    let mut v = good.clone();
+    v["token"] = "pwt_secret".into();
+    bad.push(v);
+    let mut v = good;
+    v["time"] = "2026-11-27 12:00".into();
+    bad.push(v);
+    for v in bad {
+        assert!(!validator.is_valid(&v), "{v}");
+    }
+}
