@@ -71,61 +71,90 @@ impl<S> Clone for PwAuth<S> {
     }
 }
 
+/// Builds a [`PwAuth`]: every setting is given before the adapter exists, so none can
+/// be lost to a clone made earlier. From [`PwAuth::builder`]; each setting once, in
+/// any order, then [`build`](PwAuthBuilder::build).
+///
+/// ```
+/// use std::sync::Arc;
+/// use pw_auth_axum::{MemoryStore, PwAuth};
+/// use pw_auth_core::Policy;
+/// use pw_auth_http::{ClientAddr, Responder, ServerFlow};
+/// let flow = ServerFlow::new(Policy::default_policy(), Responder::new("example")?);
+/// let auth = PwAuth::builder(flow, MemoryStore::default())
+///     .client(Arc::new(|_parts: &http::request::Parts| {
+///         Some(ClientAddr::new("203.0.113.7".parse().ok()?))
+///     }))
+///     .build();
+/// # let _ = auth;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PwAuthBuilder<S> {
+    inner: Inner<S>,
+}
+
+impl<S: AuthStore> PwAuthBuilder<S> {
+    /// Reads `clock` instead of the system clock (e.g. a test's fake clock).
+    pub fn clock(mut self, clock: Arc<Clock>) -> PwAuthBuilder<S> {
+        self.inner.clock = clock;
+        self
+    }
+
+    /// Chooses the company a request acts in with `hook` (for example from a header
+    /// naming a linked company; see [`CompanyHook`]).
+    pub fn company_hook(mut self, hook: Arc<CompanyHook>) -> PwAuthBuilder<S> {
+        self.inner.company = hook;
+        self
+    }
+
+    /// Tells clients apart with `client_of`, which names each request's client in its
+    /// audit record and throttles failed authentications per client (without it, none
+    /// are throttled): after the flow's failure quota of 401s, a client's failing
+    /// requests are answered 429 with `Retry-After` instead until its budget refills.
+    /// Each failure is charged atomically ([`AuthStore::with_failures`]), so
+    /// concurrency cannot pass the quota; a request with a valid credential is never
+    /// refused by this throttle.
+    pub fn client(mut self, client_of: Arc<ClientOf>) -> PwAuthBuilder<S> {
+        self.inner.client_of = Some(client_of);
+        self
+    }
+
+    /// Serves without usage limits.
+    pub fn without_limit(mut self) -> PwAuthBuilder<S> {
+        self.inner.limit = false;
+        self
+    }
+
+    /// The adapter, cheap to clone from here on.
+    pub fn build(self) -> PwAuth<S> {
+        PwAuth {
+            inner: Arc::new(self.inner),
+        }
+    }
+}
+
 impl<S: AuthStore> PwAuth<S> {
     /// The adapter over `flow` and `store`, with the system clock, the usage limit
-    /// on, and requests acting in the principal's own company.
+    /// on, requests acting in the principal's own company, and no client throttle:
+    /// [`PwAuth::builder`] with no setting changed.
     pub fn new(flow: ServerFlow, store: S) -> PwAuth<S> {
-        PwAuth {
-            inner: Arc::new(Inner {
+        PwAuth::builder(flow, store).build()
+    }
+
+    /// A builder of the adapter over `flow` and `store`, starting from the settings
+    /// of [`PwAuth::new`].
+    pub fn builder(flow: ServerFlow, store: S) -> PwAuthBuilder<S> {
+        PwAuthBuilder {
+            inner: Inner {
                 flow: Arc::new(flow),
                 store,
                 clock: Arc::new(OffsetDateTime::now_utc),
                 company: Arc::new(|_: &Parts, _: &Principal| Ok(None)),
                 client_of: None,
                 limit: true,
-            }),
+            },
         }
-    }
-
-    fn with(self, f: impl FnOnce(&mut Inner<S>)) -> PwAuth<S> {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                f(&mut inner);
-                PwAuth {
-                    inner: Arc::new(inner),
-                }
-            }
-            Err(inner) => PwAuth { inner },
-        }
-    }
-
-    /// The same adapter reading another clock. Call it before cloning.
-    pub fn with_clock(self, clock: Arc<Clock>) -> PwAuth<S> {
-        self.with(|i| i.clock = clock)
-    }
-
-    /// The same adapter choosing the company a request acts in with `hook` (for
-    /// example from a header naming a linked company; see [`CompanyHook`]). Call it
-    /// before cloning.
-    pub fn with_company_hook(self, hook: Arc<CompanyHook>) -> PwAuth<S> {
-        self.with(|i| i.company = hook)
-    }
-
-    /// The same adapter telling clients apart with `client_of`, which names each
-    /// request's client in its audit record and throttles failed authentications per
-    /// client (without it, none are throttled): after the flow's failure quota of
-    /// 401s, a client's failing requests are answered 429 with `Retry-After` instead
-    /// until its budget refills. Each failure is charged atomically
-    /// ([`AuthStore::with_failures`]), so concurrency cannot pass the quota; a request
-    /// with a valid credential is never refused by this throttle. Call it before
-    /// cloning.
-    pub fn with_client(self, client_of: Arc<ClientOf>) -> PwAuth<S> {
-        self.with(|i| i.client_of = Some(client_of))
-    }
-
-    /// The same adapter without usage limits. Call it before cloning.
-    pub fn without_limit(self) -> PwAuth<S> {
-        self.with(|i| i.limit = false)
     }
 
     /// The flow.

@@ -48,7 +48,7 @@ mod store;
 
 pub use error::{StoreError, StoreErrorKind, Unavailable};
 pub use extract::{ActingIn, Authenticated};
-pub use guard::{Admitted, ClientOf, Clock, CompanyHook, PwAuth, UnknownAction};
+pub use guard::{Admitted, ClientOf, Clock, CompanyHook, PwAuth, PwAuthBuilder, UnknownAction};
 pub use layer::{Require, RequireLayer};
 pub use memory::MemoryStore;
 pub use response::{OutcomeResponse, outcome_response, unavailable};

@@ -120,7 +120,7 @@ pub trait AuthStore: Send + Sync + 'static {
     /// Runs `f` on the failure budgets at `keys` (in that order; a key never charged
     /// has a fresh one) and stores what it leaves, atomically with respect to every
     /// other request updating any of those keys: the throttles' reservations and
-    /// charges (see [`PwAuth::with_client`](crate::PwAuth::with_client)) are decided and stored in one step,
+    /// charges (see [`PwAuthBuilder::client`](crate::PwAuthBuilder::client)) are decided and stored in one step,
     /// so no number of concurrent requests can pass a spent budget. `keys` are
     /// distinct. As in [`AuthStore::with_budget`], a compare-and-set store may run `f`
     /// again on fresh states; only the run whose states were stored counts.

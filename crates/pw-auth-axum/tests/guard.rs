@@ -130,3 +130,91 @@ async fn a_failing_store_is_a_503_that_carries_its_typed_cause() {
         );
     }
 }
+
+/// Each setting of the builder takes effect, whatever was cloned before `build`:
+/// the clock (the audit record's time), the company hook (a refusal it returns is
+/// sent), the client (named in the audit record), and `without_limit` (no budget
+/// charged, no `RateLimit` fields).
+#[tokio::test]
+async fn every_builder_setting_takes_effect() {
+    use pw_auth_core::{KeyLabel, Tier, mint_api_key};
+    use std::sync::Arc;
+    let frozen = time::macros::datetime!(2026-11-27 12:00 UTC);
+    let acme = CompanyId::new("acme").unwrap();
+    let minted = mint_api_key(
+        &acme,
+        KeyLabel::new("k").unwrap(),
+        b"0123456789abcdef",
+        frozen,
+    )
+    .unwrap();
+    let store = || {
+        let store = MemoryStore::default();
+        store.add_company(
+            acme.clone(),
+            CompanyInfo {
+                tier: Tier::Professional,
+                parent: None,
+            },
+        );
+        store.add_user(minted.user.clone());
+        store.add_key(minted.record.clone());
+        store
+    };
+    let flow = || {
+        ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        )
+    };
+    let get_flows = |auth: &PwAuth<MemoryStore>, teapot: bool| {
+        let app: Router = Router::new().route(
+            "/flows",
+            get(|| async { "ok" }).route_layer(auth.require("flows.view").unwrap()),
+        );
+        let mut request = http::Request::builder()
+            .uri("/flows")
+            .header("authorization", minted.key.expose_secret());
+        if teapot {
+            request = request.header("x-teapot", "1");
+        }
+        app.oneshot(request.body(Body::empty()).unwrap())
+    };
+
+    // The defaults: the system clock, the budget charged, no client named.
+    let auth = PwAuth::new(flow(), store());
+    let response = get_flows(&auth, false).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("ratelimit"));
+    let record = auth.store().audit_records().pop().unwrap();
+    assert_ne!(record.time, frozen);
+    assert_eq!(record.client, None);
+
+    let client: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    let responder = Responder::new("patchworks").unwrap();
+    let auth = PwAuth::builder(flow(), store())
+        .clock(Arc::new(move || frozen))
+        .client(Arc::new(move |_: &http::request::Parts| {
+            Some(pw_auth_http::ClientAddr::new(client))
+        }))
+        .company_hook(Arc::new(move |parts: &http::request::Parts, _: &_| {
+            if parts.headers.contains_key("x-teapot") {
+                Err(responder.bad_request("no tea here"))
+            } else {
+                Ok(None)
+            }
+        }))
+        .without_limit()
+        .build();
+    let response = get_flows(&auth, false).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        !response.headers().contains_key("ratelimit"),
+        "without_limit"
+    );
+    let record = auth.store().audit_records().pop().unwrap();
+    assert_eq!(record.time, frozen, "the clock");
+    assert_eq!(record.client, Some(client), "the client");
+    let response = get_flows(&auth, true).await.unwrap();
+    assert_eq!(response.status(), 400, "the company hook's refusal");
+}

@@ -407,7 +407,7 @@ fn usage_limit(d: &mut Demo, now: time::OffsetDateTime) -> Result<(), String> {
         quota.limit(),
         quota.period_secs()
     ));
-    let fields = |q: &Quota, dec: &LimitDecision| rate_limit_fields(q, dec)[1].1.clone();
+    let fields = |q: &Quota, dec: &LimitDecision| rate_limit_fields(q, dec).limit;
     let mut admitted = 0u32;
     let mut summary = Vec::new();
     for i in 0..quota.limit() {

@@ -94,7 +94,7 @@ pub use login::{
 };
 pub use outcome::{
     EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD,
-    Responder, rate_limit_fields,
+    RateLimitFields, Responder, rate_limit_fields,
 };
 pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 pub use server::{

@@ -32,23 +32,50 @@ fn whole_seconds_up(d: Duration) -> u64 {
 }
 
 /// The `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers
-/// (as of draft 10): the quota (`q` requests per `w` seconds) and what is left of it
-/// (`r` requests, whole again in `t` seconds). Send them on every response.
+/// (as of draft 10), by name: the quota (`q` requests per `w` seconds) and what is
+/// left of it (`r` requests, whole again in `t` seconds). Send them on every response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitFields {
+    /// The `RateLimit-Policy` value: `"default";q=…;w=…`.
+    pub policy: String,
+    /// The `RateLimit` value: `"default";r=…;t=…`.
+    pub limit: String,
+}
+
+impl RateLimitFields {
+    /// The `RateLimit-Policy` field's name, as sent (lowercase).
+    pub const POLICY: &'static str = "ratelimit-policy";
+    /// The `RateLimit` field's name, as sent (lowercase).
+    pub const LIMIT: &'static str = "ratelimit";
+
+    /// Both fields as (name, value) pairs, `RateLimit-Policy` first.
+    pub fn into_headers(self) -> [(&'static str, String); 2] {
+        [
+            (RateLimitFields::POLICY, self.policy),
+            (RateLimitFields::LIMIT, self.limit),
+        ]
+    }
+}
+
+/// The [`RateLimitFields`] of `decision` under `quota`.
 ///
 /// ```
 /// use pw_auth_core::{LimitState, Quota, check_limit};
-/// use pw_auth_http::rate_limit_fields;
+/// use pw_auth_http::{RateLimitFields, rate_limit_fields};
 /// use time::macros::datetime;
 /// let (d, _) = check_limit(LimitState::default(), &Quota::DEFAULT, datetime!(2026-11-27 12:00 UTC));
+/// let fields = rate_limit_fields(&Quota::DEFAULT, &d);
+/// assert_eq!(fields.policy, r#""default";q=240;w=60"#);
+/// assert_eq!(fields.limit, r#""default";r=239;t=1"#);
 /// assert_eq!(
-///     rate_limit_fields(&Quota::DEFAULT, &d),
+///     fields.into_headers(),
 ///     [
 ///         ("ratelimit-policy", r#""default";q=240;w=60"#.to_owned()),
 ///         ("ratelimit", r#""default";r=239;t=1"#.to_owned()),
 ///     ]
 /// );
 /// ```
-pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> [(&'static str, String); 2] {
+pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> RateLimitFields {
     let (remaining, reset) = match *decision {
         LimitDecision::Allow {
             remaining,
@@ -66,16 +93,10 @@ pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> [(&'static 
         push_decimal(&mut s, y);
         s
     };
-    [
-        (
-            "ratelimit-policy",
-            field("q=", u64::from(quota.limit()), ";w=", quota.period_secs()),
-        ),
-        (
-            "ratelimit",
-            field("r=", u64::from(remaining), ";t=", whole_seconds_up(reset)),
-        ),
-    ]
+    RateLimitFields {
+        policy: field("q=", u64::from(quota.limit()), ";w=", quota.period_secs()),
+        limit: field("r=", u64::from(remaining), ";t=", whole_seconds_up(reset)),
+    }
 }
 
 /// Appends `n` in decimal.
@@ -377,7 +398,9 @@ impl Responder {
         retry_after: Duration,
     ) -> Outcome {
         let mut o = self.too_many_requests(retry_after);
-        let [policy, limit] = rate_limit_fields(quota, decision);
+        // After `Retry-After`, before the body's type: the order the refusal has
+        // always been sent in.
+        let [policy, limit] = rate_limit_fields(quota, decision).into_headers();
         o.headers.insert(1, limit);
         o.headers.insert(1, policy);
         o

@@ -273,17 +273,18 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .with_failure_quota(config.failure_quota)
         .with_username_ceiling(config.username_ceiling);
     let trusted = config.trusted_proxies.clone();
-    let auth = PwAuth::new(flow, store.clone())
-        .with_clock(Arc::clone(&config.clock))
-        .with_company_hook(Arc::new(move |parts: &http::request::Parts, _: &_| {
+    let auth = PwAuth::builder(flow, store.clone())
+        .clock(Arc::clone(&config.clock))
+        .company_hook(Arc::new(move |parts: &http::request::Parts, _: &_| {
             named_company(&responder, parts)
         }))
         // Failed authentications are throttled per client (its address, or behind a
         // trusted proxy the address it forwarded for; IPv6 by /64).
-        .with_client({
+        .client({
             let trusted = trusted.clone();
             Arc::new(move |parts: &http::request::Parts| routes::client_of_parts(&trusted, parts))
-        });
+        })
+        .build();
     let unguessable = config::random_bytes(&*config.random)?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
     let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;

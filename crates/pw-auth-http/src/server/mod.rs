@@ -324,7 +324,7 @@ impl ServerFlow {
         *budget.state = charged;
         match limit {
             LimitDecision::Allow { .. } => Served::Admitted(Admission {
-                outcome: Outcome::proceed(rate_limit_fields(&quota, &limit).into()),
+                outcome: Outcome::proceed(rate_limit_fields(&quota, &limit).into_headers().into()),
                 audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
                 principal,
                 decision,
