@@ -1,4 +1,9 @@
 //! Audit records: what was decided, for whom, why, under which policy. Never a secret.
+//!
+//! The record is [`AuditRecord`] (also at the crate root, with [`LoginResult`] and
+//! [`AUDIT_SCHEMA_VERSION`]); the parts it is made of are here: who
+//! ([`AuditPrincipal`]), why ([`AuditReason`] and its payloads). Its JSON form is
+//! pinned by `docs/audit-schema.json`.
 
 use std::sync::Arc;
 

@@ -40,10 +40,11 @@
 //! | authenticate a credential against looked-up records | [`Authenticator`], [`Lookup`]; with a synchronous store, [`RecordStore`] and [`Authenticator::authenticate`] |
 //! | decide a request | [`authorize`], [`Request`], [`Decision`], [`Reason`] |
 //! | decide a role change | [`authorize_role_change`], [`RoleChange`] |
-//! | record it | [`AuditRecord`] |
+//! | record it | [`AuditRecord`]; its parts in [`audit`] |
 //! | limit usage per company | [`check_limit`], [`LimitState`], [`Quota`], [`usage_key`] |
 //! | load a policy (and locate its errors) | [`Policy::from_json`], [`PolicyError`] |
-//! | build principals in tests | `testing` (feature `test-support`) |
+//! | review a policy: its decision table, a diff, case files | [`review`], [`Policy::decision_table`], [`Policy::diff`], [`Policy::run_cases`] |
+//! | build principals and records in tests | `testing`, `MemoryRecords` (feature `test-support`) |
 //!
 //! The [`manual`] holds the platform pw-auth models, the default policy, and why each
 //! of these choices was made — the same text as `docs/` in the repository.
@@ -51,7 +52,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
 
-mod audit;
+pub mod audit;
 mod authn;
 mod decision;
 mod digest;
@@ -66,16 +67,14 @@ mod mint;
 mod names;
 mod policy;
 mod principal;
+pub mod review;
 mod role;
 mod secret;
 mod stamp;
 mod tier;
 mod user;
 
-pub use audit::{
-    AUDIT_SCHEMA_VERSION, AuditPrincipal, AuditReason, AuditRecord, KeyCreated, LoginAttempt,
-    LoginResult, MAX_AUDIT_ACTION_LEN, OverLimit, Throttled, Unauthenticated,
-};
+pub use audit::{AUDIT_SCHEMA_VERSION, AuditRecord, LoginResult};
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
     Decision, Effect, Reason, Request, RoleChange, RoleChangeDecision, RoleChangeReason, Standing,
@@ -99,10 +98,9 @@ pub use mint::{
     issue_token, mint_api_key,
 };
 pub use policy::{
-    ActionDef, ActionKind, ActionSpec, CaseError, CaseFailure, CaseReport, Cell, CellChange,
-    CustomRoleDef, CustomRoleSpec, DecisionTable, Location, MAX_ACTION_ID_LEN, MAX_ACTIONS,
-    MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS, Place, Policy, PolicyDocument, PolicyError,
-    PolicyErrorKind, Requirement, Subject, Verdict,
+    ActionDef, ActionKind, ActionSpec, CustomRoleDef, CustomRoleSpec, Location, MAX_ACTION_ID_LEN,
+    MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS, Policy, PolicyDocument,
+    PolicyError, PolicyErrorKind, Requirement,
 };
 #[cfg(any(test, feature = "test-support"))]
 pub use principal::testing;

@@ -675,7 +675,10 @@ fn cases_files_run_against_a_policy() {
     let e = policy
         .run_cases("\n\n{\"role\": \"manager\", \"action\": \"flows.view\", \"tier\": \"gold\"}")
         .unwrap_err();
-    assert!(matches!(e, CaseError::Malformed { line: 3, .. }), "{e}");
+    assert!(
+        matches!(e, review::CaseError::Malformed { line: 3, .. }),
+        "{e}"
+    );
 }
 
 /// A policy whose actions are `ids` (each a copy of the default policy's first action).

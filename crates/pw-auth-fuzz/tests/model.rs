@@ -5,6 +5,7 @@
 //! model.
 
 use proptest::prelude::*;
+use pw_auth_core::review::{Cell, Place, Subject};
 use pw_auth_core::*;
 use pw_auth_fuzz::model::{
     ModelPrincipal as NaivePrincipal, ModelRequest as NaiveRequest, reason_kind as naive,

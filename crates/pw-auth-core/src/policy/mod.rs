@@ -4,26 +4,22 @@
 //! * `document`: the serde form, as written by people;
 //! * `compile`: the checks, and the compiled form;
 //! * `error`: what can be wrong, where, and how to fix it;
-//! * `lookup`: the open-addressing index an action is found by, in constant time;
-//! * `table`: the whole decision table as a value, and the diff of two policies;
-//! * `cases`: files of expected decisions, run against a policy.
+//! * `lookup`: the open-addressing index an action is found by, in constant time.
+//!
+//! Reviewing a policy (its decision table, diffs, case files) is [`crate::review`].
 
-mod cases;
 mod compile;
 mod document;
 mod error;
 mod lookup;
-mod table;
 
 use crate::limit::Quota;
 use crate::role::{CustomRoleName, Role};
 use crate::tier::{Feature, Tier};
 use std::sync::Arc;
 
-pub use cases::{CaseError, CaseFailure, CaseReport};
 pub use document::{ActionKind, ActionSpec, CustomRoleSpec, PolicyDocument, Requirement};
 pub use error::{Location, PolicyError, PolicyErrorKind};
-pub use table::{Cell, CellChange, DecisionTable, Place, Subject, Verdict};
 
 /// The longest action id, in bytes.
 pub const MAX_ACTION_ID_LEN: usize = 64;

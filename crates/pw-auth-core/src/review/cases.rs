@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::Policy;
 use super::table::{Cell, Place, Subject, Verdict};
 use crate::decision::Effect;
+use crate::policy::Policy;
 use crate::role::{CustomRoleName, Role};
 use crate::tier::Tier;
 
@@ -162,7 +162,7 @@ impl Policy {
     /// "#;
     /// let report = Policy::default_policy().run_cases(cases)?;
     /// assert!(report.passed(), "{:?}", report.failures);
-    /// # Ok::<(), pw_auth_core::CaseError>(())
+    /// # Ok::<(), pw_auth_core::review::CaseError>(())
     /// ```
     pub fn run_cases(&self, text: &str) -> Result<CaseReport, CaseError> {
         let table = self.decision_table();

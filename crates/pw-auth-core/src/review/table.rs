@@ -10,10 +10,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::Policy;
 use crate::decision::{Effect, Reason, Request, authorize};
 use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::lifetime::Leeway;
+use crate::policy::Policy;
 use crate::principal::Principal;
 use crate::role::{CustomRoleName, Role};
 use crate::tier::Tier;
