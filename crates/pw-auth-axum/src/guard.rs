@@ -7,7 +7,7 @@ use axum::response::Response;
 use http::request::Parts;
 use pw_auth_core::{CompanyId, Principal, Tier, usage_key};
 use pw_auth_http::{
-    Budget, ClientAddr, Outcome, Served, ServerFlow, Target, credential_ref_from_headers,
+    Budget, ClientAddr, Clock, Outcome, Served, ServerFlow, Target, credential_ref_from_headers,
 };
 use time::OffsetDateTime;
 
@@ -44,10 +44,6 @@ pub type CompanyHook =
 /// its [`ClientAddr::key`] keys the throttle on failed authentications, and its
 /// address is named in the request's audit record. `None`: no throttle, no address.
 pub type ClientOf = dyn Fn(&Parts) -> Option<ClientAddr> + Send + Sync;
-
-/// The clock the guard reads (`OffsetDateTime::now_utc` unless replaced, e.g. by a
-/// test's fake clock).
-pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
 
 pub(crate) struct Inner<S> {
     flow: Arc<ServerFlow>,

@@ -97,6 +97,12 @@ pub use outcome::{
     RateLimitFields, Responder, rate_limit_fields,
 };
 pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
+
+/// A clock, as the adapters and servers above this crate read it: the time now. This
+/// crate never reads one; its flows take `now` as an argument. One type for every
+/// adapter (`pw-auth-axum`, `pw-auth-reqwest`, the reference server), so a test's
+/// fake clock is written once and handed to all of them.
+pub type Clock = dyn Fn() -> time::OffsetDateTime + Send + Sync;
 pub use server::{
     Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LoginBudgets, ServerFlow,
     ServerStore, Target, created_key_body, key_json,

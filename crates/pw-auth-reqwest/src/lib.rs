@@ -27,6 +27,9 @@ use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use pw_auth_core::{ApiKey, Password};
+/// The clock the client reads (`OffsetDateTime::now_utc` unless replaced):
+/// the one clock type of `pw_auth_http`.
+pub use pw_auth_http::Clock;
 use pw_auth_http::{
     BodyError, Next, Reaction, Session, SessionConfig, SessionError, send_header_value,
 };
@@ -74,9 +77,6 @@ impl Default for ClientConfig {
         }
     }
 }
-
-/// The clock the client reads (`OffsetDateTime::now_utc` unless replaced).
-pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
 
 /// A client that keeps itself authenticated. Share it (`Arc`) between tasks: they
 /// wait on one login.

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use pw_auth_axum::StoreError;
 use pw_auth_core::{ExpiresIn, Policy, Quota};
+/// The clock the server reads: the one clock type of `pw_auth_http`.
+pub use pw_auth_http::Clock;
 use pw_auth_http::{DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, TrustedProxies};
 use time::OffsetDateTime;
 
@@ -45,9 +47,6 @@ pub enum ServerError {
     #[error("the password hashing pool could not start: {0}")]
     Hashing(std::io::Error),
 }
-
-/// The clock the server reads.
-pub type Clock = dyn Fn() -> OffsetDateTime + Send + Sync;
 
 /// Where the server's random bytes come from: 32 at a time, for each token's and each
 /// key's secret and for the salt of the hash that unknown usernames are verified
