@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use axum::response::Response;
 use http::request::Parts;
-use pw_auth_core::{CompanyId, Principal, Tier, usage_key};
+use pw_auth_core::{CompanyId, Principal, Request, Tier, usage_key};
 use pw_auth_http::{
-    Budget, ClientAddr, Clock, Outcome, Served, ServerFlow, Target, credential_ref_from_headers,
+    Budget, ClientAddr, Clock, Outcome, Served, ServerFlow, credential_ref_from_headers,
 };
 use time::OffsetDateTime;
 
@@ -348,6 +348,6 @@ pub(crate) fn target_of<'a>(
     action: &'a str,
     company: &'a CompanyId,
     info: &'a CompanyInfo,
-) -> Target<'a> {
-    Target::new(action, company, info.tier).with_parent(info.parent.as_ref())
+) -> Request<'a> {
+    Request::new(action, company, info.tier).with_parent(info.parent.as_ref())
 }

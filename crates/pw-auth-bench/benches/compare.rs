@@ -18,7 +18,7 @@ use pw_auth_bench::{
 };
 use pw_auth_core::*;
 use pw_auth_http::{
-    Budget, Budgets, Responder, ServerFlow, Target, parse_authorization, parse_authorization_ref,
+    Budget, Budgets, Responder, ServerFlow, parse_authorization, parse_authorization_ref,
     parse_challenges, parse_challenges_ref,
 };
 use time::macros::datetime;
@@ -394,7 +394,7 @@ fn server_path(c: &mut Criterion) {
     let mut budget = OneBudget(LimitState::default());
     let serve = |budget: &mut OneBudget, action: &str| {
         budget.0 = LimitState::default();
-        let target = Target::new(action, &server.acme, Tier::Professional);
+        let target = Request::new(action, &server.acme, Tier::Professional);
         flow.serve([&header[..]], &server.records, target, Some(budget), NOW)
     };
     assert!(serve(&mut budget, "flows.deploy").is_allowed());

@@ -59,7 +59,7 @@ pub(crate) fn run(
     };
     let responder = Responder::new("patchworks").map_err(|e| e.to_string())?;
     let flow = ServerFlow::new(policy.clone(), responder);
-    let target = directory.target(&input.action, &company)?;
+    let target = directory.request(&input.action, &company)?;
     let headers = input.authorization.iter().map(|a| a.as_bytes());
     let e = flow.serve(headers, directory, target, None, now);
     let code = if e.is_allowed() {

@@ -86,7 +86,7 @@ impl Demo {
         budgets: Option<&mut dyn Budgets>,
         now: time::OffsetDateTime,
     ) -> Result<Served, String> {
-        let target = self.world.directory.target(action, company)?;
+        let target = self.world.directory.request(action, company)?;
         Ok(self
             .flow
             .serve([authorization], &self.world.directory, target, budgets, now))

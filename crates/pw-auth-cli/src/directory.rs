@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, CompanyId, Lookup, RecordStore, Tier, TokenDigest, TokenRecord,
-    UserId, UserRecord,
+    ApiKeyDigest, ApiKeyRecord, CompanyId, Lookup, RecordStore, Request, Tier, TokenDigest,
+    TokenRecord, UserId, UserRecord,
 };
-use pw_auth_http::{ServerStore, Target};
+use pw_auth_http::ServerStore;
 use serde::{Deserialize, Serialize};
 
 /// A company and where it stands.
@@ -53,15 +53,15 @@ impl Directory {
 
     /// What the routing of a server knows before authentication: the company's tier
     /// and parent.
-    pub(crate) fn target<'a>(
+    pub(crate) fn request<'a>(
         &'a self,
         action: &'a str,
         company: &'a CompanyId,
-    ) -> Result<Target<'a>, String> {
+    ) -> Result<Request<'a>, String> {
         let c = self
             .company(company)
             .ok_or_else(|| format!("company `{company}` is not in the directory"))?;
-        Ok(Target::new(action, company, c.tier).with_parent(c.parent.as_ref()))
+        Ok(Request::new(action, company, c.tier).with_parent(c.parent.as_ref()))
     }
 }
 

@@ -15,9 +15,7 @@ use pw_auth_core::{
     CompanyId, ExpiresIn, KeyLabel, LimitState, MemoryRecords, Policy, Request, Role, Tier, UserId,
     UserRecord, UserStatus, authorize, issue_token, mint_api_key, usage_key,
 };
-use pw_auth_http::{
-    Budget, Responder, Served, ServerFlow, ServerStore, Target, credential_from_headers,
-};
+use pw_auth_http::{Budget, Responder, Served, ServerFlow, ServerStore, credential_from_headers};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -179,7 +177,7 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
     let acme = CompanyId::new("acme").map_err(|e| Violation(e.to_string()))?;
     let now = NOW + Duration::seconds(i64::from(input.later_secs));
     let parent = (company_name == "acme-eu").then_some(&acme);
-    let target = Target::new(action, &company, Tier::Professional).with_parent(parent);
+    let target = Request::new(action, &company, Tier::Professional).with_parent(parent);
 
     let parsed = credential_from_headers(&headers);
     let served = match w

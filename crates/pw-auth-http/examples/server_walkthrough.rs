@@ -11,7 +11,7 @@
 )]
 
 use pw_auth_core::*;
-use pw_auth_http::{Responder, ServerFlow, Target, format_authorization};
+use pw_auth_http::{Responder, ServerFlow, format_authorization};
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -29,7 +29,7 @@ fn step(
     let at = now.format(&Rfc3339).expect("formattable time");
     println!("   {credential:?} asks for `{action}` at {at}");
     let header = format_authorization(credential);
-    let target = Target::new(action, &acme, Tier::Professional);
+    let target = Request::new(action, &acme, Tier::Professional);
     let served = flow.serve([header.as_bytes()], store, target, None, now);
     let status = served.outcome().status();
     println!("   → {status}: {}", served.explanation());

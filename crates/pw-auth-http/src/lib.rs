@@ -14,7 +14,7 @@
 //! * [`rate_limit_fields`] and [`Responder::over_limit`]: the `RateLimit-Policy` and
 //!   `RateLimit` fields, and the 429, for a usage-limit decision of the core.
 //! * [`ServerFlow`]: the server side in one call — `Authorization` field lines, the
-//!   caller's records ([`ServerStore`]), the [`Target`] asked for, the company's
+//!   caller's records ([`ServerStore`]), the [`Request`](pw_auth_core::Request) asked, the company's
 //!   usage budget and `now` in; a [`Served`] out — [`Admission`] to the handler, or
 //!   [`Refused`] with its [`Cause`] — each with the complete response and the audit
 //!   record, for every path (400, 401, 403, 429, or proceed). Also the login
@@ -105,5 +105,5 @@ pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 pub type Clock = dyn Fn() -> time::OffsetDateTime + Send + Sync;
 pub use server::{
     Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LoginBudgets, ServerFlow,
-    ServerStore, Target, created_key_body, key_json,
+    ServerStore, created_key_body, key_json,
 };

@@ -95,7 +95,7 @@ fn the_request_path_allocates_only_for_its_results() {
     }
     let mut budget = One(LimitState::default());
     let served = count(&mut || {
-        let target = Target::new("flows.deploy", &acme, Tier::Professional);
+        let target = Request::new("flows.deploy", &acme, Tier::Professional);
         let s = flow.serve([&header[..]], &store, target, Some(&mut budget), now);
         assert!(s.is_allowed());
         let _ = std::hint::black_box(s);
@@ -104,7 +104,7 @@ fn the_request_path_allocates_only_for_its_results() {
     // shares the policy's text for the action and the policy id.)
     assert_eq!(served, 3, "allocations of one allowed request");
     let denied = count(&mut || {
-        let target = Target::new("blueprints.publish", &acme, Tier::Professional);
+        let target = Request::new("blueprints.publish", &acme, Tier::Professional);
         let s = flow.serve([&header[..]], &store, target, Some(&mut budget), now);
         assert_eq!(s.outcome().status(), 403);
         let _ = std::hint::black_box(s);

@@ -114,7 +114,7 @@ impl Server {
         if !authorization.starts_with("Bearer ") && self.key_revoked() {
             self.key_requests_after_revocation += 1;
         }
-        let target = Target::new("flows.view", &self.acme, Tier::Professional);
+        let target = Request::new("flows.view", &self.acme, Tier::Professional);
         let served = self
             .flow
             .serve([authorization.as_bytes()], &self.records, target, None, now);

@@ -90,7 +90,7 @@ impl Budgets for Acme<'_> {
 
 fn serve(f: &Fixture, lines: &[&str], action: &str, budget: Option<&mut LimitState>) -> Served {
     let acme = company("acme");
-    let target = Target::new(action, &acme, Tier::Professional);
+    let target = Request::new(action, &acme, Tier::Professional);
     let mut acme_pays = budget.map(Acme);
     f.flow.serve(
         lines.iter().map(|l| l.as_bytes()),
@@ -114,7 +114,7 @@ fn a_linked_company_request_spends_the_callers_own_budget() {
         (acme.clone(), Tier::Professional, LimitState::default()),
         (eu.clone(), Tier::Professional, LimitState::default()),
     ]);
-    let target = Target::new("flows.view", &eu, Tier::Professional).with_parent(&acme);
+    let target = Request::new("flows.view", &eu, Tier::Professional).with_parent(&acme);
     for _ in 0..240 {
         let s = f
             .flow
@@ -132,7 +132,7 @@ fn a_linked_company_request_spends_the_callers_own_budget() {
         "acme-eu's is untouched"
     );
     // And acme's own people now wait with max: one budget for the whole company.
-    let own = Target::new("flows.view", &acme, Tier::Professional);
+    let own = Request::new("flows.view", &acme, Tier::Professional);
     let s = f
         .flow
         .serve([f.ann.as_bytes()], &f.world, own, Some(&mut limits), NOW);
@@ -261,7 +261,7 @@ fn a_token_and_a_key_spend_one_budget_and_over_the_limit_is_429() {
 fn grants_come_from_the_store() {
     let f = fixture();
     let (acme, child) = (company("acme"), company("acme-eu"));
-    let target = Target::new("flows.deploy", &child, Tier::Professional).with_parent(&acme);
+    let target = Request::new("flows.deploy", &child, Tier::Professional).with_parent(&acme);
     let by = |who: &str| f.flow.serve([who.as_bytes()], &f.world, target, None, NOW);
     assert!(by(&f.max).is_allowed(), "max holds a grant for acme-eu");
     assert_eq!(
@@ -279,7 +279,7 @@ fn an_expired_token_is_told_so() {
     let f = fixture();
     let acme = company("acme");
     let later = NOW + Duration::days(1);
-    let target = Target::new("flows.view", &acme, Tier::Professional);
+    let target = Request::new("flows.view", &acme, Tier::Professional);
     let s = f
         .flow
         .serve([f.ann.as_bytes()], &f.world, target, None, later);
@@ -415,7 +415,7 @@ fn key_bodies_show_the_key_once_and_never_the_digest() {
 #[test]
 fn a_target_says_what_it_asks_for() {
     let (acme, parent) = (company("acme-eu"), company("acme"));
-    let t = Target::new("flows.deploy", &acme, Tier::Enterprise).with_parent(&parent);
+    let t = Request::new("flows.deploy", &acme, Tier::Enterprise).with_parent(&parent);
     assert_eq!(
         (t.action(), t.company(), t.tier()),
         ("flows.deploy", &acme, Tier::Enterprise)
@@ -559,7 +559,7 @@ fn failed_authentications_are_charged_then_throttled() {
     let wait = f.flow.charge_auth_failure(&mut client, NOW).unwrap();
     assert_eq!(wait, StdDuration::from_secs(6));
     let acme = company("acme");
-    let target = Target::new("flows.view", &acme, Tier::Professional);
+    let target = Request::new("flows.view", &acme, Tier::Professional);
     let mut refused = f.flow.auth_throttled(wait, Some(target), NOW);
     assert_eq!(refused.audit.client, None);
     refused.record_client("192.0.2.9".parse().unwrap());

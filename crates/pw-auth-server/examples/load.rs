@@ -159,7 +159,7 @@ async fn main() {
     let t0 = Instant::now();
     for _ in 0..rounds {
         let target =
-            pw_auth_http::Target::new("flows.view", &acme, pw_auth_core::Tier::Professional);
+            pw_auth_core::Request::new("flows.view", &acme, pw_auth_core::Tier::Professional);
         let served = flow.serve([key.as_bytes()], &loaded, target, Some(&mut budget), now);
         assert!(std::hint::black_box(served).is_allowed());
     }

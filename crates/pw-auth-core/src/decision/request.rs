@@ -1,7 +1,7 @@
 //! What is asked ([`Request`]), and who pays for it ([`usage_key`]).
 
 use crate::id::CompanyId;
-use crate::policy::ActionDef;
+use crate::policy::{ActionDef, Policy};
 use crate::principal::Principal;
 use crate::tier::Tier;
 
@@ -67,6 +67,38 @@ impl<'a> Request<'a> {
             tier,
             parent: None,
             grants: &[],
+        }
+    }
+
+    /// The same request with its action looked up in `policy`, unless it was made
+    /// from a definition already ([`Request::for_action`]): the decision and the
+    /// audit record then both read the definition found here, and the lookup is
+    /// done once. An action `policy` does not define stays as it is, and is denied
+    /// as [`Reason::UnknownAction`](super::Reason::UnknownAction).
+    ///
+    /// ```
+    /// use pw_auth_core::{CompanyId, Policy, Request, Role, Tier, authorize, testing};
+    /// let policy = Policy::default_policy();
+    /// let acme = CompanyId::new("acme")?;
+    /// let asked = Request::new("flows.deploy", &acme, Tier::Professional);
+    /// let resolved = asked.resolved_in(&policy);
+    /// let manager = testing::principal(Role::Manager, &acme);
+    /// assert_eq!(
+    ///     authorize(&policy, &manager, &resolved, testing::NOW),
+    ///     authorize(&policy, &manager, &asked, testing::NOW),
+    /// );
+    /// # Ok::<(), pw_auth_core::IdError>(())
+    /// ```
+    pub fn resolved_in(self, policy: &'a Policy) -> Request<'a> {
+        if self.def.is_some() {
+            return self;
+        }
+        match policy.action(self.action) {
+            Some(def) => Request {
+                def: Some(def),
+                ..self
+            },
+            None => self,
         }
     }
 

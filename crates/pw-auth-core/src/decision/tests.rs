@@ -267,3 +267,29 @@ fn a_native_child_user_never_reaches_the_parent() {
         Reason::OtherCompany
     );
 }
+
+#[test]
+fn a_request_is_resolved_once_and_only_in_its_policy() {
+    let policy = Policy::default_policy();
+    let acme = CompanyId::new("acme").unwrap();
+    let asked = Request::new("flows.deploy", &acme, Tier::Professional);
+    assert!(asked.def().is_none());
+    let resolved = asked.resolved_in(&policy);
+    assert_eq!(resolved.def(), policy.action("flows.deploy"));
+    assert_eq!(resolved.action(), "flows.deploy");
+    assert_eq!(
+        (resolved.company(), resolved.tier(), resolved.parent()),
+        (asked.company(), asked.tier(), asked.parent())
+    );
+    // Unknown to the policy: left as asked, and denied as unknown.
+    let unknown = Request::new("flows.fly", &acme, Tier::Professional).resolved_in(&policy);
+    assert!(unknown.def().is_none());
+    let manager = crate::testing::principal(Role::Manager, &acme);
+    assert_eq!(
+        authorize(&policy, &manager, &unknown, crate::testing::NOW).reason(),
+        Reason::UnknownAction
+    );
+    // Already resolved: kept, even when asked again against another policy.
+    let other = Policy::deny_all();
+    assert_eq!(resolved.resolved_in(&other).def(), resolved.def());
+}

@@ -24,8 +24,8 @@ use std::borrow::Cow;
 
 use pw_auth_core::{
     AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential, CredentialDigest,
-    LimitDecision, LimitState, Policy, Principal, Quota, RecordStore, Tier, UserId, authorize,
-    check_limit, usage_key,
+    LimitDecision, LimitState, Policy, Principal, Quota, RecordStore, Request, Tier, UserId,
+    authorize, check_limit, usage_key,
 };
 use time::OffsetDateTime;
 
@@ -35,11 +35,9 @@ use crate::served::{Admission, Cause, Refused, Served};
 
 mod keys;
 mod login;
-mod target;
 mod throttle;
 
 pub use keys::{created_key_body, key_json};
-pub use target::Target;
 pub use throttle::{DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LoginBudgets};
 
 /// What the server flow looks up: the core's records by digest, and the linked
@@ -111,7 +109,7 @@ pub trait Budgets {
 /// use std::borrow::Cow;
 /// use std::collections::HashMap;
 /// use pw_auth_core::*;
-/// use pw_auth_http::{Budget, Budgets, Responder, ServerFlow, ServerStore, Target};
+/// use pw_auth_http::{Budget, Budgets, Responder, ServerFlow, ServerStore};
 /// use time::macros::datetime;
 ///
 /// // The caller's records (in memory here; see docs/server.md for async stores).
@@ -141,12 +139,12 @@ pub trait Budgets {
 /// let header = format!("{}", minted.key.expose_secret());
 /// let mut limits = Limits(HashMap::from([(acme.clone(), (Tier::Professional, LimitState::default()))]));
 ///
-/// let deploy = Target::new("flows.deploy", &acme, Tier::Professional);
+/// let deploy = Request::new("flows.deploy", &acme, Tier::Professional);
 /// let served = flow.serve([header.as_bytes()], &store, deploy, Some(&mut limits), now);
 /// assert!(served.is_allowed());
 /// assert_eq!(served.outcome().header("ratelimit"), Some(r#""default";r=239;t=1"#));
 ///
-/// let publish = Target::new("blueprints.publish", &acme, Tier::Professional);
+/// let publish = Request::new("blueprints.publish", &acme, Tier::Professional);
 /// let served = flow.serve([header.as_bytes()], &store, publish, Some(&mut limits), now);
 /// assert_eq!(served.outcome().status(), 403);
 /// assert_eq!(served.audit().effect, Effect::Deny);
@@ -190,18 +188,18 @@ impl ServerFlow {
     }
 
     /// Serves one request: `authorization` is every `Authorization` field line sent
-    /// (none, one, or several), `store` the caller's records, `target` what it asks
-    /// for, `budgets` where the principal's own company's budget is found (`None`: no
+    /// (none, one, or several), `store` the caller's records, `request` what it
+    /// asks (its grants are the principal's, looked up in `store`), `budgets` where the principal's own company's budget is found (`None`: no
     /// usage limit). The budget is charged, and updated in place, only for a request
     /// that is authenticated and allowed; store it back afterwards.
     ///
     /// This is [`ServerFlow::authenticate`] then [`ServerFlow::decide`], for callers
-    /// that know the target before anyone is authenticated.
+    /// that know what is asked before anyone is authenticated.
     pub fn serve<'h, I, S>(
         &self,
         authorization: I,
         store: &S,
-        target: Target<'_>,
+        request: Request<'_>,
         budgets: Option<&mut dyn Budgets>,
         now: OffsetDateTime,
     ) -> Served
@@ -209,25 +207,25 @@ impl ServerFlow {
         I: IntoIterator<Item = &'h [u8]>,
         S: ServerStore,
     {
-        match self.authenticate(authorization, store, Some(target), now) {
+        match self.authenticate(authorization, store, Some(request), now) {
             Ok(principal) => {
                 let grants = store.grants(principal.user());
                 let budget = budgets.and_then(|b| b.budget(usage_key(&principal)));
-                self.decide(principal, &grants, target, budget, now)
+                self.decide(principal, &grants, request, budget, now)
             }
             Err(refused) => Served::Refused(*refused),
         }
     }
 
-    /// The first half of [`ServerFlow::serve`], for servers that learn the target from
-    /// the caller (its own company, or a linked one it names): parse the field lines
+    /// The first half of [`ServerFlow::serve`], for servers that learn what is asked
+    /// from the caller (its own company, or a linked one it names): parse the field lines
     /// and authenticate against `store`. A refusal (400 or 401) comes whole, with its
-    /// audit record (which names `target`, when known).
+    /// audit record (which names `request`, when known).
     pub fn authenticate<'h, I, S>(
         &self,
         authorization: I,
         store: &S,
-        target: Option<Target<'_>>,
+        request: Option<Request<'_>>,
         now: OffsetDateTime,
     ) -> Result<Principal, Box<Refused>>
     where
@@ -236,7 +234,7 @@ impl ServerFlow {
     {
         // Borrowed: the secret is never copied; its digest is all authentication reads.
         let parsed = parse_authorization_fields_ref(authorization).map(|c| c.map(|c| c.digest()));
-        self.authenticate_digest(parsed, store, target, now)
+        self.authenticate_digest(parsed, store, request, now)
     }
 
     /// [`ServerFlow::authenticate`] for a caller that already parsed the field lines
@@ -247,11 +245,11 @@ impl ServerFlow {
         &self,
         parsed: Result<Option<Credential>, AuthorizationError>,
         store: &S,
-        target: Option<Target<'_>>,
+        request: Option<Request<'_>>,
         now: OffsetDateTime,
     ) -> Result<Principal, Box<Refused>> {
         let digest = parsed.map(|c| c.map(|c| c.digest()));
-        self.authenticate_digest(digest, store, target, now)
+        self.authenticate_digest(digest, store, request, now)
     }
 
     /// [`ServerFlow::authenticate`] for a caller that parsed the field lines and
@@ -264,11 +262,11 @@ impl ServerFlow {
         &self,
         parsed: Result<Option<CredentialDigest>, AuthorizationError>,
         store: &S,
-        target: Option<Target<'_>>,
+        request: Option<Request<'_>>,
         now: OffsetDateTime,
     ) -> Result<Principal, Box<Refused>> {
         let unauthenticated = |failure: AuthnFailure| {
-            let bare = target.map(|t| t.request(&self.policy, &[]));
+            let bare = request.map(|r| r.resolved_in(&self.policy).with_grants(&[]));
             Box::new(Refused {
                 outcome: self.responder.unauthenticated(failure),
                 audit: AuditRecord::unauthenticated(&self.policy, failure, bare.as_ref(), now),
@@ -286,17 +284,19 @@ impl ServerFlow {
     }
 
     /// The second half of [`ServerFlow::serve`]: authorise `principal` (holding
-    /// `grants`) for `target` at `now`, then charge `budget`, the budget of the
+    /// `grants`, which replace any the request holds) for `request` at `now`, then charge `budget`, the budget of the
     /// principal's own company ([`usage_key`]), if the request is allowed.
     pub fn decide(
         &self,
         principal: Principal,
         grants: &[CompanyId],
-        target: Target<'_>,
+        request: Request<'_>,
         budget: Option<Budget<'_>>,
         now: OffsetDateTime,
     ) -> Served {
-        let request = target.request(&self.policy, grants);
+        // The action looked up once: the decision and the audit record read the
+        // same definition. The grants are the principal's, as the store holds them.
+        let request = request.resolved_in(&self.policy).with_grants(grants);
         let decision = authorize(&self.policy, &principal, &request, now);
         if !decision.is_allowed() {
             return Served::Refused(Refused {

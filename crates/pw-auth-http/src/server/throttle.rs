@@ -3,13 +3,13 @@
 //! after the fact.
 
 use pw_auth_core::{
-    AuditRecord, LimitDecision, LimitState, LoginResult, Quota, check_limit, refund_limit,
+    AuditRecord, LimitDecision, LimitState, LoginResult, Quota, Request, check_limit, refund_limit,
 };
 use time::OffsetDateTime;
 
 use crate::served::{Cause, Refused};
 
-use super::{ServerFlow, Target};
+use super::ServerFlow;
 
 /// How many failed attempts are tolerated per client, and per username from one
 /// client, before further attempts are refused unread (429 "Too Many Attempts.", with
@@ -202,14 +202,14 @@ impl ServerFlow {
 
     /// The refusal of a request whose client spent its failure budget
     /// ([`ServerFlow::charge_auth_failure`]): 429 with `Retry-After`, and its audit
-    /// record (which names `target`, when known).
+    /// record (which names `request`, when known).
     pub fn auth_throttled(
         &self,
         wait: std::time::Duration,
-        target: Option<Target<'_>>,
+        request: Option<Request<'_>>,
         now: OffsetDateTime,
     ) -> Box<Refused> {
-        let bare = target.map(|t| t.request(&self.policy, &[]));
+        let bare = request.map(|r| r.resolved_in(&self.policy).with_grants(&[]));
         Box::new(Refused {
             outcome: self.responder.too_many_requests(wait),
             audit: AuditRecord::throttled(&self.policy, bare.as_ref(), wait, now),
