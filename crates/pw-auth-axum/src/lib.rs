@@ -35,6 +35,9 @@
 //! assert!(auth.require("flows.veiw").is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The [`manual`] holds the guide to putting pw-auth behind an axum server and in
+//! front of a reqwest client (the same text as `docs/server.md` in the repository).
 
 #![forbid(unsafe_code)]
 
@@ -45,6 +48,15 @@ mod layer;
 mod memory;
 mod response;
 mod store;
+
+/// The guide, as rustdoc pages.
+pub mod manual {
+    /// An axum server and a reqwest client: the layers, the glue a server writes,
+    /// the stores, failed attempts, and the client.
+    ///
+    #[doc = include_str!("../../../docs/server.md")]
+    pub mod server {}
+}
 
 pub use error::{StoreError, StoreErrorKind, Unavailable};
 pub use extract::{ActingIn, Authenticated};

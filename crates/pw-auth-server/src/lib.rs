@@ -33,8 +33,36 @@
 //! `Cache-Control: no-store`; the SQLite file is private to its owner; old audit,
 //! token and failure records are pruned ([`Retention`]). `docs/security.md`
 //! ("Hostile load") says what each limit is and how it is tested.
+//!
+//! The [`manual`] holds how the server is run and scaled, its security review, the
+//! audit log's form, and its measured speed (the same text as `docs/` in the
+//! repository).
 
 #![forbid(unsafe_code)]
+
+/// The server's documents, as rustdoc pages.
+pub mod manual {
+    /// Several servers on one state: PostgreSQL for the records, Redis for the
+    /// budgets, and what each guarantee rests on.
+    ///
+    #[doc = include_str!("../../../docs/scaling.md")]
+    pub mod scaling {}
+
+    /// The security review: each threat, what answers it, and the test that shows it.
+    ///
+    #[doc = include_str!("../../../docs/security.md")]
+    pub mod security {}
+
+    /// The audit log: one record per decision, its JSON form and its schema.
+    ///
+    #[doc = include_str!("../../../docs/audit.md")]
+    pub mod audit {}
+
+    /// Speed: what is measured, how, and the figures.
+    ///
+    #[doc = include_str!("../../../docs/performance.md")]
+    pub mod performance {}
+}
 
 mod config;
 pub mod db;
