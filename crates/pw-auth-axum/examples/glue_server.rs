@@ -29,7 +29,7 @@ async fn login(State(auth): State<Auth>, body: Bytes) -> axum::response::Respons
             auth.store().add_token(issued.record().clone());
             (StatusCode::OK, issued.body().to_string()).into_response()
         }
-        LoginServed::Refused { refusal, .. } => OutcomeResponse(refusal.outcome).into_response(),
+        LoginServed::Refused(refusal) => OutcomeResponse(refusal.outcome).into_response(),
     }
 }
 

@@ -71,7 +71,7 @@ impl Demo {
                 self.world.directory.tokens.push(issued.record().clone());
                 Ok((200, issued.body().to_string()))
             }
-            pw_auth_http::LoginServed::Refused { refusal, .. } => {
+            pw_auth_http::LoginServed::Refused(refusal) => {
                 Ok((refusal.outcome.status(), String::new()))
             }
         }

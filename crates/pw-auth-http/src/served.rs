@@ -261,22 +261,25 @@ impl fmt::Display for Cause {
 pub enum LoginServed {
     /// A token was issued: store [`Issued::record`], then send [`Issued::body`] (200).
     Issued(Box<Issued>),
-    /// No token: send the refusal (401, one message for every reason; `result` and
-    /// the audit record tell them apart).
-    Refused {
-        /// Why (the refusal's cause is `Cause::Login` of it).
-        result: LoginResult,
-        /// The response and the audit record.
-        refusal: Box<Refused>,
-    },
+    /// No token: send the refusal (401, one message for every reason). Its cause,
+    /// [`Cause::Login`], and its audit record tell the reasons apart.
+    Refused(Box<Refused>),
 }
 
 impl LoginServed {
-    /// What happened.
-    pub fn result(&self) -> LoginResult {
+    /// What happened: [`LoginResult::TokenIssued`], or the refusal's
+    /// [`Cause::Login`] (a throttled login's is [`LoginResult::Throttled`]). `None`
+    /// only for a refusal that is not a login's, which the flow never makes.
+    pub fn result(&self) -> Option<LoginResult> {
         match self {
-            LoginServed::Issued(_) => LoginResult::TokenIssued,
-            LoginServed::Refused { result, .. } => *result,
+            LoginServed::Issued(_) => Some(LoginResult::TokenIssued),
+            LoginServed::Refused(refused) => match refused.cause {
+                Cause::Login(result) => Some(result),
+                Cause::Throttled { .. } => Some(LoginResult::Throttled),
+                Cause::Unauthenticated(_) | Cause::Forbidden { .. } | Cause::OverLimit { .. } => {
+                    None
+                }
+            },
         }
     }
 
@@ -285,7 +288,7 @@ impl LoginServed {
     pub fn audit(&self) -> &AuditRecord {
         match self {
             LoginServed::Issued(issued) => &issued.audit,
-            LoginServed::Refused { refusal, .. } => &refusal.audit,
+            LoginServed::Refused(refused) => &refused.audit,
         }
     }
 }

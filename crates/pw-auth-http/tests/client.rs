@@ -104,7 +104,7 @@ impl Server {
                 self.records.insert_token(record.clone());
                 (200, issued.body().to_string())
             }
-            LoginServed::Refused { refusal, .. } => {
+            LoginServed::Refused(refusal) => {
                 (refusal.outcome.status(), refusal.outcome.body().to_owned())
             }
         }

@@ -317,11 +317,12 @@ fn login_in_two_steps() {
         (login(Some(key_user), true), LoginResult::ApiUser),
     ];
     let refusal = |served: &LoginServed| match served {
-        LoginServed::Refused { refusal, .. } => refusal.outcome.clone(),
+        LoginServed::Refused(refusal) => refusal.outcome.clone(),
         LoginServed::Issued(_) => panic!("issued: {served:?}"),
     };
     for (served, result) in &refusals {
-        assert_eq!(served.result(), *result);
+        assert_eq!(served.result(), Some(*result));
+        assert!(matches!(served, LoginServed::Refused(r) if r.cause == Cause::Login(*result)));
         assert_eq!(refusal(served), refusal(&refusals[0].0));
         let audit = serde_json::to_value(served.audit()).unwrap();
         assert_eq!(audit["principal"], serde_json::Value::Null);
@@ -343,7 +344,22 @@ fn login_in_two_steps() {
     );
 
     let ok = login(Some(ann), true);
-    assert_eq!(ok.result(), LoginResult::TokenIssued);
+    assert_eq!(ok.result(), Some(LoginResult::TokenIssued));
+    // The result is read from the refusal's cause: a throttle's is `Throttled`, and
+    // a cause no login has (which the flow never makes) is none.
+    let LoginServed::Refused(mut other) = login(None, true) else {
+        panic!("refused")
+    };
+    other.cause = Cause::Throttled {
+        retry_after: StdDuration::from_secs(1),
+    };
+    let throttled = LoginServed::Refused(other);
+    assert_eq!(throttled.result(), Some(LoginResult::Throttled));
+    let LoginServed::Refused(mut other) = throttled else {
+        unreachable!()
+    };
+    other.cause = Cause::Unauthenticated(AuthnFailure::Missing);
+    assert_eq!(LoginServed::Refused(other).result(), None);
     let LoginServed::Issued(issued) = &ok else {
         panic!("refused: {ok:?}");
     };

@@ -49,13 +49,12 @@ impl ServerFlow {
         expires_in: ExpiresIn,
         now: OffsetDateTime,
     ) -> Result<LoginServed, MintError> {
-        let refused = |result: LoginResult| LoginServed::Refused {
-            result,
-            refusal: Box::new(Refused {
+        let refused = |result: LoginResult| {
+            LoginServed::Refused(Box::new(Refused {
                 outcome: self.responder.login_refused(),
                 audit: AuditRecord::login(&self.policy, result, None, now),
                 cause: Cause::Login(result),
-            }),
+            }))
         };
         let user = match user {
             None => return Ok(refused(LoginResult::UnknownUser)),

@@ -170,7 +170,7 @@ async fn login(
             release(&app, keys, now).await?;
             secret_json(StatusCode::OK, issued.body())
         }
-        LoginServed::Refused { refusal, .. } => outcome_response(&refusal.outcome),
+        LoginServed::Refused(refusal) => outcome_response(&refusal.outcome),
     };
     audited(&app, &audit, response).await
 }
