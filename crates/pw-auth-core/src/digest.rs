@@ -14,6 +14,18 @@ use crate::hex;
 #[error("a digest is 64 lowercase hex digits")]
 pub struct DigestError;
 
+// The domain-separation labels each kind of credential is digested under: one per
+// kind, so that no key and token can share a digest.
+
+/// The label of an API key's digest (any key but one this crate minted in the
+/// current form).
+pub(crate) const API_KEY_DIGEST_LABEL: &[u8] = b"pw-auth/api-key/v1\0";
+/// The label of a minted key's digest: short, so that with a key minted from 16
+/// random bytes (44 bytes) it fits one SHA-256 block (55 bytes at most).
+pub(crate) const MINTED_KEY_DIGEST_LABEL: &[u8] = b"pw-auth/k2\0";
+/// The label of an access token's digest.
+pub(crate) const TOKEN_DIGEST_LABEL: &[u8] = b"pw-auth/access-token/v1\0";
+
 /// SHA-256 over a domain-separation label and the secret, so that a key and a token
 /// with the same bytes never share a digest.
 pub(crate) fn sha256(label: &[u8], secret: &[u8]) -> [u8; 32] {

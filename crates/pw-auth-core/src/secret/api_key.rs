@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::digest::{ApiKeyDigest, sha256};
+use crate::digest::{API_KEY_DIGEST_LABEL, ApiKeyDigest, MINTED_KEY_DIGEST_LABEL, sha256};
 use crate::hex;
 
 use super::*;

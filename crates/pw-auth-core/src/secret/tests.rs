@@ -2,7 +2,7 @@
 
 use super::api_key::legacy_checksum;
 use super::*;
-use crate::digest::sha256;
+use crate::digest::{MINTED_KEY_DIGEST_LABEL, sha256};
 use crate::grammar::is_b64token_char;
 
 fn minted(body: &str) -> String {

@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::digest::{TokenDigest, sha256};
+use crate::digest::{TOKEN_DIGEST_LABEL, TokenDigest, sha256};
 use crate::grammar::is_b64token_char;
 
 use super::*;
