@@ -19,8 +19,7 @@
 //!   [`Refused`] with its [`Cause`] — each with the complete response and the audit
 //!   record, for every path (400, 401, 403, 429, or proceed). Also the login
 //!   endpoint in two steps
-//!   ([`ServerFlow::login_request`], [`ServerFlow::login`]) and the key endpoints'
-//!   bodies ([`key_json`], [`created_key_body`]).
+//!   ([`ServerFlow::login_request`], [`ServerFlow::login`]).
 //! * [`TrustedProxies`] / [`ClientAddr`]: who the client is behind proxies the server
 //!   trusts (`Forwarded`, `X-Forwarded-For`), and the key its throttles count by.
 //! * [`Session`]: the client side, a sans-IO state machine that holds an API key or a
@@ -105,5 +104,5 @@ pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 pub type Clock = dyn Fn() -> time::OffsetDateTime + Send + Sync;
 pub use server::{
     Budget, Budgets, DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LoginBudgets, ServerFlow,
-    ServerStore, created_key_body, key_json,
+    ServerStore,
 };

@@ -33,11 +33,9 @@ use crate::authorization::{AuthorizationError, parse_authorization_fields_ref};
 use crate::outcome::{Outcome, Responder, rate_limit_fields};
 use crate::served::{Admission, Cause, Refused, Served};
 
-mod keys;
 mod login;
 mod throttle;
 
-pub use keys::{created_key_body, key_json};
 pub use throttle::{DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, LoginBudgets};
 
 /// What the server flow looks up: the core's records by digest, and the linked

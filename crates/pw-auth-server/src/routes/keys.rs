@@ -13,8 +13,8 @@ use pw_auth_axum::{
     ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
 };
 use pw_auth_core::{ApiKeyId, AuditRecord, KeyLabel, mint_api_key};
-use pw_auth_http::{created_key_body, key_json};
 
+use super::bodies::{created_key_body, key_json};
 use super::{
     ApiError, App, Handled, client_of, is_json, json_response, not_found, read_body, secret_json,
 };

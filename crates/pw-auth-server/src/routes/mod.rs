@@ -2,6 +2,7 @@
 //! share: the application state, JSON answers, capped and timed body reads, and the
 //! client's address.
 
+mod bodies;
 mod demo;
 mod keys;
 mod login;
