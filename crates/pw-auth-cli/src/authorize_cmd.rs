@@ -59,9 +59,10 @@ pub(crate) fn run(
     };
     let responder = Responder::new("patchworks").map_err(|e| e.to_string())?;
     let flow = ServerFlow::new(policy.clone(), responder);
-    let target = directory.request(&input.action, &company)?;
+    let request = directory.request(&input.action, &company)?;
     let headers = input.authorization.iter().map(|a| a.as_bytes());
-    let e = flow.serve(headers, directory, target, None, now);
+    let records = directory.records();
+    let e = flow.serve(headers, &records, request, None, now);
     let code = if e.is_allowed() {
         crate::output::EXIT_OK
     } else {

@@ -86,10 +86,13 @@ impl Demo {
         budgets: Option<&mut dyn Budgets>,
         now: time::OffsetDateTime,
     ) -> Result<Served, String> {
-        let target = self.world.directory.request(action, company)?;
+        let request = self.world.directory.request(action, company)?;
+        // The demo's directory changes as it goes (tokens issued): its records are
+        // read afresh for each request.
+        let records = self.world.directory.records();
         Ok(self
             .flow
-            .serve([authorization], &self.world.directory, target, budgets, now))
+            .serve([authorization], &records, request, budgets, now))
     }
 
     fn person(&self, id: &str) -> Result<&crate::world::Person, String> {

@@ -1,13 +1,10 @@
 //! A directory of companies, users, grants, API keys and tokens: what a server keeps
 //! in its store, as one JSON file. Lookups are by digest, never by secret.
 
-use std::borrow::Cow;
-
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, CompanyId, Lookup, RecordStore, Request, Tier, TokenDigest,
-    TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyRecord, CompanyId, MemoryRecords, Request, Tier, TokenRecord, UserId,
+    UserRecord,
 };
-use pw_auth_http::ServerStore;
 use serde::{Deserialize, Serialize};
 
 /// A company and where it stands.
@@ -63,33 +60,26 @@ impl Directory {
             .ok_or_else(|| format!("company `{company}` is not in the directory"))?;
         Ok(Request::new(action, company, c.tier).with_parent(c.parent.as_ref()))
     }
-}
 
-impl ServerStore for Directory {
-    fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
-        self.grants
-            .iter()
-            .filter(|g| &g.user == user)
-            .map(|g| g.company.clone())
-            .collect::<Vec<_>>()
-            .into()
-    }
-}
-
-impl RecordStore for Directory {
-    fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
-        match self.api_keys.iter().find(|k| &k.digest == digest) {
-            Some(k) => Lookup::Found(k),
-            None if self.deleted_keys.contains(digest) => Lookup::Deleted,
-            None => Lookup::NotFound,
+    /// The directory's records as a store to look them up in: users, keys, tokens,
+    /// deleted keys' digests (told "deleted") and grants.
+    pub(crate) fn records(&self) -> MemoryRecords {
+        let mut records = MemoryRecords::new();
+        for digest in &self.deleted_keys {
+            records.delete_key(digest);
         }
-    }
-
-    fn token(&self, digest: &TokenDigest) -> Lookup<'_, TokenRecord> {
-        self.tokens.iter().find(|t| &t.digest == digest).into()
-    }
-
-    fn user(&self, id: &UserId) -> Option<&UserRecord> {
-        self.users.iter().find(|u| &u.id == id)
+        for user in &self.users {
+            records.insert_user(user.clone());
+        }
+        for key in &self.api_keys {
+            records.insert_key(key.clone());
+        }
+        for token in &self.tokens {
+            records.insert_token(token.clone());
+        }
+        for grant in &self.grants {
+            records.grant(grant.user.clone(), grant.company.clone());
+        }
+        records
     }
 }

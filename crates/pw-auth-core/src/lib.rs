@@ -44,7 +44,8 @@
 //! | limit usage per company | [`check_limit`], [`LimitState`], [`Quota`], [`usage_key`] |
 //! | load a policy (and locate its errors) | [`Policy::from_json`], [`PolicyError`] |
 //! | review a policy: its decision table, a diff, case files | [`review`], [`Policy::decision_table`], [`Policy::diff`], [`Policy::run_cases`] |
-//! | build principals and records in tests | `testing`, `MemoryRecords` (feature `test-support`) |
+//! | keep records in memory (tests, tools) | `MemoryRecords` (feature `memory`) |
+//! | build principals in tests | `testing` (feature `test-support`) |
 //!
 //! The [`manual`] holds the platform pw-auth models, the default policy, and why each
 //! of these choices was made — the same text as `docs/` in the repository.
@@ -61,7 +62,7 @@ mod hex;
 mod id;
 mod lifetime;
 mod limit;
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(any(test, feature = "memory"))]
 mod memory;
 mod mint;
 mod names;
@@ -90,7 +91,7 @@ pub use limit::{
     LimitDecision, LimitState, MAX_QUOTA_PERIOD_SECS, Quota, QuotaError, QuotaRepr, check_limit,
     refund_limit,
 };
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(any(test, feature = "memory"))]
 pub use memory::MemoryRecords;
 pub use mint::{
     AlreadyRevoked, ApiKeyRecord, IssuedToken, KeyLabel, LabelError, MAX_LABEL_CHARS,

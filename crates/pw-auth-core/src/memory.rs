@@ -1,6 +1,7 @@
 //! Records in memory, keyed by digest: the [`RecordStore`] of tests, examples, fuzz
-//! targets and benchmarks (behind the `test-support` feature), so none of them writes
-//! its own. `pw-auth-http` implements its `ServerStore` (the grants) on it too.
+//! targets, benchmarks and the command line (feature `memory`, which `test-support`
+//! includes), so none of them writes its own. `pw-auth-http` implements its
+//! `ServerStore` (the grants) on it too, with its own `memory` feature.
 
 use std::collections::{HashMap, HashSet};
 

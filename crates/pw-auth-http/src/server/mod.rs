@@ -49,8 +49,8 @@ pub trait ServerStore: RecordStore {
     fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]>;
 }
 
-/// The grants [`pw_auth_core::MemoryRecords`] holds (`test-support`).
-#[cfg(feature = "test-support")]
+/// The grants [`pw_auth_core::MemoryRecords`] holds (feature `memory`).
+#[cfg(feature = "memory")]
 impl ServerStore for pw_auth_core::MemoryRecords {
     fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
         Cow::Borrowed(self.grants_of(user))
