@@ -1,0 +1,153 @@
+//! One server for an external load generator (`scripts/load.sh` drives it with wrk):
+//! the same route, `GET /fabric/api/flows`, answering the same body, served by
+//!
+//! - `bare`: axum alone, no authentication (the ceiling);
+//! - `guard`: axum with `pw-auth-axum`'s guard on its in-memory store;
+//! - `server`: the reference server, on a fresh SQLite file, or on PostgreSQL when
+//!   `PW_AUTH_POSTGRES_URL` is set (an empty database), its budgets on Redis when
+//!   `PW_AUTH_REDIS_URL` is set too.
+//!
+//! Every authenticated variant gets one API key of acme (professional) and a quota no
+//! run reaches, so every request is authenticated, authorised, charged and audited and
+//! answered 200. It prints `READY <port> <key>` on one line, then serves until killed.
+//!
+//! `cargo run --release -p pw-auth-server --example load_target -- bare|guard|server`
+#![expect(clippy::print_stderr, reason = "a wrong variant is said on stderr")]
+#![expect(
+    clippy::expect_used,
+    reason = "a load target stops loudly on a broken set-up"
+)]
+
+use std::io::Write as _;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use pw_auth_axum::{ActingIn, CompanyInfo, MemoryStore, PwAuth};
+use pw_auth_core::{CompanyId, KeyLabel, Policy, PolicyDocument, Tier, mint_api_key};
+use pw_auth_http::{Responder, ServerFlow};
+use pw_auth_server::{Config, RecordsAt, os_random, start};
+use time::OffsetDateTime;
+
+/// The body every variant answers, as the reference server's flows route does.
+fn flows_body(company: &CompanyId) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "company": company,
+        "data": [{"id": "orders-to-erp", "enabled": true}, {"id": "stock-sync", "enabled": false}],
+    }))
+}
+
+async fn guarded_flows(ActingIn(company): ActingIn) -> impl IntoResponse {
+    flows_body(&company)
+}
+
+/// The default policy with a quota no load run reaches.
+fn roomy_policy() -> Policy {
+    let mut doc: PolicyDocument =
+        serde_json::from_str(Policy::default_document_json()).expect("the default policy");
+    doc.quotas = serde_json::from_value(serde_json::json!({
+        "professional": {"limit": 1_000_000_000, "period_secs": 1}
+    }))
+    .expect("a quota");
+    Policy::compile(&doc).expect("the load policy")
+}
+
+fn ready(port: u16, key: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "READY {port} {key}").expect("stdout");
+    out.flush().expect("stdout");
+}
+
+async fn listen() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port")
+}
+
+#[tokio::main]
+async fn main() {
+    let variant = std::env::args().nth(1).unwrap_or_default();
+    let acme = CompanyId::new("acme").expect("an id");
+    match variant.as_str() {
+        "bare" => {
+            let app = Router::new().route(
+                "/fabric/api/flows",
+                get(move || {
+                    let acme = acme.clone();
+                    async move { flows_body(&acme) }
+                }),
+            );
+            let listener = listen().await;
+            ready(listener.local_addr().expect("bound").port(), "-");
+            axum::serve(listener, app).await.expect("serve");
+        }
+        "guard" => {
+            let minted = mint_api_key(
+                &acme,
+                KeyLabel::new("load").expect("a label"),
+                &os_random().expect("random bytes"),
+                OffsetDateTime::now_utc(),
+            )
+            .expect("a key");
+            let store = MemoryStore::default();
+            store.add_company(
+                acme.clone(),
+                CompanyInfo {
+                    tier: Tier::Professional,
+                    parent: None,
+                },
+            );
+            store.add_user(minted.user.clone());
+            store.add_key(minted.record.clone());
+            let responder = Responder::new("patchworks").expect("a realm");
+            let auth = PwAuth::new(ServerFlow::new(roomy_policy(), responder), store);
+            let app = Router::new().route(
+                "/fabric/api/flows",
+                get(guarded_flows).route_layer(auth.require("flows.view").expect("an action")),
+            );
+            let listener = listen().await;
+            ready(
+                listener.local_addr().expect("bound").port(),
+                minted.key.expose_secret(),
+            );
+            axum::serve(listener, app).await.expect("serve");
+        }
+        "server" => {
+            let dir = std::env::temp_dir().join(format!("pw-auth-load-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("a temporary directory");
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                    .expect("a private directory");
+            }
+            let records = match std::env::var("PW_AUTH_POSTGRES_URL") {
+                Ok(url) => RecordsAt::Postgres(url),
+                Err(_) => RecordsAt::Sqlite(dir.join("records.sqlite")),
+            };
+            let mut config = Config::on(records, "127.0.0.1:0".parse().expect("an address"));
+            config.seed_demo = true;
+            config.redis = std::env::var("PW_AUTH_REDIS_URL").ok();
+            config.policy = roomy_policy();
+            let running = start(config).await.expect("the server starts");
+            let minted = mint_api_key(
+                &acme,
+                KeyLabel::new("load").expect("a label"),
+                &os_random().expect("random bytes"),
+                OffsetDateTime::now_utc(),
+            )
+            .expect("a key");
+            running
+                .db()
+                .add_key(minted.record.clone(), minted.user.clone())
+                .await
+                .expect("the key stored");
+            ready(running.addr().port(), minted.key.expose_secret());
+            std::future::pending::<()>().await;
+        }
+        other => {
+            eprintln!("unknown variant `{other}`: expected bare, guard or server");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The whole-request load table: one route (GET /fabric/api/flows, the same body), the
+# same connections, driven by wrk from a second process on loopback, against
+#   bare axum · axum + pw-auth-axum's guard on its memory store · the reference
+#   server on SQLite · on PostgreSQL · on PostgreSQL with the budgets on Redis
+# (the servers are crates/pw-auth-server/examples/load_target.rs). Prints a Markdown
+# table: requests/s, p50 and p99 latency, and each row's ratio to bare axum.
+#
+#   scripts/load.sh                  # 10 s a row, 2 wrk threads, 32 connections
+#   PW_AUTH_LOAD_SECS=30 PW_AUTH_LOAD_CONNECTIONS=64 scripts/load.sh
+#
+# Installs what it needs if it is missing (wrk, and for the PostgreSQL rows
+# PostgreSQL and Redis: the distribution's packages); the PostgreSQL and Redis it
+# uses are its own, in a temporary directory, on free loopback ports, stopped at the
+# end. Every authenticated request must be answered 200: a row with any other answer
+# is marked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECS=${PW_AUTH_LOAD_SECS:-10}
+CONNECTIONS=${PW_AUTH_LOAD_CONNECTIONS:-32}
+THREADS=${PW_AUTH_LOAD_THREADS:-2}
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v redis-server >/dev/null || need+=(redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+if [ "${#need[@]}" -gt 0 ]; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${need[@]}" >&2
+fi
+
+cargo build --release -q -p pw-auth-server --example load_target >&2
+target=target/release/examples/load_target
+
+work=$(mktemp -d /tmp/pw-auth-load.XXXXXX)
+chmod 700 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# PostgreSQL and Redis of the script's own.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+as_postgres=()
+if [ "$(id -u)" -eq 0 ]; then
+  as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  chown postgres:postgres "$work"
+fi
+pg_port=$(free_port)
+"${as_postgres[@]}" "$pg_bin/initdb" -U postgres -A trust -E UTF8 --no-sync -D "$work/pg" >/dev/null
+"${as_postgres[@]}" "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work" \
+  -c listen_addresses=127.0.0.1 -c max_connections=200 >"$work/pg.log" 2>&1 &
+pids+=($!)
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$work" >"$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
+  sleep 0.1
+done
+# A fresh database named $1 (each row starts on empty records).
+new_database() {
+  "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$1"
+  echo "postgres://postgres@127.0.0.1:$pg_port/$1"
+}
+
+# One row: start the target, wait for its READY line, load it, stop it.
+row() {
+  local name=$1 variant=$2
+  shift 2
+  local out="$work/$variant.$RANDOM.out"
+  env "$@" "$target" "$variant" >"$out" 2>"$out.err" &
+  local pid=$!
+  pids+=("$pid")
+  local line=""
+  for _ in $(seq 1 300); do
+    line=$(grep -m1 '^READY ' "$out" || true)
+    [ -n "$line" ] && break
+    sleep 0.1
+  done
+  if [ -z "$line" ]; then
+    echo "$name: the server did not start: $(cat "$out.err")" >&2
+    exit 1
+  fi
+  local port key
+  port=$(echo "$line" | cut -d' ' -f2)
+  key=$(echo "$line" | cut -d' ' -f3)
+  local header=()
+  [ "$key" = "-" ] || header=(-H "Authorization: $key")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECS}s" --latency "${header[@]}" \
+    "http://127.0.0.1:$port/fabric/api/flows" >"$work/$variant.wrk"
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  local rps p50 p99 bad
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$variant.wrk")
+  p50=$(awk '$1 == "50%" {print $2}' "$work/$variant.wrk")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$variant.wrk")
+  bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$work/$variant.wrk")
+  echo "$name|$rps|$p50|$p99|${bad:-0}"
+}
+
+rows=()
+rows+=("$(row 'axum, no auth' bare)")
+rows+=("$(row "axum + pw-auth-axum's guard, memory store" guard)")
+rows+=("$(row 'pw-auth-server, SQLite (WAL)' server)")
+rows+=("$(row 'pw-auth-server, PostgreSQL' server PW_AUTH_POSTGRES_URL="$(new_database load_pg)")")
+rows+=("$(row 'pw-auth-server, PostgreSQL + Redis' server PW_AUTH_POSTGRES_URL="$(new_database load_pg_redis)" \
+  PW_AUTH_REDIS_URL="redis://127.0.0.1:$redis_port")")
+
+echo "wrk, $THREADS threads, $CONNECTIONS connections, ${SECS} s a row, loopback, release builds, $(nproc) cores"
+echo
+echo "| server | requests/s | p50 | p99 | of bare axum |"
+echo "|---|---|---|---|---|"
+bare=$(echo "${rows[0]}" | cut -d'|' -f2)
+for r in "${rows[@]}"; do
+  IFS='|' read -r name rps p50 p99 bad <<<"$r"
+  ratio=$(python3 -c "print(f'{100 * $rps / $bare:.1f} %')")
+  note=""
+  [ "$bad" = "0" ] || note=" ($bad answers not 200)"
+  printf '| %s%s | %s | %s | %s | %s |\n' "$name" "$note" "$(printf '%.0f' "$rps")" "$p50" "$p99" "$ratio"
+done
