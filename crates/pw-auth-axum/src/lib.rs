@@ -62,7 +62,7 @@ pub use error::{StoreError, StoreErrorKind, Unavailable};
 pub use extract::{ActingIn, Authenticated};
 pub use guard::{Admitted, ClientOf, CompanyHook, PwAuth, PwAuthBuilder, UnknownAction};
 pub use layer::{Require, RequireLayer};
-pub use memory::MemoryStore;
+pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 /// The clock the guard reads: the one clock type of `pw_auth_http`.
 pub use pw_auth_http::Clock;
 pub use response::{OutcomeResponse, outcome_response, unavailable};

@@ -1,7 +1,7 @@
 //! An in-memory [`AuthStore`]: for tests, examples, and servers whose records fit in
 //! one process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use pw_auth_core::{
@@ -11,7 +11,7 @@ use pw_auth_core::{
 
 use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Records {
     companies: HashMap<CompanyId, CompanyInfo>,
     users: HashMap<UserId, UserRecord>,
@@ -21,14 +21,41 @@ struct Records {
     grants: HashMap<UserId, Vec<CompanyId>>,
     budgets: HashMap<CompanyId, LimitState>,
     failures: HashMap<String, LimitState>,
-    audit: Vec<AuditRecord>,
+    /// The newest audit records, at most `audit_capacity` of them.
+    audit: VecDeque<AuditRecord>,
+    audit_capacity: usize,
+    /// How many older records were let go to keep within it.
+    audit_dropped: u64,
+}
+
+/// How many audit records a [`MemoryStore`] keeps unless told otherwise.
+pub const DEFAULT_AUDIT_CAPACITY: usize = 10_000;
+
+impl Default for Records {
+    fn default() -> Records {
+        Records {
+            companies: HashMap::new(),
+            users: HashMap::new(),
+            keys: HashMap::new(),
+            deleted_keys: Vec::new(),
+            tokens: HashMap::new(),
+            grants: HashMap::new(),
+            budgets: HashMap::new(),
+            failures: HashMap::new(),
+            audit: VecDeque::new(),
+            audit_capacity: DEFAULT_AUDIT_CAPACITY,
+            audit_dropped: 0,
+        }
+    }
 }
 
 /// Records in memory behind one lock. For tests, examples and servers whose records
 /// fit in one process and whose clients are known: it keeps a failure budget for
-/// every client key it is charged for and every audit record, without pruning, so a
-/// server facing unknown clients should use a store that prunes (the reference
-/// server's).
+/// every client key it is charged for, without pruning, so a server facing unknown
+/// clients should use a store that prunes (the reference server's). Of the audit
+/// records it keeps the newest [`DEFAULT_AUDIT_CAPACITY`] (or as many as
+/// [`MemoryStore::with_audit_capacity`] says), counting those it let go
+/// ([`MemoryStore::audit_dropped`]): memory stays bounded however long it serves.
 ///
 /// ```
 /// use pw_auth_axum::{CompanyInfo, MemoryStore};
@@ -43,6 +70,13 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// An empty store keeping at most `capacity` audit records (the newest).
+    pub fn with_audit_capacity(capacity: usize) -> MemoryStore {
+        let store = MemoryStore::default();
+        store.lock().audit_capacity = capacity;
+        store
+    }
+
     fn lock(&self) -> MutexGuard<'_, Records> {
         // A panic while the lock was held cannot leave a record half-written (every
         // write is one insert), so a poisoned lock is still usable.
@@ -94,9 +128,14 @@ impl MemoryStore {
         }
     }
 
-    /// Every audit record kept so far, oldest first.
+    /// The audit records kept (the newest, up to the store's capacity), oldest first.
     pub fn audit_records(&self) -> Vec<AuditRecord> {
-        self.lock().audit.clone()
+        self.lock().audit.iter().cloned().collect()
+    }
+
+    /// How many audit records were let go, oldest first, to keep within the capacity.
+    pub fn audit_dropped(&self) -> u64 {
+        self.lock().audit_dropped
     }
 }
 
@@ -151,6 +190,10 @@ impl AuthStore for MemoryStore {
         F: FnMut(&mut LimitState) -> R + Send + 'static,
     {
         let mut r = self.lock();
+        // The company's id is copied only for its first budget.
+        if let Some(state) = r.budgets.get_mut(company) {
+            return Ok(f(state));
+        }
         Ok(f(r.budgets.entry(company.clone()).or_default()))
     }
 
@@ -172,7 +215,60 @@ impl AuthStore for MemoryStore {
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.lock().audit.push(record.clone());
+        let mut r = self.lock();
+        if r.audit_capacity == 0 {
+            r.audit_dropped = r.audit_dropped.saturating_add(1);
+            return Ok(());
+        }
+        if r.audit.len() >= r.audit_capacity {
+            r.audit.pop_front();
+            r.audit_dropped = r.audit_dropped.saturating_add(1);
+        }
+        r.audit.push_back(record.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::arithmetic_side_effects,
+        reason = "test code"
+    )]
+
+    use super::*;
+    use pw_auth_core::{AuthnFailure, Policy};
+    use time::macros::datetime;
+
+    fn record(second: i64) -> AuditRecord {
+        let at = datetime!(2026-11-27 12:00 UTC) + time::Duration::seconds(second);
+        AuditRecord::unauthenticated(&Policy::default_policy(), AuthnFailure::Missing, None, at)
+    }
+
+    /// The newest records are kept, oldest first; the older ones are counted, never
+    /// kept past the capacity, and a capacity of zero keeps none.
+    #[tokio::test]
+    async fn the_audit_log_keeps_the_newest_within_its_capacity() {
+        let store = MemoryStore::with_audit_capacity(3);
+        for s in 0..5 {
+            store.audit(&record(s)).await.unwrap();
+        }
+        let kept: Vec<_> = store.audit_records().iter().map(|r| r.time).collect();
+        assert_eq!(kept, [2, 3, 4].map(|s| record(s).time));
+        assert_eq!(store.audit_dropped(), 2);
+
+        let none = MemoryStore::with_audit_capacity(0);
+        none.audit(&record(0)).await.unwrap();
+        assert!(none.audit_records().is_empty());
+        assert_eq!(none.audit_dropped(), 1);
+
+        let default = MemoryStore::default();
+        for s in 0..3 {
+            default.audit(&record(s)).await.unwrap();
+        }
+        assert_eq!(default.audit_records().len(), 3);
+        assert_eq!(default.audit_dropped(), 0);
+        assert_eq!(default.lock().audit_capacity, DEFAULT_AUDIT_CAPACITY);
     }
 }
