@@ -297,16 +297,16 @@ impl<S: AuthStore> PwAuth<S> {
             inner
                 .store
                 .with_budget(&payer, move |state| {
-                    let target = target_of(&action, &company_id, &info);
+                    let request = request_of(&action, &company_id, &info);
                     let budget = Budget::new(payer_tier, state);
                     // Cloned: a compare-and-set store may run this more than once.
-                    flow.decide(principal.clone(), &grants, target, Some(budget), now)
+                    flow.decide(principal.clone(), &grants, request, Some(budget), now)
                 })
                 .await
                 .map_err(unavailable)?
         } else {
-            let target = target_of(&action, &company, &info);
-            flow.decide(principal, &grants, target, None, now)
+            let request = request_of(&action, &company, &info);
+            flow.decide(principal, &grants, request, None, now)
         };
         let mut served = served;
         if let Some(c) = client {
@@ -323,7 +323,7 @@ impl<S: AuthStore> PwAuth<S> {
                 Ok(Admitted {
                     principal,
                     company,
-                    headers: outcome.headers().to_vec(),
+                    headers: outcome.into_headers(),
                 })
             }
             Served::Refused(refused) => Err(outcome_response(&refused.outcome)),
@@ -344,7 +344,7 @@ pub struct Admitted {
     pub headers: Vec<(&'static str, String)>,
 }
 
-pub(crate) fn target_of<'a>(
+pub(crate) fn request_of<'a>(
     action: &'a str,
     company: &'a CompanyId,
     info: &'a CompanyInfo,

@@ -142,6 +142,12 @@ impl Outcome {
         }
     }
 
+    /// The header fields, taken out of the outcome (its status and body go with it):
+    /// for an adapter that moves them onto its own response instead of copying them.
+    pub fn into_headers(self) -> Vec<(&'static str, String)> {
+        self.headers
+    }
+
     /// Whether the request may proceed to its handler (and this is not a refusal).
     pub fn is_proceed(&self) -> bool {
         self.proceed

@@ -232,6 +232,11 @@ fn nothing_is_charged_before_authentication_nor_for_a_refusal() {
             ("ratelimit", r#""default";r=239;t=1"#.to_owned()),
         ]
     );
+    // Taken out whole, for an adapter that moves them onto its response.
+    assert_eq!(
+        allowed.outcome().clone().into_headers(),
+        allowed.outcome().headers()
+    );
 }
 
 #[test]
