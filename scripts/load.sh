@@ -33,7 +33,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 cargo build --release -q -p pw-auth-server --example load_target >&2
-target=target/release/examples/load_target
+target=${CARGO_TARGET_DIR:-target}/release/examples/load_target
 
 work=$(mktemp -d /tmp/pw-auth-load.XXXXXX)
 chmod 700 "$work"

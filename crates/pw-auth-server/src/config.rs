@@ -13,6 +13,7 @@ pub use pw_auth_http::Clock;
 use pw_auth_http::{DEFAULT_FAILURE_QUOTA, DEFAULT_USERNAME_CEILING, TrustedProxies};
 use time::OffsetDateTime;
 
+use crate::db::AuditSync;
 use crate::hashing::HashingLimits;
 
 /// Why the server could not start.
@@ -197,6 +198,11 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// What is pruned, and when.
     pub retention: Retention,
+    /// How a commit of the audit log (with the budgets charged since the last one)
+    /// reaches the disk on SQLite: [`AuditSync::Normal`] by default (a commit survives
+    /// a crash of the process), [`AuditSync::Full`] to survive a power failure too, at
+    /// the cost of one sync per commit. PostgreSQL syncs every commit.
+    pub audit_sync: AuditSync,
 }
 
 impl Config {
@@ -218,6 +224,7 @@ impl Config {
             random: Arc::new(os_random),
             policy: Policy::default_policy(),
             trusted_proxies: TrustedProxies::none(),
+            audit_sync: AuditSync::Normal,
             failure_quota: DEFAULT_FAILURE_QUOTA,
             username_ceiling: DEFAULT_USERNAME_CEILING,
             hashing: HashingLimits::default(),

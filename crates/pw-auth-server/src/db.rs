@@ -9,7 +9,9 @@
 //! (`sqlite`, `postgres`) only connects, migrates, and opens and commits a transaction
 //! of the kind asked for (`sql::Mode`).
 
+mod batch;
 mod cause;
+mod local;
 mod postgres;
 mod records;
 pub(crate) mod sql;
@@ -17,11 +19,15 @@ mod sqlite;
 mod statements;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use pw_auth_axum::{StoreError, StoreErrorKind};
 use pw_auth_core::{AuditRecord, CredentialDigest, LimitState, TokenRecord};
 use time::OffsetDateTime;
 
+use batch::AuditLog;
+pub use batch::AuditSync;
+use local::{Budgets, Owner, ReadCache};
 use postgres::Postgres;
 use sql::{Mode, Tx, TxFuture};
 use sqlite::Sqlite;
@@ -158,26 +164,87 @@ pub(crate) fn unix(t: OffsetDateTime) -> i64 {
 /// once when opened. Cheap to clone. Its operations (`add_company`, `revoke_key`, …,
 /// and the guard's [`pw_auth_axum::AuthStore`]) are each one transaction, written once for both
 /// backends (`db/records.rs`).
+///
+/// The audit log is written by group commit (`db/batch.rs`): each request waits for the
+/// commit that holds its record, which it shares with the requests queued meanwhile.
+/// On SQLite the server is the file's only writer (a second server on it is refused),
+/// so it also keeps in memory what it read and each company's budget (`db/local.rs`),
+/// exactly: every transaction that may change a record empties what it read before
+/// its caller hears it is done.
 #[derive(Clone, Debug)]
 pub struct Db {
     backend: Backend,
+    audit: AuditLog,
+    local: Option<Arc<Local>>,
+}
+
+/// What a server on a SQLite file keeps in memory (`db/local.rs`).
+#[derive(Debug)]
+struct Local {
+    cache: ReadCache,
+    budgets: Arc<Budgets>,
+    _owner: Owner,
 }
 
 #[derive(Clone, Debug)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(Sqlite),
     Postgres(Postgres),
 }
 
+impl Backend {
+    async fn transaction<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
+    {
+        match self {
+            Backend::Sqlite(s) => s.transaction(mode, f).await,
+            Backend::Postgres(p) => p.transaction(mode, f).await,
+        }
+    }
+
+    /// [`Backend::transaction`] on a thread of the caller's own (the audit writer's):
+    /// SQLite's runs on it, PostgreSQL's on `runtime`.
+    pub(crate) fn transaction_on<R, F>(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        mode: Mode,
+        f: F,
+    ) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
+    {
+        match self {
+            Backend::Sqlite(s) => s.transaction_here(mode, f),
+            Backend::Postgres(p) => runtime.block_on(p.transaction(mode, f)),
+        }
+    }
+}
+
 impl Db {
-    /// Opens (creating and migrating if needed) the SQLite database at `path`. The file
-    /// is created readable and writable by its owner only (0600; SQLite gives its
-    /// `-wal` and `-shm` files the same mode), an existing one is narrowed to that, and
-    /// a file or directory that group or others may write is refused: they hold
-    /// password hashes, key digests and the audit log.
-    pub fn open_sqlite(path: &Path) -> Result<Db, StoreError> {
+    /// Opens (creating and migrating if needed) the SQLite database at `path`, its
+    /// audit log committed as `sync` says. The file is created readable and writable by
+    /// its owner only (0600; SQLite gives its `-wal` and `-shm` files the same mode), an
+    /// existing one is narrowed to that, and a file or directory that group or others
+    /// may write is refused: they hold password hashes, key digests and the audit log.
+    /// A file another server (or another `Db` of this process) has open is refused:
+    /// the server keeps budgets and what it read in memory, exact only while it is
+    /// the file's one writer.
+    pub fn open_sqlite(path: &Path, sync: AuditSync) -> Result<Db, StoreError> {
+        let sqlite = Sqlite::open(path)?;
+        let owner = Owner::take(path)?;
+        let budgets = Arc::new(Budgets::default());
+        let backend = Backend::Sqlite(sqlite);
         Ok(Db {
-            backend: Backend::Sqlite(Sqlite::open(path)?),
+            audit: AuditLog::start(backend.clone(), Some(Arc::clone(&budgets)), sync)?,
+            backend,
+            local: Some(Arc::new(Local {
+                cache: ReadCache::default(),
+                budgets,
+                _owner: owner,
+            })),
         })
     }
 
@@ -187,22 +254,38 @@ impl Db {
     /// connection is TLS, its certificate verified against the CA certificates of the
     /// PEM file `ca` when given, else the system's roots (chain and host name).
     pub async fn connect_postgres(url: &str, ca: Option<&Path>) -> Result<Db, StoreError> {
+        let backend = Backend::Postgres(Postgres::connect_with_ca(url, ca).await?);
         Ok(Db {
-            backend: Backend::Postgres(Postgres::connect_with_ca(url, ca).await?),
+            audit: AuditLog::start(backend.clone(), None, AuditSync::Full)?,
+            backend,
+            local: None,
         })
     }
 
     /// Runs `f` in a transaction of `mode` on whichever backend this is: committed if
-    /// it returns `Ok`, nothing of it kept otherwise.
+    /// it returns `Ok`, nothing of it kept otherwise. Whatever it did, the records
+    /// read and kept in memory are forgotten before this returns: a transaction may
+    /// change any of them.
     pub(crate) async fn transaction<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
     {
-        match &self.backend {
-            Backend::Sqlite(s) => s.transaction(mode, f).await,
-            Backend::Postgres(p) => p.transaction(mode, f).await,
+        let result = self.backend.transaction(mode, f).await;
+        if let Some(local) = &self.local {
+            local.cache.invalidate();
         }
+        result
+    }
+
+    /// [`Db::transaction`] for one that changes no record kept in memory: it reads
+    /// only, or writes only the failure budgets.
+    pub(crate) async fn transaction_uncached<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
+    {
+        self.backend.transaction(mode, f).await
     }
 }
 

@@ -89,7 +89,7 @@ pub use config::{
     Clock, Config, ConnectionLimits, MAX_KEY_BODY_LEN, Random, RecordsAt, Retention, ServerError,
     os_random,
 };
-pub use db::{Db, PruneBefore, Pruned};
+pub use db::{AuditSync, Db, PruneBefore, Pruned};
 pub use hashing::{BYTES_PER_HASH, HashingLimits, PoolStats};
 pub use limits::RedisLimits;
 pub use store::Store;
@@ -169,8 +169,13 @@ impl Running {
 
     /// Stops accepting, lets the requests in flight finish for at most the shutdown
     /// grace ([`ConnectionLimits::shutdown_grace`]), closes what is left, and returns.
+    ///
+    /// When it returns, every handle the server held on its records is dropped, so a
+    /// server started next on the same SQLite file finds it free.
     pub async fn stop(mut self) -> std::io::Result<()> {
         self.pruner.abort();
+        // Cancelled, not failed: the pruner's handle on the records is gone once it ends.
+        let _cancelled = (&mut self.pruner).await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -234,9 +239,10 @@ async fn seed_demo(db: &Db) -> Result<(), ServerError> {
 pub async fn open_records(
     records: &RecordsAt,
     ca: Option<&std::path::Path>,
+    sync: AuditSync,
 ) -> Result<Db, StoreError> {
     Ok(match records {
-        RecordsAt::Sqlite(path) => Db::open_sqlite(path)?,
+        RecordsAt::Sqlite(path) => Db::open_sqlite(path, sync)?,
         RecordsAt::Postgres(url) => Db::connect_postgres(url, ca).await?,
     })
 }
@@ -286,7 +292,7 @@ fn named_company(
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     config.check()?;
     let ca = config.tls_ca.as_deref();
-    let db = open_records(&config.records, ca).await?;
+    let db = open_records(&config.records, ca, config.audit_sync).await?;
     let limits = match &config.redis {
         Some(url) => Some(RedisLimits::connect_with_ca(url, REDIS_PREFIX, ca).await?),
         None => None,

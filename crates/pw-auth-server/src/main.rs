@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use pw_auth_http::{Cidr, TrustedProxies};
 use pw_auth_server::{
-    Chain, Config, ConnectionLimits, DEMO_USERS, HashingLimits, RecordsAt, start,
+    AuditSync, Chain, Config, ConnectionLimits, DEMO_USERS, HashingLimits, RecordsAt, start,
 };
 
 /// Every freed heap block is zeroed before it goes back to the system allocator. The
@@ -89,7 +89,19 @@ enum Command {
         /// Days audit records are kept.
         #[arg(long, default_value_t = 90)]
         audit_retention_days: u64,
+        /// How each commit of the audit log (which also holds the budgets charged since
+        /// the last one) reaches the disk on SQLite: `normal` survives a crash of the
+        /// process, `full` a power failure too, at the cost of one sync per commit.
+        #[arg(long, value_enum, default_value_t = Sync::Normal)]
+        audit_sync: Sync,
     },
+}
+
+/// `--audit-sync`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Sync {
+    Normal,
+    Full,
 }
 
 #[expect(clippy::print_stderr, reason = "a command line reports to stderr")]
@@ -110,6 +122,7 @@ fn main() -> ExitCode {
         max_connections_per_client,
         shutdown_grace_secs,
         audit_retention_days,
+        audit_sync,
     } = Cli::parse().command;
     let (records, shown) = match postgres {
         Some(url) => (RecordsAt::Postgres(url), "PostgreSQL".to_owned()),
@@ -142,6 +155,10 @@ fn main() -> ExitCode {
             max_connections,
             max_connections_per_client,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
+        };
+        config.audit_sync = match audit_sync {
+            Sync::Normal => AuditSync::Normal,
+            Sync::Full => AuditSync::Full,
         };
         config.retention.audit = Duration::from_secs(audit_retention_days.saturating_mul(86_400));
         let running = match start(config).await {

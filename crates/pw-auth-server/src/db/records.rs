@@ -10,6 +10,7 @@ use pw_auth_core::{
 };
 use time::OffsetDateTime;
 
+use super::batch::Entry;
 use super::sql::{Mode, Tx, args};
 use super::statements as q;
 use super::{
@@ -57,7 +58,7 @@ async fn locked_state(
 impl Db {
     /// Whether the store holds no company yet (a fresh database).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        self.transaction(Mode::Single, |tx| {
+        self.transaction_uncached(Mode::Single, |tx| {
             Box::pin(async move { Ok(tx.count(&q::COUNT_COMPANIES, args![]).await? == 0) })
         })
         .await
@@ -124,7 +125,7 @@ impl Db {
         &self,
         username: String,
     ) -> Result<Option<(UserRecord, String)>, StoreError> {
-        self.transaction(Mode::Single, move |tx| {
+        self.transaction_uncached(Mode::Single, move |tx| {
             Box::pin(async move {
                 let Some(row) = tx.row(&q::LOGIN_USER, args![&username]).await? else {
                     return Ok(None);
@@ -232,7 +233,7 @@ impl Db {
 
     /// Every key of `company`, oldest first.
     pub async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.transaction(Mode::Single, move |tx| {
+        self.transaction_uncached(Mode::Single, move |tx| {
             Box::pin(async move {
                 tx.rows(&q::KEYS_OF, args![company.as_str()])
                     .await?
@@ -294,7 +295,7 @@ impl Db {
     /// How many audit records are kept (a gathered row of throttled requests counts
     /// once).
     pub async fn audit_count(&self) -> Result<u64, StoreError> {
-        self.transaction(Mode::Single, |tx| {
+        self.transaction_uncached(Mode::Single, |tx| {
             Box::pin(async move { tx.count(&q::COUNT_AUDIT, args![]).await })
         })
         .await
@@ -303,7 +304,7 @@ impl Db {
     /// The audit records, oldest first, as stored (JSON; a gathered row of throttled
     /// requests with its `count`).
     pub async fn audit_records(&self) -> Result<Vec<serde_json::Value>, StoreError> {
-        self.transaction(Mode::Single, |tx| {
+        self.transaction_uncached(Mode::Single, |tx| {
             Box::pin(async move {
                 tx.rows(&q::ALL_AUDIT, args![])
                     .await?
@@ -349,11 +350,12 @@ impl Db {
     }
 }
 
-impl AuthStore for Db {
-    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+impl Db {
+    /// The records for a credential, read from the store.
+    async fn read_load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
         let lookup = lookup_of(digest)?;
         // One snapshot: the key or token, its user and the grants are read together.
-        self.transaction(Mode::Read, move |tx| {
+        self.transaction_uncached(Mode::Read, move |tx| {
             Box::pin(async move {
                 let mut loaded = Loaded::default();
                 let user = match lookup {
@@ -390,9 +392,10 @@ impl AuthStore for Db {
         .await
     }
 
-    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+    /// A company's tier and parent, read from the store.
+    async fn read_company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
         let id = id.clone();
-        self.transaction(Mode::Single, move |tx| {
+        self.transaction_uncached(Mode::Single, move |tx| {
             Box::pin(async move {
                 let Some(row) = tx.row(&q::COMPANY, args![id.as_str()]).await? else {
                     return Ok(None);
@@ -406,7 +409,8 @@ impl AuthStore for Db {
         .await
     }
 
-    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    /// Runs `f` on `company`'s budget in the store, locked from the read to the commit.
+    async fn locked_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnMut(&mut LimitState) -> R + Send + 'static,
@@ -415,7 +419,7 @@ impl AuthStore for Db {
         let fresh = json(&LimitState::default())?;
         // The budget is locked from the read to the commit: two servers charging one
         // company take turns, so it is spent exactly.
-        self.transaction(Mode::Write, move |tx| {
+        self.transaction_uncached(Mode::Write, move |tx| {
             Box::pin(async move {
                 let mut state = locked_state(tx, &q::LOCK_BUDGET, company.as_str(), &fresh).await?;
                 let before = state;
@@ -430,13 +434,78 @@ impl AuthStore for Db {
         .await
     }
 
+    /// `company`'s budget as last written to the store (a fresh one if none was).
+    async fn stored_budget(&self, company: &CompanyId) -> Result<LimitState, StoreError> {
+        let company = company.clone();
+        self.transaction_uncached(Mode::Single, move |tx| {
+            Box::pin(async move {
+                match tx.text(&q::BUDGET, args![company.as_str()]).await? {
+                    Some(state) => parse(&state),
+                    None => Ok(LimitState::default()),
+                }
+            })
+        })
+        .await
+    }
+}
+
+impl AuthStore for Db {
+    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+        let Some(local) = &self.local else {
+            return self.read_load(digest).await;
+        };
+        if let Some(hit) = local.cache.load(digest) {
+            return Ok(hit);
+        }
+        let ticket = local.cache.ticket();
+        let loaded = self.read_load(digest).await?;
+        local.cache.keep_load(ticket, *digest, &loaded);
+        Ok(loaded)
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+        let Some(local) = &self.local else {
+            return self.read_company(id).await;
+        };
+        if let Some(hit) = local.cache.company(id) {
+            return Ok(Some(hit));
+        }
+        let ticket = local.cache.ticket();
+        let info = self.read_company(id).await?;
+        if let Some(info) = &info {
+            local.cache.keep_company(ticket, id.clone(), info);
+        }
+        Ok(info)
+    }
+
+    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut LimitState) -> R + Send + 'static,
+    {
+        let Some(local) = &self.local else {
+            return self.locked_budget(company, f).await;
+        };
+        // In memory, written with the audit log's next commit (`db/local.rs`).
+        if let Some(r) = local.budgets.charge(company, &mut f) {
+            return Ok(r);
+        }
+        let stored = self.stored_budget(company).await?;
+        local.budgets.hold(company, stored);
+        local.budgets.charge(company, &mut f).ok_or_else(|| {
+            StoreError::new(
+                pw_auth_axum::StoreErrorKind::Internal,
+                "a budget read from the file was not held",
+            )
+        })
+    }
     async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
         let fresh = json(&LimitState::default())?;
-        self.transaction(Mode::Write, move |tx| {
+        self.transaction_uncached(Mode::Write, move |tx| {
             Box::pin(async move {
                 // Rows locked in one order (sorted), so two updates never wait on each
                 // other in a cycle; the states are then handed over in the caller's
@@ -464,16 +533,13 @@ impl AuthStore for Db {
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let text = json(record)?;
-        let time = unix(record.time);
-        let aggregate = aggregate_key(record);
-        self.transaction(Mode::Single, move |tx| {
-            Box::pin(async move {
-                tx.execute(&q::AUDIT, args![&text, time, aggregate.as_deref()])
-                    .await?;
-                Ok(())
+        // Group commit (`db/batch.rs`): answered once the commit that holds it is done.
+        self.audit
+            .append(Entry {
+                text: json(record)?,
+                time: unix(record.time),
+                aggregate: aggregate_key(record),
             })
-        })
-        .await
+            .await
     }
 }

@@ -193,6 +193,15 @@ impl Sqlite {
             .await
             .map_err(err)?
     }
+
+    /// [`Sqlite::transaction`] on the calling thread, which may block (the audit
+    /// writer's own).
+    pub(crate) fn transaction_here<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
+    where
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R>,
+    {
+        in_transaction(&mut Self::lock(&self.conn), mode, f)
+    }
 }
 
 /// What begins a transaction of `mode` (`None`: the statements commit on their own).

@@ -149,6 +149,13 @@ pub(crate) const LOCK_BUDGET: Sql = Sql {
         ON CONFLICT (company) DO UPDATE SET state = budgets.state RETURNING state",
 };
 
+/// A company's budget as last written (no lock: on SQLite the server is the file's
+/// only writer and holds the budget in memory from here on).
+pub(crate) const BUDGET: Sql = Sql {
+    sqlite: "SELECT state FROM budgets WHERE company = ?1",
+    postgres: "SELECT state FROM budgets WHERE company = $1",
+};
+
 pub(crate) const SET_BUDGET: Sql = Sql {
     sqlite: "INSERT INTO budgets (company, state) VALUES (?1, ?2)
         ON CONFLICT (company) DO UPDATE SET state = excluded.state",

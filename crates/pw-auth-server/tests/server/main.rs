@@ -8,7 +8,8 @@
 //! - `hostile`: each finding of the hostile-load review, performed and shown to fail;
 //! - `scale_out`: two servers sharing one PostgreSQL and one Redis;
 //! - `tls`: PostgreSQL and Redis over TLS, verified;
-//! - `soak`: a bounded soak with a locked database and a restart.
+//! - `soak`: a bounded soak with a locked database and a restart;
+//! - `exact`: what the fast path (group commit, records and budgets in memory) keeps.
 //!
 //! (The memory checks are binaries of their own: each replaces the global allocator.)
 #![allow(
@@ -20,6 +21,7 @@
     reason = "test code: a failing unwrap is a failing test"
 )]
 
+mod exact;
 mod fixture;
 mod hostile;
 mod loopback;

@@ -1,0 +1,177 @@
+//! Group commit of the audit log: every request's record is handed to one writer
+//! thread, which writes what has queued up meanwhile in one transaction, commits it
+//! once, and only then answers each request. The requests of a commit share its sync,
+//! so an answer still waits for its own record to be committed — never for anyone
+//! else's queue to drain — and the records' cost per request falls as load rises.
+//!
+//! On SQLite the same commit carries the usage budgets charged since the last one
+//! ([`super::local::Budgets`]): a request is answered only after the commit that holds
+//! its record, and its charge was made before its record was queued, so every answered
+//! request's charge is on disk too.
+//!
+//! The queue is bounded ([`QUEUE`]): when it is full a request waits for room, so
+//! memory does not grow with load. The thread ends when the last [`AuditLog`] handle
+//! is dropped.
+
+use std::sync::Arc;
+
+use pw_auth_axum::{StoreError, StoreErrorKind};
+use tokio::sync::{mpsc, oneshot};
+
+use super::local::Budgets;
+use super::sql::{Mode, Tx, args};
+use super::statements as q;
+use super::{Backend, json};
+
+/// How many records may wait for the writer; past that a request waits for room.
+pub(crate) const QUEUE: usize = 4096;
+
+/// The most records one commit writes.
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// One audit record as stored: its JSON, its time (Unix seconds), and the row a
+/// throttled client's refusals are gathered into.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) text: String,
+    pub(crate) time: i64,
+    pub(crate) aggregate: Option<String>,
+}
+
+type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+/// How a commit of the audit log reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditSync {
+    /// SQLite's `synchronous = NORMAL` in WAL mode: a committed record survives a crash
+    /// of the process, and a power failure may lose the last commits (PostgreSQL:
+    /// every commit is synced, whichever is chosen).
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: every commit is synced to the disk before any request in
+    /// it is answered, so no power failure loses an answered request's record.
+    Full,
+}
+
+/// A handle on the writer: cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditLog {
+    queue: mpsc::Sender<(Entry, Reply)>,
+}
+
+impl AuditLog {
+    /// Starts the writer thread over `backend`, writing `budgets`' charges with each
+    /// commit when given.
+    pub(crate) fn start(
+        backend: Backend,
+        budgets: Option<Arc<Budgets>>,
+        sync: AuditSync,
+    ) -> Result<AuditLog, StoreError> {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let writer = Writer {
+            backend,
+            budgets,
+            mode: match sync {
+                AuditSync::Normal => Mode::Write,
+                AuditSync::Full => Mode::Durable,
+            },
+        };
+        std::thread::Builder::new()
+            .name("pw-auth-audit".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| {
+                StoreError::new(StoreErrorKind::Internal, "starting the audit writer").caused_by(e)
+            })?;
+        Ok(AuditLog { queue })
+    }
+
+    /// Queues `entry` and waits until the commit that holds it is done.
+    pub(crate) async fn append(&self, entry: Entry) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        let gone = || StoreError::new(StoreErrorKind::Internal, "the audit writer has stopped");
+        self.queue.send((entry, reply)).await.map_err(|_| gone())?;
+        done.await.map_err(|_| gone())?
+    }
+}
+
+struct Writer {
+    backend: Backend,
+    budgets: Option<Arc<Budgets>>,
+    mode: Mode,
+}
+
+impl Writer {
+    /// Until every handle is dropped: takes what has queued up (at least one record,
+    /// at most [`MAX_BATCH`]), commits it, answers each.
+    fn run(self, mut rx: mpsc::Receiver<(Entry, Reply)>) {
+        // PostgreSQL's client is asynchronous: the thread drives it on a runtime of its
+        // own (SQLite's transactions run on the thread itself).
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let e = StoreError::new(StoreErrorKind::Internal, "the audit writer's runtime")
+                    .caused_by(e);
+                while let Some((_, reply)) = rx.blocking_recv() {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let (entries, replies): (Vec<Entry>, Vec<Reply>) = batch.drain(..).unzip();
+            let result = self.commit(&runtime, entries);
+            for reply in replies {
+                // A request that stopped waiting (its client went away) needs no answer.
+                let _ = reply.send(result.clone());
+            }
+        }
+    }
+
+    /// Writes `entries`, and the budgets charged since the last commit, in one
+    /// transaction. On failure the budgets stay to be written with the next one.
+    fn commit(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        entries: Vec<Entry>,
+    ) -> Result<(), StoreError> {
+        let charged = match &self.budgets {
+            Some(b) => b.take_dirty(),
+            None => Vec::new(),
+        };
+        let mut states = Vec::with_capacity(charged.len());
+        for (company, state) in &charged {
+            states.push((company.as_str().to_owned(), json(state)?));
+        }
+        let result = self
+            .backend
+            .transaction_on(runtime, self.mode, move |tx: &mut Tx<'_>| {
+                Box::pin(async move {
+                    for e in &entries {
+                        tx.execute(&q::AUDIT, args![&e.text, e.time, e.aggregate.as_deref()])
+                            .await?;
+                    }
+                    for (company, state) in &states {
+                        tx.execute(&q::SET_BUDGET, args![company, state]).await?;
+                    }
+                    Ok(())
+                })
+            });
+        if result.is_err()
+            && let Some(b) = &self.budgets
+        {
+            b.restore_dirty(charged);
+        }
+        result
+    }
+}

@@ -1,0 +1,228 @@
+//! What the fast path must not weaken (`db/batch.rs`, `db/local.rs`): a change made
+//! through the API is seen by the very next request however warm the records are; an
+//! answered request's audit record and budget charge are on disk when it is answered;
+//! a SQLite file has one server.
+
+use pw_auth_server::{AuditSync, Config, RecordsAt, start};
+
+use crate::fixture::{Backend, FROZEN_AT, Fixture, Stores, TestClock};
+
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(changes_are_seen_by_the_next_request_however_warm);
+
+/// `GET /fabric/api/flows` with `authorization`; its status.
+async fn flows(fx: &Fixture, http: &reqwest::Client, authorization: &str) -> u16 {
+    http.get(fx.url("/fabric/api/flows"))
+        .header("authorization", authorization)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Revoking a key, deleting one and logging out each answer, and the next request
+/// with that credential — sent after the answer, on a warm server — is refused: the
+/// records kept in memory were forgotten before the change was answered.
+async fn changes_are_seen_by_the_next_request_however_warm(backend: Backend) {
+    let fx = Fixture::start(backend, "warm").await;
+    let admin = fx.ann();
+    let http = reqwest::Client::new();
+    let revoked = fx.key(&admin, "revoked").await;
+    let deleted = fx.key(&admin, "deleted").await;
+    let login: serde_json::Value = http
+        .post(fx.url("/fabric/api/login"))
+        .json(&serde_json::json!({"username": "max@acme.example", "password": "max-demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = format!("Bearer {}", login["token"].as_str().unwrap());
+    // Warm: each credential and its company read, and read again.
+    for credential in [&revoked, &deleted, &token] {
+        for _ in 0..3 {
+            assert_eq!(flows(&fx, &http, credential).await, 200);
+        }
+    }
+    let list: serde_json::Value = admin
+        .send(|h| h.get(fx.url("/fabric/api/api-keys")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_of = |label: &str| {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == label)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (revoked_id, deleted_id) = (id_of("revoked"), id_of("deleted"));
+
+    let revoke = fx.url(&format!("/fabric/api/api-keys/{revoked_id}/revoke"));
+    assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
+    assert_eq!(
+        flows(&fx, &http, &revoked).await,
+        401,
+        "revoked: refused at once"
+    );
+
+    let delete = fx.url(&format!("/fabric/api/api-keys/{deleted_id}"));
+    assert_eq!(
+        admin.send(|h| h.delete(&delete)).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        flows(&fx, &http, &deleted).await,
+        401,
+        "deleted: refused at once"
+    );
+
+    let logout = http
+        .post(fx.url("/fabric/api/logout"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    assert_eq!(
+        flows(&fx, &http, &token).await,
+        401,
+        "logged out: refused at once"
+    );
+
+    // A token issued after the warm-up is found too (nothing stale is kept for it).
+    let again: serde_json::Value = http
+        .post(fx.url("/fabric/api/login"))
+        .json(&serde_json::json!({"username": "max@acme.example", "password": "max-demo-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fresh = format!("Bearer {}", again["token"].as_str().unwrap());
+    assert_eq!(flows(&fx, &http, &fresh).await, 200);
+    fx.stop().await;
+}
+
+/// Copies the SQLite file and its write-ahead log from `from` into `to`: what is on
+/// disk at this instant, as a crash would leave it.
+fn copy_on_disk(from: &std::path::Path, to: &std::path::Path) {
+    for suffix in ["", "-wal"] {
+        let name = format!("records.sqlite{suffix}");
+        if from.join(&name).exists() {
+            std::fs::copy(from.join(&name), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Every answered request's audit record and budget charge are on disk when it is
+/// answered, in both sync modes: the file as a crash would leave it right after the
+/// answers holds every record, and a server started on that copy admits exactly what
+/// is left of the budget — no charge given back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_request_is_on_disk_with_its_charge() {
+    for sync in [AuditSync::Normal, AuditSync::Full] {
+        let fx = Fixture::with(
+            Stores::sqlite("durable"),
+            TestClock::frozen(FROZEN_AT),
+            |c| {
+                c.audit_sync = sync;
+                // 100 connections from one address at once: over the default cap.
+                c.connections.max_connections_per_client = 1024;
+            },
+        )
+        .await;
+        let admin = fx.ann();
+        let key = fx.key(&admin, "durable").await;
+        let http = reqwest::Client::new();
+        let audit_before = fx.stores.texts("SELECT record FROM audit").await.len();
+        // 100 answered at once (they share commits), then the copy.
+        let mut answers = Vec::new();
+        for _ in 0..100 {
+            let (http, url, key) = (http.clone(), fx.url("/fabric/api/flows"), key.clone());
+            answers.push(tokio::spawn(async move {
+                http.get(url)
+                    .header("authorization", key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+        for a in answers {
+            assert_eq!(a.await.unwrap(), 200, "{sync:?}");
+        }
+        let audit_after = fx.stores.texts("SELECT record FROM audit").await.len();
+        assert_eq!(
+            audit_after - audit_before,
+            100,
+            "{sync:?}: every record on disk"
+        );
+
+        let crashed = Stores::sqlite("durable-copy");
+        copy_on_disk(fx.stores.dir(), crashed.dir());
+        let (stores, clock) = fx.stop().await;
+        drop(stores);
+        let fx = Fixture::with(crashed, clock, |_| {}).await;
+        // acme's 240 a minute, the clock frozen: the key's creation and the 100 are
+        // spent; exactly 139 more are admitted.
+        let mut admitted = 0;
+        for _ in 0..150 {
+            match flows(&fx, &http, &key).await {
+                200 => admitted += 1,
+                429 => {}
+                other => panic!("{sync:?}: {other}"),
+            }
+        }
+        assert_eq!(admitted, 139, "{sync:?}: no charge given back by the crash");
+        fx.stop().await;
+    }
+}
+
+/// One server per SQLite file: a second one on the same file is refused at start
+/// (its budgets and the records it keeps in memory would go stale), and starts once
+/// the first has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_one_sqlite_file_is_refused() {
+    let stores = Stores::sqlite("one-server");
+    let first = start(stores.config()).await.unwrap();
+    let second = Config::on(
+        RecordsAt::Sqlite(stores.sqlite_path()),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    let e = start(second.clone()).await.unwrap_err();
+    assert!(e.to_string().contains("open in another server"), "{e}");
+    first.stop().await.unwrap();
+    let second = start(second).await.unwrap();
+    second.stop().await.unwrap();
+}
