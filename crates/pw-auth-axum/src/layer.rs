@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderValue, Request};
+use http::{HeaderName, HeaderValue, Request};
+use pw_auth_http::RateLimitFields;
 
 use crate::{ActingIn, Admitted, AuthStore, PwAuth};
 
@@ -94,11 +95,42 @@ where
             parts.extensions.insert(ActingIn(company));
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
             for (name, value) in headers {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, v);
+                // The value's bytes move into the header, uncopied.
+                if let Ok(v) = HeaderValue::try_from(value) {
+                    response.headers_mut().insert(header_name(name), v);
                 }
             }
             Ok(response)
         })
+    }
+}
+
+/// The `RateLimit` fields' names, made once.
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static(RateLimitFields::POLICY);
+const RATELIMIT: HeaderName = HeaderName::from_static(RateLimitFields::LIMIT);
+
+/// `name` as a header name: the fields an admitted request carries from a constant,
+/// any other parsed (each name the flow hands out is a valid lowercase token).
+fn header_name(name: &'static str) -> HeaderName {
+    match name {
+        RateLimitFields::POLICY => RATELIMIT_POLICY,
+        RateLimitFields::LIMIT => RATELIMIT,
+        other => HeaderName::from_static(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_the_flows_own() {
+        for name in [
+            RateLimitFields::POLICY,
+            RateLimitFields::LIMIT,
+            "retry-after",
+        ] {
+            assert_eq!(header_name(name).as_str(), name);
+        }
     }
 }

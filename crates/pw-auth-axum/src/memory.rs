@@ -2,7 +2,7 @@
 //! one process.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use pw_auth_core::{
     ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, TokenDigest,
@@ -11,7 +11,8 @@ use pw_auth_core::{
 
 use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 
-#[derive(Debug)]
+/// The records: read by every request, written only by their owner's calls.
+#[derive(Debug, Default)]
 struct Records {
     companies: HashMap<CompanyId, CompanyInfo>,
     users: HashMap<UserId, UserRecord>,
@@ -19,37 +20,39 @@ struct Records {
     deleted_keys: Vec<ApiKeyDigest>,
     tokens: HashMap<TokenDigest, TokenRecord>,
     grants: HashMap<UserId, Vec<CompanyId>>,
-    budgets: HashMap<CompanyId, LimitState>,
-    failures: HashMap<String, LimitState>,
-    /// The newest audit records, at most `audit_capacity` of them.
-    audit: VecDeque<AuditRecord>,
-    audit_capacity: usize,
-    /// How many older records were let go to keep within it.
-    audit_dropped: u64,
 }
 
 /// How many audit records a [`MemoryStore`] keeps unless told otherwise.
 pub const DEFAULT_AUDIT_CAPACITY: usize = 10_000;
 
-impl Default for Records {
-    fn default() -> Records {
-        Records {
-            companies: HashMap::new(),
-            users: HashMap::new(),
-            keys: HashMap::new(),
-            deleted_keys: Vec::new(),
-            tokens: HashMap::new(),
-            grants: HashMap::new(),
-            budgets: HashMap::new(),
-            failures: HashMap::new(),
-            audit: VecDeque::new(),
-            audit_capacity: DEFAULT_AUDIT_CAPACITY,
-            audit_dropped: 0,
+#[derive(Debug)]
+struct AuditLog {
+    /// The newest audit records, at most `capacity` of them.
+    records: VecDeque<AuditRecord>,
+    capacity: usize,
+    /// How many older records were let go to keep within it.
+    dropped: u64,
+}
+
+impl Default for AuditLog {
+    fn default() -> AuditLog {
+        AuditLog {
+            records: VecDeque::new(),
+            capacity: DEFAULT_AUDIT_CAPACITY,
+            dropped: 0,
         }
     }
 }
 
-/// Records in memory behind one lock. For tests, examples and servers whose records
+/// A lock's guard, whether or not a panic poisoned it: every write under these locks
+/// is one insert, removal or push, so a panic cannot leave one half-written.
+fn unpoisoned<G>(r: Result<G, std::sync::PoisonError<G>>) -> G {
+    r.unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records in memory: the records behind a read-write lock (requests only read them,
+/// so they never wait for each other), the budgets, the failure budgets and the audit
+/// log each behind a lock of its own. For tests, examples and servers whose records
 /// fit in one process and whose clients are known: it keeps a failure budget for
 /// every client key it is charged for, without pruning, so a server facing unknown
 /// clients should use a store that prunes (the reference server's). Of the audit
@@ -66,63 +69,70 @@ impl Default for Records {
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    records: Mutex<Records>,
+    records: RwLock<Records>,
+    budgets: Mutex<HashMap<CompanyId, LimitState>>,
+    failures: Mutex<HashMap<String, LimitState>>,
+    audit: Mutex<AuditLog>,
 }
 
 impl MemoryStore {
     /// An empty store keeping at most `capacity` audit records (the newest).
     pub fn with_audit_capacity(capacity: usize) -> MemoryStore {
         let store = MemoryStore::default();
-        store.lock().audit_capacity = capacity;
+        store.audit_log().capacity = capacity;
         store
     }
 
-    fn lock(&self) -> MutexGuard<'_, Records> {
-        // A panic while the lock was held cannot leave a record half-written (every
-        // write is one insert), so a poisoned lock is still usable.
-        self.records
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn read(&self) -> RwLockReadGuard<'_, Records> {
+        unpoisoned(self.records.read())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Records> {
+        unpoisoned(self.records.write())
+    }
+
+    fn audit_log(&self) -> MutexGuard<'_, AuditLog> {
+        unpoisoned(self.audit.lock())
     }
 
     /// Adds or replaces a company.
     pub fn add_company(&self, id: CompanyId, info: CompanyInfo) {
-        self.lock().companies.insert(id, info);
+        self.write().companies.insert(id, info);
     }
 
     /// Adds or replaces a user.
     pub fn add_user(&self, user: UserRecord) {
-        self.lock().users.insert(user.id.clone(), user);
+        self.write().users.insert(user.id.clone(), user);
     }
 
     /// Adds or replaces an API key's record.
     pub fn add_key(&self, record: ApiKeyRecord) {
-        self.lock().keys.insert(record.digest, record);
+        self.write().keys.insert(record.digest, record);
     }
 
     /// Adds or replaces a token's record.
     pub fn add_token(&self, record: TokenRecord) {
-        self.lock().tokens.insert(record.digest, record);
+        self.write().tokens.insert(record.digest, record);
     }
 
     /// Gives `user` an explicit grant for the linked company `company`.
     pub fn grant(&self, user: UserId, company: CompanyId) {
-        self.lock().grants.entry(user).or_default().push(company);
+        self.write().grants.entry(user).or_default().push(company);
     }
 
     /// Changes a key's record in place (to revoke it); `false` if there is none.
     pub fn update_key(&self, digest: &ApiKeyDigest, f: impl FnOnce(&mut ApiKeyRecord)) -> bool {
-        self.lock().keys.get_mut(digest).map(f).is_some()
+        self.write().keys.get_mut(digest).map(f).is_some()
     }
 
     /// Changes a token's record in place (to revoke it); `false` if there is none.
     pub fn update_token(&self, digest: &TokenDigest, f: impl FnOnce(&mut TokenRecord)) -> bool {
-        self.lock().tokens.get_mut(digest).map(f).is_some()
+        self.write().tokens.get_mut(digest).map(f).is_some()
     }
 
     /// Deletes a key, remembering its digest so a request with it is told "deleted".
     pub fn delete_key(&self, digest: &ApiKeyDigest) {
-        let mut r = self.lock();
+        let mut r = self.write();
         if r.keys.remove(digest).is_some() {
             r.deleted_keys.push(*digest);
         }
@@ -130,18 +140,18 @@ impl MemoryStore {
 
     /// The audit records kept (the newest, up to the store's capacity), oldest first.
     pub fn audit_records(&self) -> Vec<AuditRecord> {
-        self.lock().audit.iter().cloned().collect()
+        self.audit_log().records.iter().cloned().collect()
     }
 
     /// How many audit records were let go, oldest first, to keep within the capacity.
     pub fn audit_dropped(&self) -> u64 {
-        self.lock().audit_dropped
+        self.audit_log().dropped
     }
 }
 
 impl AuthStore for MemoryStore {
     async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
-        let r = self.lock();
+        let r = self.read();
         let (key, token, user) = match digest {
             CredentialDigest::ApiKey(digest) => {
                 let key = match r.keys.get(digest) {
@@ -181,7 +191,7 @@ impl AuthStore for MemoryStore {
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
-        Ok(self.lock().companies.get(id).cloned())
+        Ok(self.read().companies.get(id).cloned())
     }
 
     async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
@@ -189,12 +199,12 @@ impl AuthStore for MemoryStore {
         R: Send + 'static,
         F: FnMut(&mut LimitState) -> R + Send + 'static,
     {
-        let mut r = self.lock();
+        let mut budgets = unpoisoned(self.budgets.lock());
         // The company's id is copied only for its first budget.
-        if let Some(state) = r.budgets.get_mut(company) {
+        if let Some(state) = budgets.get_mut(company) {
             return Ok(f(state));
         }
-        Ok(f(r.budgets.entry(company.clone()).or_default()))
+        Ok(f(budgets.entry(company.clone()).or_default()))
     }
 
     async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
@@ -202,29 +212,31 @@ impl AuthStore for MemoryStore {
         R: Send + 'static,
         F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
-        let mut r = self.lock();
+        let mut failures = unpoisoned(self.failures.lock());
         let mut states: Vec<LimitState> = keys
             .iter()
-            .map(|k| r.failures.get(k).copied().unwrap_or_default())
+            .map(|k| failures.get(k).copied().unwrap_or_default())
             .collect();
         let result = f(&mut states);
         for (key, state) in keys.into_iter().zip(states) {
-            r.failures.insert(key, state);
+            failures.insert(key, state);
         }
         Ok(result)
     }
 
     async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let mut r = self.lock();
-        if r.audit_capacity == 0 {
-            r.audit_dropped = r.audit_dropped.saturating_add(1);
+        // Copied before the lock is taken: the lock is held for the push alone.
+        let record = record.clone();
+        let mut log = self.audit_log();
+        if log.capacity == 0 {
+            log.dropped = log.dropped.saturating_add(1);
             return Ok(());
         }
-        if r.audit.len() >= r.audit_capacity {
-            r.audit.pop_front();
-            r.audit_dropped = r.audit_dropped.saturating_add(1);
+        if log.records.len() >= log.capacity {
+            log.records.pop_front();
+            log.dropped = log.dropped.saturating_add(1);
         }
-        r.audit.push_back(record.clone());
+        log.records.push_back(record);
         Ok(())
     }
 }
@@ -269,6 +281,6 @@ mod tests {
         }
         assert_eq!(default.audit_records().len(), 3);
         assert_eq!(default.audit_dropped(), 0);
-        assert_eq!(default.lock().audit_capacity, DEFAULT_AUDIT_CAPACITY);
+        assert_eq!(default.audit_log().capacity, DEFAULT_AUDIT_CAPACITY);
     }
 }
