@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use pw_auth_axum::StoreError;
-use tokio_postgres::IsolationLevel;
 
 use super::sql::{Mode, Tx, TxFuture};
 use super::{SCHEMA_VERSION, err, migrations_from};
@@ -172,14 +171,6 @@ impl Postgres {
         let mut client = self.client().await?;
         let tx = match mode {
             Mode::Single => return f(&mut Tx::PostgresSingle(&client)).await,
-            Mode::Read => {
-                client
-                    .build_transaction()
-                    .isolation_level(IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start()
-                    .await
-            }
             Mode::Write | Mode::Durable => client.transaction().await,
         }
         .map_err(err)?;

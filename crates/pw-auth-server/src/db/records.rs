@@ -23,22 +23,6 @@ fn company_id(text: &str) -> Result<CompanyId, StoreError> {
     CompanyId::new(text).map_err(err)
 }
 
-/// The user `id` and the linked companies it holds grants for.
-async fn user_and_grants(
-    tx: &mut Tx<'_>,
-    id: &UserId,
-) -> Result<(Option<UserRecord>, Vec<CompanyId>), StoreError> {
-    let user = tx.text(&q::USER, args![id.as_str()]).await?;
-    let user = user.map(|r| parse(&r)).transpose()?;
-    let grants = tx
-        .rows(&q::GRANTS, args![id.as_str()])
-        .await?
-        .iter()
-        .map(|row| company_id(row.text(0)?))
-        .collect::<Result<_, _>>()?;
-    Ok((user, grants))
-}
-
 /// Reads the state under `lock` (a budget's or a failure budget's) for `key`, locked
 /// until the commit; a fresh state if there is none yet.
 async fn locked_state(
@@ -354,37 +338,38 @@ impl Db {
     /// The records for a credential, read from the store.
     async fn read_load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
         let lookup = lookup_of(digest)?;
-        // One snapshot: the key or token, its user and the grants are read together.
-        self.transaction_uncached(Mode::Read, move |tx| {
+        // One statement: the key or token, its user and the grants, from one snapshot.
+        self.transaction_uncached(Mode::Single, move |tx| {
             Box::pin(async move {
-                let mut loaded = Loaded::default();
-                let user = match lookup {
-                    Ok(key) => match tx.text(&q::KEY, args![&key]).await? {
-                        Some(record) => {
-                            let record: ApiKeyRecord = parse(&record)?;
-                            let user = record.user.clone();
-                            loaded.key = Record::Found(record);
-                            Some(user)
-                        }
-                        None => {
-                            if tx.row(&q::DELETED_KEY, args![&key]).await?.is_some() {
-                                loaded.key = Record::Deleted;
-                            }
-                            None
-                        }
-                    },
-                    Err(key) => match tx.text(&q::TOKEN, args![&key]).await? {
-                        Some(record) => {
-                            let record: TokenRecord = parse(&record)?;
-                            let user = record.user.clone();
-                            loaded.token = Record::Found(record);
-                            Some(user)
-                        }
-                        None => None,
-                    },
+                let (sql, digest) = match &lookup {
+                    Ok(key) => (&q::LOAD_KEY, key),
+                    Err(token) => (&q::LOAD_TOKEN, token),
                 };
-                if let Some(user) = user {
-                    (loaded.user, loaded.grants) = user_and_grants(tx, &user).await?;
+                let Some(row) = tx.row(sql, args![digest.as_str()]).await? else {
+                    return Err(StoreError::new(
+                        pw_auth_axum::StoreErrorKind::Corrupt,
+                        "a credential's lookup returned no row",
+                    ));
+                };
+                let mut loaded = Loaded::default();
+                match (row.maybe_text(0)?, &lookup) {
+                    (Some(record), Ok(_)) => loaded.key = Record::Found(parse(record)?),
+                    (Some(record), Err(_)) => loaded.token = Record::Found(parse(record)?),
+                    (None, Ok(_)) if row.int(1)? != 0 => loaded.key = Record::Deleted,
+                    (None, _) => {}
+                }
+                // A user only for a record found (the join finds none otherwise).
+                loaded.user = row.maybe_text(2)?.map(parse).transpose()?;
+                if loaded.user.is_some() {
+                    let grants: Vec<String> = row
+                        .maybe_text(3)?
+                        .map(parse)
+                        .transpose()?
+                        .unwrap_or_default();
+                    loaded.grants = grants
+                        .iter()
+                        .map(|c| company_id(c))
+                        .collect::<Result<_, _>>()?;
                 }
                 Ok(loaded)
             })

@@ -152,9 +152,6 @@ impl Row {
 pub(crate) enum Mode {
     /// No transaction: one statement, committed on its own.
     Single,
-    /// Reads from one snapshot (SQLite: a deferred transaction; PostgreSQL: repeatable
-    /// read, read only).
-    Read,
     /// Reads and writes that no other writer interleaves with (SQLite: `BEGIN
     /// IMMEDIATE`, the write lock taken before the first read; PostgreSQL: read
     /// committed, with the rows read to be written locked by the statement itself).

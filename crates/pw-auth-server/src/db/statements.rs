@@ -33,11 +33,6 @@ pub(crate) const ADD_USER: Sql = Sql {
     postgres: "INSERT INTO users (id, record, username, password_hash) VALUES ($1, $2, $3, $4)",
 };
 
-pub(crate) const USER: Sql = Sql {
-    sqlite: "SELECT record FROM users WHERE id = ?1",
-    postgres: "SELECT record FROM users WHERE id = $1",
-};
-
 pub(crate) const LOGIN_USER: Sql = Sql {
     sqlite: "SELECT record, password_hash FROM users WHERE username = ?1",
     postgres: "SELECT record, password_hash FROM users WHERE username = $1",
@@ -53,19 +48,9 @@ pub(crate) const GRANT: Sql = Sql {
     postgres: r#"INSERT INTO grants ("user", company) VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
 };
 
-pub(crate) const GRANTS: Sql = Sql {
-    sqlite: r#"SELECT company FROM grants WHERE "user" = ?1 ORDER BY company"#,
-    postgres: r#"SELECT company FROM grants WHERE "user" = $1 ORDER BY company"#,
-};
-
 pub(crate) const ADD_TOKEN: Sql = Sql {
     sqlite: r#"INSERT INTO tokens (digest, id, "user", record) VALUES (?1, ?2, ?3, ?4)"#,
     postgres: r#"INSERT INTO tokens (digest, id, "user", record) VALUES ($1, $2, $3, $4)"#,
-};
-
-pub(crate) const TOKEN: Sql = Sql {
-    sqlite: "SELECT record FROM tokens WHERE digest = ?1",
-    postgres: "SELECT record FROM tokens WHERE digest = $1",
 };
 
 /// A token to revoke, its row locked until the commit.
@@ -102,11 +87,6 @@ pub(crate) const ADD_KEY: Sql = Sql {
     postgres: "INSERT INTO api_keys (digest, id, company, record) VALUES ($1, $2, $3, $4)",
 };
 
-pub(crate) const KEY: Sql = Sql {
-    sqlite: "SELECT record FROM api_keys WHERE digest = ?1",
-    postgres: "SELECT record FROM api_keys WHERE digest = $1",
-};
-
 /// A company's keys, oldest first.
 pub(crate) const KEYS_OF: Sql = Sql {
     sqlite: "SELECT record FROM api_keys WHERE company = ?1 ORDER BY rowid",
@@ -130,9 +110,41 @@ pub(crate) const DELETE_KEY: Sql = Sql {
     postgres: "DELETE FROM api_keys WHERE digest = $1",
 };
 
-pub(crate) const DELETED_KEY: Sql = Sql {
-    sqlite: "SELECT digest FROM deleted_keys WHERE digest = ?1",
-    postgres: "SELECT digest FROM deleted_keys WHERE digest = $1",
+/// What authenticating an API key reads, in one statement (one round trip, one
+/// snapshot): always one row of the key's record (`NULL` if there is none), 1 if a key
+/// with that digest was deleted, the record of the user the key names, and that user's
+/// grants as a JSON array of company ids, sorted.
+pub(crate) const LOAD_KEY: Sql = Sql {
+    sqlite: r#"SELECT k.record,
+            EXISTS (SELECT 1 FROM deleted_keys WHERE digest = ?1),
+            u.record,
+            (SELECT json_group_array(company) FROM
+                (SELECT company FROM grants WHERE "user" = u.id ORDER BY company))
+        FROM (SELECT 1) AS one
+        LEFT JOIN api_keys k ON k.digest = ?1
+        LEFT JOIN users u ON u.id = json_extract(k.record, '$.user')"#,
+    postgres: r#"SELECT k.record,
+            (CASE WHEN EXISTS (SELECT 1 FROM deleted_keys WHERE digest = $1) THEN 1 ELSE 0 END)::bigint,
+            u.record,
+            (SELECT json_agg(company ORDER BY company) FROM grants WHERE "user" = u.id)::text
+        FROM (SELECT 1) AS one
+        LEFT JOIN api_keys k ON k.digest = $1
+        LEFT JOIN users u ON u.id = (k.record::json ->> 'user')"#,
+};
+
+/// [`LOAD_KEY`] for a bearer token: its record, 0, its user's record, the grants.
+pub(crate) const LOAD_TOKEN: Sql = Sql {
+    sqlite: r#"SELECT t.record, 0, u.record,
+            (SELECT json_group_array(company) FROM
+                (SELECT company FROM grants WHERE "user" = u.id ORDER BY company))
+        FROM (SELECT 1) AS one
+        LEFT JOIN tokens t ON t.digest = ?1
+        LEFT JOIN users u ON u.id = t."user""#,
+    postgres: r#"SELECT t.record, 0::bigint, u.record,
+            (SELECT json_agg(company ORDER BY company) FROM grants WHERE "user" = u.id)::text
+        FROM (SELECT 1) AS one
+        LEFT JOIN tokens t ON t.digest = $1
+        LEFT JOIN users u ON u.id = t."user""#,
 };
 
 pub(crate) const REMEMBER_DELETED_KEY: Sql = Sql {

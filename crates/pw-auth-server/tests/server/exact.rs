@@ -28,7 +28,10 @@ macro_rules! on_both_stores {
     };
 }
 
-on_both_stores!(changes_are_seen_by_the_next_request_however_warm);
+on_both_stores!(
+    changes_are_seen_by_the_next_request_however_warm,
+    a_credentials_lookup_reads_its_user_grants_and_deletion,
+);
 
 /// `GET /fabric/api/flows` with `authorization`; its status.
 async fn flows(fx: &Fixture, http: &reqwest::Client, authorization: &str) -> u16 {
@@ -130,6 +133,98 @@ async fn changes_are_seen_by_the_next_request_however_warm(backend: Backend) {
         .unwrap();
     let fresh = format!("Bearer {}", again["token"].as_str().unwrap());
     assert_eq!(flows(&fx, &http, &fresh).await, 200);
+    fx.stop().await;
+}
+
+/// The failures named in the audit log, newest last.
+async fn failures(fx: &Fixture) -> Vec<String> {
+    fx.server
+        .db()
+        .audit_records()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["reason"]["failure"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// One lookup reads a credential's record, its user, that user's grants, and whether
+/// a key with that digest was deleted: max (a manager with a grant for acme-eu) acts
+/// in acme-eu, ann (no grant) may not, an api-user (a key's, never granted) may not;
+/// a deleted key is told apart from one never made.
+async fn a_credentials_lookup_reads_its_user_grants_and_deletion(backend: Backend) {
+    let fx = Fixture::start(backend, "lookup").await;
+    let http = reqwest::Client::new();
+    let bearer = |v: serde_json::Value| format!("Bearer {}", v["token"].as_str().unwrap());
+    let login = |user: &'static str, password: &'static str| {
+        let http = http.clone();
+        let url = fx.url("/fabric/api/login");
+        async move {
+            http.post(url)
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let max = bearer(login("max@acme.example", "max-demo-password").await);
+    let ann = bearer(login("ann@acme.example", "ann-demo-password").await);
+    let admin = fx.ann();
+    let key = fx.key(&admin, "lookup").await;
+    let in_eu = |authorization: String| {
+        let http = http.clone();
+        let url = fx.url("/fabric/api/flows");
+        async move {
+            http.get(url)
+                .header("authorization", authorization)
+                .header("x-company", "acme-eu")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Twice each: the second read may come from memory, and must agree.
+    for _ in 0..2 {
+        assert_eq!(
+            in_eu(max.clone()).await,
+            200,
+            "max holds a grant for acme-eu"
+        );
+        assert_eq!(in_eu(ann.clone()).await, 403, "ann holds none");
+        assert_eq!(in_eu(key.clone()).await, 403, "nor does an api-user");
+        assert_eq!(flows(&fx, &http, &max).await, 200, "max in his own company");
+    }
+
+    let list: serde_json::Value = admin
+        .send(|h| h.get(fx.url("/fabric/api/api-keys")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+    let delete = fx.url(&format!("/fabric/api/api-keys/{id}"));
+    assert_eq!(
+        admin.send(|h| h.delete(&delete)).await.unwrap().status(),
+        204
+    );
+    assert_eq!(flows(&fx, &http, &key).await, 401);
+    assert_eq!(failures(&fx).await.last().unwrap(), "deleted");
+    // A well-formed key that was never stored: unknown, not deleted.
+    let never = pw_auth_core::mint_api_key(
+        &pw_auth_core::CompanyId::new("acme").unwrap(),
+        pw_auth_core::KeyLabel::new("never stored").unwrap(),
+        &std::array::from_fn::<u8, 32, _>(|i| (i as u8).wrapping_mul(37).wrapping_add(11)),
+        fx.clock.now(),
+    )
+    .unwrap();
+    assert_eq!(flows(&fx, &http, never.key.expose_secret()).await, 401);
+    assert_eq!(failures(&fx).await.last().unwrap(), "unknown");
     fx.stop().await;
 }
 
