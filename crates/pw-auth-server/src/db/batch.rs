@@ -13,6 +13,7 @@
 //! memory does not grow with load. The thread ends when the last [`AuditLog`] handle
 //! is dropped.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use pw_auth_axum::{StoreError, StoreErrorKind};
@@ -145,6 +146,7 @@ impl Writer {
         runtime: &tokio::runtime::Runtime,
         entries: Vec<Entry>,
     ) -> Result<(), StoreError> {
+        let rows = json(&rows(entries))?;
         let charged = match &self.budgets {
             Some(b) => b.take_dirty(),
             None => Vec::new(),
@@ -157,10 +159,7 @@ impl Writer {
             .backend
             .transaction_on(runtime, self.mode, move |tx: &mut Tx<'_>| {
                 Box::pin(async move {
-                    for e in &entries {
-                        tx.execute(&q::AUDIT, args![&e.text, e.time, e.aggregate.as_deref()])
-                            .await?;
-                    }
+                    tx.execute(&q::AUDIT_MANY, args![&rows]).await?;
                     for (company, state) in &states {
                         tx.execute(&q::SET_BUDGET, args![company, state]).await?;
                     }
@@ -173,5 +172,66 @@ impl Writer {
             b.restore_dirty(charged);
         }
         result
+    }
+}
+
+/// One row of [`q::AUDIT_MANY`].
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+struct Row {
+    record: String,
+    time: i64,
+    aggregate: Option<String>,
+    count: i64,
+}
+
+/// The rows a commit writes, in the order the records came: each record its own row,
+/// except that records gathered into one aggregate row are one row counting them all
+/// (at the place of the first), since one statement may not touch a row twice.
+fn rows(entries: Vec<Entry>) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::with_capacity(entries.len());
+    let mut gathered: HashMap<String, usize> = HashMap::new();
+    for e in entries {
+        if let Some(key) = &e.aggregate {
+            if let Some(row) = gathered.get(key).and_then(|&i| rows.get_mut(i)) {
+                row.count = row.count.saturating_add(1);
+                continue;
+            }
+            gathered.insert(key.clone(), rows.len());
+        }
+        rows.push(Row {
+            record: e.text,
+            time: e.time,
+            aggregate: e.aggregate,
+            count: 1,
+        });
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(text: &str, aggregate: Option<&str>) -> Entry {
+        Entry {
+            text: text.to_owned(),
+            time: 7,
+            aggregate: aggregate.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn gathered_records_are_one_row_counting_them_and_the_order_is_kept() {
+        let rows = rows(vec![
+            entry("a", None),
+            entry("t1", Some("throttled:x:1")),
+            entry("b", None),
+            entry("t2", Some("throttled:x:1")),
+            entry("u1", Some("throttled:y:1")),
+            entry("t3", Some("throttled:x:1")),
+        ]);
+        let seen: Vec<(&str, i64)> = rows.iter().map(|r| (r.record.as_str(), r.count)).collect();
+        assert_eq!(seen, [("a", 1), ("t1", 3), ("b", 1), ("u1", 1)]);
+        assert_eq!(rows[1].aggregate.as_deref(), Some("throttled:x:1"));
     }
 }

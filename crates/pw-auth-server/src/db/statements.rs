@@ -196,12 +196,21 @@ pub(crate) const DELETE_FAILURES: Sql = Sql {
     postgres: "DELETE FROM failures WHERE key = $1",
 };
 
-/// An audit record; a throttled client's refusals in one window are one row, counted.
-pub(crate) const AUDIT: Sql = Sql {
-    sqlite: "INSERT INTO audit (record, time, aggregate) VALUES (?1, ?2, ?3)
-        ON CONFLICT (aggregate) DO UPDATE SET count = count + 1",
-    postgres: "INSERT INTO audit (record, time, aggregate) VALUES ($1, $2, $3)
-        ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + 1",
+/// A commit's audit records, in one statement: `?1` is a JSON array of objects
+/// `{"record", "time", "aggregate", "count"}`, inserted in its order. A throttled
+/// client's refusals in one window are one row (`aggregate`), counted: a row already
+/// there adds the new count (the array holds each aggregate once).
+pub(crate) const AUDIT_MANY: Sql = Sql {
+    sqlite: "INSERT INTO audit (record, time, aggregate, count)
+        SELECT json_extract(value, '$.record'), json_extract(value, '$.time'),
+            json_extract(value, '$.aggregate'), json_extract(value, '$.count')
+        FROM json_each(?1) WHERE true
+        ON CONFLICT (aggregate) DO UPDATE SET count = count + excluded.count",
+    postgres: "INSERT INTO audit (record, time, aggregate, count)
+        SELECT x.record, x.time, x.aggregate, x.count
+        FROM json_to_recordset($1::text::json)
+            AS x(record text, time bigint, aggregate text, count bigint)
+        ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + excluded.count",
 };
 
 pub(crate) const COUNT_AUDIT: Sql = both!("SELECT COUNT(*) FROM audit");

@@ -482,12 +482,21 @@ async fn answers_are_never_cached_and_bodies_are_checked() {
     server.stop().await.unwrap();
 }
 
-/// One client's 3,000 rejected requests add a bounded number of audit rows (ten
-/// 401s, then one counted row for the throttled rest), and pruning removes what is
-/// past its retention.
+/// One client's 3,000 rejected requests, ten at a time (so commits of the audit log
+/// gather several throttled refusals each), add a bounded number of audit rows (ten
+/// 401s, then one counted row for the throttled rest) on either store, and pruning
+/// removes what is past its retention.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_floods_and_old_records_take_bounded_space() {
-    let stores = Stores::sqlite("retention");
+    for stores in [
+        Stores::sqlite("retention"),
+        Stores::postgres("retention", false),
+    ] {
+        flood_and_prune(stores).await;
+    }
+}
+
+async fn flood_and_prune(stores: Stores) {
     let mut config = stores.config();
     let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1_795_000_000));
     let c = std::sync::Arc::clone(&clock);
@@ -499,15 +508,28 @@ async fn rejected_floods_and_old_records_take_bounded_space() {
     let before = server.db().audit_count().await.unwrap();
     let http = reqwest::Client::new();
     let url = server.url("/fabric/api/flows");
+    let mut tasks = Vec::new();
+    for t in 0..10 {
+        let (http, url) = (http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for i in 0..300 {
+                let r = http
+                    .get(&url)
+                    .header("authorization", format!("Bearer guess{t}x{i}"))
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(r.status().as_u16());
+            }
+            statuses
+        }));
+    }
     let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
-    for i in 0..3000 {
-        let r = http
-            .get(&url)
-            .header("authorization", format!("Bearer guess{i}"))
-            .send()
-            .await
-            .unwrap();
-        *statuses.entry(r.status().as_u16()).or_default() += 1;
+    for task in tasks {
+        for status in task.await.unwrap() {
+            *statuses.entry(status).or_default() += 1;
+        }
     }
     assert_eq!(statuses, [(401, 10), (429, 2990)].into());
     let added = server.db().audit_count().await.unwrap() - before;
