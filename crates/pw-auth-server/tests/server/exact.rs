@@ -5,28 +5,7 @@
 
 use pw_auth_server::{AuditSync, Config, RecordsAt, start};
 
-use crate::fixture::{Backend, FROZEN_AT, Fixture, Stores, TestClock};
-
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
+use crate::fixture::{Backend, FROZEN_AT, Fixture, Stores, TestClock, bearer};
 
 on_both_stores!(
     changes_are_seen_by_the_next_request_however_warm,
@@ -53,41 +32,15 @@ async fn changes_are_seen_by_the_next_request_however_warm(backend: Backend) {
     let http = reqwest::Client::new();
     let revoked = fx.key(&admin, "revoked").await;
     let deleted = fx.key(&admin, "deleted").await;
-    let login: serde_json::Value = http
-        .post(fx.url("/fabric/api/login"))
-        .json(&serde_json::json!({"username": "max@acme.example", "password": "max-demo-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = format!("Bearer {}", login["token"].as_str().unwrap());
+    let token = bearer(&http, &fx.server, "max@acme.example", "max-demo-password").await;
     // Warm: each credential and its company read, and read again.
     for credential in [&revoked, &deleted, &token] {
         for _ in 0..3 {
             assert_eq!(flows(&fx, &http, credential).await, 200);
         }
     }
-    let list: serde_json::Value = admin
-        .send(|h| h.get(fx.url("/fabric/api/api-keys")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id_of = |label: &str| {
-        list["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["label"] == label)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (revoked_id, deleted_id) = (id_of("revoked"), id_of("deleted"));
+    let revoked_id = fx.key_id(&admin, "revoked").await;
+    let deleted_id = fx.key_id(&admin, "deleted").await;
 
     let revoke = fx.url(&format!("/fabric/api/api-keys/{revoked_id}/revoke"));
     assert_eq!(admin.send(|h| h.post(&revoke)).await.unwrap().status(), 200);
@@ -122,16 +75,7 @@ async fn changes_are_seen_by_the_next_request_however_warm(backend: Backend) {
     );
 
     // A token issued after the warm-up is found too (nothing stale is kept for it).
-    let again: serde_json::Value = http
-        .post(fx.url("/fabric/api/login"))
-        .json(&serde_json::json!({"username": "max@acme.example", "password": "max-demo-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let fresh = format!("Bearer {}", again["token"].as_str().unwrap());
+    let fresh = bearer(&http, &fx.server, "max@acme.example", "max-demo-password").await;
     assert_eq!(flows(&fx, &http, &fresh).await, 200);
     fx.stop().await;
 }
@@ -155,23 +99,8 @@ async fn failures(fx: &Fixture) -> Vec<String> {
 async fn a_credentials_lookup_reads_its_user_grants_and_deletion(backend: Backend) {
     let fx = Fixture::start(backend, "lookup").await;
     let http = reqwest::Client::new();
-    let bearer = |v: serde_json::Value| format!("Bearer {}", v["token"].as_str().unwrap());
-    let login = |user: &'static str, password: &'static str| {
-        let http = http.clone();
-        let url = fx.url("/fabric/api/login");
-        async move {
-            http.post(url)
-                .json(&serde_json::json!({"username": user, "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let max = bearer(login("max@acme.example", "max-demo-password").await);
-    let ann = bearer(login("ann@acme.example", "ann-demo-password").await);
+    let max = bearer(&http, &fx.server, "max@acme.example", "max-demo-password").await;
+    let ann = bearer(&http, &fx.server, "ann@acme.example", "ann-demo-password").await;
     let admin = fx.ann();
     let key = fx.key(&admin, "lookup").await;
     let in_eu = |authorization: String| {
@@ -200,14 +129,7 @@ async fn a_credentials_lookup_reads_its_user_grants_and_deletion(backend: Backen
         assert_eq!(flows(&fx, &http, &max).await, 200, "max in his own company");
     }
 
-    let list: serde_json::Value = admin
-        .send(|h| h.get(fx.url("/fabric/api/api-keys")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+    let id = fx.key_id(&admin, "lookup").await;
     let delete = fx.url(&format!("/fabric/api/api-keys/{id}"));
     assert_eq!(
         admin.send(|h| h.delete(&delete)).await.unwrap().status(),

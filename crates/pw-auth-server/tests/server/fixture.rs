@@ -242,6 +242,25 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// The id of the key labelled `label` in the listing `client` is shown.
+    pub(crate) async fn key_id(&self, client: &AuthClient, label: &str) -> String {
+        let list: serde_json::Value = client
+            .send(|h| h.get(self.url("/fabric/api/api-keys")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == label);
+        key.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+}
+
 /// ann (acme's admin) on `server` as the reqwest adapter's client, on `clock`.
 pub(crate) fn ann(server: &Running, clock: &TestClock) -> AuthClient {
     AuthClient::with_password(
@@ -269,13 +288,23 @@ pub(crate) async fn login(
         .unwrap()
 }
 
+/// `Bearer <token>` from a login with `user` and `password`, which must succeed.
+pub(crate) async fn bearer(
+    http: &reqwest::Client,
+    server: &Running,
+    user: &str,
+    password: &str,
+) -> String {
+    let r = login(http, server, user, password).await;
+    assert_eq!(r.status(), 200, "{user} logs in");
+    let v: serde_json::Value = r.json().await.unwrap();
+    format!("Bearer {}", v["token"].as_str().unwrap())
+}
+
 /// A bearer token for ann (`Bearer …`), and an API key she created, over raw HTTP.
 pub(crate) async fn ann_token_and_key(server: &Running) -> (String, String) {
     let http = reqwest::Client::new();
-    let r = login(&http, server, "ann@acme.example", "ann-demo-password").await;
-    assert_eq!(r.status(), 200);
-    let v: serde_json::Value = r.json().await.unwrap();
-    let token = format!("Bearer {}", v["token"].as_str().unwrap());
+    let token = bearer(&http, server, "ann@acme.example", "ann-demo-password").await;
     let r = http
         .post(server.url("/fabric/api/api-keys"))
         .header("authorization", &token)

@@ -550,7 +550,7 @@ async fn flood_and_prune(stores: Stores) {
     server.stop().await.unwrap();
 }
 
-/// The SQLite file and its `-wal` and `-shm` are the owner's alone (0600); a file or a
+/// The SQLite file and its `-wal`, `-shm` and `-lock` are the owner's alone (0600); a file or a
 /// directory that group or others may write is refused at start; the demo data is
 /// refused off loopback.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -558,7 +558,12 @@ async fn the_database_is_private_and_the_demo_stays_on_loopback() {
     let stores = Stores::sqlite("files");
     let server = start(stores.config()).await.unwrap();
     let (_, _key) = ann_token_and_key(&server).await;
-    for name in ["records.sqlite", "records.sqlite-wal", "records.sqlite-shm"] {
+    for name in [
+        "records.sqlite",
+        "records.sqlite-wal",
+        "records.sqlite-shm",
+        "records.sqlite-lock",
+    ] {
         let mode = std::fs::metadata(stores.dir().join(name))
             .unwrap()
             .permissions()

@@ -12,28 +12,6 @@ use pw_auth_server::{Config, RecordsAt, Running, start};
 
 use crate::fixture::{Backend, FROZEN_AT, Fixture, Stores, TestClock, ann};
 
-/// Each named test, once on SQLite and once on PostgreSQL.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_stores!(
     log_in_call_and_renew_before_expiry,
     an_expired_token_gets_one_relogin,

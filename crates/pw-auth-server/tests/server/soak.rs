@@ -76,16 +76,8 @@ async fn soak_with_a_locked_database_and_a_restart() {
     let addr = server.addr();
     let http = reqwest::Client::new();
     // Credentials: a token from a login, and an API key created with it.
-    let login: serde_json::Value = http
-        .post(server.url("/fabric/api/login"))
-        .json(&serde_json::json!({"username": "ann@acme.example", "password": "ann-demo-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
+    let bearer =
+        crate::fixture::bearer(&http, &server, "ann@acme.example", "ann-demo-password").await;
     let created: serde_json::Value = http
         .post(server.url("/fabric/api/api-keys"))
         .header("authorization", &bearer)
