@@ -258,6 +258,54 @@ mod tests {
         AuditRecord::unauthenticated(&Policy::default_policy(), AuthnFailure::Missing, None, at)
     }
 
+    fn random(seed: u8) -> [u8; 32] {
+        std::array::from_fn(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+    }
+
+    /// What the owner changes is what the next load reads: a grant, a revoked key or
+    /// token, a deleted key; a change of a record that is not there says so.
+    #[tokio::test]
+    async fn changes_are_read_back_by_the_next_load() {
+        use pw_auth_core::{ExpiresIn, KeyLabel, Role, UserRecord, issue_token, mint_api_key};
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let acme = CompanyId::new("acme").unwrap();
+        let store = MemoryStore::default();
+        let minted = mint_api_key(&acme, KeyLabel::new("k").unwrap(), &random(1), now).unwrap();
+        store.add_user(minted.user.clone());
+        store.add_key(minted.record.clone());
+        let max = UserRecord::active(UserId::new("max").unwrap(), acme.clone(), Role::Manager);
+        store.add_user(max.clone());
+        let issued = issue_token(&max, &random(2), now, ExpiresIn::DEFAULT).unwrap();
+        store.add_token(issued.record.clone());
+        let key = CredentialDigest::ApiKey(minted.record.digest);
+        let token = CredentialDigest::Bearer(issued.record.digest);
+
+        let eu = CompanyId::new("acme-eu").unwrap();
+        store.grant(max.id.clone(), eu.clone());
+        assert_eq!(store.load(&token).await.unwrap().grants, [eu]);
+        assert!(store.load(&key).await.unwrap().grants.is_empty());
+
+        assert!(store.update_key(&minted.record.digest, |k| k.revoke(now).unwrap()));
+        match store.load(&key).await.unwrap().key {
+            Record::Found(k) => assert_eq!(k.revoked_at, Some(now)),
+            other => panic!("{other:?}"),
+        }
+        assert!(store.update_token(&issued.record.digest, |t| t.revoke(now).unwrap()));
+        match store.load(&token).await.unwrap().token {
+            Record::Found(t) => assert_eq!(t.revoked_at, Some(now)),
+            other => panic!("{other:?}"),
+        }
+
+        store.delete_key(&minted.record.digest);
+        assert_eq!(store.load(&key).await.unwrap().key, Record::Deleted);
+        assert!(!store.update_key(&minted.record.digest, |_| ()), "gone");
+        let never = issue_token(&max, &random(3), now, ExpiresIn::DEFAULT).unwrap();
+        assert!(
+            !store.update_token(&never.record.digest, |_| ()),
+            "never stored"
+        );
+    }
+
     /// The newest records are kept, oldest first; the older ones are counted, never
     /// kept past the capacity, and a capacity of zero keeps none.
     #[tokio::test]
