@@ -121,16 +121,9 @@ impl Writer {
                 return;
             }
         };
-        let mut batch = Vec::with_capacity(MAX_BATCH);
         while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            let (entries, replies): (Vec<Entry>, Vec<Reply>) = batch.drain(..).unzip();
+            let (entries, replies): (Vec<Entry>, Vec<Reply>) =
+                gather(first, &mut rx, MAX_BATCH).into_iter().unzip();
             let result = self.commit(&runtime, entries);
             for reply in replies {
                 // A request that stopped waiting (its client went away) needs no answer.
@@ -173,6 +166,20 @@ impl Writer {
         }
         result
     }
+}
+
+/// `first` and what is queued behind it, `max` at the most (the rest waits for the
+/// next commit).
+fn gather<T>(first: T, rx: &mut mpsc::Receiver<T>, max: usize) -> Vec<T> {
+    let mut batch = Vec::with_capacity(max.min(rx.len().saturating_add(1)));
+    batch.push(first);
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 /// One row of [`q::AUDIT_MANY`].
@@ -218,6 +225,25 @@ mod tests {
             time: 7,
             aggregate: aggregate.map(str::to_owned),
         }
+    }
+
+    /// A commit takes what queued behind its first record, in order, and never more
+    /// than the most a commit writes.
+    #[test]
+    fn a_commit_takes_what_queued_up_to_its_limit() {
+        fn commit(rx: &mut mpsc::Receiver<u32>) -> Vec<u32> {
+            let first = rx.try_recv().unwrap();
+            gather(first, rx, 4)
+        }
+        let (tx, mut rx) = mpsc::channel(16);
+        for i in 0..10 {
+            tx.try_send(i).unwrap();
+        }
+        assert_eq!(commit(&mut rx), [0, 1, 2, 3]);
+        assert_eq!(commit(&mut rx), [4, 5, 6, 7]);
+        assert_eq!(commit(&mut rx), [8, 9], "what is left");
+        tx.try_send(10).unwrap();
+        assert_eq!(commit(&mut rx), [10], "one alone");
     }
 
     #[test]

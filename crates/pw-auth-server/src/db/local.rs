@@ -266,17 +266,28 @@ mod tests {
         assert_eq!(cache.len(), (0, 0));
     }
 
+    /// Up to its capacity everything read is held; one more empties it first.
     #[test]
     fn the_cache_is_bounded() {
         let cache = ReadCache::default();
-        for i in 0..=CACHE_CAPACITY {
+        let info = CompanyInfo {
+            tier: Tier::Standard,
+            parent: None,
+        };
+        let keep = |i: usize| {
             let mut bytes = [0u8; 32];
             bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
             let d = CredentialDigest::ApiKey(ApiKeyDigest::from_bytes(bytes));
             cache.keep_load(cache.ticket(), d, &found());
+            let c = CompanyId::new(&format!("c{i}")).unwrap();
+            cache.keep_company(cache.ticket(), c, &info);
+        };
+        for i in 0..CACHE_CAPACITY {
+            keep(i);
         }
-        assert!(cache.len().0 <= CACHE_CAPACITY);
-        assert!(cache.len().0 >= 1);
+        assert_eq!(cache.len(), (CACHE_CAPACITY, CACHE_CAPACITY));
+        keep(CACHE_CAPACITY);
+        assert_eq!(cache.len(), (1, 1));
     }
 
     #[test]
