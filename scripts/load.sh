@@ -2,7 +2,8 @@
 # The whole-request load table: one route (GET /fabric/api/flows, the same body), the
 # same connections, driven by wrk from a second process on loopback, against
 #   bare axum · axum + pw-auth-axum's guard on its memory store · the reference
-#   server on SQLite · on PostgreSQL · on PostgreSQL with the budgets on Redis
+#   server on SQLite (audit commits synced as by default, and in full) · on
+#   PostgreSQL · on PostgreSQL with the budgets on Redis
 # (the servers are crates/pw-auth-server/examples/load_target.rs). Prints a Markdown
 # table: requests/s, p50 and p99 latency, and each row's ratio to bare axum.
 #
@@ -114,6 +115,7 @@ rows=()
 rows+=("$(row 'axum, no auth' bare)")
 rows+=("$(row "axum + pw-auth-axum's guard, memory store" guard)")
 rows+=("$(row 'pw-auth-server, SQLite (WAL)' server)")
+rows+=("$(row 'pw-auth-server, SQLite, --audit-sync full' server PW_AUTH_AUDIT_SYNC=full)")
 rows+=("$(row 'pw-auth-server, PostgreSQL' server PW_AUTH_POSTGRES_URL="$(new_database load_pg)")")
 rows+=("$(row 'pw-auth-server, PostgreSQL + Redis' server PW_AUTH_POSTGRES_URL="$(new_database load_pg_redis)" \
   PW_AUTH_REDIS_URL="redis://127.0.0.1:$redis_port")")

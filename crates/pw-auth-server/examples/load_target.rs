@@ -3,7 +3,8 @@
 //!
 //! - `bare`: axum alone, no authentication (the ceiling);
 //! - `guard`: axum with `pw-auth-axum`'s guard on its in-memory store;
-//! - `server`: the reference server, on a fresh SQLite file, or on PostgreSQL when
+//! - `server`: the reference server, on a fresh SQLite file (its audit log committed
+//!   with `synchronous = FULL` when `PW_AUTH_AUDIT_SYNC=full`), or on PostgreSQL when
 //!   `PW_AUTH_POSTGRES_URL` is set (an empty database), its budgets on Redis when
 //!   `PW_AUTH_REDIS_URL` is set too.
 //!
@@ -26,7 +27,7 @@ use axum::routing::get;
 use pw_auth_axum::{ActingIn, CompanyInfo, MemoryStore, PwAuth};
 use pw_auth_core::{CompanyId, KeyLabel, Policy, PolicyDocument, Tier, mint_api_key};
 use pw_auth_http::{Responder, ServerFlow};
-use pw_auth_server::{Config, RecordsAt, os_random, start};
+use pw_auth_server::{AuditSync, Config, RecordsAt, os_random, start};
 use time::OffsetDateTime;
 
 /// The body every variant answers, as the reference server's flows route does.
@@ -129,6 +130,9 @@ async fn main() {
             config.seed_demo = true;
             config.redis = std::env::var("PW_AUTH_REDIS_URL").ok();
             config.policy = roomy_policy();
+            if std::env::var("PW_AUTH_AUDIT_SYNC").as_deref() == Ok("full") {
+                config.audit_sync = AuditSync::Full;
+            }
             let running = start(config).await.expect("the server starts");
             let minted = mint_api_key(
                 &acme,
