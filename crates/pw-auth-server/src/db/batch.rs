@@ -62,11 +62,12 @@ pub(crate) struct AuditLog {
 
 impl AuditLog {
     /// Starts the writer thread over `backend`, writing `budgets`' charges with each
-    /// commit when given.
+    /// commit when given; an asynchronous backend (PostgreSQL) is driven on `runtime`.
     pub(crate) fn start(
         backend: Backend,
         budgets: Option<Arc<Budgets>>,
         sync: AuditSync,
+        runtime: Option<tokio::runtime::Handle>,
     ) -> Result<AuditLog, StoreError> {
         let (queue, rx) = mpsc::channel(QUEUE);
         let writer = Writer {
@@ -76,6 +77,7 @@ impl AuditLog {
                 AuditSync::Normal => Mode::Write,
                 AuditSync::Full => Mode::Durable,
             },
+            runtime,
         };
         std::thread::Builder::new()
             .name("pw-auth-audit".to_owned())
@@ -99,32 +101,18 @@ struct Writer {
     backend: Backend,
     budgets: Option<Arc<Budgets>>,
     mode: Mode,
+    /// The server's runtime, for PostgreSQL's client.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Writer {
     /// Until every handle is dropped: takes what has queued up (at least one record,
     /// at most [`MAX_BATCH`]), commits it, answers each.
     fn run(self, mut rx: mpsc::Receiver<(Entry, Reply)>) {
-        // PostgreSQL's client is asynchronous: the thread drives it on a runtime of its
-        // own (SQLite's transactions run on the thread itself).
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let e = StoreError::new(StoreErrorKind::Internal, "the audit writer's runtime")
-                    .caused_by(e);
-                while let Some((_, reply)) = rx.blocking_recv() {
-                    let _ = reply.send(Err(e.clone()));
-                }
-                return;
-            }
-        };
         while let Some(first) = rx.blocking_recv() {
             let (entries, replies): (Vec<Entry>, Vec<Reply>) =
                 gather(first, &mut rx, MAX_BATCH).into_iter().unzip();
-            let result = self.commit(&runtime, entries);
+            let result = self.commit(entries);
             for reply in replies {
                 // A request that stopped waiting (its client went away) needs no answer.
                 let _ = reply.send(result.clone());
@@ -134,11 +122,7 @@ impl Writer {
 
     /// Writes `entries`, and the budgets charged since the last commit, in one
     /// transaction. On failure the budgets stay to be written with the next one.
-    fn commit(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-        entries: Vec<Entry>,
-    ) -> Result<(), StoreError> {
+    fn commit(&self, entries: Vec<Entry>) -> Result<(), StoreError> {
         let rows = json(&rows(entries))?;
         let charged = match &self.budgets {
             Some(b) => b.take_dirty(),
@@ -148,9 +132,10 @@ impl Writer {
         for (company, state) in &charged {
             states.push((company.as_str().to_owned(), json(state)?));
         }
-        let result = self
-            .backend
-            .transaction_on(runtime, self.mode, move |tx: &mut Tx<'_>| {
+        let result = self.backend.transaction_on(
+            self.runtime.as_ref(),
+            self.mode,
+            move |tx: &mut Tx<'_>| {
                 Box::pin(async move {
                     tx.execute(&q::AUDIT_MANY, args![&rows]).await?;
                     for (company, state) in &states {
@@ -158,7 +143,8 @@ impl Writer {
                     }
                     Ok(())
                 })
-            });
+            },
+        );
         if result.is_err()
             && let Some(b) = &self.budgets
         {
