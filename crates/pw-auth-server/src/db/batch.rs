@@ -1,8 +1,8 @@
 //! Group commit of the audit log: every request's record is handed to one writer
 //! thread, which writes what has queued up meanwhile in one transaction, commits it
-//! once, and only then answers each request. The requests of a commit share its sync,
-//! so an answer still waits for its own record to be committed — never for anyone
-//! else's queue to drain — and the records' cost per request falls as load rises.
+//! once, and only then answers each request. An answer waits for the commit that
+//! holds its own record, whose cost it shares with every record in it: the more
+//! requests arrive at once, the less each pays.
 //!
 //! On SQLite the same commit carries the usage budgets charged since the last one
 //! ([`super::local::Budgets`]): a request is answered only after the commit that holds
