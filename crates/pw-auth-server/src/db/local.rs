@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pw_auth_axum::{CompanyInfo, Loaded, StoreError, StoreErrorKind};
 use pw_auth_core::{CompanyId, CredentialDigest, LimitState};
@@ -31,7 +31,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Cached {
     /// Bumped by every invalidation: a read begun under an older one is not kept.
     generation: u64,
-    loads: HashMap<CredentialDigest, Loaded>,
+    /// Shared, so a hit copies the records outside the lock.
+    loads: HashMap<CredentialDigest, Arc<Loaded>>,
     companies: HashMap<CompanyId, CompanyInfo>,
 }
 
@@ -50,7 +51,8 @@ pub(crate) struct Ticket(u64);
 impl ReadCache {
     /// What was read for `digest`, if it is held.
     pub(crate) fn load(&self, digest: &CredentialDigest) -> Option<Loaded> {
-        lock(&self.cached).loads.get(digest).cloned()
+        let held = lock(&self.cached).loads.get(digest).map(Arc::clone)?;
+        Some(Loaded::clone(&held))
     }
 
     /// What was read for `company`, if it is held.
@@ -68,12 +70,16 @@ impl ReadCache {
     pub(crate) fn keep_load(&self, ticket: Ticket, digest: CredentialDigest, loaded: &Loaded) {
         let found = !matches!(loaded.key, pw_auth_axum::Record::NotFound)
             || !matches!(loaded.token, pw_auth_axum::Record::NotFound);
+        if !found {
+            return;
+        }
+        let held = Arc::new(loaded.clone());
         let mut c = lock(&self.cached);
-        if found && c.generation == ticket.0 {
+        if c.generation == ticket.0 {
             if c.loads.len() >= CACHE_CAPACITY {
                 c.loads.clear();
             }
-            c.loads.insert(digest, loaded.clone());
+            c.loads.insert(digest, held);
         }
     }
 
@@ -138,7 +144,13 @@ impl Budgets {
         let result = f(state);
         let after = *state;
         if after != before {
-            s.dirty.insert(company.clone(), after);
+            // The id is copied once per commit, not once per charge.
+            match s.dirty.get_mut(company) {
+                Some(dirty) => *dirty = after,
+                None => {
+                    s.dirty.insert(company.clone(), after);
+                }
+            }
         }
         Some(result)
     }
@@ -180,7 +192,7 @@ impl Owner {
     /// another [`Db`](super::Db) in this process) has the file open.
     pub(crate) fn take(path: &Path) -> Result<Owner, StoreError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let lock_path = lock_path(path);
+        let lock_path = super::sqlite::sidecar(path, "-lock");
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -200,13 +212,6 @@ impl Owner {
             Err(std::fs::TryLockError::Error(e)) => Err(super::err(e)),
         }
     }
-}
-
-/// `<path>-lock`.
-pub(crate) fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-lock");
-    name.into()
 }
 
 #[cfg(test)]
@@ -310,6 +315,12 @@ mod tests {
         // An unchanged budget is not written.
         budgets.charge(&acme(), &mut |_| ()).unwrap();
         assert!(budgets.take_dirty().is_empty());
+
+        // Charged twice between two commits: the latest state is the one written.
+        budgets.charge(&acme(), &mut bump).unwrap();
+        budgets.charge(&acme(), &mut bump).unwrap();
+        let latest = budgets.charge(&acme(), &mut |s| *s).unwrap();
+        assert_eq!(budgets.take_dirty(), [(acme(), latest)]);
 
         // A failed write is put back, unless charged again meanwhile.
         budgets.restore_dirty(dirty.clone());

@@ -23,15 +23,15 @@ fn company_id(text: &str) -> Result<CompanyId, StoreError> {
     CompanyId::new(text).map_err(err)
 }
 
-/// Reads the state under `lock` (a budget's or a failure budget's) for `key`, locked
-/// until the commit; a fresh state if there is none yet.
-async fn locked_state(
+/// The state `read` returns for `key` (a budget's or a failure budget's; the `LOCK_`
+/// statements also lock it until the commit); a fresh state if there is none yet.
+async fn stored_state(
     tx: &mut Tx<'_>,
-    lock: &super::sql::Sql,
+    read: &super::sql::Sql,
     key: &str,
     fresh: &str,
 ) -> Result<LimitState, StoreError> {
-    match tx.text(lock, args![key, fresh]).await? {
+    match tx.text(read, args![key, fresh]).await? {
         Some(state) => parse(&state),
         None => Ok(LimitState::default()),
     }
@@ -406,7 +406,7 @@ impl Db {
         // company take turns, so it is spent exactly.
         self.transaction_uncached(Mode::Write, move |tx| {
             Box::pin(async move {
-                let mut state = locked_state(tx, &q::LOCK_BUDGET, company.as_str(), &fresh).await?;
+                let mut state = stored_state(tx, &q::LOCK_BUDGET, company.as_str(), &fresh).await?;
                 let before = state;
                 let result = f(&mut state);
                 if state != before {
@@ -422,13 +422,9 @@ impl Db {
     /// `company`'s budget as last written to the store (a fresh one if none was).
     async fn stored_budget(&self, company: &CompanyId) -> Result<LimitState, StoreError> {
         let company = company.clone();
+        let fresh = json(&LimitState::default())?;
         self.transaction_uncached(Mode::Single, move |tx| {
-            Box::pin(async move {
-                match tx.text(&q::BUDGET, args![company.as_str()]).await? {
-                    Some(state) => parse(&state),
-                    None => Ok(LimitState::default()),
-                }
-            })
+            Box::pin(async move { stored_state(tx, &q::BUDGET, company.as_str(), &fresh).await })
         })
         .await
     }
@@ -500,7 +496,7 @@ impl AuthStore for Db {
                 let mut states = vec![LimitState::default(); keys.len()];
                 for &i in &order {
                     if let (Some(key), Some(slot)) = (keys.get(i), states.get_mut(i)) {
-                        *slot = locked_state(tx, &q::LOCK_FAILURES, key, &fresh).await?;
+                        *slot = stored_state(tx, &q::LOCK_FAILURES, key, &fresh).await?;
                     }
                 }
                 let before = states.clone();

@@ -62,7 +62,7 @@ CREATE INDEX audit_time ON audit (time);
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// `path` with `suffix` appended (`db.sqlite` → `db.sqlite-wal`).
-fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     name.into()
@@ -188,8 +188,8 @@ impl Sqlite {
         R: Send + 'static,
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || in_transaction(&mut Self::lock(&conn), mode, f))
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.transaction_here(mode, f))
             .await
             .map_err(err)?
     }
@@ -208,8 +208,9 @@ impl Sqlite {
 fn begin(mode: Mode) -> Option<&'static str> {
     match mode {
         Mode::Single => None,
-        // IMMEDIATE: the write lock is taken before the first read, so two servers on
-        // one file can never both spend the same budget, nor revoke one key twice.
+        // IMMEDIATE: the write lock is taken before the first read, so what a
+        // transaction reads stays true until it commits, even against another
+        // connection to the file (one key is never revoked twice).
         Mode::Write | Mode::Durable => Some("BEGIN IMMEDIATE"),
     }
 }
