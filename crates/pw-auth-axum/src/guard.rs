@@ -12,8 +12,8 @@ use pw_auth_http::{
 use time::OffsetDateTime;
 
 use crate::{
-    AuthStore, CompanyInfo, Loaded, RequireLayer, StoreError, StoreErrorKind, outcome_response,
-    unavailable,
+    AuthStore, CompanyInfo, Loaded, RequireLayer, StoreError, StoreErrorKind, Verdict,
+    outcome_response, unavailable,
 };
 
 /// An action named to [`PwAuth::require`] that the policy does not define. A route
@@ -207,7 +207,7 @@ impl<S: AuthStore> PwAuth<S> {
             refused.record_client(c.ip());
         }
         match self.inner.store.audit(&refused.audit).await {
-            Ok(()) => outcome_response(&refused.outcome),
+            Ok(()) => refusal_response(&refused),
             Err(e) => unavailable(e),
         }
     }
@@ -257,7 +257,13 @@ impl<S: AuthStore> PwAuth<S> {
         let company = match (inner.company)(parts, &principal) {
             Ok(Some(named)) => named,
             Ok(None) => principal.company().clone(),
-            Err(refusal) => return Err(outcome_response(&refusal)),
+            Err(refusal) => {
+                let mut response = outcome_response(&refusal);
+                response
+                    .extensions_mut()
+                    .insert(Verdict::bad_request(principal.user(), principal.company()));
+                return Err(response);
+            }
         };
         let info = match inner.store.company(&company).await.map_err(unavailable)? {
             Some(info) => info,
@@ -319,14 +325,16 @@ impl<S: AuthStore> PwAuth<S> {
             .map_err(unavailable)?;
         match served {
             Served::Admitted(admission) => {
+                let verdict = Verdict::of(admission.audit());
                 let (principal, outcome) = admission.into_parts();
                 Ok(Admitted {
                     principal,
                     company,
                     headers: outcome.into_headers(),
+                    verdict,
                 })
             }
-            Served::Refused(refused) => Err(outcome_response(&refused.outcome)),
+            Served::Refused(refused) => Err(refusal_response(&refused)),
         }
     }
 }
@@ -342,6 +350,15 @@ pub struct Admitted {
     pub company: CompanyId,
     /// The headers for the handler's answer (the `RateLimit` fields, when limited).
     pub headers: Vec<(&'static str, String)>,
+    /// The decision, for the handler's answer's extensions.
+    pub verdict: Verdict,
+}
+
+/// A refusal's response, with its [`Verdict`].
+fn refusal_response(refused: &pw_auth_http::Refused) -> Response {
+    let mut response = outcome_response(&refused.outcome);
+    response.extensions_mut().insert(Verdict::of(&refused.audit));
+    response
 }
 
 pub(crate) fn request_of<'a>(

@@ -87,6 +87,8 @@ where
                 principal,
                 company,
                 headers,
+                verdict,
+                ..
             } = match auth.check(&parts, &action).await {
                 Ok(ok) => ok,
                 Err(refusal) => return Ok(refusal),
@@ -100,6 +102,7 @@ where
                     response.headers_mut().insert(header_name(name), v);
                 }
             }
+            response.extensions_mut().insert(verdict);
             Ok(response)
         })
     }

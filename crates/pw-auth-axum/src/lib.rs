@@ -48,6 +48,7 @@ mod layer;
 mod memory;
 mod response;
 mod store;
+mod verdict;
 
 /// The guide, as rustdoc pages.
 pub mod manual {
@@ -67,3 +68,4 @@ pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 pub use pw_auth_http::Clock;
 pub use response::{OutcomeResponse, outcome_response, unavailable};
 pub use store::{AuthStore, CompanyInfo, Loaded, Record};
+pub use verdict::Verdict;

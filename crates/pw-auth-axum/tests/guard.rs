@@ -218,3 +218,73 @@ async fn every_builder_setting_takes_effect() {
     let response = get_flows(&auth, true).await.unwrap();
     assert_eq!(response.status(), 400, "the company hook's refusal");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_verdict_its_audit_record_states() {
+    use pw_auth_axum::Verdict;
+    use pw_auth_core::{Effect, KeyLabel, Tier, mint_api_key};
+    let now = time::OffsetDateTime::now_utc();
+    let acme = CompanyId::new("acme").unwrap();
+    let minted = mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now)
+        .unwrap();
+    let store = MemoryStore::default();
+    store.add_company(
+        acme.clone(),
+        CompanyInfo {
+            tier: Tier::Professional,
+            parent: None,
+        },
+    );
+    store.add_user(minted.user.clone());
+    store.add_key(minted.record.clone());
+    let auth = PwAuth::new(
+        ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        ),
+        store,
+    );
+    let app: Router = Router::new()
+        .route(
+            "/flows",
+            get(|| async { "ok" }).route_layer(auth.require("flows.view").unwrap()),
+        )
+        .route(
+            "/publish",
+            get(|| async { "ok" }).route_layer(auth.require("blueprints.publish").unwrap()),
+        );
+    let call = |path: &'static str, key: Option<&str>| {
+        let mut request = http::Request::builder().uri(path);
+        if let Some(k) = key {
+            request = request.header("authorization", k);
+        }
+        app.clone().oneshot(request.body(Body::empty()).unwrap())
+    };
+    let verdict = |r: &axum::response::Response| r.extensions().get::<Verdict>().cloned().unwrap();
+
+    let allowed = call("/flows", Some(minted.key.expose_secret())).await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    let v = verdict(&allowed);
+    assert_eq!((v.effect, v.kind, v.detail), (Effect::Allow, "allowed", None));
+    assert_eq!(v.user.as_ref(), Some(&minted.user.id));
+    assert_eq!(v.company.as_ref(), Some(&acme));
+    assert_eq!(v.acting_in.as_ref(), Some(&acme));
+    assert_eq!(v, Verdict::of(&auth.store().audit_records().pop().unwrap()));
+
+    let forbidden = call("/publish", Some(minted.key.expose_secret())).await.unwrap();
+    assert_eq!(forbidden.status(), 403);
+    let v = verdict(&forbidden);
+    assert_eq!((v.effect, v.kind), (Effect::Deny, "administrator_only"));
+    assert_eq!(v.user.as_ref(), Some(&minted.user.id));
+
+    let unknown = "pwk_00000000000000000000000000000000000000000000000000000000000000000000000";
+    let refused = call("/flows", Some(unknown)).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let v = verdict(&refused);
+    assert_eq!(v.kind, "unauthenticated");
+    assert!(v.detail.is_some() && v.user.is_none(), "{v:?}");
+
+    let missing = call("/flows", None).await.unwrap();
+    let v = verdict(&missing);
+    assert_eq!((v.kind, v.detail), ("unauthenticated", Some("missing")));
+}

@@ -76,6 +76,33 @@ pub enum AuditReason {
     KeyCreated(KeyCreated),
 }
 
+impl AuditReason {
+    /// The reason's stable code: the `kind` field of its serialised form
+    /// (`unauthenticated`, `over_limit`, `login`, `throttled`, `key_created`, or a
+    /// decision's own [`Reason::kind`], e.g. `allowed`, `role_too_low`). Use it for
+    /// metrics and logs.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            AuditReason::Decision(reason) => reason.kind(),
+            AuditReason::Unauthenticated(_) => "unauthenticated",
+            AuditReason::OverLimit(_) => "over_limit",
+            AuditReason::Login(_) => "login",
+            AuditReason::Throttled(_) => "throttled",
+            AuditReason::KeyCreated(_) => "key_created",
+        }
+    }
+
+    /// What the kind alone does not say, as a stable code: an authentication
+    /// failure's [`AuthnFailure::kind`], or a login's [`LoginResult::as_str`].
+    pub const fn detail(&self) -> Option<&'static str> {
+        match self {
+            AuditReason::Unauthenticated(u) => Some(u.failure.kind()),
+            AuditReason::Login(l) => Some(l.result.as_str()),
+            _ => None,
+        }
+    }
+}
+
 /// A key creation, as recorded: `{"kind": "key_created", "key_id": …}` — its id,
 /// never the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -139,6 +166,21 @@ pub enum LoginResult {
     ApiUser,
     /// Refused unread (429): too many failed logins for the username or the client.
     Throttled,
+}
+
+impl LoginResult {
+    /// The result's stable code: its serialised form, e.g. `wrong_password`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LoginResult::TokenIssued => "token_issued",
+            LoginResult::MalformedBody => "malformed_body",
+            LoginResult::UnknownUser => "unknown_user",
+            LoginResult::WrongPassword => "wrong_password",
+            LoginResult::UserDisabled => "user_disabled",
+            LoginResult::ApiUser => "api_user",
+            LoginResult::Throttled => "throttled",
+        }
+    }
 }
 
 /// An authentication failure as recorded: `{"kind": "unauthenticated", "failure": …}`.

@@ -102,6 +102,34 @@ pub enum AuthnFailure {
     RecordMismatch,
 }
 
+impl AuthnFailure {
+    /// The failure's stable code: the `failure` field of its serialised form, e.g.
+    /// `revoked`. Use it for metrics and logs.
+    ///
+    /// ```
+    /// use pw_auth_core::AuthnFailure;
+    /// assert_eq!(AuthnFailure::Unknown.kind(), "unknown");
+    /// assert_eq!(serde_json::to_value(AuthnFailure::Unknown)?["failure"], "unknown");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            AuthnFailure::Missing => "missing",
+            AuthnFailure::Empty => "empty",
+            AuthnFailure::UnsupportedScheme { .. } => "unsupported_scheme",
+            AuthnFailure::MultipleValues { .. } => "multiple_values",
+            AuthnFailure::Malformed => "malformed",
+            AuthnFailure::Unknown => "unknown",
+            AuthnFailure::Revoked { .. } => "revoked",
+            AuthnFailure::Deleted => "deleted",
+            AuthnFailure::Expired { .. } => "expired",
+            AuthnFailure::NotYetValid { .. } => "not_yet_valid",
+            AuthnFailure::UserDisabled => "user_disabled",
+            AuthnFailure::RecordMismatch => "record_mismatch",
+        }
+    }
+}
+
 /// Settings for authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]

@@ -1,4 +1,6 @@
 use super::*;
+use crate::decision::authorize;
+use crate::tier::Tier;
 use crate::id::CompanyId;
 use crate::principal::testing::{NOW, principal};
 use std::time::Duration;
@@ -261,4 +263,93 @@ fn every_record_kind_matches_the_published_schema() {
     for v in bad {
         assert!(!validator.is_valid(&v), "{v}");
     }
+}
+
+/// Every authentication failure, each variant once.
+fn every_failure() -> [AuthnFailure; 12] {
+    [
+        AuthnFailure::Missing,
+        AuthnFailure::Empty,
+        AuthnFailure::UnsupportedScheme {
+            scheme: Some("Basic"),
+        },
+        AuthnFailure::MultipleValues { count: 2 },
+        AuthnFailure::Malformed,
+        AuthnFailure::Unknown,
+        AuthnFailure::Revoked { at: NOW },
+        AuthnFailure::Deleted,
+        AuthnFailure::Expired { at: NOW },
+        AuthnFailure::NotYetValid { from: NOW },
+        AuthnFailure::UserDisabled,
+        AuthnFailure::RecordMismatch,
+    ]
+}
+
+#[test]
+fn a_failures_kind_is_its_serialised_name_and_each_is_its_own() {
+    let mut seen = std::collections::BTreeSet::new();
+    for f in every_failure() {
+        let json = serde_json::to_value(f).unwrap();
+        assert_eq!(json["failure"], f.kind(), "{f:?}");
+        assert!(seen.insert(f.kind()), "{} twice", f.kind());
+    }
+}
+
+#[test]
+fn a_login_results_code_is_its_serialised_form() {
+    for r in [
+        LoginResult::TokenIssued,
+        LoginResult::MalformedBody,
+        LoginResult::UnknownUser,
+        LoginResult::WrongPassword,
+        LoginResult::UserDisabled,
+        LoginResult::ApiUser,
+        LoginResult::Throttled,
+    ] {
+        assert_eq!(serde_json::to_value(r).unwrap(), r.as_str(), "{r:?}");
+    }
+}
+
+#[test]
+fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_result() {
+    let policy = Policy::default_policy();
+    let acme = CompanyId::new("acme").unwrap();
+    let p = principal(Role::Manager, &acme);
+    let req = Request::new("flows.view", &acme, Tier::Professional);
+    let publish = Request::new("blueprints.publish", &acme, Tier::Professional);
+    let mut records = vec![
+        AuditRecord::decision(&policy, &p, &req, authorize(&policy, &p, &req, NOW), NOW),
+        AuditRecord::decision(
+            &policy,
+            &p,
+            &publish,
+            authorize(&policy, &p, &publish, NOW),
+            NOW,
+        ),
+        AuditRecord::over_limit(&policy, &p, &req, Duration::from_secs(3), NOW),
+        AuditRecord::login(&policy, LoginResult::WrongPassword, None, NOW),
+        AuditRecord::throttled(&policy, None, Duration::from_secs(3), NOW),
+    ];
+    for f in every_failure() {
+        records.push(AuditRecord::unauthenticated(&policy, f, Some(&req), NOW));
+    }
+    let kinds: Vec<&str> = records.iter().map(|r| r.reason.kind()).collect();
+    assert_eq!(
+        kinds.get(..5).unwrap(),
+        ["allowed", "administrator_only", "over_limit", "login", "throttled"]
+    );
+    for r in &records {
+        let json = serde_json::to_value(r).unwrap();
+        assert_eq!(json["reason"]["kind"], r.reason.kind(), "{r:?}");
+        let detail = json["reason"]
+            .get("failure")
+            .or_else(|| json["reason"].get("result"))
+            .and_then(|d| d.as_str());
+        assert_eq!(detail, r.reason.detail(), "{r:?}");
+    }
+    let key = AuditReason::KeyCreated(KeyCreated {
+        key_id: ApiKeyId::new("k1").unwrap(),
+    });
+    assert_eq!(serde_json::to_value(&key).unwrap()["kind"], key.kind());
+    assert_eq!(key.detail(), None);
 }
