@@ -225,8 +225,8 @@ async fn every_answer_carries_the_verdict_its_audit_record_states() {
     use pw_auth_core::{Effect, KeyLabel, Tier, mint_api_key};
     let now = time::OffsetDateTime::now_utc();
     let acme = CompanyId::new("acme").unwrap();
-    let minted = mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now)
-        .unwrap();
+    let minted =
+        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
     let store = MemoryStore::default();
     store.add_company(
         acme.clone(),
@@ -262,16 +262,23 @@ async fn every_answer_carries_the_verdict_its_audit_record_states() {
     };
     let verdict = |r: &axum::response::Response| r.extensions().get::<Verdict>().cloned().unwrap();
 
-    let allowed = call("/flows", Some(minted.key.expose_secret())).await.unwrap();
+    let allowed = call("/flows", Some(minted.key.expose_secret()))
+        .await
+        .unwrap();
     assert_eq!(allowed.status(), 200);
     let v = verdict(&allowed);
-    assert_eq!((v.effect, v.kind, v.detail), (Effect::Allow, "allowed", None));
+    assert_eq!(
+        (v.effect, v.kind, v.detail),
+        (Effect::Allow, "allowed", None)
+    );
     assert_eq!(v.user.as_ref(), Some(&minted.user.id));
     assert_eq!(v.company.as_ref(), Some(&acme));
     assert_eq!(v.acting_in.as_ref(), Some(&acme));
     assert_eq!(v, Verdict::of(&auth.store().audit_records().pop().unwrap()));
 
-    let forbidden = call("/publish", Some(minted.key.expose_secret())).await.unwrap();
+    let forbidden = call("/publish", Some(minted.key.expose_secret()))
+        .await
+        .unwrap();
     assert_eq!(forbidden.status(), 403);
     let v = verdict(&forbidden);
     assert_eq!((v.effect, v.kind), (Effect::Deny, "administrator_only"));

@@ -1,8 +1,8 @@
 use super::*;
 use crate::decision::authorize;
-use crate::tier::Tier;
 use crate::id::CompanyId;
 use crate::principal::testing::{NOW, principal};
+use crate::tier::Tier;
 use std::time::Duration;
 
 #[test]
@@ -336,7 +336,13 @@ fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_re
     let kinds: Vec<&str> = records.iter().map(|r| r.reason.kind()).collect();
     assert_eq!(
         kinds.get(..5).unwrap(),
-        ["allowed", "administrator_only", "over_limit", "login", "throttled"]
+        [
+            "allowed",
+            "administrator_only",
+            "over_limit",
+            "login",
+            "throttled"
+        ]
     );
     for r in &records {
         let json = serde_json::to_value(r).unwrap();
