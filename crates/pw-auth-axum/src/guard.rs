@@ -1,8 +1,10 @@
 //! The guard itself: [`PwAuth`], its settings, and [`PwAuth::check`], which decides
 //! one request with the sans-IO flow and the store's lookups.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use arc_swap::ArcSwap;
 use axum::response::Response;
 use http::request::Parts;
 use pw_auth_core::{CompanyId, Principal, Request, Tier, usage_key};
@@ -46,7 +48,10 @@ pub type CompanyHook =
 pub type ClientOf = dyn Fn(&Parts) -> Option<ClientAddr> + Send + Sync;
 
 pub(crate) struct Inner<S> {
-    flow: Arc<ServerFlow>,
+    flow: ArcSwap<ServerFlow>,
+    /// Every action a layer of this adapter requires: a replacement flow must define
+    /// them all.
+    required: Mutex<BTreeSet<Arc<str>>>,
     store: S,
     clock: Arc<Clock>,
     company: Arc<CompanyHook>,
@@ -143,7 +148,8 @@ impl<S: AuthStore> PwAuth<S> {
     pub fn builder(flow: ServerFlow, store: S) -> PwAuthBuilder<S> {
         PwAuthBuilder {
             inner: Inner {
-                flow: Arc::new(flow),
+                flow: ArcSwap::from_pointee(flow),
+                required: Mutex::new(BTreeSet::new()),
                 store,
                 clock: Arc::new(OffsetDateTime::now_utc),
                 company: Arc::new(|_: &Parts, _: &Principal| Ok(None)),
@@ -153,15 +159,34 @@ impl<S: AuthStore> PwAuth<S> {
         }
     }
 
-    /// The flow.
-    pub fn flow(&self) -> &ServerFlow {
-        &self.inner.flow
+    /// The flow now (a request decided meanwhile keeps the one it started with).
+    pub fn flow(&self) -> Arc<ServerFlow> {
+        self.inner.flow.load_full()
     }
 
-    /// The flow, shared (for work that outlives the request's borrow, such as a
-    /// store's update closure).
-    pub fn shared_flow(&self) -> Arc<ServerFlow> {
-        Arc::clone(&self.inner.flow)
+    /// Replaces the flow (a reloaded policy, say): every request that starts from
+    /// now on is decided, answered and audited by `flow`; a request already being
+    /// decided finishes with the flow it started with. Clones of this adapter, and
+    /// the layers made from it, share the change.
+    ///
+    /// # Errors
+    /// [`UnknownAction`] if `flow`'s policy lacks an action that a layer made by
+    /// [`PwAuth::require`] guards its route with: the running flow is kept, since
+    /// the route would deny every request.
+    pub fn replace_flow(&self, flow: ServerFlow) -> Result<(), UnknownAction> {
+        let required = self
+            .inner
+            .required
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(missing) = required.iter().find(|a| flow.policy().action(a).is_none()) {
+            return Err(UnknownAction {
+                action: missing.to_string(),
+            });
+        }
+        // Swapped while the set is held: no layer can be added in between.
+        self.inner.flow.store(Arc::new(flow));
+        Ok(())
     }
 
     /// The store.
@@ -182,17 +207,20 @@ impl<S: AuthStore> PwAuth<S> {
     /// here, so that a mistyped action fails the router's building rather than
     /// denying every request to its route.
     pub fn require(&self, action: &str) -> Result<RequireLayer<S>, UnknownAction> {
-        let def = self
+        let mut required = self
             .inner
-            .flow
-            .policy()
-            .action(action)
-            .ok_or_else(|| UnknownAction {
-                action: action.to_owned(),
-            })?;
+            .required
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let flow = self.inner.flow.load();
+        let def = flow.policy().action(action).ok_or_else(|| UnknownAction {
+            action: action.to_owned(),
+        })?;
+        let action: Arc<str> = Arc::from(def.id());
+        required.insert(Arc::clone(&action));
         Ok(RequireLayer {
             auth: self.clone(),
-            action: Arc::from(def.id()),
+            action,
         })
     }
 
@@ -217,6 +245,8 @@ impl<S: AuthStore> PwAuth<S> {
     /// refusal, or 503 for a failed store), its audit record kept.
     pub async fn check(&self, parts: &Parts, action: &str) -> Result<Admitted, Response> {
         let inner = &self.inner;
+        // One flow for the whole request, even if it is replaced meanwhile.
+        let flow = inner.flow.load_full();
         let now = self.now();
         let client = inner.client_of.as_ref().and_then(|c| c(parts));
         // Parsed once, borrowing the secret, and hashed once: the digest is what the
@@ -226,7 +256,7 @@ impl<S: AuthStore> PwAuth<S> {
             Ok(Some(digest)) => inner.store.load(digest).await.map_err(unavailable)?,
             _ => Loaded::default(),
         };
-        let principal = match inner.flow.authenticate_digest(parsed, &loaded, None, now) {
+        let principal = match flow.authenticate_digest(parsed, &loaded, None, now) {
             Ok(p) => p,
             Err(refused) => {
                 // Only a failure is charged, and only a failure is refused by the
@@ -234,18 +264,18 @@ impl<S: AuthStore> PwAuth<S> {
                 let refused = match client {
                     Some(addr) => {
                         let key = addr.key();
-                        let flow = Arc::clone(&inner.flow);
+                        let charging = Arc::clone(&flow);
                         let wait = inner
                             .store
                             .with_failures(vec![key], move |states| match states {
-                                [client] => flow.charge_auth_failure(client, now),
+                                [client] => charging.charge_auth_failure(client, now),
                                 // A store that hands back the wrong states: refuse.
                                 _ => Some(std::time::Duration::from_secs(1)),
                             })
                             .await
                             .map_err(unavailable)?;
                         match wait {
-                            Some(wait) => inner.flow.auth_throttled(wait, None, now),
+                            Some(wait) => flow.auth_throttled(wait, None, now),
                             None => refused,
                         }
                     }
@@ -280,7 +310,6 @@ impl<S: AuthStore> PwAuth<S> {
                 parent: None,
             },
         };
-        let flow = Arc::clone(&inner.flow);
         let action = action.to_owned();
         let grants = loaded.grants;
         let served = if inner.limit {
@@ -357,7 +386,9 @@ pub struct Admitted {
 /// A refusal's response, with its [`Verdict`].
 fn refusal_response(refused: &pw_auth_http::Refused) -> Response {
     let mut response = outcome_response(&refused.outcome);
-    response.extensions_mut().insert(Verdict::of(&refused.audit));
+    response
+        .extensions_mut()
+        .insert(Verdict::of(&refused.audit));
     response
 }
 

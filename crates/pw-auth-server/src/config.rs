@@ -47,6 +47,18 @@ pub enum ServerError {
     /// The password hashing threads could not be started.
     #[error("the password hashing pool could not start: {0}")]
     Hashing(std::io::Error),
+    /// The policy file could not be loaded.
+    #[error(transparent)]
+    PolicyFile(Box<crate::reload::PolicyFileError>),
+    /// The `SIGHUP` handler that reloads the policy could not be installed.
+    #[error("cannot listen for SIGHUP: {0}")]
+    Signal(std::io::Error),
+}
+
+impl From<crate::reload::PolicyFileError> for ServerError {
+    fn from(e: crate::reload::PolicyFileError) -> ServerError {
+        ServerError::PolicyFile(Box::new(e))
+    }
 }
 
 /// Where the server's random bytes come from: 32 at a time, for each token's and each
@@ -171,6 +183,10 @@ pub struct Config {
     pub tls_ca: Option<PathBuf>,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Where `/metrics` listens, apart from the API (e.g. an address only the
+    /// monitoring network reaches); `None` serves it on [`Config::listen`] beside
+    /// the API.
+    pub metrics_listen: Option<SocketAddr>,
     /// Load the demo company into a fresh database. Refused unless `listen` is a
     /// loopback address: the demo's passwords are public.
     pub seed_demo: bool,
@@ -182,8 +198,14 @@ pub struct Config {
     /// be known in advance, as a test replaces the clock: a predictable source makes
     /// every token and key guessable.
     pub random: Arc<Random>,
-    /// The policy (the default policy unless replaced).
+    /// The policy (the default policy unless replaced), when there is no
+    /// [`Config::policy_file`].
     pub policy: Policy,
+    /// A policy document (JSON) to decide with instead of [`Config::policy`]: read and
+    /// compiled at start (an error refuses the start), and again on every `SIGHUP`
+    /// and [`Running::reload_policy`](crate::Running::reload_policy), where an error
+    /// keeps the running policy.
+    pub policy_file: Option<PathBuf>,
     /// The proxies whose `Forwarded` / `X-Forwarded-For` fields are believed; none by
     /// default (every client is its peer address).
     pub trusted_proxies: TrustedProxies,
@@ -218,11 +240,13 @@ impl Config {
             redis: None,
             tls_ca: None,
             listen,
+            metrics_listen: None,
             seed_demo: false,
             expires_in: ExpiresIn::DEFAULT,
             clock: Arc::new(OffsetDateTime::now_utc),
             random: Arc::new(os_random),
             policy: Policy::default_policy(),
+            policy_file: None,
             trusted_proxies: TrustedProxies::none(),
             audit_sync: AuditSync::Normal,
             failure_quota: DEFAULT_FAILURE_QUOTA,
@@ -263,9 +287,11 @@ impl std::fmt::Debug for Config {
             .field("redis", &self.redis.as_ref().map(|_| ".."))
             .field("tls_ca", &self.tls_ca)
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("seed_demo", &self.seed_demo)
             .field("expires_in", &self.expires_in)
             .field("policy", &self.policy.id())
+            .field("policy_file", &self.policy_file)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("hashing", &self.hashing)
             .field("connections", &self.connections)

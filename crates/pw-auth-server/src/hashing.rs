@@ -144,6 +144,7 @@ struct Counters {
     verifications: AtomicU64,
     refused: AtomicU64,
     running: AtomicUsize,
+    queued: AtomicUsize,
     peak: AtomicUsize,
 }
 
@@ -156,6 +157,10 @@ pub struct PoolStats {
     pub refused: u64,
     /// The most verifications that ever ran at once.
     pub peak_running: usize,
+    /// Verifications running now.
+    pub running: usize,
+    /// Verifications waiting for a thread now.
+    pub queued: usize,
     /// Threads in the pool.
     pub workers: usize,
 }
@@ -214,6 +219,7 @@ impl PasswordPool {
         let (done, answer) = tokio::sync::oneshot::channel();
         let counters = Arc::clone(&self.counters);
         let job: Job = Box::new(move |memory: &mut Memory| {
+            counters.queued.fetch_sub(1, Ordering::SeqCst);
             let running = counters
                 .running
                 .fetch_add(1, Ordering::SeqCst)
@@ -225,9 +231,12 @@ impl PasswordPool {
             counters.running.fetch_sub(1, Ordering::SeqCst);
             let _ = done.send(ok);
         });
+        // Counted before it is sent: a worker may take it at once.
+        self.counters.queued.fetch_add(1, Ordering::SeqCst);
         match self.jobs.try_send(job) {
             Ok(()) => Ok(answer),
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.queued.fetch_sub(1, Ordering::SeqCst);
                 self.counters.refused.fetch_add(1, Ordering::SeqCst);
                 Err(PoolFull)
             }
@@ -240,6 +249,8 @@ impl PasswordPool {
             verifications: self.counters.verifications.load(Ordering::SeqCst),
             refused: self.counters.refused.load(Ordering::SeqCst),
             peak_running: self.counters.peak.load(Ordering::SeqCst),
+            running: self.counters.running.load(Ordering::SeqCst),
+            queued: self.counters.queued.load(Ordering::SeqCst),
             workers: self.workers,
         }
     }

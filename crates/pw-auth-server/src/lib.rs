@@ -69,6 +69,8 @@ pub mod db;
 mod hashing;
 pub mod limits;
 mod listen;
+mod observe;
+mod reload;
 mod routes;
 pub mod store;
 mod tls;
@@ -80,7 +82,7 @@ use std::sync::Arc;
 use argon2::{Argon2, PasswordHash, PasswordHasher};
 use pw_auth_axum::{PwAuth, StoreError, StoreErrorKind};
 use pw_auth_core::{CompanyId, Role, Tier, UserId, UserRecord};
-use pw_auth_http::{Outcome, Responder, ServerFlow};
+use pw_auth_http::{Outcome, Responder};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -92,6 +94,8 @@ pub use config::{
 pub use db::{AuditSync, Db, PruneBefore, Pruned};
 pub use hashing::{BYTES_PER_HASH, HashingLimits, PoolStats};
 pub use limits::RedisLimits;
+pub use observe::REQUEST_ID;
+pub use reload::PolicyFileError;
 pub use store::Store;
 
 /// The prefix of every key the server writes to Redis.
@@ -114,6 +118,9 @@ pub struct Running {
     clock: Arc<Clock>,
     retention: Retention,
     pruner: JoinHandle<()>,
+    metrics_apart: Option<(SocketAddr, JoinHandle<()>)>,
+    reloader: reload::Reloader,
+    hangup: Option<JoinHandle<()>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -134,6 +141,12 @@ impl Running {
         self.addr
     }
 
+    /// The address `/metrics` is served on when it listens apart
+    /// ([`Config::metrics_listen`]).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_apart.as_ref().map(|(addr, _)| *addr)
+    }
+
     /// Its records (for tests and operators: revoking a user's tokens, reading the
     /// audit log).
     pub fn db(&self) -> &Db {
@@ -148,6 +161,20 @@ impl Running {
     /// How many client addresses (IPv6 by /64) have a connection open now.
     pub fn open_clients(&self) -> usize {
         self.clients.clients()
+    }
+
+    /// The id of the policy deciding now (`name@version+hash`, as audit records
+    /// name it).
+    pub fn policy_id(&self) -> String {
+        self.reloader.auth.flow().policy().id().to_owned()
+    }
+
+    /// Reads [`Config::policy_file`] again and, if it compiles and defines every
+    /// action the routes are guarded by, decides every request from now on with it
+    /// (as `SIGHUP` does). Returns the new policy's id; on an error the running
+    /// policy is kept. Either way the outcome is logged.
+    pub async fn reload_policy(&self) -> Result<String, PolicyFileError> {
+        self.reloader.reload().await
     }
 
     /// Whether this start loaded the demo company (a fresh database and
@@ -176,6 +203,14 @@ impl Running {
         self.pruner.abort();
         // Cancelled, not failed: the pruner's handle on the records is gone once it ends.
         let _cancelled = (&mut self.pruner).await;
+        if let Some(hangup) = self.hangup.take() {
+            hangup.abort();
+            let _cancelled = hangup.await;
+        }
+        if let Some((_, metrics)) = self.metrics_apart.take() {
+            metrics.abort();
+            let _cancelled = metrics.await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -301,11 +336,20 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     if seeded {
         seed_demo(&db).await?;
     }
-    let store = Store::new(db.clone(), limits);
+    let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;
+    let metrics = Arc::new(observe::Metrics::new(hashing.clone()));
+    let store = Store::new(db.clone(), limits).timed(Arc::clone(&metrics));
     let responder = Responder::new("patchworks").map_err(ServerError::Responder)?;
-    let flow = ServerFlow::new(config.policy.clone(), responder.clone())
-        .with_failure_quota(config.failure_quota)
-        .with_username_ceiling(config.username_ceiling);
+    let policy = match &config.policy_file {
+        Some(path) => reload::read_policy(path).await?,
+        None => config.policy.clone(),
+    };
+    let recipe = reload::FlowRecipe {
+        responder: responder.clone(),
+        failure_quota: config.failure_quota,
+        username_ceiling: config.username_ceiling,
+    };
+    let flow = recipe.flow(policy);
     let trusted = config.trusted_proxies.clone();
     let auth = PwAuth::builder(flow, store.clone())
         .clock(Arc::clone(&config.clock))
@@ -321,7 +365,17 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .build();
     let unguessable = config::random_bytes(&*config.random)?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
-    let hashing = hashing::PasswordPool::new(config.hashing).map_err(ServerError::Hashing)?;
+    let observer = observe::Observer {
+        metrics: Arc::clone(&metrics),
+        ids: Arc::new(observe::RequestIds::new(&config::random_bytes(
+            &*config.random,
+        )?)),
+    };
+    let reloader = reload::Reloader {
+        path: config.policy_file.clone(),
+        recipe,
+        auth: auth.clone(),
+    };
     let app = routes::App {
         auth,
         store: store.clone(),
@@ -334,7 +388,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         body_timeout: config.connections.body_read_timeout,
     };
     // Every route's action checked against the policy before anything listens.
-    let router = routes::router(app)?;
+    let metrics_on_main = config
+        .metrics_listen
+        .is_none()
+        .then(|| Arc::clone(&metrics));
+    let router = routes::router(app, metrics_on_main)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -345,6 +403,31 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         addr: config.listen,
         source,
     })?;
+    let metrics_listener = match config.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .map_err(|source| ServerError::Bind { addr: at, source })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| ServerError::Bind { addr: at, source })?;
+            Some((listener, bound))
+        }
+        None => None,
+    };
+    // The last step that can fail, before anything is spawned.
+    let hangup = match &config.policy_file {
+        Some(_) => Some(reloader.clone().on_hangup().map_err(ServerError::Signal)?),
+        None => None,
+    };
+    let metrics_apart = metrics_listener.map(|(listener, bound)| {
+        let app = observe::metrics_router(Arc::clone(&metrics));
+        let task = tokio::spawn(async move {
+            // A failed accept loop ends the metrics listener only; requests go on.
+            let _ = axum::serve(listener, app).await;
+        });
+        (bound, task)
+    });
     let pruner = {
         let (db, clock, retention) = (db.clone(), Arc::clone(&config.clock), config.retention);
         tokio::spawn(async move {
@@ -366,6 +449,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         config.connections,
         trusted,
         Arc::clone(&clients),
+        observer,
         stopped,
     ));
     Ok(Running {
@@ -377,6 +461,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         clock: Arc::clone(&config.clock),
         retention: config.retention,
         pruner,
+        metrics_apart,
+        reloader,
+        hangup,
         stop: Some(stop),
         task,
     })

@@ -148,6 +148,16 @@ impl RedisLimits {
         format!("{}failures:{key}", self.prefix)
     }
 
+    /// Whether Redis answers (`PING`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _pong: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
     async fn read(&self, key: &str) -> Result<String, StoreError> {
         let mut conn = self.conn.clone();
         let stored: Option<String> = conn.get(key).await.map_err(err)?;

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::config::ConnectionLimits;
+use crate::observe::{Observe, Observer};
 use crate::wipe::Wipes;
 
 /// The open connections per client key. An entry lives only while its client has a
@@ -83,6 +84,7 @@ pub(crate) async fn serve(
     limits: ConnectionLimits,
     trusted: TrustedProxies,
     clients: Arc<PerClient>,
+    observer: Observer,
     mut stop: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let total = Arc::new(Semaphore::new(limits.max_connections));
@@ -122,7 +124,8 @@ pub(crate) async fn serve(
         // Login bodies that hyper still shares, wiped once it lets go: at the latest
         // when this connection's task ends, after hyper's connection is dropped.
         let wipes = Arc::new(Wipes::default());
-        let service = router.clone().map_request({
+        let open = observer.metrics.connection_opened();
+        let service = Observe::new(router.clone(), observer.clone()).map_request({
             let wipes = Arc::clone(&wipes);
             move |mut request: http::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
@@ -139,6 +142,7 @@ pub(crate) async fn serve(
             // hyper's buffers are gone and the kept bodies unshared when they go.
             let _ = connection.await;
             drop(slot);
+            drop(open);
             drop(permit);
             drop(wipes);
         });

@@ -54,6 +54,20 @@ enum Command {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Serve `/metrics` on this address instead of beside the API (for example
+        /// one only the monitoring network reaches).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
+        /// How log events are written to stderr: `text` for people, `json` (one
+        /// object a line) for a log pipeline. Which events: `RUST_LOG` (default
+        /// `info`; e.g. `pw_auth_server=debug`).
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+        /// Decide with the policy document (JSON) in this file instead of the default
+        /// policy. Read again on SIGHUP: a file that fails to compile keeps the
+        /// running policy, and its error (with line and column) is logged.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         /// Load the demo company into a fresh database (its passwords are public:
         /// refused unless listening on a loopback address).
         #[arg(long)]
@@ -104,6 +118,32 @@ enum Sync {
     Full,
 }
 
+/// `--log-format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Log events to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON.
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second subscriber cannot be set in one process; there is no other.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
 #[expect(clippy::print_stderr, reason = "a command line reports to stderr")]
 fn main() -> ExitCode {
     let Command::Serve {
@@ -112,6 +152,9 @@ fn main() -> ExitCode {
         redis,
         tls_ca,
         listen,
+        metrics_listen,
+        log_format,
+        policy,
         seed_demo,
         trusted_proxies,
         hash_memory_mib,
@@ -124,6 +167,7 @@ fn main() -> ExitCode {
         audit_retention_days,
         audit_sync,
     } = Cli::parse().command;
+    init_logs(log_format);
     let (records, shown) = match postgres {
         Some(url) => (RecordsAt::Postgres(url), "PostgreSQL".to_owned()),
         None => (RecordsAt::Sqlite(db.clone()), db.display().to_string()),
@@ -142,6 +186,8 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         let mut config = Config::on(records, listen);
         config.redis = redis;
+        config.metrics_listen = metrics_listen;
+        config.policy_file = policy;
         config.tls_ca = tls_ca;
         config.seed_demo = seed_demo;
         config.trusted_proxies = TrustedProxies::new(trusted_proxies);
@@ -172,6 +218,13 @@ fn main() -> ExitCode {
             "pw-auth-server: listening on http://{} with {shown}",
             running.addr(),
         );
+        eprintln!(
+            "pw-auth-server: deciding with policy {}",
+            running.policy_id()
+        );
+        if let Some(at) = running.metrics_addr() {
+            eprintln!("pw-auth-server: metrics on http://{at}/metrics");
+        }
         // Only when this start loaded them: a database seeded before may have
         // changed its passwords since.
         if running.seeded_demo() {

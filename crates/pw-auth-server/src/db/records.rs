@@ -48,6 +48,14 @@ impl Db {
         .await
     }
 
+    /// Whether the records answer: one trivial statement, read past every cache.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.transaction_uncached(Mode::Single, |tx| {
+            Box::pin(async move { tx.count(&q::PING, args![]).await.map(drop) })
+        })
+        .await
+    }
+
     /// Adds a company.
     pub async fn add_company(
         &self,

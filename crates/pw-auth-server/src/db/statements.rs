@@ -17,6 +17,8 @@ macro_rules! both {
 }
 
 pub(crate) const COUNT_COMPANIES: Sql = both!("SELECT COUNT(*) FROM companies");
+/// One row, one `BIGINT` (what `count` reads on both backends).
+pub(crate) const PING: Sql = both!("SELECT CAST(1 AS BIGINT)");
 
 pub(crate) const ADD_COMPANY: Sql = Sql {
     sqlite: "INSERT INTO companies (id, tier, parent) VALUES (?1, ?2, ?3)",

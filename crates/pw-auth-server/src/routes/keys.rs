@@ -72,7 +72,8 @@ async fn create_key(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    let responder = app.auth.flow().responder();
+    let flow = app.auth.flow();
+    let responder = flow.responder();
     if !is_json(&headers) {
         return Ok(outcome_response(&responder.unsupported_media_type()));
     }
@@ -94,14 +95,8 @@ async fn create_key(
         .add_key(minted.record.clone(), minted.user.clone())
         .await?;
     let client = client_of(&app.trusted, peer, &headers);
-    let audit = AuditRecord::key_created(
-        app.auth.flow().policy(),
-        &who,
-        &minted.record.id,
-        &company,
-        now,
-    )
-    .with_client(client.ip());
+    let audit = AuditRecord::key_created(flow.policy(), &who, &minted.record.id, &company, now)
+        .with_client(client.ip());
     app.store.audit(&audit).await?;
     Ok(secret_json(StatusCode::CREATED, created_key_body(&minted)))
 }

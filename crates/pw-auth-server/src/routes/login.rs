@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
-    AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
+    AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, Verdict, outcome_response,
 };
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
 use pw_auth_http::{ClientAddr, LoginBudgets, LoginServed, MAX_LOGIN_BODY_LEN, ServerFlow};
@@ -62,7 +62,7 @@ async fn on_budgets<R>(
 where
     R: Clone + Send + 'static,
 {
-    let flow = app.auth.shared_flow();
+    let flow = app.auth.flow();
     app.store
         .with_failures(keys, move |states: &mut [LimitState]| {
             match LoginBudgets::from_states(states) {
@@ -85,8 +85,9 @@ async fn release(app: &App, keys: Vec<String>, now: OffsetDateTime) -> Result<()
 }
 
 /// Keeps `audit` (with the client's address), then answers `response`.
-async fn audited(app: &App, audit: &AuditRecord, response: Response) -> Handled {
+async fn audited(app: &App, audit: &AuditRecord, mut response: Response) -> Handled {
     app.store.audit(audit).await?;
+    response.extensions_mut().insert(Verdict::of(audit));
     Ok(response)
 }
 

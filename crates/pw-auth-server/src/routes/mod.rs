@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Clock, Random};
 use crate::hashing::PasswordPool;
+use crate::observe::Metrics;
 use crate::store::Store;
 use pw_auth_axum::{StoreError, UnknownAction};
 
@@ -109,10 +110,12 @@ pub(crate) fn client_of_parts(
     Some(client_of(trusted, *peer, &parts.headers))
 }
 
-/// Every route, with `Cache-Control: no-store` on every answer: tokens, keys and
-/// records are never for a cache. Fails if a route names an action the policy does
-/// not define.
-pub(crate) fn router(app: App) -> Result<Router, UnknownAction> {
+/// Every route, with `Cache-Control: no-store` on every answer (tokens, keys and
+/// records are never for a cache) and its matched route for the observing service
+/// outside; the health endpoints and `metrics` (when served here) beside them. Fails
+/// if a route names an action the policy does not define.
+pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, UnknownAction> {
+    let store = app.store.clone();
     Ok(Router::new()
         .merge(login::router(&app)?)
         .merge(keys::router(&app)?)
@@ -120,15 +123,9 @@ pub(crate) fn router(app: App) -> Result<Router, UnknownAction> {
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(axum::middleware::map_response(no_store))
-        .with_state(app))
-}
-
-async fn no_store(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
+        .with_state(app)
+        .merge(crate::observe::router(store, metrics))
+        .layer(crate::observe::RouteLayer))
 }
 
 /// A JSON answer holding a secret (a token, a new key): its bytes go to hyper

@@ -9,7 +9,9 @@
 //! - `scale_out`: two servers sharing one PostgreSQL and one Redis;
 //! - `tls`: PostgreSQL and Redis over TLS, verified;
 //! - `soak`: a bounded soak with a locked database and a restart;
-//! - `exact`: what the fast path (group commit, records and budgets in memory) keeps.
+//! - `exact`: what the fast path (group commit, records and budgets in memory) keeps;
+//! - `observe`: `/metrics` through the reference parser, health, readiness, request ids;
+//! - `reload`: the policy from a file, reloaded on SIGHUP.
 //!
 //! (The memory checks are binaries of their own: each replaces the global allocator.)
 #![allow(
@@ -47,6 +49,8 @@ mod exact;
 mod fixture;
 mod hostile;
 mod loopback;
+mod observe;
+mod reload;
 mod scale_out;
 mod services;
 mod soak;
