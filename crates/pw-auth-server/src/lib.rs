@@ -72,6 +72,7 @@ mod listen;
 mod observe;
 mod reload;
 mod routes;
+pub mod settings;
 pub mod store;
 mod tls;
 mod wipe;

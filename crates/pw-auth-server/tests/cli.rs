@@ -1,0 +1,200 @@
+//! The `pw-auth-server` binary as an operator runs it: `check-config`, and `serve`
+//! from a TOML file with a flag over it, its logs on stderr, a policy reloaded by
+//! `SIGHUP`, and a clean stop on `SIGINT`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "test code: a failing unwrap is a failing test"
+)]
+
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pw-auth-server");
+
+fn check_config(file: &Path) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn check_config_says_ok_or_names_the_line() {
+    let dir = temp_dir::temp_dir("cli-check");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "listen = \"127.0.0.1:9000\"\nlog-format = \"json\"\n",
+    )
+    .unwrap();
+    let (ok, out, _) = check_config(&good);
+    assert!(ok);
+    assert!(
+        out.contains("ok") && out.contains("127.0.0.1:9000"),
+        "{out}"
+    );
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "listen = \"127.0.0.1:9000\"\nmax-connections = 0\n").unwrap();
+    let (ok, _, err) = check_config(&bad);
+    assert!(!ok);
+    assert!(
+        err.starts_with(&format!("{}:2:1: ", bad.display())),
+        "{err}"
+    );
+
+    // The policy file it names is compiled too, its error located in that file.
+    let policy = dir.join("policy.json");
+    std::fs::write(&policy, "{\"name\": \"x\",\n \"version\": 1}").unwrap();
+    let with_policy = dir.join("with-policy.toml");
+    std::fs::write(
+        &with_policy,
+        format!("policy = {:?}\n", policy.display().to_string()),
+    )
+    .unwrap();
+    let (ok, _, err) = check_config(&with_policy);
+    assert!(!ok);
+    assert!(
+        err.contains("policy.json") && err.contains("line 2"),
+        "{err}"
+    );
+}
+
+/// Lines of the child's stderr, as they come.
+fn lines_of(child: &mut Child) -> Receiver<String> {
+    let (tx, rx) = channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (at most 30 s) for a line containing `needle`; returns it.
+fn wait_for(lines: &Receiver<String>, needle: &str, seen: &mut Vec<String>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                panic!("no line with {needle:?}; saw {seen:#?}")
+            }
+        }
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn get(url: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
+}
+
+#[test]
+fn serve_reads_its_file_and_flags_reloads_on_sighup_and_stops_on_sigint() {
+    let dir = temp_dir::temp_dir("cli-serve");
+    let policy = dir.join("policy.json");
+    std::fs::write(&policy, pw_auth_core::Policy::default_document_json()).unwrap();
+    let config = dir.join("pw-auth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# from the file\nlisten = \"127.0.0.1:1\"\nmetrics-listen = \"127.0.0.1:0\"\ndb = {:?}\npolicy = {:?}\n",
+            dir.join("records.sqlite").display().to_string(),
+            policy.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        // The flag wins over the file's port 1.
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let listening = wait_for(&lines, "listening on http://", &mut seen);
+    let addr = listening
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let metrics = wait_for(&lines, "metrics on http://", &mut seen);
+    let metrics = metrics.split("metrics on ").nth(1).unwrap().to_owned();
+    assert_eq!(get(&format!("http://{addr}/healthz")), 200);
+    assert_eq!(get(&metrics), 200, "the file's metrics-listen");
+    assert_eq!(get(&format!("http://{addr}/metrics")), 404);
+    wait_for(&lines, "answered", &mut seen);
+
+    // SIGHUP reloads the policy file: a new version is named in the log.
+    let text = pw_auth_core::Policy::default_document_json().replacen(
+        "\"version\": \"",
+        "\"version\": \"reloaded-",
+        1,
+    );
+    std::fs::write(&policy, text).unwrap();
+    signal(&child, "-HUP");
+    let reloaded = wait_for(&lines, "policy reloaded", &mut seen);
+    assert!(reloaded.contains("@reloaded-"), "{reloaded}");
+
+    // And a broken one is refused, the error located, the server still up.
+    std::fs::write(&policy, "{\n  oops\n}").unwrap();
+    signal(&child, "-HUP");
+    let refused = wait_for(&lines, "policy reload refused", &mut seen);
+    assert!(refused.contains("line 2"), "{refused}");
+    assert_eq!(get(&format!("http://{addr}/healthz")), 200);
+
+    signal(&child, "-INT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
