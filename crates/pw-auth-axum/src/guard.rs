@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use axum::response::Response;
 use http::request::Parts;
-use pw_auth_core::{CompanyId, Principal, Request, Tier, usage_key};
+use pw_auth_core::{AuditRecord, CompanyId, DecisionId, Principal, Request, Tier, usage_key};
 use pw_auth_http::{
     Budget, ClientAddr, Clock, Outcome, Served, ServerFlow, credential_ref_from_headers,
 };
@@ -47,6 +47,14 @@ pub type CompanyHook =
 /// address is named in the request's audit record. `None`: no throttle, no address.
 pub type ClientOf = dyn Fn(&Parts) -> Option<ClientAddr> + Send + Sync;
 
+/// Where each decision's id comes from, given the decision's time: the server draws
+/// its random part ([`DecisionId::new`]). The id goes in the audit record and, as
+/// `X-Decision-Id`, in the answer.
+pub type DecisionIds = dyn Fn(OffsetDateTime) -> DecisionId + Send + Sync;
+
+/// The field that carries a decision's id in an answer.
+pub const DECISION_ID: &str = "x-decision-id";
+
 pub(crate) struct Inner<S> {
     flow: ArcSwap<ServerFlow>,
     /// Every action a layer of this adapter requires: a replacement flow must define
@@ -56,6 +64,7 @@ pub(crate) struct Inner<S> {
     clock: Arc<Clock>,
     company: Arc<CompanyHook>,
     client_of: Option<Arc<ClientOf>>,
+    decision_ids: Option<Arc<DecisionIds>>,
     limit: bool,
 }
 
@@ -121,6 +130,13 @@ impl<S: AuthStore> PwAuthBuilder<S> {
         self
     }
 
+    /// Gives each decision an id from `ids`: in its audit record, in the answer's
+    /// `X-Decision-Id` field, and in its [`Verdict`]. Without it, decisions have no id.
+    pub fn decision_ids(mut self, ids: Arc<DecisionIds>) -> PwAuthBuilder<S> {
+        self.inner.decision_ids = Some(ids);
+        self
+    }
+
     /// Serves without usage limits.
     pub fn without_limit(mut self) -> PwAuthBuilder<S> {
         self.inner.limit = false;
@@ -154,6 +170,7 @@ impl<S: AuthStore> PwAuth<S> {
                 clock: Arc::new(OffsetDateTime::now_utc),
                 company: Arc::new(|_: &Parts, _: &Principal| Ok(None)),
                 client_of: None,
+                decision_ids: None,
                 limit: true,
             },
         }
@@ -230,9 +247,13 @@ impl<S: AuthStore> PwAuth<S> {
         &self,
         mut refused: Box<pw_auth_http::Refused>,
         client: Option<ClientAddr>,
+        now: OffsetDateTime,
     ) -> Response {
         if let Some(c) = client {
             refused.record_client(c.ip());
+        }
+        if let Some(ids) = &self.inner.decision_ids {
+            refused.record_decision_id(ids(now));
         }
         match self.inner.store.audit(&refused.audit).await {
             Ok(()) => refusal_response(&refused),
@@ -281,7 +302,7 @@ impl<S: AuthStore> PwAuth<S> {
                     }
                     None => refused,
                 };
-                return Err(self.refuse(refused, client).await);
+                return Err(self.refuse(refused, client, now).await);
             }
         };
         let company = match (inner.company)(parts, &principal) {
@@ -347,6 +368,9 @@ impl<S: AuthStore> PwAuth<S> {
         if let Some(c) = client {
             served.record_client(c.ip());
         }
+        if let Some(ids) = &inner.decision_ids {
+            served.record_decision_id(ids(now));
+        }
         inner
             .store
             .audit(served.audit())
@@ -356,10 +380,14 @@ impl<S: AuthStore> PwAuth<S> {
             Served::Admitted(admission) => {
                 let verdict = Verdict::of(admission.audit());
                 let (principal, outcome) = admission.into_parts();
+                let mut headers = outcome.into_headers();
+                if let Some(id) = verdict.decision_id {
+                    headers.push((DECISION_ID, id.to_string()));
+                }
                 Ok(Admitted {
                     principal,
                     company,
-                    headers: outcome.into_headers(),
+                    headers,
                     verdict,
                 })
             }
@@ -386,10 +414,23 @@ pub struct Admitted {
 /// A refusal's response, with its [`Verdict`].
 fn refusal_response(refused: &pw_auth_http::Refused) -> Response {
     let mut response = outcome_response(&refused.outcome);
+    decided(&mut response, &refused.audit);
     response
-        .extensions_mut()
-        .insert(Verdict::of(&refused.audit));
-    response
+}
+
+/// Marks `response` with the decision `audit` records: its [`Verdict`] in the
+/// extensions, and its id (when it has one) in `X-Decision-Id`. For answers a server
+/// makes itself around an audit record it keeps (a login, say).
+pub fn decided(response: &mut Response, audit: &AuditRecord) {
+    if let Some(id) = audit.decision_id {
+        let digits = id.to_hex();
+        if let Ok(value) = http::HeaderValue::from_bytes(&digits) {
+            response
+                .headers_mut()
+                .insert(http::HeaderName::from_static(DECISION_ID), value);
+        }
+    }
+    response.extensions_mut().insert(Verdict::of(audit));
 }
 
 pub(crate) fn request_of<'a>(

@@ -111,6 +111,7 @@ where
 /// The `RateLimit` fields' names, made once.
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static(RateLimitFields::POLICY);
 const RATELIMIT: HeaderName = HeaderName::from_static(RateLimitFields::LIMIT);
+const DECISION_ID: HeaderName = HeaderName::from_static(crate::DECISION_ID);
 
 /// `name` as a header name: the fields an admitted request carries from a constant,
 /// any other parsed (each name the flow hands out is a valid lowercase token).
@@ -118,6 +119,7 @@ fn header_name(name: &'static str) -> HeaderName {
     match name {
         RateLimitFields::POLICY => RATELIMIT_POLICY,
         RateLimitFields::LIMIT => RATELIMIT,
+        crate::DECISION_ID => DECISION_ID,
         other => HeaderName::from_static(other),
     }
 }
@@ -131,6 +133,7 @@ mod tests {
         for name in [
             RateLimitFields::POLICY,
             RateLimitFields::LIMIT,
+            crate::DECISION_ID,
             "retry-after",
         ] {
             assert_eq!(header_name(name).as_str(), name);

@@ -61,7 +61,10 @@ pub mod manual {
 
 pub use error::{StoreError, StoreErrorKind, Unavailable};
 pub use extract::{ActingIn, Authenticated};
-pub use guard::{Admitted, ClientOf, CompanyHook, PwAuth, PwAuthBuilder, UnknownAction};
+pub use guard::{
+    Admitted, ClientOf, CompanyHook, DECISION_ID, DecisionIds, PwAuth, PwAuthBuilder,
+    UnknownAction, decided,
+};
 pub use layer::{Require, RequireLayer};
 pub use memory::{DEFAULT_AUDIT_CAPACITY, MemoryStore};
 /// The clock the guard reads: the one clock type of `pw_auth_http`.

@@ -1,6 +1,6 @@
 //! What the guard decided, for the layer that logs or counts requests.
 
-use pw_auth_core::{AuditRecord, CompanyId, Effect, UserId};
+use pw_auth_core::{AuditRecord, CompanyId, DecisionId, Effect, UserId};
 
 /// What the guard decided about one request, in its answer's extensions: every
 /// answer the guard made (a refusal) or let through (the handler's) carries one, so
@@ -28,6 +28,9 @@ pub struct Verdict {
     pub company: Option<CompanyId>,
     /// The company the request asked to act in, when known.
     pub acting_in: Option<CompanyId>,
+    /// The decision's id, when the guard gives decisions one
+    /// ([`PwAuthBuilder::decision_ids`](crate::PwAuthBuilder::decision_ids)).
+    pub decision_id: Option<DecisionId>,
 }
 
 impl Verdict {
@@ -40,6 +43,7 @@ impl Verdict {
             user: record.principal.as_ref().map(|p| p.user.clone()),
             company: record.principal.as_ref().map(|p| p.company.clone()),
             acting_in: record.company.clone(),
+            decision_id: record.decision_id,
         }
     }
 
@@ -53,6 +57,7 @@ impl Verdict {
             user: Some(user.clone()),
             company: Some(company.clone()),
             acting_in: None,
+            decision_id: None,
         }
     }
 }

@@ -295,3 +295,90 @@ async fn every_answer_carries_the_verdict_its_audit_record_states() {
     let v = verdict(&missing);
     assert_eq!((v.kind, v.detail), ("unauthenticated", Some("missing")));
 }
+
+#[tokio::test]
+async fn with_decision_ids_each_answer_and_its_record_share_one() {
+    use pw_auth_axum::{DECISION_ID, Verdict};
+    use pw_auth_core::{DecisionId, KeyLabel, Tier, mint_api_key};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU8, Ordering};
+    let now = time::OffsetDateTime::now_utc();
+    let acme = CompanyId::new("acme").unwrap();
+    let minted =
+        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
+    let store = MemoryStore::default();
+    store.add_company(
+        acme.clone(),
+        CompanyInfo {
+            tier: Tier::Professional,
+            parent: None,
+        },
+    );
+    store.add_user(minted.user.clone());
+    store.add_key(minted.record.clone());
+    let n = Arc::new(AtomicU8::new(0));
+    let auth = PwAuth::builder(
+        ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        ),
+        store,
+    )
+    .decision_ids(Arc::new(move |at| {
+        DecisionId::new(at, [n.fetch_add(1, Ordering::SeqCst); 10])
+    }))
+    .build();
+    let app: Router = Router::new().route(
+        "/flows",
+        get(|| async { "ok" }).route_layer(auth.require("flows.view").unwrap()),
+    );
+    let mut seen = Vec::new();
+    for key in [Some(minted.key.expose_secret()), None] {
+        let mut request = http::Request::builder().uri("/flows");
+        if let Some(k) = key {
+            request = request.header("authorization", k);
+        }
+        let r = app
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let header: DecisionId = r.headers()[DECISION_ID].to_str().unwrap().parse().unwrap();
+        let record = auth.store().audit_records().pop().unwrap();
+        assert_eq!(record.decision_id, Some(header), "{}", r.status());
+        assert_eq!(
+            r.extensions().get::<Verdict>().unwrap().decision_id,
+            Some(header)
+        );
+        seen.push(header);
+    }
+    assert_ne!(seen[0], seen[1], "one id a decision");
+
+    // Without an id source: no field, no id in the record.
+    let plain = PwAuth::new(
+        ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        ),
+        MemoryStore::default(),
+    );
+    let app: Router = Router::new().route(
+        "/flows",
+        get(|| async { "ok" }).route_layer(plain.require("flows.view").unwrap()),
+    );
+    let r = app
+        .oneshot(
+            http::Request::builder()
+                .uri("/flows")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get(DECISION_ID).is_none());
+    assert_eq!(
+        plain.store().audit_records().pop().unwrap().decision_id,
+        None
+    );
+}

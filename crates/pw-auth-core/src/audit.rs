@@ -7,6 +7,10 @@
 
 use std::sync::Arc;
 
+mod decision_id;
+
+pub use decision_id::{DecisionId, DecisionIdError};
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -43,7 +47,7 @@ pub struct AuditPrincipal {
 /// The version of the audit records' shape, described by `docs/audit-schema.json`. It
 /// changes whenever a field is added, removed or changes meaning; a new reason kind
 /// is a new version too.
-pub const AUDIT_SCHEMA_VERSION: u32 = 2;
+pub const AUDIT_SCHEMA_VERSION: u32 = 3;
 
 /// Serialises as [`AUDIT_SCHEMA_VERSION`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -218,6 +222,11 @@ pub struct AuditRecord {
     /// as `"schema_version"`, so that a log pipeline can tell when the shape changes.
     /// `docs/audit-schema.json` describes it.
     schema_version: SchemaVersion,
+    /// The decision's id ([`DecisionId`]), when the server gives it one
+    /// ([`AuditRecord::with_decision_id`]); the answer carries the same id. Left out of
+    /// the JSON when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<DecisionId>,
     /// When the decision was made.
     #[serde(with = "crate::stamp")]
     pub time: OffsetDateTime,
@@ -294,6 +303,7 @@ impl AuditRecord {
     ) -> AuditRecord {
         AuditRecord {
             schema_version: SchemaVersion,
+            decision_id: None,
             time: now,
             effect: decision.effect(),
             reason: AuditReason::Decision(decision.reason()),
@@ -319,6 +329,7 @@ impl AuditRecord {
         let retry_after_secs = whole_seconds_up(retry_after);
         AuditRecord {
             schema_version: SchemaVersion,
+            decision_id: None,
             time: now,
             effect: Effect::Deny,
             reason: AuditReason::OverLimit(OverLimit { retry_after_secs }),
@@ -347,6 +358,7 @@ impl AuditRecord {
         };
         AuditRecord {
             schema_version: SchemaVersion,
+            decision_id: None,
             time: now,
             effect,
             reason: AuditReason::Login(LoginAttempt { result }),
@@ -384,6 +396,7 @@ impl AuditRecord {
     ) -> AuditRecord {
         AuditRecord {
             schema_version: SchemaVersion,
+            decision_id: None,
             time: now,
             effect: Effect::Deny,
             reason,
@@ -407,6 +420,7 @@ impl AuditRecord {
     ) -> AuditRecord {
         AuditRecord {
             schema_version: SchemaVersion,
+            decision_id: None,
             time: now,
             effect: Effect::Allow,
             reason: AuditReason::KeyCreated(KeyCreated {
@@ -422,6 +436,14 @@ impl AuditRecord {
             client: None,
             count: None,
         }
+    }
+
+    /// The same record, with the decision's id (the server draws it; the answer
+    /// carries it too).
+    #[must_use]
+    pub fn with_decision_id(mut self, id: DecisionId) -> AuditRecord {
+        self.decision_id = Some(id);
+        self
     }
 
     /// The same record, naming the client's address.

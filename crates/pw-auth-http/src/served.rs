@@ -7,7 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use pw_auth_core::{
-    AuditRecord, AuthnFailure, Decision, LimitDecision, LoginResult, Principal, TokenRecord,
+    AuditRecord, AuthnFailure, Decision, DecisionId, LimitDecision, LoginResult, Principal,
+    TokenRecord,
 };
 use zeroize::Zeroizing;
 
@@ -104,6 +105,15 @@ impl Served {
         }
     }
 
+    /// Gives the audit record its decision's id (the server draws it, and sends it
+    /// with the answer too).
+    pub fn record_decision_id(&mut self, id: DecisionId) {
+        match self {
+            Served::Admitted(a) => a.audit.decision_id = Some(id),
+            Served::Refused(r) => r.record_decision_id(id),
+        }
+    }
+
     /// The reason as a sentence, for people: the decision's, or the refusal's cause.
     pub fn explanation(&self) -> String {
         match self {
@@ -175,6 +185,11 @@ impl Refused {
     /// Names the client's address in the audit record.
     pub fn record_client(&mut self, client: std::net::IpAddr) {
         self.audit.client = Some(client);
+    }
+
+    /// Gives the audit record its decision's id.
+    pub fn record_decision_id(&mut self, id: DecisionId) {
+        self.audit.decision_id = Some(id);
     }
 
     /// The reason as a sentence, for people.

@@ -629,6 +629,13 @@ fn an_admission_holds_everything_its_handler_needs() {
     let mut budget = LimitState::default();
     let mut served = serve(&f, &[&f.ann], "flows.view", Some(&mut budget));
     served.record_client("192.0.2.1".parse().unwrap());
+    let id = DecisionId::new(NOW, [3; 10]);
+    served.record_decision_id(id);
+    assert_eq!(served.audit().decision_id, Some(id));
+    let mut refused = serve(&f, &[], "flows.view", None);
+    assert!(!refused.is_allowed());
+    refused.record_decision_id(id);
+    assert_eq!(refused.audit().decision_id, Some(id));
     assert_eq!(
         served.explanation(),
         served.decision().unwrap().reason().to_string()

@@ -257,12 +257,26 @@ fn every_record_kind_matches_the_published_schema() {
     let mut v = good.clone();
     v["token"] = "pwt_secret".into();
     bad.push(v);
-    let mut v = good;
+    let mut v = good.clone();
     v["time"] = "2026-11-27 12:00".into();
+    bad.push(v);
+    let mut v = good.clone();
+    v["decision_id"] = "01A25060060007070707070707070707".into();
+    bad.push(v);
+    let mut v = good.clone();
+    v["decision_id"] = "01a2506006000707070707070707070".into();
     bad.push(v);
     for v in bad {
         assert!(!validator.is_valid(&v), "{v}");
     }
+    // A record with its decision's id, and one written as schema version 2 (the same
+    // shape without it), are both valid.
+    let id = DecisionId::new(NOW, [9; 10]);
+    let with_id = check(&record.clone().with_decision_id(id));
+    assert_eq!(with_id["decision_id"], id.to_string());
+    let mut v2 = good;
+    v2["schema_version"] = 2.into();
+    assert!(validator.is_valid(&v2), "{v2}");
 }
 
 /// Every authentication failure, each variant once.
