@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pw_auth_axum::{StoreError, StoreErrorKind};
-use pw_auth_core::{AuditRecord, CredentialDigest, LimitState, TokenRecord};
+use pw_auth_core::{AuditRecord, CompanyId, CredentialDigest, LimitState, TokenRecord};
 use time::OffsetDateTime;
 
 use batch::AuditLog;
@@ -33,12 +33,12 @@ use sql::{Mode, Tx, TxFuture};
 use sqlite::Sqlite;
 
 /// The schema both stores write and read.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The migrations that take a database at `version` to [`SCHEMA_VERSION`], given the
 /// store's own text of each (`steps[0]` makes version 1, `steps[1]` version 2, …), as
 /// one batch; a database from a newer version is refused.
-pub(crate) fn migrations_from(version: i64, steps: [&str; 3]) -> Result<String, StoreError> {
+pub(crate) fn migrations_from(version: i64, steps: [&str; 4]) -> Result<String, StoreError> {
     let done = usize::try_from(version).unwrap_or(usize::MAX);
     match steps.get(done..) {
         Some(todo) => Ok(todo.concat()),
@@ -116,6 +116,35 @@ pub(crate) fn with_count(text: &str, count: i64) -> Result<serde_json::Value, St
         o.insert("count".to_owned(), count.into());
     }
     Ok(v)
+}
+
+/// Which audit records [`Db::audit_page`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The company whose log it is: records of requests that acted in it, or that
+    /// its people made.
+    pub company: CompanyId,
+    /// Only records older than this cursor (from [`AuditPage::next`]).
+    pub before: Option<i64>,
+    /// Only records decided at or after this.
+    pub since: Option<OffsetDateTime>,
+    /// Only records decided before this.
+    pub until: Option<OffsetDateTime>,
+    /// Only records whose reason is of this kind (`AuditReason::kind`).
+    pub kind: Option<String>,
+    /// Only the record of this decision.
+    pub decision_id: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditPage {
+    /// The records, as JSON (each with its `count` when it stands for several).
+    pub records: Vec<serde_json::Value>,
+    /// The cursor of the next page (older records), if there may be one.
+    pub next: Option<i64>,
 }
 
 /// What to prune: records older than these instants.
@@ -310,12 +339,12 @@ mod tests {
 
     #[test]
     fn migrations_run_from_the_version_found() {
-        let steps = ["one;", "two;", "three;"];
-        assert_eq!(migrations_from(0, steps).unwrap(), "one;two;three;");
-        assert_eq!(migrations_from(1, steps).unwrap(), "two;three;");
-        assert_eq!(migrations_from(2, steps).unwrap(), "three;");
+        let steps = ["one;", "two;", "three;", "four;"];
+        assert_eq!(migrations_from(0, steps).unwrap(), "one;two;three;four;");
+        assert_eq!(migrations_from(1, steps).unwrap(), "two;three;four;");
+        assert_eq!(migrations_from(3, steps).unwrap(), "four;");
         assert_eq!(migrations_from(SCHEMA_VERSION, steps).unwrap(), "");
-        for newer_or_broken in [4, 99, -1] {
+        for newer_or_broken in [5, 99, -1] {
             let e = migrations_from(newer_or_broken, steps).unwrap_err();
             assert!(
                 e.to_string()

@@ -15,6 +15,7 @@
 //! | `POST /fabric/api/api-keys` | `api-keys.create` | `{"label"}` → 201, the new key shown once |
 //! | `POST /fabric/api/api-keys/{id}/revoke` | `api-keys.revoke` | |
 //! | `DELETE /fabric/api/api-keys/{id}` | `api-keys.delete` | 204 |
+//! | `GET /fabric/api/audit-logs` | `audit-logs.view` | the company's audit log, newest first, paged |
 //! | `GET /fabric/api/flows` | `flows.view` | |
 //! | `POST /fabric/api/flows/{id}/deploy` | `flows.deploy` | |
 //! | `POST /fabric/api/blueprints/{id}/publish` | `blueprints.publish` | administrators only |
@@ -92,7 +93,7 @@ pub use config::{
     Clock, Config, ConnectionLimits, MAX_KEY_BODY_LEN, Random, RecordsAt, Retention, ServerError,
     os_random,
 };
-pub use db::{AuditSync, Db, PruneBefore, Pruned};
+pub use db::{AuditPage, AuditQuery, AuditSync, Db, PruneBefore, Pruned};
 pub use hashing::{BYTES_PER_HASH, HashingLimits, PoolStats};
 pub use limits::RedisLimits;
 pub use observe::REQUEST_ID;
@@ -352,8 +353,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     };
     let flow = recipe.flow(policy);
     let trusted = config.trusted_proxies.clone();
+    let decision_ids = observe::decision_ids(&config::random_bytes(&*config.random)?);
     let auth = PwAuth::builder(flow, store.clone())
         .clock(Arc::clone(&config.clock))
+        .decision_ids(Arc::clone(&decision_ids))
         .company_hook(Arc::new(move |parts: &http::request::Parts, _: &_| {
             named_company(&responder, parts)
         }))
@@ -379,6 +382,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     };
     let app = routes::App {
         auth,
+        decision_ids,
         store: store.clone(),
         dummy_hash: dummy_hash.into(),
         expires_in: config.expires_in,

@@ -260,6 +260,27 @@ fn usable_id(id: &[u8]) -> bool {
         })
 }
 
+/// Decision ids ([`DecisionId`](pw_auth_core::DecisionId)) whose random part is
+/// `random`'s first ten bytes with a counter added to their last eight: unique in
+/// this process by the counter, across servers by the bytes each drew at start, and
+/// no system call a request.
+pub(crate) fn decision_ids(random: &[u8; 32]) -> Arc<pw_auth_axum::DecisionIds> {
+    let mut head = [0u8; 2];
+    let mut tail = [0u8; 8];
+    head.copy_from_slice(random.get(..2).unwrap_or(&[0; 2]));
+    tail.copy_from_slice(random.get(2..10).unwrap_or(&[0; 8]));
+    let base = u64::from_be_bytes(tail);
+    let next = AtomicU64::new(0);
+    Arc::new(move |at| {
+        let n = base.wrapping_add(next.fetch_add(1, Ordering::Relaxed));
+        let mut bytes = [0u8; 10];
+        let (h, t) = bytes.split_at_mut(2);
+        h.copy_from_slice(&head);
+        t.copy_from_slice(&n.to_be_bytes());
+        pw_auth_core::DecisionId::new(at, bytes)
+    })
+}
+
 /// What the observing service reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Observer {
@@ -426,6 +447,7 @@ fn answered(response: &mut Response, m: &Metrics, method: &'static str, took: Du
             user = v.user.as_ref().map(|u| u.as_str()),
             company = v.company.as_ref().map(|c| c.as_str()),
             acting_in = v.acting_in.as_ref().map(|c| c.as_str()),
+            decision_id = v.decision_id.as_ref().map(tracing::field::display),
             latency_ms,
             "answered"
         );

@@ -37,6 +37,32 @@ pub(crate) struct Entry {
     pub(crate) text: String,
     pub(crate) time: i64,
     pub(crate) aggregate: Option<String>,
+    pub(crate) columns: Columns,
+}
+
+/// What the audit log's read route filters by, beside the record: the company it
+/// acted in, the principal's own company, the reason's kind, the decision's id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Columns {
+    pub(crate) company: Option<String>,
+    pub(crate) principal_company: Option<String>,
+    pub(crate) kind: &'static str,
+    pub(crate) decision_id: Option<String>,
+}
+
+impl Columns {
+    /// The columns of `record`.
+    pub(crate) fn of(record: &pw_auth_core::AuditRecord) -> Columns {
+        Columns {
+            company: record.company.as_ref().map(|c| c.as_str().to_owned()),
+            principal_company: record
+                .principal
+                .as_ref()
+                .map(|p| p.company.as_str().to_owned()),
+            kind: record.reason.kind(),
+            decision_id: record.decision_id.map(|d| d.to_string()),
+        }
+    }
 }
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
@@ -175,6 +201,8 @@ struct Row {
     time: i64,
     aggregate: Option<String>,
     count: i64,
+    #[serde(flatten)]
+    columns: Columns,
 }
 
 /// The rows a commit writes, in the order the records came: each record its own row,
@@ -196,6 +224,7 @@ fn rows(entries: Vec<Entry>) -> Vec<Row> {
             time: e.time,
             aggregate: e.aggregate,
             count: 1,
+            columns: e.columns,
         });
     }
     rows
@@ -210,6 +239,7 @@ mod tests {
             text: text.to_owned(),
             time: 7,
             aggregate: aggregate.map(str::to_owned),
+            columns: Columns::default(),
         }
     }
 

@@ -58,6 +58,19 @@ ALTER TABLE audit ADD COLUMN count BIGINT NOT NULL DEFAULT 1;
 CREATE INDEX audit_time ON audit (time);
 ";
 
+/// Schema version 4, as in the SQLite store: the audit log's read route's columns.
+const MIGRATION_4: &str = "
+ALTER TABLE audit ADD COLUMN company TEXT, ADD COLUMN principal_company TEXT,
+    ADD COLUMN kind TEXT, ADD COLUMN decision_id TEXT;
+UPDATE audit SET company = record::jsonb->>'company',
+    principal_company = record::jsonb->'principal'->>'company',
+    kind = record::jsonb->'reason'->>'kind',
+    decision_id = record::jsonb->>'decision_id';
+CREATE INDEX audit_company ON audit (company, seq);
+CREATE INDEX audit_principal_company ON audit (principal_company, seq);
+CREATE INDEX audit_decision ON audit (decision_id);
+";
+
 /// How long a statement waits for a lock before it fails (and the request is answered
 /// 503), and how long any statement may run: the SQLite store's busy timeout.
 const LOCK_TIMEOUT: Duration = Duration::from_millis(250);
@@ -150,7 +163,10 @@ impl Postgres {
                 0
             }
         };
-        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2, MIGRATION_3])?;
+        let steps = migrations_from(
+            version,
+            [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4],
+        )?;
         if !steps.is_empty() {
             tx.batch_execute(&steps).await.map_err(err)?;
             tx.execute("UPDATE pw_auth_schema SET version = $1", &[&SCHEMA_VERSION])

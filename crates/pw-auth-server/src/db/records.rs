@@ -10,12 +10,12 @@ use pw_auth_core::{
 };
 use time::OffsetDateTime;
 
-use super::batch::Entry;
-use super::sql::{Mode, Tx, args};
+use super::batch::{Columns, Entry};
+use super::sql::{Arg, Mode, Tx, args};
 use super::statements as q;
 use super::{
-    Db, PruneBefore, Pruned, aggregate_key, digest_text, err, failure_whole_at, json, lookup_of,
-    parse, token_end, unix, with_count,
+    AuditPage, AuditQuery, Db, PruneBefore, Pruned, aggregate_key, digest_text, err,
+    failure_whole_at, json, lookup_of, parse, token_end, unix, with_count,
 };
 
 /// A stored company id as the core's type.
@@ -308,6 +308,41 @@ impl Db {
         .await
     }
 
+    /// One page of `query.company`'s audit log, newest first: the records of
+    /// requests that acted in it or that its people made, each with its `count` when
+    /// it stands for several, and the cursor of the next page when there may be one.
+    pub async fn audit_page(&self, query: AuditQuery) -> Result<AuditPage, StoreError> {
+        self.transaction_uncached(Mode::Single, move |tx| {
+            Box::pin(async move {
+                let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+                let rows = tx
+                    .rows(
+                        &q::AUDIT_PAGE,
+                        &[
+                            Arg::Text(query.company.as_str()),
+                            Arg::Int(query.before.unwrap_or(i64::MAX)),
+                            Arg::Int(query.since.map_or(i64::MIN, unix)),
+                            Arg::Int(query.until.map_or(i64::MAX, unix)),
+                            Arg::MaybeText(query.kind.as_deref()),
+                            Arg::MaybeText(query.decision_id.as_deref()),
+                            Arg::Int(limit),
+                        ],
+                    )
+                    .await?;
+                let mut records = Vec::with_capacity(rows.len());
+                let mut last = None;
+                for row in &rows {
+                    last = Some(row.int(0)?);
+                    records.push(with_count(row.text(1)?, row.int(2)?)?);
+                }
+                // A full page may have more behind it; a short one is the last.
+                let next = last.filter(|_| records.len() >= query.limit);
+                Ok(AuditPage { records, next })
+            })
+        })
+        .await
+    }
+
     /// Deletes what is older than `before`: audit records, token records that
     /// expired or were revoked, and whole failure budgets.
     pub async fn prune(&self, before: PruneBefore) -> Result<Pruned, StoreError> {
@@ -528,6 +563,7 @@ impl AuthStore for Db {
                 text: json(record)?,
                 time: unix(record.time),
                 aggregate: aggregate_key(record),
+                columns: Columns::of(record),
             })
             .await
     }

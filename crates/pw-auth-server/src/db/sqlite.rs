@@ -57,6 +57,23 @@ CREATE UNIQUE INDEX audit_aggregate ON audit (aggregate);
 CREATE INDEX audit_time ON audit (time);
 ";
 
+/// Schema version 4: what the audit log's read route filters by, beside each record:
+/// the company it acted in, the principal's own company, the reason's kind and the
+/// decision's id (filled in from the records already there).
+const MIGRATION_4: &str = "
+ALTER TABLE audit ADD COLUMN company TEXT;
+ALTER TABLE audit ADD COLUMN principal_company TEXT;
+ALTER TABLE audit ADD COLUMN kind TEXT;
+ALTER TABLE audit ADD COLUMN decision_id TEXT;
+UPDATE audit SET company = json_extract(record, '$.company'),
+    principal_company = json_extract(record, '$.principal.company'),
+    kind = json_extract(record, '$.reason.kind'),
+    decision_id = json_extract(record, '$.decision_id');
+CREATE INDEX audit_company ON audit (company, seq);
+CREATE INDEX audit_principal_company ON audit (principal_company, seq);
+CREATE INDEX audit_decision ON audit (decision_id);
+";
+
 /// How long a statement waits for a lock held elsewhere before it fails (and the
 /// request is answered 503).
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
@@ -164,7 +181,10 @@ impl Sqlite {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
-        let steps = migrations_from(version, [MIGRATION_1, MIGRATION_2, MIGRATION_3])?;
+        let steps = migrations_from(
+            version,
+            [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4],
+        )?;
         if !steps.is_empty() {
             conn.execute_batch(&format!(
                 "BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
@@ -311,6 +331,59 @@ mod tests {
         drop(db);
         let e = Sqlite::open(&path).unwrap_err();
         assert!(e.to_string().contains("schema version 99"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file at schema version 3 with audit records in it: version 4's columns are
+    /// filled in from the records, so the read route finds them as it finds new ones.
+    #[tokio::test]
+    async fn records_from_version_3_are_read_back_after_the_migration() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pw-auth-v3-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let path = dir.join("records.sqlite");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch(&[MIGRATION_1, MIGRATION_2, MIGRATION_3].concat())
+                .unwrap();
+            c.execute_batch("PRAGMA user_version = 3").unwrap();
+            let old = r#"{"schema_version":2,"time":"2026-11-27T12:00:00Z","effect":"deny","reason":{"kind":"role_too_low","min_role":"administrator","role":"user","standing":"member"},"principal":{"user":"uma","company":"acme","role":"user","method":{"kind":"bearer","token_id":"tok_1","expires_at":"2026-11-28T12:00:00Z"}},"action":"blueprints.publish","company":"acme","tier":"professional","policy":"p@1+000000000000"}"#;
+            c.execute(
+                "INSERT INTO audit (record, time) VALUES (?1, 1795780800)",
+                [old],
+            )
+            .unwrap();
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let db = crate::Db::open_sqlite(&path, crate::AuditSync::Normal).unwrap();
+        let page = |kind: Option<&str>| crate::db::AuditQuery {
+            company: pw_auth_core::CompanyId::new("acme").unwrap(),
+            before: None,
+            since: None,
+            until: None,
+            kind: kind.map(str::to_owned),
+            decision_id: None,
+            limit: 10,
+        };
+        let found = db.audit_page(page(Some("role_too_low"))).await.unwrap();
+        assert_eq!(found.records.len(), 1);
+        assert_eq!(found.records[0]["schema_version"], 2);
+        assert_eq!(found.records[0]["principal"]["user"], "uma");
+        assert!(
+            db.audit_page(page(Some("allowed")))
+                .await
+                .unwrap()
+                .records
+                .is_empty()
+        );
+        let globex = crate::db::AuditQuery {
+            company: pw_auth_core::CompanyId::new("globex").unwrap(),
+            ..page(None)
+        };
+        assert!(db.audit_page(globex).await.unwrap().records.is_empty());
+        drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -199,20 +199,45 @@ pub(crate) const DELETE_FAILURES: Sql = Sql {
 };
 
 /// A commit's audit records, in one statement: `?1` is a JSON array of objects
-/// `{"record", "time", "aggregate", "count"}`, inserted in its order. A throttled
-/// client's refusals in one window are one row (`aggregate`), counted: a row already
-/// there adds the new count (the array holds each aggregate once).
+/// `{"record", "time", "aggregate", "count", "company", "principal_company", "kind",
+/// "decision_id"}`, inserted in its order. A throttled client's refusals in one window
+/// are one row (`aggregate`), counted: a row already there adds the new count (the
+/// array holds each aggregate once).
 pub(crate) const AUDIT_MANY: Sql = Sql {
-    sqlite: "INSERT INTO audit (record, time, aggregate, count)
+    sqlite: "INSERT INTO audit
+            (record, time, aggregate, count, company, principal_company, kind, decision_id)
         SELECT json_extract(value, '$.record'), json_extract(value, '$.time'),
-            json_extract(value, '$.aggregate'), json_extract(value, '$.count')
+            json_extract(value, '$.aggregate'), json_extract(value, '$.count'),
+            json_extract(value, '$.company'), json_extract(value, '$.principal_company'),
+            json_extract(value, '$.kind'), json_extract(value, '$.decision_id')
         FROM json_each(?1) WHERE true
         ON CONFLICT (aggregate) DO UPDATE SET count = count + excluded.count",
-    postgres: "INSERT INTO audit (record, time, aggregate, count)
-        SELECT x.record, x.time, x.aggregate, x.count
+    postgres: "INSERT INTO audit
+            (record, time, aggregate, count, company, principal_company, kind, decision_id)
+        SELECT x.record, x.time, x.aggregate, x.count,
+            x.company, x.principal_company, x.kind, x.decision_id
         FROM json_to_recordset($1::text::json)
-            AS x(record text, time bigint, aggregate text, count bigint)
+            AS x(record text, time bigint, aggregate text, count bigint,
+                company text, principal_company text, kind text, decision_id text)
         ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + excluded.count",
+};
+
+/// One page of a company's audit log, newest first: the records it acted in or its
+/// people made (`?1`), older than the cursor `?2` (a `seq`), from `?3` to before `?4`
+/// (Unix seconds; a record from before times were kept counts as 0), of kind `?5`
+/// and with decision id `?6` when given, at most `?7`.
+pub(crate) const AUDIT_PAGE: Sql = Sql {
+    sqlite: "SELECT seq, record, count FROM audit
+        WHERE (company = ?1 OR principal_company = ?1) AND seq < ?2
+            AND COALESCE(time, 0) >= ?3 AND COALESCE(time, 0) < ?4
+            AND (?5 IS NULL OR kind = ?5) AND (?6 IS NULL OR decision_id = ?6)
+        ORDER BY seq DESC LIMIT ?7",
+    postgres: "SELECT seq, record, count FROM audit
+        WHERE (company = $1 OR principal_company = $1) AND seq < $2
+            AND COALESCE(time, 0) >= $3 AND COALESCE(time, 0) < $4
+            AND ($5::text IS NULL OR kind = $5::text)
+            AND ($6::text IS NULL OR decision_id = $6::text)
+        ORDER BY seq DESC LIMIT $7",
 };
 
 pub(crate) const COUNT_AUDIT: Sql = both!("SELECT COUNT(*) FROM audit");

@@ -96,7 +96,8 @@ async fn create_key(
         .await?;
     let client = client_of(&app.trusted, peer, &headers);
     let audit = AuditRecord::key_created(flow.policy(), &who, &minted.record.id, &company, now)
-        .with_client(client.ip());
+        .with_client(client.ip())
+        .with_decision_id((app.decision_ids)(now));
     app.store.audit(&audit).await?;
     Ok(secret_json(StatusCode::CREATED, created_key_body(&minted)))
 }

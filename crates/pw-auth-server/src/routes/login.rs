@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
-    AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, Verdict, outcome_response,
+    AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, decided, outcome_response,
 };
 use pw_auth_core::{AuditRecord, AuthMethod, LimitState, LoginResult, Password};
 use pw_auth_http::{ClientAddr, LoginBudgets, LoginServed, MAX_LOGIN_BODY_LEN, ServerFlow};
@@ -84,10 +84,14 @@ async fn release(app: &App, keys: Vec<String>, now: OffsetDateTime) -> Result<()
     on_budgets(app, keys, (), move |flow, b| flow.release_login(b, now)).await
 }
 
-/// Keeps `audit` (with the client's address), then answers `response`.
+/// Keeps `audit` (with the client's address) under a decision id of its own, then
+/// answers `response`, which carries the id (`X-Decision-Id`) and the verdict.
 async fn audited(app: &App, audit: &AuditRecord, mut response: Response) -> Handled {
-    app.store.audit(audit).await?;
-    response.extensions_mut().insert(Verdict::of(audit));
+    let audit = audit
+        .clone()
+        .with_decision_id((app.decision_ids)(audit.time));
+    app.store.audit(&audit).await?;
+    decided(&mut response, &audit);
     Ok(response)
 }
 

@@ -2,6 +2,7 @@
 //! share: the application state, JSON answers, capped and timed body reads, and the
 //! client's address.
 
+mod audit;
 mod bodies;
 mod demo;
 mod keys;
@@ -31,6 +32,8 @@ use pw_auth_axum::{StoreError, UnknownAction};
 #[derive(Clone)]
 pub(crate) struct App {
     pub(crate) auth: PwAuth<Store>,
+    /// Each decision's id (the guard's, and the login's and key creation's own).
+    pub(crate) decision_ids: Arc<pw_auth_axum::DecisionIds>,
     pub(crate) store: Store,
     /// A hash of a random password, verified against when the username is unknown,
     /// so that an unknown user and a wrong password cost the same argon2 work.
@@ -119,6 +122,7 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
     Ok(Router::new()
         .merge(login::router(&app)?)
         .merge(keys::router(&app)?)
+        .merge(audit::router(&app)?)
         .merge(demo::router(&app)?)
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.

@@ -11,7 +11,8 @@
 //! - `soak`: a bounded soak with a locked database and a restart;
 //! - `exact`: what the fast path (group commit, records and budgets in memory) keeps;
 //! - `observe`: `/metrics` through the reference parser, health, readiness, request ids;
-//! - `reload`: the policy from a file, reloaded on SIGHUP.
+//! - `reload`: the policy from a file, reloaded on SIGHUP;
+//! - `audit_log`: the audit log read back, paged, filtered, one company at a time.
 //!
 //! (The memory checks are binaries of their own: each replaces the global allocator.)
 #![allow(
@@ -45,6 +46,7 @@ macro_rules! on_both_stores {
     };
 }
 
+mod audit_log;
 mod exact;
 mod fixture;
 mod hostile;
