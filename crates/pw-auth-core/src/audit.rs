@@ -78,6 +78,10 @@ pub enum AuditReason {
     /// An API key was created (the decision to allow it is recorded before, as for
     /// every request; this record names the key made).
     KeyCreated(KeyCreated),
+    /// A user was created or changed by an administration request, or a role change
+    /// was refused by the platform's role rules (the decision to allow the request
+    /// itself is recorded before, as for every request).
+    UserChanged(UserChanged),
 }
 
 impl AuditReason {
@@ -93,6 +97,7 @@ impl AuditReason {
             AuditReason::Login(_) => "login",
             AuditReason::Throttled(_) => "throttled",
             AuditReason::KeyCreated(_) => "key_created",
+            AuditReason::UserChanged(_) => "user_changed",
         }
     }
 
@@ -102,7 +107,55 @@ impl AuditReason {
         match self {
             AuditReason::Unauthenticated(u) => Some(u.failure.kind()),
             AuditReason::Login(l) => Some(l.result.as_str()),
+            AuditReason::UserChanged(u) => Some(match u.refused {
+                Some(refused) => refused,
+                None => u.change.as_str(),
+            }),
             _ => None,
+        }
+    }
+}
+
+/// What an administration request did to a user, or why a role change was refused,
+/// as recorded: `{"kind": "user_changed", "user": …, "change": …, "role": …,
+/// "refused": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "user_changed")]
+pub struct UserChanged {
+    /// The user.
+    pub user: UserId,
+    /// What was done (or, when refused, asked).
+    pub change: UserChange,
+    /// The user's role after the change (asked for, when refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Why the role rules refused it ([`RoleChangeReason::kind`](crate::RoleChangeReason::kind)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<&'static str>,
+}
+
+/// What an administration request does to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserChange {
+    /// Created.
+    Created,
+    /// Given another role.
+    RoleChanged,
+    /// Disabled: every credential of theirs is refused from the next request on.
+    Disabled,
+    /// Enabled again.
+    Enabled,
+}
+
+impl UserChange {
+    /// Its stable code: its serialised form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UserChange::Created => "created",
+            UserChange::RoleChanged => "role_changed",
+            UserChange::Disabled => "disabled",
+            UserChange::Enabled => "enabled",
         }
     }
 }
@@ -430,6 +483,40 @@ impl AuditRecord {
             action: policy
                 .action("api-keys.create")
                 .map(|def| Arc::clone(def.shared_id())),
+            company: Some(company.clone()),
+            tier: None,
+            policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
+        }
+    }
+
+    /// The record of what `principal`'s request for `action` (an action of `policy`)
+    /// did to `user` of `company`: done (allowed), or, with `refused`, refused by the
+    /// platform's role rules (denied).
+    pub fn user_changed(
+        policy: &Policy,
+        principal: &Principal,
+        action: &str,
+        company: &CompanyId,
+        change: UserChanged,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        let effect = match change.refused {
+            Some(_) => Effect::Deny,
+            None => Effect::Allow,
+        };
+        AuditRecord {
+            schema_version: SchemaVersion,
+            decision_id: None,
+            time: now,
+            effect,
+            reason: AuditReason::UserChanged(change),
+            principal: Some(AuditPrincipal::of(principal)),
+            action: Some(match policy.action(action) {
+                Some(def) => Arc::clone(def.shared_id()),
+                None => cut(action),
+            }),
             company: Some(company.clone()),
             tier: None,
             policy: Arc::clone(policy.shared_id()),

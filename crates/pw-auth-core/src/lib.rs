@@ -75,7 +75,10 @@ mod stamp;
 mod tier;
 mod user;
 
-pub use audit::{AUDIT_SCHEMA_VERSION, AuditRecord, DecisionId, DecisionIdError, LoginResult};
+pub use audit::{
+    AUDIT_SCHEMA_VERSION, AuditRecord, DecisionId, DecisionIdError, LoginResult, UserChange,
+    UserChanged,
+};
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
     Decision, Effect, Reason, Request, RoleChange, RoleChangeDecision, RoleChangeReason, Standing,

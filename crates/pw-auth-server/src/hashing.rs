@@ -151,7 +151,7 @@ struct Counters {
 /// What the pool has done so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
-    /// Passwords verified.
+    /// Passwords verified (or hashed, for a user created).
     pub verifications: u64,
     /// Verifications refused because the queue was full.
     pub refused: u64,
@@ -205,17 +205,33 @@ impl PasswordPool {
         password: Password,
         hash: Arc<str>,
     ) -> Result<bool, PoolFull> {
-        let answer = self.submit(password, hash)?;
+        let answer = self.submit(move |memory| {
+            let ok = verify_in(memory, password.expose_secret().as_bytes(), &hash);
+            drop(password);
+            ok
+        })?;
         // A worker that died mid-job (argon2 panicked) drops the sender: not verified.
         Ok(answer.await.unwrap_or(false))
     }
 
-    /// Queues a verification, or refuses it at once if the queue is full.
-    fn submit(
+    /// Hashes `password` on the pool (argon2id, a fresh salt): the PHC string, or
+    /// `None` if hashing failed; `Err` at once if the queue is full. It counts
+    /// against the pool like a verification (one at a time a worker), with the
+    /// argon2 memory of its own.
+    pub(crate) async fn hash(&self, password: Password) -> Result<Option<String>, PoolFull> {
+        let answer = self.submit(move |_memory| {
+            let phc = crate::hash_password(password.expose_secret()).ok();
+            drop(password);
+            phc
+        })?;
+        Ok(answer.await.ok().flatten())
+    }
+
+    /// Queues `work`, or refuses it at once if the queue is full.
+    fn submit<T: Send + 'static>(
         &self,
-        password: Password,
-        hash: Arc<str>,
-    ) -> Result<tokio::sync::oneshot::Receiver<bool>, PoolFull> {
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<T>, PoolFull> {
         let (done, answer) = tokio::sync::oneshot::channel();
         let counters = Arc::clone(&self.counters);
         let job: Job = Box::new(move |memory: &mut Memory| {
@@ -226,10 +242,9 @@ impl PasswordPool {
                 .saturating_add(1);
             counters.peak.fetch_max(running, Ordering::SeqCst);
             counters.verifications.fetch_add(1, Ordering::SeqCst);
-            let ok = verify_in(memory, password.expose_secret().as_bytes(), &hash);
-            drop(password);
+            let out = work(memory);
             counters.running.fetch_sub(1, Ordering::SeqCst);
-            let _ = done.send(ok);
+            let _ = done.send(out);
         });
         // Counted before it is sent: a worker may take it at once.
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
@@ -376,21 +391,37 @@ mod tests {
         });
         pool.jobs.try_send(blocker).unwrap();
         running.recv().unwrap();
-        let waiting = pool.submit(pw("right"), Arc::clone(&hash)).unwrap();
+        let waiting = {
+            let (password, hash) = (pw("right"), Arc::clone(&hash));
+            pool.submit(move |memory| verify_in(memory, password.expose_secret().as_bytes(), &hash))
+                .unwrap()
+        };
+        assert_eq!(pool.stats().queued, 1);
         let refused = pool.verify(pw("right"), Arc::clone(&hash)).await;
         assert_eq!(refused, Err(PoolFull));
+        let refused = pool.hash(pw("new-password")).await;
+        assert_eq!(refused, Err(PoolFull), "a hash waits in the same queue");
         release.send(()).unwrap();
         assert_eq!(waiting.await, Ok(true));
-        assert_eq!(pool.verify(pw("wrong"), hash).await, Ok(false));
+        assert_eq!(pool.verify(pw("wrong"), Arc::clone(&hash)).await, Ok(false));
+        // A hash made on the pool verifies, on the pool.
+        let made: Arc<str> = pool.hash(pw("new-password")).await.unwrap().unwrap().into();
+        assert_eq!(
+            pool.verify(pw("new-password"), Arc::clone(&made)).await,
+            Ok(true)
+        );
+        assert_eq!(pool.verify(pw("right"), made).await, Ok(false));
         let stats = pool.stats();
         assert_eq!(
             (
                 stats.verifications,
                 stats.refused,
                 stats.peak_running,
-                stats.workers
+                stats.workers,
+                stats.queued,
+                stats.running,
             ),
-            (2, 1, 1, 1)
+            (5, 2, 1, 1, 0, 0)
         );
     }
 }

@@ -16,6 +16,9 @@
 //! | `POST /fabric/api/api-keys/{id}/revoke` | `api-keys.revoke` | |
 //! | `DELETE /fabric/api/api-keys/{id}` | `api-keys.delete` | 204 |
 //! | `GET /fabric/api/audit-logs` | `audit-logs.view` | the company's audit log, newest first, paged |
+//! | `GET /fabric/api/users`, `…/users/search?q=` | `users.view`, `users.search` | the company's people |
+//! | `POST /fabric/api/users`, `…/users/managers` | `users.create-user`, `users.create-manager` | 201 |
+//! | `POST /fabric/api/users/{id}/role`, `…/disable`, `…/enable` | `users.update` | by the platform's role rules |
 //! | `GET /fabric/api/flows` | `flows.view` | |
 //! | `POST /fabric/api/flows/{id}/deploy` | `flows.deploy` | |
 //! | `POST /fabric/api/blueprints/{id}/publish` | `blueprints.publish` | administrators only |

@@ -49,6 +49,15 @@ impl DecisionId {
         DecisionId(bytes)
     }
 
+    /// The decision's time it holds, in Unix milliseconds.
+    pub fn unix_millis(&self) -> u64 {
+        let mut ms = [0u8; 8];
+        if let (Some(to), Some(from)) = (ms.get_mut(2..), self.0.get(..6)) {
+            to.copy_from_slice(from);
+        }
+        u64::from_be_bytes(ms)
+    }
+
     /// Its 16 bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
@@ -109,6 +118,7 @@ mod tests {
     fn the_time_comes_first_in_milliseconds_and_the_random_bytes_after() {
         let id = DecisionId::new(datetime!(1970-01-01 00:00:01.002 UTC), [0xab; 10]);
         assert_eq!(id.to_string(), "0000000003eaabababababababababab");
+        assert_eq!(id.unix_millis(), 1002);
         let before = DecisionId::new(datetime!(1969-12-31 23:59:59 UTC), [0; 10]);
         assert_eq!(before.to_string(), "0".repeat(32), "before 1970: 1970");
         let last = DecisionId::new(datetime!(9999-12-31 23:59:59.999 UTC), [0; 10]);
@@ -146,6 +156,7 @@ mod tests {
             let at = |s| OffsetDateTime::from_unix_timestamp(s).unwrap();
             let (x, y) = (DecisionId::new(at(a), ra), DecisionId::new(at(b), rb));
             prop_assert_eq!(x.to_string().parse::<DecisionId>().unwrap(), x);
+            prop_assert_eq!(x.unix_millis(), u64::try_from(a).unwrap() * 1000);
             let json = serde_json::to_string(&x).unwrap();
             prop_assert_eq!(serde_json::from_str::<DecisionId>(&json).unwrap(), x);
             if a < b {

@@ -227,6 +227,31 @@ fn every_record_kind_matches_the_published_schema() {
                 serde_json::json!({"kind": "key_created", "key_id": "key_2"})
             );
             assert_eq!(v["action"], "api-keys.create");
+            let bob = crate::id::UserId::new("bob").unwrap();
+            for (change, role, refused) in [
+                (UserChange::Created, Some(Role::User), None),
+                (UserChange::RoleChanged, Some(Role::Manager), None),
+                (UserChange::Disabled, None, None),
+                (UserChange::Enabled, None, None),
+                (
+                    UserChange::RoleChanged,
+                    Some(Role::Administrator),
+                    Some("no_one_makes_administrator"),
+                ),
+            ] {
+                let changed = UserChanged {
+                    user: bob.clone(),
+                    change,
+                    role,
+                    refused,
+                };
+                let r = AuditRecord::user_changed(&policy, p, "users.update", &acme, changed, at);
+                assert_eq!(r.effect == Effect::Deny, refused.is_some());
+                let v = check(&r);
+                assert_eq!(v["reason"]["kind"], "user_changed");
+                assert_eq!(v["reason"]["change"], change.as_str());
+                assert_eq!(v["action"], "users.update");
+            }
         }
     }
     assert!(n >= 100);
@@ -367,6 +392,17 @@ fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_re
             .and_then(|d| d.as_str());
         assert_eq!(detail, r.reason.detail(), "{r:?}");
     }
+    let changed = AuditReason::UserChanged(UserChanged {
+        user: crate::id::UserId::new("bob").unwrap(),
+        change: UserChange::Disabled,
+        role: None,
+        refused: None,
+    });
+    assert_eq!(
+        serde_json::to_value(&changed).unwrap()["kind"],
+        changed.kind()
+    );
+    assert_eq!(changed.detail(), Some("disabled"));
     let key = AuditReason::KeyCreated(KeyCreated {
         key_id: ApiKeyId::new("k1").unwrap(),
     });

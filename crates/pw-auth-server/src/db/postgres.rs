@@ -63,12 +63,12 @@ const MIGRATION_4: &str = "
 ALTER TABLE audit ADD COLUMN company TEXT, ADD COLUMN principal_company TEXT,
     ADD COLUMN kind TEXT, ADD COLUMN decision_id TEXT;
 UPDATE audit SET company = record::jsonb->>'company',
-    principal_company = record::jsonb->'principal'->>'company',
+    principal_company = NULLIF(record::jsonb->'principal'->>'company', record::jsonb->>'company'),
     kind = record::jsonb->'reason'->>'kind',
     decision_id = record::jsonb->>'decision_id';
 CREATE INDEX audit_company ON audit (company, seq);
-CREATE INDEX audit_principal_company ON audit (principal_company, seq);
-CREATE INDEX audit_decision ON audit (decision_id);
+CREATE INDEX audit_principal_company ON audit (principal_company, seq)
+    WHERE principal_company IS NOT NULL;
 ";
 
 /// How long a statement waits for a lock before it fails (and the request is answered

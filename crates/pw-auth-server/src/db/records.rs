@@ -100,6 +100,96 @@ impl Db {
         .await
     }
 
+    /// The users of `company` (api-users included: the caller tells them by role),
+    /// each with its username, by id.
+    pub async fn users_of(
+        &self,
+        company: CompanyId,
+    ) -> Result<Vec<(UserRecord, Option<String>)>, StoreError> {
+        self.transaction_uncached(Mode::Single, move |tx| {
+            Box::pin(async move {
+                tx.rows(&q::USERS_OF, args![company.as_str()])
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let user: UserRecord = parse(row.text(0)?)?;
+                        Ok((user, row.maybe_text(1)?.map(str::to_owned)))
+                    })
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    /// The user `id` of `company`, if there is one.
+    pub async fn user_of(
+        &self,
+        company: CompanyId,
+        id: UserId,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        self.transaction_uncached(Mode::Single, move |tx| {
+            Box::pin(async move {
+                match tx
+                    .text(&q::USER_OF, args![id.as_str(), company.as_str()])
+                    .await?
+                {
+                    Some(text) => parse(&text).map(Some),
+                    None => Ok(None),
+                }
+            })
+        })
+        .await
+    }
+
+    /// Adds `user`, who logs in as `username` with the password hashed as `hash`,
+    /// unless its id or the username is taken: `false` then, and nothing written.
+    pub async fn add_user_unless_taken(
+        &self,
+        user: UserRecord,
+        username: String,
+        hash: String,
+    ) -> Result<bool, StoreError> {
+        let record = json(&user)?;
+        self.transaction(Mode::Write, move |tx| {
+            Box::pin(async move {
+                let taken = tx
+                    .count(&q::USER_TAKEN, args![user.id.as_str(), username.as_str()])
+                    .await?;
+                if taken > 0 {
+                    return Ok(false);
+                }
+                tx.execute(
+                    &q::ADD_USER,
+                    args![
+                        user.id.as_str(),
+                        &record,
+                        Some(username.as_str()),
+                        Some(hash.as_str())
+                    ],
+                )
+                .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Replaces a user's record (a new role or status); from the next request on,
+    /// every credential of the user is checked against it. `false` if there is no
+    /// such user.
+    pub async fn set_user(&self, user: UserRecord) -> Result<bool, StoreError> {
+        let record = json(&user)?;
+        self.transaction(Mode::Write, move |tx| {
+            Box::pin(async move {
+                Ok(tx
+                    .execute(&q::SET_USER, args![user.id.as_str(), &record])
+                    .await?
+                    > 0)
+            })
+        })
+        .await
+    }
+
     /// Gives `user` a grant for the linked company `company`.
     pub async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
         self.transaction(Mode::Single, move |tx| {

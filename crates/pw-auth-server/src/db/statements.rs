@@ -40,6 +40,32 @@ pub(crate) const LOGIN_USER: Sql = Sql {
     postgres: "SELECT record, password_hash FROM users WHERE username = $1",
 };
 
+/// A company's users (by the company in their record), with their usernames.
+pub(crate) const USERS_OF: Sql = Sql {
+    sqlite: "SELECT record, username FROM users
+        WHERE json_extract(record, '$.company') = ?1 ORDER BY id",
+    postgres: "SELECT record, username FROM users
+        WHERE record::jsonb->>'company' = $1 ORDER BY id",
+};
+
+/// One user of a company.
+pub(crate) const USER_OF: Sql = Sql {
+    sqlite: "SELECT record FROM users WHERE id = ?1 AND json_extract(record, '$.company') = ?2",
+    postgres: "SELECT record FROM users WHERE id = $1 AND record::jsonb->>'company' = $2",
+};
+
+/// Whether a user id or a username is taken.
+pub(crate) const USER_TAKEN: Sql = Sql {
+    sqlite: "SELECT COUNT(*) FROM users WHERE id = ?1 OR username = ?2",
+    postgres: "SELECT COUNT(*) FROM users WHERE id = $1 OR username = $2",
+};
+
+/// A user's record replaced (its role or status changed).
+pub(crate) const SET_USER: Sql = Sql {
+    sqlite: "UPDATE users SET record = ?2 WHERE id = ?1",
+    postgres: "UPDATE users SET record = $2 WHERE id = $1",
+};
+
 pub(crate) const DELETE_USER: Sql = Sql {
     sqlite: "DELETE FROM users WHERE id = ?1",
     postgres: "DELETE FROM users WHERE id = $1",
@@ -222,8 +248,22 @@ pub(crate) const AUDIT_MANY: Sql = Sql {
         ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + excluded.count",
 };
 
+/// One audit record (SQLite's commit writes its rows one by one, prepared once):
+/// the columns of [`AUDIT_MANY`]'s objects, in its order.
+pub(crate) const AUDIT_ONE: Sql = Sql {
+    sqlite: "INSERT INTO audit
+            (record, time, aggregate, count, company, principal_company, kind, decision_id)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        ON CONFLICT (aggregate) DO UPDATE SET count = count + excluded.count",
+    postgres: "INSERT INTO audit
+            (record, time, aggregate, count, company, principal_company, kind, decision_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (aggregate) DO UPDATE SET count = audit.count + excluded.count",
+};
+
 /// One page of a company's audit log, newest first: the records it acted in or its
-/// people made (`?1`), older than the cursor `?2` (a `seq`), from `?3` to before `?4`
+/// people made in another (`?1`), older than the cursor `?2` (a `seq`), from `?3` to
+/// before `?4`
 /// (Unix seconds; a record from before times were kept counts as 0), of kind `?5`
 /// and with decision id `?6` when given, at most `?7`.
 pub(crate) const AUDIT_PAGE: Sql = Sql {

@@ -83,14 +83,24 @@ fn query_of(
             None
         }
     };
-    let decision_id = match get("decision_id").map(str::parse::<DecisionId>) {
+    let decision = match get("decision_id").map(str::parse::<DecisionId>) {
         None => None,
-        Some(Ok(id)) => Some(id.to_string()),
+        Some(Ok(id)) => Some(id),
         Some(Err(e)) => {
             error("decision_id", &e.to_string());
             None
         }
     };
+    // A decision id holds its time: its record is within that second (the store
+    // finds it by the time index, then compares the id).
+    let (since, until) = match decision.map(second_of) {
+        Some((from, to)) => (
+            Some(since.map_or(from, |s| s.max(from))),
+            Some(until.map_or(to, |u| u.min(to))),
+        ),
+        None => (since, until),
+    };
+    let decision_id = decision.map(|id| id.to_string());
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -103,6 +113,13 @@ fn query_of(
         decision_id,
         limit,
     })
+}
+
+/// The second a decision id's time falls in: from its start to the next one's.
+fn second_of(id: DecisionId) -> (OffsetDateTime, OffsetDateTime) {
+    let secs = i64::try_from(id.unix_millis() / 1000).unwrap_or(i64::MAX);
+    let from = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    (from, from.saturating_add(time::Duration::SECOND))
 }
 
 async fn list(
@@ -154,8 +171,23 @@ mod tests {
         .unwrap();
         assert_eq!(q.limit, 200);
         assert_eq!(q.before, Some(17));
+        // The decision id's second narrows the window (its time: 1,796,644,800,000 ms).
         assert_eq!(q.since.unwrap().unix_timestamp(), 1_796_644_800);
-        assert_eq!(q.until.unwrap().unix_timestamp(), 1_796_684_400);
+        assert_eq!(q.until.unwrap().unix_timestamp(), 1_796_644_801);
+        let window = query(&[
+            ("since", "2026-12-07T12:00:00Z"),
+            ("until", "2026-12-08T00:00:00+01:00"),
+        ])
+        .unwrap();
+        assert_eq!(window.until.unwrap().unix_timestamp(), 1_796_684_400);
+        let by_id = query(&[("decision_id", "01a25060060007070707070707070707")]).unwrap();
+        assert_eq!(
+            (
+                by_id.since.unwrap().unix_timestamp(),
+                by_id.until.unwrap().unix_timestamp()
+            ),
+            (1_796_644_800, 1_796_644_801)
+        );
         assert_eq!(q.kind.as_deref(), Some("role_too_low"));
         assert_eq!(
             q.decision_id.as_deref(),

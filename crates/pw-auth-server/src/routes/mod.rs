@@ -7,6 +7,7 @@ mod bodies;
 mod demo;
 mod keys;
 mod login;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -123,6 +124,7 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
         .merge(login::router(&app)?)
         .merge(keys::router(&app)?)
         .merge(audit::router(&app)?)
+        .merge(users::router(&app)?)
         .merge(demo::router(&app)?)
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.

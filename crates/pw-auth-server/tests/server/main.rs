@@ -12,7 +12,8 @@
 //! - `exact`: what the fast path (group commit, records and budgets in memory) keeps;
 //! - `observe`: `/metrics` through the reference parser, health, readiness, request ids;
 //! - `reload`: the policy from a file, reloaded on SIGHUP;
-//! - `audit_log`: the audit log read back, paged, filtered, one company at a time.
+//! - `audit_log`: the audit log read back, paged, filtered, one company at a time;
+//! - `users`: user administration by the policy and the platform's role rules.
 //!
 //! (The memory checks are binaries of their own: each replaces the global allocator.)
 #![allow(
@@ -59,3 +60,4 @@ mod soak;
 #[path = "../support/temp_dir.rs"]
 mod temp_dir;
 mod tls;
+mod users;

@@ -1,0 +1,338 @@
+//! `/fabric/api/users`: the platform's user administration over loopback, with its
+//! refusals — each route by its policy action, role changes and disabling by the
+//! platform's role rules — and what each did, audited.
+
+use crate::fixture::{Backend, Fixture, bearer, login};
+
+on_both_stores!(users_are_listed_created_promoted_and_disabled_by_the_platforms_rules,);
+
+async fn send(
+    http: &reqwest::Client,
+    f: &Fixture,
+    who: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut r = http
+        .request(method, f.url(path))
+        .header("authorization", who);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn ids(page: &serde_json::Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn users_are_listed_created_promoted_and_disabled_by_the_platforms_rules(backend: Backend) {
+    use reqwest::Method;
+    let f = Fixture::start(backend, "users").await;
+    let http = reqwest::Client::new();
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let max = bearer(&http, &f.server, "max@acme.example", "max-demo-password").await;
+    let uma = bearer(&http, &f.server, "uma@acme.example", "uma-demo-password").await;
+    // An API key makes an api-user; people are listed, api-users are not.
+    let _key = f.key(&f.ann(), "erp").await;
+
+    let (status, all) = send(&http, &f, &uma, Method::GET, "/fabric/api/users", None).await;
+    assert_eq!(status, 200, "every role may view");
+    assert_eq!(ids(&all), ["ann", "max", "uma"]);
+    assert_eq!(all["data"][0]["username"], "ann@acme.example");
+    assert_eq!(all["data"][0]["role"], "administrator");
+    assert!(all.to_string().find("argon2").is_none(), "never a hash");
+    let (_, found) = send(
+        &http,
+        &f,
+        &uma,
+        Method::GET,
+        "/fabric/api/users/search?q=MAX",
+        None,
+    )
+    .await;
+    assert_eq!(ids(&found), ["max"]);
+    let (status, _) = send(
+        &http,
+        &f,
+        &uma,
+        Method::GET,
+        "/fabric/api/users/search",
+        None,
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    // A manager creates a user, who logs in.
+    let ulf = serde_json::json!({"id": "ulf", "username": "ulf@acme.example", "password": "ulf-password-1"});
+    let (status, made) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users",
+        Some(ulf.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (made["role"].as_str(), made["status"].as_str()),
+        (Some("user"), Some("active"))
+    );
+    assert_eq!(
+        login(&http, &f.server, "ulf@acme.example", "ulf-password-1")
+            .await
+            .status(),
+        200
+    );
+    let (status, _) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users",
+        Some(ulf),
+    )
+    .await;
+    assert_eq!(status, 409, "the id and username are taken");
+    for (body, field) in [
+        (
+            serde_json::json!({"id": "x1", "username": "x1@acme.example", "password": "short"}),
+            "password",
+        ),
+        (
+            serde_json::json!({"id": "x 1", "username": "x1@acme.example", "password": "long-enough-1"}),
+            "id",
+        ),
+        (
+            serde_json::json!({"id": "x1", "username": "x1@acme.example", "password": "long-enough-1", "role": "manager"}),
+            "role",
+        ),
+        (
+            serde_json::json!({"id": "x1", "username": "x1@acme.example", "password": "long-enough-1", "role": "administrator"}),
+            "role",
+        ),
+    ] {
+        let (status, errors) = send(
+            &http,
+            &f,
+            &max,
+            Method::POST,
+            "/fabric/api/users",
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 422, "{errors}");
+        assert!(errors["errors"][field].is_array(), "{errors}");
+    }
+
+    // Managers: an administrator creates them; a manager is refused by the policy.
+    let mo = serde_json::json!({"id": "mo", "username": "mo@acme.example", "password": "mo-password-12"});
+    let (status, refused) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users/managers",
+        Some(mo.clone()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(refused["reason"]["kind"], "administrator_only");
+    let (status, made) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/users/managers",
+        Some(mo),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["role"], "manager");
+
+    // Role changes, by the platform's table.
+    let to = |role: &str| Some(serde_json::json!({"role": role}));
+    let (status, refused) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users/ulf/role",
+        to("manager"),
+    )
+    .await;
+    assert_eq!(status, 403, "a manager promotes up to user");
+    assert_eq!(refused["reason"]["kind"], "above_actors_grant");
+    let (status, refused) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/users/ulf/role",
+        to("administrator"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(refused["reason"]["kind"], "no_one_makes_administrator");
+    let (status, changed) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/users/ulf/role",
+        to("manager"),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["role"], "manager");
+    let (status, _) = send(
+        &http,
+        &f,
+        &uma,
+        Method::POST,
+        "/fabric/api/users/ulf/role",
+        to("user"),
+    )
+    .await;
+    assert_eq!(status, 403, "a user may not update users (policy)");
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/users/nobody/role",
+        to("user"),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Disabling: uma's token stops working at the very next request; enabling again.
+    let (status, refused) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users/ann/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(refused["reason"]["kind"], "target_outranks_actor");
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/users/ann/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "nobody disables themselves");
+    let flows = |who: String| {
+        let http = http.clone();
+        let url = f.url("/fabric/api/flows");
+        async move {
+            http.get(url)
+                .header("authorization", who)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(flows(uma.clone()).await, 200);
+    let (status, off) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users/uma/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{off}");
+    assert_eq!(off["status"], "disabled");
+    assert_eq!(flows(uma.clone()).await, 401, "refused at the next request");
+    assert_eq!(
+        login(&http, &f.server, "uma@acme.example", "uma-demo-password")
+            .await
+            .status(),
+        401
+    );
+    let (status, on) = send(
+        &http,
+        &f,
+        &max,
+        Method::POST,
+        "/fabric/api/users/uma/enable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{on}");
+    assert_eq!(flows(uma.clone()).await, 200);
+
+    // A parent member without a grant for the linked company: refused by the policy.
+    let r = http
+        .get(f.url("/fabric/api/users"))
+        .header("authorization", &ann)
+        .header("x-company", "acme-eu")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // What each did is in the audit log, refusals of the role rules too.
+    let (_, log) = send(
+        &http,
+        &f,
+        &ann,
+        Method::GET,
+        "/fabric/api/audit-logs?kind=user_changed&limit=200",
+        None,
+    )
+    .await;
+    let changes: Vec<(String, String, String)> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|r| {
+            (
+                r["reason"]["user"].as_str().unwrap().to_owned(),
+                r["reason"]["change"].as_str().unwrap().to_owned(),
+                r["effect"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("ulf", "created", "allow"),
+        ("mo", "created", "allow"),
+        ("ulf", "role_changed", "deny"),
+        ("ulf", "role_changed", "deny"),
+        ("ulf", "role_changed", "allow"),
+        ("ann", "disabled", "deny"),
+        ("ann", "disabled", "deny"),
+        ("uma", "disabled", "allow"),
+        ("uma", "enabled", "allow"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect();
+    assert_eq!(changes, expected);
+    f.stop().await;
+}
