@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use pw_auth_server::settings::{LogFormat, Settings};
-use pw_auth_server::{Chain, DEMO_USERS, start};
+use pw_auth_server::{AuditSync, Chain, DEMO_USERS, RecordsAt, hash_password, open_records, start};
 
 /// Every freed heap block is zeroed before it goes back to the system allocator. The
 /// server wipes the secrets it owns (login bodies, tokens, keys, argon2's blocks), but
@@ -27,7 +27,6 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once, at start")]
 enum Command {
     /// Serve the platform's endpoints until Ctrl-C (SIGHUP reloads the policy file).
     Serve {
@@ -38,12 +37,250 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// What only the platform's operators do, on the records directly: a SQLite file
+    /// only while no server has it open (stop it first), PostgreSQL at any time.
+    /// Passwords are read from stdin (one line), never from an argument.
+    Admin {
+        /// The SQLite database file.
+        #[arg(long, default_value = "pw-auth.sqlite", conflicts_with = "postgres")]
+        db: PathBuf,
+        /// The PostgreSQL records instead (best from the environment).
+        #[arg(long, env = "PW_AUTH_POSTGRES_URL", hide_env_values = true)]
+        postgres: Option<String>,
+        /// CA certificates (PEM) PostgreSQL's certificate is verified against.
+        #[arg(long, value_name = "FILE")]
+        tls_ca: Option<PathBuf>,
+        #[command(subcommand)]
+        op: AdminOp,
+    },
     /// Check a settings file (and the policy file it names) without serving: prints
     /// the first error with its line and column, and exits 1.
     CheckConfig {
         /// The TOML file.
         file: PathBuf,
     },
+}
+
+/// An operator's command.
+#[derive(Subcommand)]
+enum AdminOp {
+    /// Create a company with its first administrator (the password from stdin).
+    CreateCompany {
+        /// The company's id.
+        company: String,
+        /// Its tier: trial, standard, professional, enterprise.
+        #[arg(long)]
+        tier: String,
+        /// The parent company it is linked to, if any.
+        #[arg(long)]
+        parent: Option<String>,
+        /// The administrator's user id.
+        #[arg(long)]
+        admin_id: String,
+        /// The administrator's username (what they log in with).
+        #[arg(long)]
+        admin_username: String,
+    },
+    /// Change a company's tier.
+    SetTier {
+        /// The company.
+        company: String,
+        /// The tier.
+        tier: String,
+    },
+    /// Link a company to a parent.
+    Link {
+        /// The (child) company.
+        company: String,
+        /// Its parent.
+        parent: String,
+    },
+    /// Unlink a company from its parent: every grant for it is withdrawn at once.
+    Unlink {
+        /// The (child) company.
+        company: String,
+    },
+    /// Give a parent's member a grant for a linked company.
+    Grant {
+        /// The user.
+        user: String,
+        /// The linked company.
+        company: String,
+    },
+    /// Withdraw a grant.
+    WithdrawGrant {
+        /// The user.
+        user: String,
+        /// The linked company.
+        company: String,
+    },
+    /// Set a new password (from stdin) for the user who logs in as USERNAME, and
+    /// revoke every token of theirs.
+    ResetPassword {
+        /// The username.
+        username: String,
+    },
+    /// Disable every user of a company (its people and its API keys' api-users):
+    /// each is refused from the next request.
+    DisableCompany {
+        /// The company.
+        company: String,
+    },
+}
+
+/// A password from stdin's first line (its line end cut), wiped when dropped.
+fn password_from_stdin() -> Result<pw_auth_core::Password, String> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from stdin: {e}"))?;
+    let text = line.trim_end_matches(['\n', '\r']);
+    if text.chars().count() < 8 {
+        return Err("the password (stdin's first line) must be at least 8 characters".to_owned());
+    }
+    pw_auth_core::Password::new(text.to_owned()).map_err(|e| e.to_string())
+}
+
+/// Runs an operator's command; what it did, for stdout.
+async fn admin(
+    db: PathBuf,
+    postgres: Option<String>,
+    tls_ca: Option<PathBuf>,
+    op: AdminOp,
+) -> Result<String, String> {
+    use pw_auth_core::{CompanyId, Role, Tier, UserId, UserRecord, UserStatus};
+    let company = |s: &str| CompanyId::new(s).map_err(|e| format!("`{s}`: {e}"));
+    let user = |s: &str| UserId::new(s).map_err(|e| format!("`{s}`: {e}"));
+    let tier = |s: &str| s.parse::<Tier>().map_err(|e| format!("`{s}`: {e}"));
+    let records = match postgres {
+        Some(url) => RecordsAt::Postgres(url),
+        None => RecordsAt::Sqlite(db),
+    };
+    let store = |e: pw_auth_axum::StoreError| Chain(&e).to_string();
+    // A password is read before the records are opened: nothing is held meanwhile.
+    let password = match &op {
+        AdminOp::CreateCompany { .. } | AdminOp::ResetPassword { .. } => {
+            Some(password_from_stdin()?)
+        }
+        _ => None,
+    };
+    let db = open_records(&records, tls_ca.as_deref(), AuditSync::Normal)
+        .await
+        .map_err(store)?;
+    let hash = |p: &pw_auth_core::Password| hash_password(p.expose_secret()).map_err(store);
+    let found = |ok: bool, what: String| {
+        if ok {
+            Ok(what)
+        } else {
+            Err("no such company".to_owned())
+        }
+    };
+    match op {
+        AdminOp::CreateCompany {
+            company: id,
+            tier: t,
+            parent,
+            admin_id,
+            admin_username,
+        } => {
+            let (id, t, admin_id) = (company(&id)?, tier(&t)?, user(&admin_id)?);
+            let parent = parent.as_deref().map(company).transpose()?;
+            let Some(password) = &password else {
+                return Err("no password".to_owned());
+            };
+            let phc = hash(password)?;
+            db.add_company(id.clone(), t, parent).await.map_err(store)?;
+            let admin = UserRecord::active(admin_id.clone(), id.clone(), Role::Administrator);
+            if !db
+                .add_user_unless_taken(admin, admin_username.clone(), phc)
+                .await
+                .map_err(store)?
+            {
+                return Err(format!("the user id `{admin_id}` or the username is taken"));
+            }
+            Ok(format!(
+                "company {id} ({}), administrator {admin_id} logging in as {admin_username}",
+                t.as_str()
+            ))
+        }
+        AdminOp::SetTier {
+            company: c,
+            tier: t,
+        } => {
+            let (c, t) = (company(&c)?, tier(&t)?);
+            found(
+                db.set_tier(c.clone(), t).await.map_err(store)?,
+                format!("{c}: {}", t.as_str()),
+            )
+        }
+        AdminOp::Link { company: c, parent } => {
+            let (c, p) = (company(&c)?, company(&parent)?);
+            found(
+                db.set_parent(c.clone(), Some(p.clone()))
+                    .await
+                    .map_err(store)?,
+                format!("{c} linked to {p}"),
+            )
+        }
+        AdminOp::Unlink { company: c } => {
+            let c = company(&c)?;
+            found(
+                db.set_parent(c.clone(), None).await.map_err(store)?,
+                format!("{c} unlinked; every grant for it withdrawn"),
+            )
+        }
+        AdminOp::Grant {
+            user: u,
+            company: c,
+        } => {
+            let (u, c) = (user(&u)?, company(&c)?);
+            db.grant(u.clone(), c.clone()).await.map_err(store)?;
+            Ok(format!("{u} may act in {c}"))
+        }
+        AdminOp::WithdrawGrant {
+            user: u,
+            company: c,
+        } => {
+            let (u, c) = (user(&u)?, company(&c)?);
+            if db
+                .withdraw_grant(u.clone(), c.clone())
+                .await
+                .map_err(store)?
+            {
+                Ok(format!("{u} no longer acts in {c}"))
+            } else {
+                Err(format!("{u} holds no grant for {c}"))
+            }
+        }
+        AdminOp::ResetPassword { username } => {
+            let Some(password) = &password else {
+                return Err("no password".to_owned());
+            };
+            let phc = hash(password)?;
+            let now = time::OffsetDateTime::now_utc();
+            match db
+                .reset_password(username.clone(), phc, now)
+                .await
+                .map_err(store)?
+            {
+                Some(id) => Ok(format!("{id}: a new password; every token revoked")),
+                None => Err(format!("no user logs in as {username}")),
+            }
+        }
+        AdminOp::DisableCompany { company: c } => {
+            let c = company(&c)?;
+            let users = db.users_of(c.clone()).await.map_err(store)?;
+            if users.is_empty() {
+                return Err(format!("{c} has no users"));
+            }
+            let n = users.len();
+            for (mut u, _) in users {
+                u.status = UserStatus::Disabled;
+                db.set_user(u).await.map_err(store)?;
+            }
+            Ok(format!("{c}: {n} users disabled"))
+        }
+    }
 }
 
 /// Log events to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON.
@@ -83,6 +320,26 @@ fn settings(config: Option<PathBuf>, flags: Settings) -> Result<Settings, String
 fn main() -> ExitCode {
     let (config, flags) = match Cli::parse().command {
         Command::Serve { config, settings } => (config, settings),
+        Command::Admin {
+            db,
+            postgres,
+            tls_ca,
+            op,
+        } => {
+            let done = tokio::runtime::Runtime::new()
+                .map_err(|e| Chain(&e).to_string())
+                .and_then(|rt| rt.block_on(admin(db, postgres, tls_ca, op)));
+            return match done {
+                Ok(what) => {
+                    println!("{what}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pw-auth-server admin: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::CheckConfig { file } => {
             return match check_config(&file) {
                 Ok(summary) => {

@@ -198,3 +198,216 @@ fn serve_reads_its_file_and_flags_reloads_on_sighup_and_stops_on_sigint() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// `admin OP …` on `db`, with `stdin` written to it: success, stdout, stderr.
+fn admin(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("admin")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A server on `db`, and its address.
+fn serve(db: &Path) -> (Child, Receiver<String>, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let line = wait_for(&lines, "listening on http://", &mut Vec::new());
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    (child, lines, addr)
+}
+
+fn stop(mut child: Child) {
+    signal(&child, "-INT");
+    assert!(child.wait().unwrap().success());
+}
+
+/// Logs in as `username`: the status, and `Bearer <token>` when it worked.
+fn log_in(addr: &str, username: &str, password: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("http://{addr}/fabric/api/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        (
+            status,
+            format!("Bearer {}", v["token"].as_str().unwrap_or("")),
+        )
+    })
+}
+
+/// `GET /fabric/api/flows` as `who`, in `company` when given.
+fn flows(addr: &str, who: &str, company: Option<&str>) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut r = reqwest::Client::new()
+            .get(format!("http://{addr}/fabric/api/flows"))
+            .header("authorization", who);
+        if let Some(c) = company {
+            r = r.header("x-company", c);
+        }
+        r.send().await.unwrap().status().as_u16()
+    })
+}
+
+#[test]
+fn operators_create_companies_link_grant_reset_and_disable_from_the_command_line() {
+    let dir = temp_dir::temp_dir("cli-admin");
+    let db = dir.join("records.sqlite");
+    let (ok, out, err) = admin(
+        &db,
+        &[
+            "create-company",
+            "north",
+            "--tier",
+            "professional",
+            "--admin-id",
+            "zoe",
+            "--admin-username",
+            "zoe@north.example",
+        ],
+        "zoe-password-1\n",
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("north") && !out.contains("zoe-password-1"),
+        "{out}"
+    );
+    let (ok, _, err) = admin(
+        &db,
+        &[
+            "create-company",
+            "north-eu",
+            "--tier",
+            "standard",
+            "--parent",
+            "north",
+            "--admin-id",
+            "eva",
+            "--admin-username",
+            "eva@north.example",
+        ],
+        "eva-password-1\n",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = admin(
+        &db,
+        &[
+            "create-company",
+            "x",
+            "--tier",
+            "gold",
+            "--admin-id",
+            "a",
+            "--admin-username",
+            "a@x",
+        ],
+        "long-enough-1\n",
+    );
+    assert!(!ok && err.contains("gold"), "{err}");
+    let (ok, _, err) = admin(&db, &["reset-password", "zoe@north.example"], "short\n");
+    assert!(!ok && err.contains("at least 8"), "{err}");
+    assert!(admin(&db, &["grant", "zoe", "north-eu"], "").0);
+
+    // zoe logs in, and acts in the linked company with her grant.
+    let (server, _lines, addr) = serve(&db);
+    let (status, zoe) = log_in(&addr, "zoe@north.example", "zoe-password-1");
+    assert_eq!(status, 200);
+    assert_eq!(flows(&addr, &zoe, Some("north-eu")), 200);
+    // One server a SQLite file: the command is refused while it runs.
+    let (ok, _, err) = admin(&db, &["set-tier", "north", "enterprise"], "");
+    assert!(!ok, "the file is the server's");
+    assert!(!err.is_empty());
+    stop(server);
+
+    // Unlinking withdraws the grant; a reset password revokes every token.
+    assert!(admin(&db, &["unlink", "north-eu"], "").0);
+    let (ok, _, err) = admin(&db, &["withdraw-grant", "zoe", "north-eu"], "");
+    assert!(
+        !ok && err.contains("no grant"),
+        "withdrawn by the unlink: {err}"
+    );
+    let (ok, out, err) = admin(
+        &db,
+        &["reset-password", "zoe@north.example"],
+        "zoe-password-2\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("revoked"), "{out}");
+    assert!(
+        !admin(
+            &db,
+            &["reset-password", "nobody@north.example"],
+            "long-enough-1\n"
+        )
+        .0
+    );
+    let (server, _lines, addr) = serve(&db);
+    assert_eq!(flows(&addr, &zoe, None), 401, "her old token is revoked");
+    assert_eq!(log_in(&addr, "zoe@north.example", "zoe-password-1").0, 401);
+    let (status, zoe) = log_in(&addr, "zoe@north.example", "zoe-password-2");
+    assert_eq!(status, 200);
+    assert_eq!(flows(&addr, &zoe, None), 200);
+    assert_eq!(
+        flows(&addr, &zoe, Some("north-eu")),
+        403,
+        "no longer linked"
+    );
+    stop(server);
+
+    // A disabled company: nobody of it gets in.
+    assert!(admin(&db, &["disable-company", "north"], "").0);
+    assert!(admin(&db, &["set-tier", "north", "enterprise"], "").0);
+    assert!(!admin(&db, &["set-tier", "nowhere", "enterprise"], "").0);
+    let (server, _lines, addr) = serve(&db);
+    assert_eq!(flows(&addr, &zoe, None), 401);
+    assert_eq!(log_in(&addr, "zoe@north.example", "zoe-password-2").0, 401);
+    assert_eq!(
+        log_in(&addr, "eva@north.example", "eva-password-1").0,
+        200,
+        "north-eu is another company"
+    );
+    stop(server);
+}

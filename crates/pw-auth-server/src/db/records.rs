@@ -190,6 +190,86 @@ impl Db {
         .await
     }
 
+    /// Sets a company's tier: `false` if there is no such company.
+    pub async fn set_tier(&self, company: CompanyId, tier: Tier) -> Result<bool, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                Ok(tx
+                    .execute(&q::SET_TIER, args![company.as_str(), tier.as_str()])
+                    .await?
+                    > 0)
+            })
+        })
+        .await
+    }
+
+    /// Links `company` to `parent`, or unlinks it (`None`): unlinking withdraws
+    /// every grant for it, so no member of the former parent keeps access. `false`
+    /// if there is no such company.
+    pub async fn set_parent(
+        &self,
+        company: CompanyId,
+        parent: Option<CompanyId>,
+    ) -> Result<bool, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let parent_text = parent.as_ref().map(CompanyId::as_str);
+                let found = tx
+                    .execute(&q::SET_PARENT, args![company.as_str(), parent_text])
+                    .await?
+                    > 0;
+                if found && parent.is_none() {
+                    tx.execute(&q::DELETE_GRANTS_FOR, args![company.as_str()])
+                        .await?;
+                }
+                Ok(found)
+            })
+        })
+        .await
+    }
+
+    /// Withdraws `user`'s grant for `company`: `false` if it held none.
+    pub async fn withdraw_grant(
+        &self,
+        user: UserId,
+        company: CompanyId,
+    ) -> Result<bool, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                Ok(tx
+                    .execute(&q::DELETE_GRANT, args![user.as_str(), company.as_str()])
+                    .await?
+                    > 0)
+            })
+        })
+        .await
+    }
+
+    /// Replaces the password hash of the user who logs in as `username`, and
+    /// revokes every token of theirs: the user's id, or `None` if no user has that
+    /// username.
+    pub async fn reset_password(
+        &self,
+        username: String,
+        hash: String,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        let id = self
+            .transaction(Mode::Durable, move |tx| {
+                Box::pin(async move {
+                    match tx.text(&q::SET_PASSWORD, args![&username, &hash]).await? {
+                        Some(id) => UserId::new(&id).map(Some).map_err(err),
+                        None => Ok(None),
+                    }
+                })
+            })
+            .await?;
+        if let Some(id) = &id {
+            self.revoke_tokens_of(id.clone(), now).await?;
+        }
+        Ok(id)
+    }
+
     /// Gives `user` a grant for the linked company `company`.
     pub async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
         self.transaction(Mode::Single, move |tx| {

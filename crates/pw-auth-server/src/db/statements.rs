@@ -71,6 +71,33 @@ pub(crate) const DELETE_USER: Sql = Sql {
     postgres: "DELETE FROM users WHERE id = $1",
 };
 
+pub(crate) const SET_TIER: Sql = Sql {
+    sqlite: "UPDATE companies SET tier = ?2 WHERE id = ?1",
+    postgres: "UPDATE companies SET tier = $2 WHERE id = $1",
+};
+
+pub(crate) const SET_PARENT: Sql = Sql {
+    sqlite: "UPDATE companies SET parent = ?2 WHERE id = ?1",
+    postgres: "UPDATE companies SET parent = $2 WHERE id = $1",
+};
+
+/// Every grant for a company (its link to a parent is gone).
+pub(crate) const DELETE_GRANTS_FOR: Sql = Sql {
+    sqlite: "DELETE FROM grants WHERE company = ?1",
+    postgres: "DELETE FROM grants WHERE company = $1",
+};
+
+pub(crate) const DELETE_GRANT: Sql = Sql {
+    sqlite: r#"DELETE FROM grants WHERE "user" = ?1 AND company = ?2"#,
+    postgres: r#"DELETE FROM grants WHERE "user" = $1 AND company = $2"#,
+};
+
+/// A user's password hash, by username: the user's id and record.
+pub(crate) const SET_PASSWORD: Sql = Sql {
+    sqlite: "UPDATE users SET password_hash = ?2 WHERE username = ?1 RETURNING id",
+    postgres: "UPDATE users SET password_hash = $2 WHERE username = $1 RETURNING id",
+};
+
 pub(crate) const GRANT: Sql = Sql {
     sqlite: r#"INSERT INTO grants ("user", company) VALUES (?1, ?2) ON CONFLICT DO NOTHING"#,
     postgres: r#"INSERT INTO grants ("user", company) VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
