@@ -87,9 +87,7 @@ impl FromStr for DecisionId {
     type Err = DecisionIdError;
 
     fn from_str(s: &str) -> Result<DecisionId, DecisionIdError> {
-        if s.len() != 32 || !hex::is_lower_hex(s.as_bytes()) {
-            return Err(DecisionIdError);
-        }
+        // Exactly 32 lowercase hex digits, or nothing.
         hex::decode_array(s).map(DecisionId).ok_or(DecisionIdError)
     }
 }
@@ -109,7 +107,7 @@ impl<'de> Deserialize<'de> for DecisionId {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "test code")]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
     use super::*;
     use proptest::prelude::*;
     use time::macros::datetime;
@@ -123,6 +121,18 @@ mod tests {
         assert_eq!(before.to_string(), "0".repeat(32), "before 1970: 1970");
         let last = DecisionId::new(datetime!(9999-12-31 23:59:59.999 UTC), [0; 10]);
         assert!(last.to_string().starts_with("e677d21fdbff"), "{last}");
+    }
+
+    #[test]
+    fn its_bytes_and_its_debug_form() {
+        let id = DecisionId::new(datetime!(1970-01-01 00:00:01.002 UTC), [0xab; 10]);
+        let mut bytes = [0xab; 16];
+        bytes[..6].copy_from_slice(&[0, 0, 0, 0, 0x03, 0xea]);
+        assert_eq!(id.as_bytes(), &bytes);
+        assert_eq!(
+            format!("{id:?}"),
+            "DecisionId(0000000003eaabababababababababab)"
+        );
     }
 
     #[test]
