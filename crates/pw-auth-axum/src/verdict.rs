@@ -14,7 +14,7 @@ use pw_auth_core::{AuditRecord, CompanyId, DecisionId, Effect, UserId};
 pub struct Verdict {
     /// Allowed or denied.
     pub effect: Effect,
-    /// The reason's stable code ([`AuditReason::kind`](pw_auth_core::AuditReason::kind)):
+    /// The reason's stable code ([`AuditReason::kind`](pw_auth_core::audit::AuditReason::kind)):
     /// `allowed`, `role_too_low`, `unauthenticated`, `over_limit`, `throttled`, … or
     /// `bad_request` for a request refused before it could be decided (an `X-Company`
     /// that names no company).
