@@ -5,8 +5,8 @@
 //! allocate, copy and free, so a moved block is scanned too). A test arms it with a
 //! password, runs code that reads or writes that password, and asks how many freed
 //! blocks still held it: a secret wiped before its memory was freed is never found.
-//! Memory allocated while no needle is armed comes zeroed, so that a run is not
-//! charged with what an earlier run left in memory its blocks reuse.
+//! Every block it hands out is zeroed, so that a block never carries what its memory
+//! held before: a secret found in a freed block was written into that block.
 //!
 //! The library crates of pw-auth forbid `unsafe`; a global allocator cannot be
 //! written without it, so it lives here, in a crate nothing ships.
@@ -45,16 +45,12 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 // only addition is reading a block that is still allocated, before it is freed.
 unsafe impl GlobalAlloc for Scanning {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if LEN.load(Ordering::SeqCst) == 0 {
-            // Disarmed (a server starting, or between runs): zeroed memory, so that
-            // a block made now does not inherit what the memory held before — an
-            // earlier run's secret, learned there and armed in the next run — in
-            // capacity it never writes, to be found when it is freed in a run.
-            // SAFETY: forwarded to `alloc_zeroed`, whose contract is `alloc`'s.
-            return unsafe { System.alloc_zeroed(layout) };
-        }
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
+        // Zeroed memory, always: a block never inherits what its memory held before
+        // (a buffer freed unwiped, an earlier run's secret) in capacity it never
+        // writes — a vector's spare room, a hash table's empty slots — to be found
+        // when it is freed and counted as a copy nobody made.
+        // SAFETY: forwarded to `alloc_zeroed`, whose contract is `alloc`'s.
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
