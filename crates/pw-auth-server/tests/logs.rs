@@ -168,6 +168,7 @@ async fn no_secret_reaches_the_logs_at_the_most_verbose_level() {
     secrets.push("junk-token-that-is-nobodys-c4e1".into());
     secrets.push("YW5uQGFjbWUuZXhhbXBsZTphbm4tZGVtby1wYXNzd29yZA==".into());
     let mut statuses = Vec::new();
+    let mut decisions = Vec::new();
     for (id, authorization) in [
         ("with-token", bearer.as_str()),
         ("with-key", key.as_str()),
@@ -184,6 +185,7 @@ async fn no_secret_reaches_the_logs_at_the_most_verbose_level() {
             .unwrap();
         statuses.push(r.status().as_u16());
         assert_eq!(r.headers()["x-request-id"], id, "echoed");
+        decisions.push(r.headers()["x-decision-id"].to_str().unwrap().to_owned());
     }
     secrets.push("also-not-logged-92b7".into());
     assert_eq!(statuses, [200, 200, 401, 401, 401]);
@@ -212,6 +214,11 @@ async fn no_secret_reaches_the_logs_at_the_most_verbose_level() {
     assert_eq!(answered["company"], "acme");
     assert_eq!(answered["route"], "/fabric/api/flows");
     assert_eq!(answered["span"]["method"], "GET");
+    assert_eq!(
+        answered["decision_id"],
+        decisions[1].as_str(),
+        "the answer's id"
+    );
     assert!(answered["latency_ms"].as_f64().unwrap() > 0.0);
     let revoked = events_of("revoked-token");
     let answered = revoked.iter().find(|e| e["message"] == "answered").unwrap();
