@@ -120,6 +120,13 @@ enum AdminOp {
         /// The username.
         username: String,
     },
+    /// Tell the server whose process id is in FILE (`serve --pid-file FILE`) to
+    /// read its policy file again (SIGHUP); the server logs whether it took it.
+    ReloadPolicy {
+        /// The server's pid file.
+        #[arg(long, value_name = "FILE")]
+        pid_file: PathBuf,
+    },
     /// Disable every user of a company (its people and its API keys' api-users):
     /// each is refused from the next request.
     DisableCompany {
@@ -152,6 +159,10 @@ async fn admin(
     let company = |s: &str| CompanyId::new(s).map_err(|e| format!("`{s}`: {e}"));
     let user = |s: &str| UserId::new(s).map_err(|e| format!("`{s}`: {e}"));
     let tier = |s: &str| s.parse::<Tier>().map_err(|e| format!("`{s}`: {e}"));
+    if let AdminOp::ReloadPolicy { pid_file } = &op {
+        // A signal, not the records: the server has them (a SQLite file is its own).
+        return reload_policy(pid_file);
+    }
     let records = match postgres {
         Some(url) => RecordsAt::Postgres(url),
         None => RecordsAt::Sqlite(db),
@@ -267,6 +278,7 @@ async fn admin(
                 None => Err(format!("no user logs in as {username}")),
             }
         }
+        AdminOp::ReloadPolicy { pid_file } => reload_policy(&pid_file),
         AdminOp::DisableCompany { company: c } => {
             let c = company(&c)?;
             let users = db.users_of(c.clone()).await.map_err(store)?;
@@ -281,6 +293,41 @@ async fn admin(
             Ok(format!("{c}: {n} users disabled"))
         }
     }
+}
+
+/// Sends SIGHUP to the process whose id is in `pid_file` (with `kill`, as an operator
+/// would: no signal code of this program's own).
+fn reload_policy(pid_file: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(pid_file)
+        .map_err(|e| format!("{}: cannot be read: {e}", pid_file.display()))?;
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{}: does not hold a process id", pid_file.display()))?;
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .map_err(|e| format!("running kill: {e}"))?;
+    if sent.success() {
+        Ok(format!(
+            "sent SIGHUP to {pid}: the server logs whether it took the policy"
+        ))
+    } else {
+        Err(format!("no server {pid} to signal"))
+    }
+}
+
+/// Writes this process's id to `path`, private to its owner.
+fn write_pid_file(path: &Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(file, "{}", std::process::id())
 }
 
 /// Log events to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON.
@@ -361,6 +408,7 @@ fn main() -> ExitCode {
         }
     };
     init_logs(settings.log_format());
+    let pid_file = settings.pid_file.clone();
     let shown = match (&settings.postgres, &settings.db) {
         (Some(_), _) => "PostgreSQL".to_owned(),
         (None, Some(db)) => db.display().to_string(),
@@ -400,6 +448,13 @@ fn main() -> ExitCode {
             "pw-auth-server: deciding with policy {}",
             running.policy_id()
         );
+        if let Some(path) = &pid_file
+            && let Err(e) = write_pid_file(path)
+        {
+            eprintln!("pw-auth-server: {}: {}", path.display(), Chain(&e));
+            let _ = running.stop().await;
+            return ExitCode::FAILURE;
+        }
         if let Some(at) = running.metrics_addr() {
             eprintln!("pw-auth-server: metrics on http://{at}/metrics");
         }
@@ -412,6 +467,9 @@ fn main() -> ExitCode {
         }
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("pw-auth-server: stopping");
+        if let Some(path) = &pid_file {
+            let _ = std::fs::remove_file(path);
+        }
         match running.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -89,6 +89,10 @@ pub struct Settings {
     /// policy, and its error (with line and column) is logged.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Write the server's process id to this file (0600) while it runs, for
+    /// `pw-auth-server admin reload-policy --pid-file FILE`; removed at the stop.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
     /// Load the demo company into a fresh database (its passwords are public:
     /// refused unless listening on a loopback address).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
@@ -147,6 +151,7 @@ impl std::fmt::Debug for Settings {
             .field("metrics_listen", &self.metrics_listen)
             .field("log_format", &self.log_format)
             .field("policy", &self.policy)
+            .field("pid_file", &self.pid_file)
             .field("seed_demo", &self.seed_demo)
             .field("trusted_proxy", &self.trusted_proxy)
             .field("hash_memory_mib", &self.hash_memory_mib)
@@ -285,6 +290,7 @@ impl Settings {
             metrics_listen: self.metrics_listen.or(under.metrics_listen),
             log_format: self.log_format.or(under.log_format),
             policy: self.policy.or(under.policy),
+            pid_file: self.pid_file.or(under.pid_file),
             seed_demo: self.seed_demo.or(under.seed_demo),
             trusted_proxy: self.trusted_proxy.or(under.trusted_proxy),
             hash_memory_mib: self.hash_memory_mib.or(under.hash_memory_mib),
@@ -411,6 +417,7 @@ listen = "127.0.0.1:9000"
 metrics-listen = "127.0.0.1:9464"
 log-format = "json"
 policy = "policy.json"
+pid-file = "pw-auth.pid"
 seed-demo = true
 trusted-proxy = ["10.0.0.0/8", "2001:db8::/32"]
 hash-memory-mib = 64
@@ -427,6 +434,7 @@ redis = "redis://127.0.0.1:6379"
         )
         .unwrap();
         assert_eq!(s.log_format(), LogFormat::Json);
+        assert_eq!(s.pid_file.as_deref(), Some(Path::new("pw-auth.pid")));
         let c = s.into_config().unwrap();
         assert!(matches!(&c.records, RecordsAt::Sqlite(p) if p == Path::new("records.sqlite")));
         assert_eq!(c.tls_ca.as_deref(), Some(Path::new("ca.pem")));

@@ -141,11 +141,13 @@ fn serve_reads_its_file_and_flags_reloads_on_sighup_and_stops_on_sigint() {
         ),
     )
     .unwrap();
+    let pid_file = dir.join("pw-auth.pid");
     let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&config)
         // The flag wins over the file's port 1.
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--pid-file"])
+        .arg(&pid_file)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -180,9 +182,19 @@ fn serve_reads_its_file_and_flags_reloads_on_sighup_and_stops_on_sigint() {
     let reloaded = wait_for(&lines, "policy reloaded", &mut seen);
     assert!(reloaded.contains("@reloaded-"), "{reloaded}");
 
-    // And a broken one is refused, the error located, the server still up.
+    // And a broken one is refused, the error located, the server still up — this
+    // time asked by the operators' command, through the pid file.
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        child.id().to_string()
+    );
     std::fs::write(&policy, "{\n  oops\n}").unwrap();
-    signal(&child, "-HUP");
+    let asked = Command::new(BIN)
+        .args(["admin", "reload-policy", "--pid-file"])
+        .arg(&pid_file)
+        .output()
+        .unwrap();
+    assert!(asked.status.success(), "{asked:?}");
     let refused = wait_for(&lines, "policy reload refused", &mut seen);
     assert!(refused.contains("line 2"), "{refused}");
     assert_eq!(get(&format!("http://{addr}/healthz")), 200);
@@ -197,6 +209,13 @@ fn serve_reads_its_file_and_flags_reloads_on_sighup_and_stops_on_sigint() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
+    assert!(!pid_file.exists(), "removed at the stop");
+    let gone = Command::new(BIN)
+        .args(["admin", "reload-policy", "--pid-file"])
+        .arg(&pid_file)
+        .output()
+        .unwrap();
+    assert!(!gone.status.success());
 }
 
 /// `admin OP …` on `db`, with `stdin` written to it: success, stdout, stderr.
