@@ -42,7 +42,7 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
         )
         .route(
             "/fabric/api/users",
-            post(create_user).route_layer(a.require("users.create-user")?),
+            post(create_route::<Users>).route_layer(a.require(Users::ACTION)?),
         )
         .route(
             "/fabric/api/users/search",
@@ -50,7 +50,7 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
         )
         .route(
             "/fabric/api/users/managers",
-            post(create_manager).route_layer(a.require("users.create-manager")?),
+            post(create_route::<Managers>).route_layer(a.require(Managers::ACTION)?),
         )
         .route(
             "/fabric/api/users/{id}/role",
@@ -286,33 +286,28 @@ async fn create(
     ))
 }
 
-async fn create_user(
-    State(app): State<App>,
-    ActingIn(company): ActingIn,
-    Authenticated(who): Authenticated,
-    wipes: Option<Extension<Arc<Wipes>>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
-    if !is_json(&headers) {
-        return Ok(outcome_response(
-            &app.auth.flow().responder().unsupported_media_type(),
-        ));
-    }
-    let wipes = wipes.as_deref().map(|w| &**w);
-    create(
-        &app,
-        &who,
-        company,
-        body,
-        wipes,
-        "users.create-user",
-        &[Role::User, Role::ReadOnly],
-    )
-    .await
+/// What a creation route makes: the policy action guarding it (and named in its
+/// audit record) and the roles it may give, the first by default.
+trait Creates {
+    const ACTION: &'static str;
+    const ROLES: &'static [Role];
 }
 
-async fn create_manager(
+/// `POST /fabric/api/users`: users and read-only users.
+struct Users;
+impl Creates for Users {
+    const ACTION: &'static str = "users.create-user";
+    const ROLES: &'static [Role] = &[Role::User, Role::ReadOnly];
+}
+
+/// `POST /fabric/api/users/managers`.
+struct Managers;
+impl Creates for Managers {
+    const ACTION: &'static str = "users.create-manager";
+    const ROLES: &'static [Role] = &[Role::Manager];
+}
+
+async fn create_route<C: Creates>(
     State(app): State<App>,
     ActingIn(company): ActingIn,
     Authenticated(who): Authenticated,
@@ -326,16 +321,7 @@ async fn create_manager(
         ));
     }
     let wipes = wipes.as_deref().map(|w| &**w);
-    create(
-        &app,
-        &who,
-        company,
-        body,
-        wipes,
-        "users.create-manager",
-        &[Role::Manager],
-    )
-    .await
+    create(&app, &who, company, body, wipes, C::ACTION, C::ROLES).await
 }
 
 /// The target user of a change, or a 404.
