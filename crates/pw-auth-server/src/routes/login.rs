@@ -86,10 +86,9 @@ async fn release(app: &App, keys: Vec<String>, now: OffsetDateTime) -> Result<()
 
 /// Keeps `audit` (with the client's address) under a decision id of its own, then
 /// answers `response`, which carries the id (`X-Decision-Id`) and the verdict.
-async fn audited(app: &App, audit: &AuditRecord, mut response: Response) -> Handled {
-    let audit = audit
-        .clone()
-        .with_decision_id((app.decision_ids)(audit.time));
+async fn audited(app: &App, audit: AuditRecord, mut response: Response) -> Handled {
+    let id = (app.decision_ids)(audit.time);
+    let audit = audit.with_decision_id(id);
     app.store.audit(&audit).await?;
     decided(&mut response, &audit);
     Ok(response)
@@ -112,11 +111,11 @@ async fn login(
     // Only JSON: a browser's cross-site "simple" form post cannot log in.
     if !is_json(&headers) {
         let refusal = outcome_response(&flow.responder().unsupported_media_type());
-        return audited(&app, &malformed(), refusal).await;
+        return audited(&app, malformed(), refusal).await;
     }
     let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
         Ok(b) => b,
-        Err(refused) => return audited(&app, &malformed(), refused.into_response()).await,
+        Err(refused) => return audited(&app, malformed(), refused.into_response()).await,
     };
     let parsed = flow.login_request(&body, now);
     wipe(body, wipes.as_deref().map(|w| &**w));
@@ -124,7 +123,7 @@ async fn login(
         Ok(r) => r,
         Err(refused) => {
             let audit = refused.audit.with_client(client.ip());
-            return audited(&app, &audit, outcome_response(&refused.outcome)).await;
+            return audited(&app, audit, outcome_response(&refused.outcome)).await;
         }
     };
     let keys = login_keys(request.username(), client);
@@ -136,7 +135,7 @@ async fn login(
     if let Some(wait) = reserved? {
         let refused = flow.login_throttled(wait, now);
         let audit = refused.audit.with_client(client.ip());
-        return audited(&app, &audit, outcome_response(&refused.outcome)).await;
+        return audited(&app, audit, outcome_response(&refused.outcome)).await;
     }
     let found = app
         .store
@@ -177,7 +176,7 @@ async fn login(
         }
         LoginServed::Refused(refusal) => outcome_response(&refusal.outcome),
     };
-    audited(&app, &audit, response).await
+    audited(&app, audit, response).await
 }
 
 async fn logout(

@@ -14,6 +14,7 @@ use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
@@ -92,14 +93,16 @@ async fn people(
 
 async fn list(State(app): State<App>, ActingIn(company): ActingIn) -> Handled {
     let users = people(&app, company).await?;
-    let data: Vec<_> = users
-        .iter()
-        .map(|(u, n)| user_json(u, n.as_deref()))
-        .collect();
-    Ok(json_response(
+    Ok(listing(users.iter()))
+}
+
+/// `{"data": [user, …]}`, 200.
+fn listing<'a>(users: impl Iterator<Item = &'a (UserRecord, Option<String>)>) -> Response {
+    let data: Vec<_> = users.map(|(u, n)| user_json(u, n.as_deref())).collect();
+    json_response(
         StatusCode::OK,
         serde_json::json!({ "data": data }).to_string(),
-    ))
+    )
 }
 
 /// A 422 naming `field`.
@@ -123,18 +126,10 @@ async fn search(
         _ => return Err(invalid(&app, "q", "must be 1 to 100 characters")),
     };
     let users = people(&app, company).await?;
-    let data: Vec<_> = users
-        .iter()
-        .filter(|(u, n)| {
-            u.id.as_str().to_lowercase().contains(&q)
-                || n.as_deref().is_some_and(|n| n.to_lowercase().contains(&q))
-        })
-        .map(|(u, n)| user_json(u, n.as_deref()))
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        serde_json::json!({ "data": data }).to_string(),
-    ))
+    Ok(listing(users.iter().filter(|(u, n)| {
+        u.id.as_str().to_lowercase().contains(&q)
+            || n.as_deref().is_some_and(|n| n.to_lowercase().contains(&q))
+    })))
 }
 
 /// A user creation's body.
