@@ -91,13 +91,11 @@ async fn the_guides_server_works() {
             .0,
         StatusCode::OK
     );
-    // An API key acts at manager level: it may create keys too.
-    assert_eq!(
-        call(&app, "POST", "/fabric/api/api-keys", Some(key), "")
-            .await
-            .0,
-        StatusCode::CREATED
-    );
+    // An API key acts at manager level, but a credential does not mint credentials:
+    // the policy keeps key creation for people.
+    let (status, body) = call(&app, "POST", "/fabric/api/api-keys", Some(key), "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("only a person may do this"), "{body}");
 }
 
 /// Lines of glue as the issue counts them: code lines (no blank, comment or attribute

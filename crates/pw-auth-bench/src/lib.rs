@@ -13,13 +13,14 @@
 
 use std::str::FromStr;
 
-use pw_auth_core::{Feature, Level, Policy, Requirement, Role, Tier};
+use pw_auth_core::{ActionDef, Feature, Level, Policy, Requirement, Role, Tier};
 
-/// Roles whose level meets `requirement`.
-fn admitted(requirement: Requirement) -> Vec<Role> {
+/// Roles whose level meets the action's requirement, less the api-user where only a
+/// person may do it.
+fn admitted(action: &ActionDef) -> Vec<Role> {
     Role::ALL
         .into_iter()
-        .filter(|r| requirement.admits(r.level()))
+        .filter(|r| action.admits(*r) && !(action.human_only() && *r == Role::ApiUser))
         .collect()
 }
 
@@ -60,8 +61,8 @@ pub enum CedarStyle {
     PerAction,
     /// As Cedar's users write it: role groups (`principal in Level::"manager"`, each
     /// level a member of the one below), action groups (each action in the group of
-    /// its requirement and feature) and the company's tier as an attribute — one
-    /// `permit` per group, six in all.
+    /// its requirement, its feature and whether only a person may do it) and the
+    /// company's tier as an attribute — one `permit` per group, eight in all.
     Grouped,
 }
 
@@ -94,11 +95,7 @@ impl CedarPeer {
             if a.grant_required() || a.requirement() == Requirement::Nobody {
                 continue; // never allowed in the principal's own company
             }
-            let roles = quoted(
-                admitted(a.requirement())
-                    .iter()
-                    .map(|r| r.as_str().to_owned()),
-            );
+            let roles = quoted(admitted(a).iter().map(|r| r.as_str().to_owned()));
             let tiers = quoted(
                 tiers_with(a.feature())
                     .iter()
@@ -113,15 +110,17 @@ impl CedarPeer {
     }
 
     fn grouped(policy: &Policy) -> Result<CedarPeer, PeerError> {
-        // The group of an action: its lowest level and its feature.
-        let group = |level: Level, feature: Option<Feature>| {
+        // The group of an action: its lowest level, its feature, and whether only a
+        // person may do it.
+        let group = |level: Level, feature: Option<Feature>, human: bool| {
             format!(
-                "{}+{}",
+                "{}+{}{}",
                 level.as_str(),
-                feature.map_or("any", Feature::as_str)
+                feature.map_or("any", Feature::as_str),
+                if human { "+people" } else { "" }
             )
         };
-        let mut groups: Vec<(Level, Option<Feature>)> = Vec::new();
+        let mut groups: Vec<(Level, Option<Feature>, bool)> = Vec::new();
         let mut extra = Vec::new();
         for a in policy.actions() {
             let Requirement::AtLeast(level) = a.requirement() else {
@@ -130,33 +129,39 @@ impl CedarPeer {
             if a.grant_required() {
                 continue;
             }
-            if !groups.contains(&(level, a.feature())) {
-                groups.push((level, a.feature()));
+            let key = (level, a.feature(), a.human_only());
+            if !groups.contains(&key) {
+                groups.push(key);
             }
             extra.push(serde_json::json!({
                 "uid": {"type": "Action", "id": a.id()},
                 "attrs": {},
-                "parents": [{"type": "Action", "id": group(level, a.feature())}]
+                "parents": [{"type": "Action", "id": group(key.0, key.1, key.2)}]
             }));
         }
         let mut source = String::new();
-        for (level, feature) in &groups {
+        for &(level, feature, human) in &groups {
             extra.push(serde_json::json!({
-                "uid": {"type": "Action", "id": group(*level, *feature)},
+                "uid": {"type": "Action", "id": group(level, feature, human)},
                 "attrs": {},
                 "parents": []
             }));
+            let people = if human {
+                " && principal.role != \"api-user\""
+            } else {
+                ""
+            };
             let tiers = match feature {
                 None => String::new(),
                 Some(f) => format!(
                     " && {}.contains(resource.tier)",
-                    quoted(tiers_with(Some(*f)).iter().map(|t| t.as_str().to_owned()))
+                    quoted(tiers_with(Some(f)).iter().map(|t| t.as_str().to_owned()))
                 ),
             };
             source.push_str(&format!(
-                "permit(principal in Level::\"{}\", action in Action::\"{}\", resource)\n  when {{ principal.company == resource{tiers} }};\n",
+                "permit(principal in Level::\"{}\", action in Action::\"{}\", resource)\n  when {{ principal.company == resource{tiers}{people} }};\n",
                 level.as_str(),
-                group(*level, *feature)
+                group(level, feature, human)
             ));
         }
         // Each level is a member of the one below it: `in Level::"user"` admits
@@ -283,7 +288,7 @@ impl CasbinPeer {
             if a.grant_required() {
                 continue;
             }
-            for role in admitted(a.requirement()) {
+            for role in admitted(a) {
                 for tier in tiers_with(a.feature()) {
                     p_rules.push(vec![
                         role.as_str().to_owned(),

@@ -47,7 +47,7 @@ pub struct AuditPrincipal {
 /// The version of the audit records' shape, described by `docs/audit-schema.json`. It
 /// changes whenever a field is added, removed or changes meaning; a new reason kind
 /// is a new version too.
-pub const AUDIT_SCHEMA_VERSION: u32 = 3;
+pub const AUDIT_SCHEMA_VERSION: u32 = 4;
 
 /// Serialises as [`AUDIT_SCHEMA_VERSION`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

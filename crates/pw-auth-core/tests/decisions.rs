@@ -86,17 +86,20 @@ proptest! {
     }
 
     #[test]
-    fn api_user_has_exactly_the_managers_permissions_in_its_own_company_only(
+    fn api_user_has_the_managers_permissions_but_the_human_only_ones_in_its_own_company_only(
         action in any_action(), home in any_company(), target in any_company(),
         tier in any_tier(), ctx in any_context(),
     ) {
         let policy = policy();
         let req = request(&action, &target, tier, &ctx);
         if target == home {
-            prop_assert_eq!(
-                allowed(policy, Role::ApiUser, &home, &req),
-                allowed(policy, Role::Manager, &home, &req)
-            );
+            let human_only = policy.action(&action).is_some_and(|a| a.human_only());
+            let key = authorize(policy, &principal(Role::ApiUser, &home), &req, NOW);
+            let manager = allowed(policy, Role::Manager, &home, &req);
+            prop_assert_eq!(key.is_allowed(), manager && !human_only);
+            if manager && human_only {
+                prop_assert_eq!(key.reason(), Reason::HumanOnly);
+            }
         } else {
             prop_assert!(!allowed(policy, Role::ApiUser, &home, &req), "an api key acted outside its company");
         }

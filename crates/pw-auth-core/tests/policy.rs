@@ -148,7 +148,22 @@ fn the_default_policy_is_section_3_row_by_row() {
             for role in Role::ALL {
                 let p = principal(role, &acme);
                 let own = authorize(policy, &p, &Request::new(id, &acme, tier), NOW).is_allowed();
-                let want_own = listed(who, role) && gate_open(gate, tier) && !grant_only;
+                // docs/design.md decides that a credential does not mint credentials
+                // nor manage users: an api key may not create, revoke or delete keys,
+                // nor create or update users, nor assign roles.
+                let human_only = [
+                    "users.create-manager",
+                    "users.create-user",
+                    "users.update",
+                    "api-keys.create",
+                    "api-keys.revoke",
+                    "api-keys.delete",
+                    "roles.assign",
+                ];
+                let want_own = listed(who, role)
+                    && gate_open(gate, tier)
+                    && !grant_only
+                    && !(role == Role::ApiUser && human_only.contains(&id));
                 assert_eq!(
                     own, want_own,
                     "{id} for {role} on {tier} in its own company"
@@ -214,6 +229,7 @@ fn docs_policy_md_matches_the_default_policy() {
                 (false, true) => "own company".into(),
                 (false, false) => String::new(),
             },
+            if a.human_only() { "never" } else { "" }.to_owned(),
         ];
         assert_eq!(row, &want, "docs/policy.md disagrees about {}", a.id());
     }

@@ -2,7 +2,7 @@
 //! the default policy (with two custom roles).
 
 use arbitrary::{Arbitrary, Unstructured};
-use pw_auth_core::{Level, Policy, PolicyDocument, Role};
+use pw_auth_core::{ActionDef, Level, Policy, PolicyDocument, Role};
 
 use crate::model::{ModelPrincipal, ModelRequest};
 use crate::policy::agree;
@@ -64,7 +64,7 @@ fn document() -> Result<PolicyDocument, Violation> {
     Ok(doc)
 }
 
-/// Decisions never allow an api-user an administrator-only action, never cross
+/// Decisions never allow an api-user an administrator-only or human-only action, never cross
 /// companies without a link, a grant and manager level, never allow an unknown
 /// action, and always agree with the naive model.
 pub fn decisions(input: &DecisionInput) -> Checked {
@@ -116,6 +116,11 @@ pub fn decisions(input: &DecisionInput) -> Checked {
     if role == "api-user" && def.is_some_and(|d| !d.requirement().admits(Level::Manager)) {
         ensure(!allowed, || {
             format!("api-user allowed administrator-only {:?}", r.action)
+        })?;
+    }
+    if role == "api-user" && def.is_some_and(ActionDef::human_only) {
+        ensure(!allowed, || {
+            format!("api-user allowed human-only {:?}", r.action)
         })?;
     }
     if allowed && r.company != p.home {

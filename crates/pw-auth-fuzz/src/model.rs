@@ -114,6 +114,9 @@ pub fn reason_kind(doc: &PolicyDocument, p: &ModelPrincipal, r: &ModelRequest) -
             "role_too_low"
         };
     }
+    if a.human_only && p.role == "api-user" {
+        return "human_only";
+    }
     if feature_missing {
         return "tier_excludes";
     }

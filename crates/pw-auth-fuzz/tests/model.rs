@@ -29,9 +29,10 @@ fn action_spec() -> impl Strategy<Value = ActionSpec> {
         prop::option::of(prop::sample::select(vec!["advanced", "role-manager"])),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(area, verb, view, min_role, feature, grant, own)| ActionSpec {
+            |(area, verb, view, min_role, feature, grant, own, human)| ActionSpec {
                 id: format!("{area}.{verb}"),
                 kind: if view {
                     ActionKind::View
@@ -41,6 +42,7 @@ fn action_spec() -> impl Strategy<Value = ActionSpec> {
                 grant_required: grant && matches!(min_role, "manager" | "administrator"),
                 own_company_only: own
                     && !(grant && matches!(min_role, "manager" | "administrator")),
+                human_only: human,
                 min_role: min_role.to_owned(),
                 feature: feature.map(str::to_owned),
             },

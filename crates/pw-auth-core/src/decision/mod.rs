@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::policy::{Policy, Requirement};
 use crate::principal::Principal;
-use crate::role::Level;
+use crate::role::{Level, Role};
 use crate::tier::{Feature, Tier};
 
 mod reason;
@@ -139,6 +139,9 @@ fn evaluate(
         }
         Requirement::AtLeast(_) => {}
     }
+    if action.human_only() && role == Role::ApiUser {
+        return Reason::HumanOnly;
+    }
     if let Some(feature) = action.feature()
         && !request.tier.includes(feature)
     {
@@ -195,7 +198,6 @@ fn evaluate_custom(
 #[cfg(test)]
 pub(crate) fn examples() -> Vec<Reason> {
     use crate::policy::ActionKind;
-    use crate::role::{Level, Role};
     use crate::tier::Feature;
     use Reason::*;
     vec![
@@ -237,6 +239,7 @@ pub(crate) fn examples() -> Vec<Reason> {
         AdministratorOnly {
             role: Role::ApiUser,
         },
+        HumanOnly,
         RoleTooLow {
             required: Level::Manager,
             role: Role::ReadOnly,

@@ -14,7 +14,8 @@ use super::*;
 /// Why an authorisation decision was made: the rule that allowed, or the requirement
 /// that failed. Checks run in this order, and the first that fails is the reason:
 /// the principal's validity, the action, the company, the action's scope (only by
-/// grant, or only in the own company), the role, the tier.
+/// grant, or only in the own company), the role, whether an API key may do it at
+/// all, the tier.
 ///
 /// Deliberately not `#[non_exhaustive]`: a caller that matches on reasons should
 /// have to handle a new one. [`Reason::kind`] is the stable code of each variant, the
@@ -79,6 +80,10 @@ pub enum Reason {
         /// The principal's role.
         role: Role,
     },
+    /// Only a person may do this, never an API key's api-user: the action is marked
+    /// `human_only` (by default, creating, revoking and deleting keys and creating
+    /// and updating users), so that a credential cannot mint credentials.
+    HumanOnly,
     /// The principal's role is below the action's requirement.
     RoleTooLow {
         /// The level required.
@@ -157,6 +162,7 @@ impl Reason {
             Reason::OwnCompanyOnly => "own_company_only",
             Reason::PlatformSupportOnly => "platform_support_only",
             Reason::AdministratorOnly { .. } => "administrator_only",
+            Reason::HumanOnly => "human_only",
             Reason::RoleTooLow { .. } => "role_too_low",
             Reason::UnknownCustomRole => "unknown_custom_role",
             Reason::CustomRoleLacks { .. } => "custom_role_lacks",
@@ -237,6 +243,7 @@ impl fmt::Display for Reason {
                 f,
                 "only an administrator may do this; the principal is {role}"
             ),
+            Reason::HumanOnly => f.write_str("only a person may do this, never an api key"),
             Reason::RoleTooLow { required, role } => write!(
                 f,
                 "the action requires {required} or above; the principal is {role}"

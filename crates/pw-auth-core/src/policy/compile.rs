@@ -272,6 +272,7 @@ fn compile_action(index: usize, spec: &ActionSpec, areas: &[Box<str>]) -> Result
         feature,
         grant_required: spec.grant_required,
         own_company_only: spec.own_company_only,
+        human_only: spec.human_only,
     })
 }
 

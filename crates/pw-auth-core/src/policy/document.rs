@@ -89,6 +89,11 @@ pub struct ActionSpec {
     /// by a grant for a linked one (deleting the company, its role manager).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub own_company_only: bool,
+    /// Whether only a person may do it, never an API key's api-user: by default the
+    /// actions that create, revoke or delete keys and create or update users, so that
+    /// a credential cannot mint credentials (`docs/design.md`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub human_only: bool,
 }
 
 /// A custom role in a policy document: per-area view and edit toggles (§6).

@@ -45,6 +45,7 @@ pub struct ActionDef {
     feature: Option<Feature>,
     grant_required: bool,
     own_company_only: bool,
+    human_only: bool,
 }
 
 impl ActionDef {
@@ -86,6 +87,11 @@ impl ActionDef {
     /// Whether it is only allowed in the principal's own company, never by grant.
     pub fn own_company_only(&self) -> bool {
         self.own_company_only
+    }
+
+    /// Whether only a person may do it, never an API key's api-user.
+    pub fn human_only(&self) -> bool {
+        self.human_only
     }
 
     /// Whether a principal of role `role` meets the role requirement.

@@ -51,6 +51,7 @@ mod audit_log;
 mod exact;
 mod fixture;
 mod hostile;
+mod keys;
 mod loopback;
 mod observe;
 mod reload;
