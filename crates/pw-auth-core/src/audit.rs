@@ -161,12 +161,15 @@ impl UserChange {
 }
 
 /// A key creation, as recorded: `{"kind": "key_created", "key_id": …}` — its id,
-/// never the key.
+/// never the key — with `"replaces": …` for a rotation's successor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename = "key_created")]
 pub struct KeyCreated {
     /// The new key's id.
     pub key_id: ApiKeyId,
+    /// For a rotation, the key the new one succeeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ApiKeyId>,
 }
 
 /// A request refused for its client's failed attempts, as recorded:
@@ -478,6 +481,7 @@ impl AuditRecord {
             effect: Effect::Allow,
             reason: AuditReason::KeyCreated(KeyCreated {
                 key_id: key_id.clone(),
+                replaces: None,
             }),
             principal: Some(AuditPrincipal::of(principal)),
             action: policy
@@ -489,6 +493,24 @@ impl AuditRecord {
             client: None,
             count: None,
         }
+    }
+
+    /// The record of a key rotation for `company` by `principal`: the successor's id,
+    /// and the id of the key it `replaces` (which retires after its grace period).
+    pub fn key_rotated(
+        policy: &Policy,
+        principal: &Principal,
+        key_id: &ApiKeyId,
+        replaces: &ApiKeyId,
+        company: &CompanyId,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        let mut record = AuditRecord::key_created(policy, principal, key_id, company, now);
+        record.reason = AuditReason::KeyCreated(KeyCreated {
+            key_id: key_id.clone(),
+            replaces: Some(replaces.clone()),
+        });
+        record
     }
 
     /// The record of what `principal`'s request for `action` (an action of `policy`)

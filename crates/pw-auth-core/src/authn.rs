@@ -84,6 +84,20 @@ pub enum AuthnFailure {
         #[serde(with = "crate::stamp")]
         at: OffsetDateTime,
     },
+    /// The API key expired (it was minted to live a fixed time).
+    #[error("the api key expired")]
+    KeyExpired {
+        /// When it expired.
+        #[serde(with = "crate::stamp")]
+        at: OffsetDateTime,
+    },
+    /// The API key was rotated and its grace period is over: its successor replaced it.
+    #[error("the api key was rotated and has retired")]
+    KeyRetired {
+        /// When it retired.
+        #[serde(with = "crate::stamp")]
+        at: OffsetDateTime,
+    },
     /// The credential is not valid yet.
     #[error("the credential is not valid yet")]
     NotYetValid {
@@ -123,6 +137,8 @@ impl AuthnFailure {
             AuthnFailure::Revoked { .. } => "revoked",
             AuthnFailure::Deleted => "deleted",
             AuthnFailure::Expired { .. } => "expired",
+            AuthnFailure::KeyExpired { .. } => "key_expired",
+            AuthnFailure::KeyRetired { .. } => "key_retired",
             AuthnFailure::NotYetValid { .. } => "not_yet_valid",
             AuthnFailure::UserDisabled => "user_disabled",
             AuthnFailure::RecordMismatch => "record_mismatch",
@@ -272,6 +288,16 @@ impl Authenticator {
                 from: record.created_at,
             });
         }
+        // Half-open like a token: the key works before its deadline, never from it on;
+        // of an expiry and a retirement, the earlier is the reason.
+        let deadline = record.deadline();
+        if let Some(at) = deadline.filter(|&at| now >= at) {
+            return Err(if record.expires_at == Some(at) {
+                AuthnFailure::KeyExpired { at }
+            } else {
+                AuthnFailure::KeyRetired { at }
+            });
+        }
         let user = user_for(user, &record.user, &record.company)?;
         if user.role != Role::ApiUser || user.custom_role.is_some() {
             return Err(AuthnFailure::RecordMismatch);
@@ -280,6 +306,7 @@ impl Authenticator {
             user.id.clone(),
             user.company.clone(),
             record.id.clone(),
+            deadline,
         ))
     }
 

@@ -35,6 +35,7 @@
 //! | to do this | use |
 //! |---|---|
 //! | mint an API key (its record, its api-user, the key shown once) | [`mint_api_key`], [`KeyLabel`] |
+//! | give a key an expiry, rotate it with overlap | [`MintedApiKey::expiring`], [`rotate_api_key`] |
 //! | issue a token after checking a password | [`issue_token`], [`ExpiresIn`] |
 //! | revoke a key or a token | [`ApiKeyRecord::revoke`], [`TokenRecord`] |
 //! | authenticate a credential against looked-up records | [`Authenticator`], [`Lookup`]; with a synchronous store, [`RecordStore`] and [`Authenticator::authenticate`] |
@@ -70,6 +71,7 @@ mod policy;
 mod principal;
 pub mod review;
 mod role;
+mod rotate;
 mod secret;
 mod stamp;
 mod tier;
@@ -111,6 +113,10 @@ pub use principal::testing;
 pub use principal::{AuthMethod, Principal};
 pub use role::{
     CustomRoleName, CustomRoleNameError, Level, MAX_CUSTOM_ROLE_NAME_LEN, Role, RoleError,
+};
+pub use rotate::{
+    KeyLifetime, KeyLifetimeError, MAX_KEY_LIFETIME_SECS, MAX_ROTATION_GRACE_SECS,
+    MIN_KEY_LIFETIME_SECS, RotateError, RotatedApiKey, RotationGrace, rotate_api_key,
 };
 pub use secret::{
     API_KEY_PREFIX, AccessToken, AccessTokenRef, ApiKey, ApiKeyError, ApiKeyRef, BadChar,

@@ -148,6 +148,23 @@ pub struct ApiKeyRecord {
     /// authenticates again.
     #[serde(with = "crate::stamp::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// When the key expires, if it was minted to ([`MintedApiKey::expiring`]); none by
+    /// default, as the platform's keys do not expire. Half-open like a token: the key
+    /// works before this instant and never from it on.
+    #[serde(
+        default,
+        with = "crate::stamp::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
+    /// When the key retires, if it was rotated ([`rotate_api_key`](crate::rotate_api_key)):
+    /// it works beside its successor before this instant and never from it on.
+    #[serde(
+        default,
+        with = "crate::stamp::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retires_at: Option<OffsetDateTime>,
 }
 
 /// Revoking a key that is already revoked.
@@ -159,6 +176,15 @@ pub struct AlreadyRevoked {
 }
 
 impl ApiKeyRecord {
+    /// When the key stops working by its own dates: the earlier of its expiry and its
+    /// retirement, if it has either.
+    pub fn deadline(&self) -> Option<OffsetDateTime> {
+        match (self.expires_at, self.retires_at) {
+            (Some(e), Some(r)) => Some(e.min(r)),
+            (e, r) => e.or(r),
+        }
+    }
+
     /// Revokes the key at `now`. The record stays, with its revocation time.
     pub fn revoke(&mut self, now: OffsetDateTime) -> Result<(), AlreadyRevoked> {
         if self.revoked_at.is_some() {
@@ -233,6 +259,29 @@ pub fn mint_api_key(
     random: &[u8],
     now: OffsetDateTime,
 ) -> Result<MintedApiKey, MintError> {
+    let (key, id_hex) = new_key(random)?;
+    let id = ApiKeyId::new(&format!("key_{id_hex}"))?;
+    let user_id = UserId::new(&format!("api-user_{id_hex}"))?;
+    Ok(MintedApiKey {
+        record: ApiKeyRecord {
+            id,
+            company: company.clone(),
+            user: user_id.clone(),
+            label,
+            digest: key.digest(),
+            created_at: now,
+            revoked_at: None,
+            expires_at: None,
+            retires_at: None,
+        },
+        user: UserRecord::active(user_id, company.clone(), Role::ApiUser),
+        key,
+    })
+}
+
+/// A new key from `random`, and the hex its record's id is made of (a one-way hash of
+/// the key).
+pub(crate) fn new_key(random: &[u8]) -> Result<(ApiKey, String), MintError> {
     check_random(random)?;
     let body = Zeroizing::new(hex::encode(random));
     let sum = checksum(body.as_bytes());
@@ -247,21 +296,7 @@ pub fn mint_api_key(
     text.extend(sum.iter().map(|&b| char::from(b)));
     let id_hex = derived_id("", KEY_ID_LABEL, &text);
     let key = ApiKey::new(std::mem::take(&mut *text)).map_err(|_| MintError::SelfCheck)?;
-    let id = ApiKeyId::new(&format!("key_{id_hex}"))?;
-    let user_id = UserId::new(&format!("api-user_{id_hex}"))?;
-    Ok(MintedApiKey {
-        record: ApiKeyRecord {
-            id,
-            company: company.clone(),
-            user: user_id.clone(),
-            label,
-            digest: key.digest(),
-            created_at: now,
-            revoked_at: None,
-        },
-        user: UserRecord::active(user_id, company.clone(), Role::ApiUser),
-        key,
-    })
+    Ok((key, id_hex))
 }
 
 /// The stored record of an access token: its digest, never the token.

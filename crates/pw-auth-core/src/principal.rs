@@ -69,20 +69,27 @@ pub struct Principal {
     custom_role: Option<CustomRoleName>,
     method: AuthMethod,
     /// The first instant at which the principal is no longer valid; `None` for an
-    /// API key (keys do not expire) or a deadline past the end of the calendar.
+    /// API key that neither expires nor retires (the platform's keys do not expire)
+    /// or a deadline past the end of the calendar.
     deadline: Option<OffsetDateTime>,
 }
 
 impl Principal {
-    /// The principal behind an API key: always the key's api-user.
-    pub(crate) fn api_key(user: UserId, company: CompanyId, key_id: ApiKeyId) -> Principal {
+    /// The principal behind an API key: always the key's api-user, valid until the
+    /// key's `deadline` (its expiry or retirement) if it has one.
+    pub(crate) fn api_key(
+        user: UserId,
+        company: CompanyId,
+        key_id: ApiKeyId,
+        deadline: Option<OffsetDateTime>,
+    ) -> Principal {
         Principal {
             user,
             company,
             role: Role::ApiUser,
             custom_role: None,
             method: AuthMethod::ApiKey { key_id },
-            deadline: None,
+            deadline,
         }
     }
 
@@ -126,12 +133,14 @@ impl Principal {
     }
 
     /// When the principal expired, if it has by `now`: a bearer principal's token
-    /// expiry once `now` reaches the expiry plus the leeway; never for an API key.
+    /// expiry once `now` reaches the expiry plus the leeway; an API key's expiry or
+    /// retirement once `now` reaches it (no leeway: only the server's clock decides).
     pub(crate) fn expired_at(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
         match (&self.method, self.deadline) {
             (AuthMethod::Bearer { expires_at, .. }, Some(deadline)) if now >= deadline => {
                 Some(*expires_at)
             }
+            (AuthMethod::ApiKey { .. }, Some(deadline)) if now >= deadline => Some(deadline),
             _ => None,
         }
     }
@@ -201,7 +210,7 @@ pub mod testing {
 
     /// The principal behind an API key (always an api-user).
     pub fn api_key_principal(user: UserId, company: CompanyId, key_id: ApiKeyId) -> Principal {
-        Principal::api_key(user, company, key_id)
+        Principal::api_key(user, company, key_id, None)
     }
 
     /// The principal behind a bearer token of `role`, expiring at `expires_at`, with
@@ -232,7 +241,8 @@ pub mod testing {
             Role::ReadOnly => "read-only-1",
             Role::ApiUser => "api-user_1",
         });
-        let key = || Principal::api_key(user.clone(), home.clone(), ApiKeyId::fixture("key_1"));
+        let key =
+            || Principal::api_key(user.clone(), home.clone(), ApiKeyId::fixture("key_1"), None);
         if role == Role::ApiUser {
             return key();
         }
@@ -288,6 +298,7 @@ mod tests {
             UserId::new("k").unwrap(),
             acme(),
             ApiKeyId::new("key_1").unwrap(),
+            None,
         );
         assert_eq!(p.role(), Role::ApiUser);
         assert_eq!(p.level(), Level::Manager);
@@ -304,6 +315,23 @@ mod tests {
                 key_id: ApiKeyId::new("key_1").unwrap()
             }
         );
+    }
+
+    #[test]
+    fn an_expiring_api_key_principal_expires_at_its_deadline_exactly() {
+        let end = datetime!(2027-03-07 12:00 UTC);
+        let p = Principal::api_key(
+            UserId::new("k").unwrap(),
+            acme(),
+            ApiKeyId::new("key_1").unwrap(),
+            Some(end),
+        );
+        assert_eq!(
+            p.expired_at(datetime!(2027-03-07 11:59:59.999999999 UTC)),
+            None
+        );
+        assert_eq!(p.expired_at(end), Some(end));
+        assert_eq!(p.expired_at(datetime!(2030-01-01 0:00 UTC)), Some(end));
     }
 
     #[test]

@@ -92,8 +92,9 @@ pub use login::{
     MAX_LOGIN_BODY_LEN, MAX_USERNAME_CHARS,
 };
 pub use outcome::{
-    EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD,
-    RateLimitFields, Responder, rate_limit_fields,
+    EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, KEY_EXPIRED_DESCRIPTION, KEY_RETIRED_DESCRIPTION,
+    MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD, RateLimitFields, Responder,
+    rate_limit_fields,
 };
 pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 

@@ -16,6 +16,12 @@ pub const PLATFORM_MAX_PAYLOAD: usize = 8 * 1024 * 1024;
 
 /// The `error_description` sent for an expired token (RFC 6750 §3's own wording).
 pub const EXPIRED_DESCRIPTION: &str = "The access token expired";
+/// The `error_description` sent for an API key past its expiry: the key's holder
+/// learns to ask for a new key (logging in again would not help).
+pub const KEY_EXPIRED_DESCRIPTION: &str = "The API key expired";
+/// The `error_description` sent for a rotated API key past its grace period: its
+/// holder learns to switch to the successor.
+pub const KEY_RETIRED_DESCRIPTION: &str = "The API key was rotated and has retired";
 /// The `error_description` sent for any other invalid credential. One sentence for
 /// every reason, so that a caller learns nothing about which check failed.
 pub const INVALID_DESCRIPTION: &str = "The credentials are invalid";
@@ -250,8 +256,10 @@ impl Responder {
     /// value, an empty one, or an unsupported scheme such as `Basic`): 401 with a bare
     /// challenge (RFC 6750 §3.1); several values: 400 `invalid_request`; an expired
     /// token: 401 `invalid_token` with "The access token expired", so a client knows
-    /// to log in again; anything else: 401 `invalid_token` with one sentence for
-    /// every reason.
+    /// to log in again; an expired or retired API key: 401 `invalid_token` with
+    /// "The API key expired" or "The API key was rotated and has retired", so its
+    /// holder knows a new key is needed; anything else: 401 `invalid_token` with one
+    /// sentence for every reason.
     pub fn unauthenticated(&self, failure: AuthnFailure) -> Outcome {
         let error = match failure {
             AuthnFailure::Missing
@@ -259,6 +267,12 @@ impl Responder {
             | AuthnFailure::UnsupportedScheme { .. } => None,
             AuthnFailure::MultipleValues { .. } => return self.multiple_values(),
             AuthnFailure::Expired { .. } => Some((BearerError::InvalidToken, EXPIRED_DESCRIPTION)),
+            AuthnFailure::KeyExpired { .. } => {
+                Some((BearerError::InvalidToken, KEY_EXPIRED_DESCRIPTION))
+            }
+            AuthnFailure::KeyRetired { .. } => {
+                Some((BearerError::InvalidToken, KEY_RETIRED_DESCRIPTION))
+            }
             AuthnFailure::Malformed => Some((BearerError::InvalidToken, MALFORMED_DESCRIPTION)),
             AuthnFailure::Unknown
             | AuthnFailure::Revoked { .. }

@@ -33,6 +33,8 @@ fn every_outcome() {
         ("revoked credential", AuthnFailure::Revoked { at }),
         ("deleted credential", AuthnFailure::Deleted),
         ("expired token", AuthnFailure::Expired { at }),
+        ("expired api key", AuthnFailure::KeyExpired { at }),
+        ("retired api key", AuthnFailure::KeyRetired { at }),
         (
             "token not yet valid",
             AuthnFailure::NotYetValid { from: at },
@@ -143,6 +145,8 @@ fn any_failure() -> impl Strategy<Value = AuthnFailure> {
         AuthnFailure::Revoked { at },
         AuthnFailure::Deleted,
         AuthnFailure::Expired { at },
+        AuthnFailure::KeyExpired { at },
+        AuthnFailure::KeyRetired { at },
         AuthnFailure::NotYetValid { from: at },
         AuthnFailure::UserDisabled,
         AuthnFailure::RecordMismatch,

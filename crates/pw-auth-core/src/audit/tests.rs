@@ -183,6 +183,8 @@ fn every_record_kind_matches_the_published_schema() {
             AuthnFailure::Revoked { at },
             AuthnFailure::Deleted,
             AuthnFailure::Expired { at },
+            AuthnFailure::KeyExpired { at },
+            AuthnFailure::KeyRetired { at },
             AuthnFailure::NotYetValid { from: at },
             AuthnFailure::UserDisabled,
             AuthnFailure::RecordMismatch,
@@ -225,6 +227,13 @@ fn every_record_kind_matches_the_published_schema() {
             assert_eq!(
                 v["reason"],
                 serde_json::json!({"kind": "key_created", "key_id": "key_2"})
+            );
+            assert_eq!(v["action"], "api-keys.create");
+            let old = crate::id::ApiKeyId::new("key_1").unwrap();
+            let v = check(&AuditRecord::key_rotated(&policy, p, &key, &old, &acme, at));
+            assert_eq!(
+                v["reason"],
+                serde_json::json!({"kind": "key_created", "key_id": "key_2", "replaces": "key_1"})
             );
             assert_eq!(v["action"], "api-keys.create");
             let bob = crate::id::UserId::new("bob").unwrap();
@@ -307,7 +316,7 @@ fn every_record_kind_matches_the_published_schema() {
 }
 
 /// Every authentication failure, each variant once.
-fn every_failure() -> [AuthnFailure; 12] {
+fn every_failure() -> [AuthnFailure; 14] {
     [
         AuthnFailure::Missing,
         AuthnFailure::Empty,
@@ -320,6 +329,8 @@ fn every_failure() -> [AuthnFailure; 12] {
         AuthnFailure::Revoked { at: NOW },
         AuthnFailure::Deleted,
         AuthnFailure::Expired { at: NOW },
+        AuthnFailure::KeyExpired { at: NOW },
+        AuthnFailure::KeyRetired { at: NOW },
         AuthnFailure::NotYetValid { from: NOW },
         AuthnFailure::UserDisabled,
         AuthnFailure::RecordMismatch,
@@ -407,6 +418,7 @@ fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_re
     assert_eq!(changed.detail(), Some("disabled"));
     let key = AuditReason::KeyCreated(KeyCreated {
         key_id: ApiKeyId::new("k1").unwrap(),
+        replaces: None,
     });
     assert_eq!(serde_json::to_value(&key).unwrap()["kind"], key.kind());
     assert_eq!(key.detail(), None);

@@ -171,6 +171,7 @@ fn principal(subject: &Subject, home: &CompanyId) -> Option<Principal> {
             user,
             home.clone(),
             ApiKeyId::known("table-key"),
+            None,
         )),
         Subject::Role(role) => Principal::bearer(
             user,

@@ -5,10 +5,12 @@
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Tier,
-    TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, RotateError,
+    RotatedApiKey, RotationGrace, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    rotate_api_key,
 };
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 use super::batch::{Columns, Entry};
 use super::sql::{Arg, Mode, Tx, args};
@@ -433,8 +435,51 @@ impl Db {
         .await
     }
 
-    /// Deletes `company`'s key `id` and its api-user, remembering the digest so a
-    /// request with the key is told "deleted". `false` if there is no such key.
+    /// Rotates `company`'s key `id` at `now` ([`rotate_api_key`]): stores the old
+    /// record with its retirement and the successor (for the same api-user) in one
+    /// transaction. `Ok(None)` if there is no such key in that company; `Ok(Some(Err))`
+    /// if it cannot be rotated (revoked, rotated already, ended).
+    pub async fn rotate_key(
+        &self,
+        company: CompanyId,
+        id: ApiKeyId,
+        random: Zeroizing<[u8; 32]>,
+        now: OffsetDateTime,
+        grace: RotationGrace,
+    ) -> Result<Option<Result<RotatedApiKey, RotateError>>, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let key = args![id.as_str(), company.as_str()];
+                let Some(row) = tx.row(&q::KEY_OF_FOR_UPDATE, key).await? else {
+                    return Ok(None);
+                };
+                let old: ApiKeyRecord = parse(row.text(1)?)?;
+                let rotated = match rotate_api_key(&old, &*random, now, grace) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Some(Err(e))),
+                };
+                tx.execute(&q::SET_KEY, args![row.text(0)?, &json(&rotated.retired)?])
+                    .await?;
+                let new = &rotated.record;
+                tx.execute(
+                    &q::ADD_KEY,
+                    args![
+                        &digest_text(&new.digest)?,
+                        new.id.as_str(),
+                        new.company.as_str(),
+                        &json(new)?
+                    ],
+                )
+                .await?;
+                Ok(Some(Ok(rotated)))
+            })
+        })
+        .await
+    }
+
+    /// Deletes `company`'s key `id`, and its api-user unless a successor from a
+    /// rotation still acts as it, remembering the digest so a request with the key
+    /// is told "deleted". `false` if there is no such key.
     pub async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
         self.transaction(Mode::Durable, move |tx| {
             Box::pin(async move {
@@ -445,8 +490,15 @@ impl Db {
                 let digest = row.text(0)?;
                 let record: ApiKeyRecord = parse(row.text(1)?)?;
                 tx.execute(&q::DELETE_KEY, args![digest]).await?;
-                tx.execute(&q::DELETE_USER, args![record.user.as_str()])
-                    .await?;
+                let mut shared = false;
+                for row in tx.rows(&q::KEYS_OF, args![company.as_str()]).await? {
+                    let other: ApiKeyRecord = parse(row.text(0)?)?;
+                    shared |= other.user == record.user;
+                }
+                if !shared {
+                    tx.execute(&q::DELETE_USER, args![record.user.as_str()])
+                        .await?;
+                }
                 tx.execute(&q::REMEMBER_DELETED_KEY, args![digest]).await?;
                 Ok(true)
             })

@@ -1,5 +1,5 @@
-//! `/fabric/api/api-keys`: list, create, revoke, delete — each in the company the
-//! request was authorised to act in, and no other.
+//! `/fabric/api/api-keys`: list, create (optionally expiring), rotate, revoke, delete
+//! — each in the company the request was authorised to act in, and no other.
 
 use axum::Router;
 use axum::body::Body;
@@ -12,9 +12,13 @@ use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
     ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
 };
-use pw_auth_core::{ApiKeyId, AuditRecord, KeyLabel, mint_api_key};
+use pw_auth_core::{
+    ApiKeyId, AuditRecord, KeyLabel, KeyLifetime, MAX_KEY_LIFETIME_SECS, RotateError,
+    RotationGrace, mint_api_key,
+};
+use zeroize::Zeroizing;
 
-use super::bodies::{created_key_body, key_json};
+use super::bodies::{created_key_body, key_json, maybe};
 use super::{
     ApiError, App, Handled, client_of, is_json, json_response, not_found, read_body, secret_json,
 };
@@ -35,6 +39,12 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
             "/fabric/api/api-keys/{id}/revoke",
             post(revoke_key).route_layer(a.require("api-keys.revoke")?),
         )
+        // Rotating mints a successor: the action that creates keys (and, like it,
+        // only a person's under the default policy).
+        .route(
+            "/fabric/api/api-keys/{id}/rotate",
+            post(rotate_key).route_layer(a.require("api-keys.create")?),
+        )
         .route(
             "/fabric/api/api-keys/{id}",
             delete(delete_key).route_layer(a.require("api-keys.delete")?),
@@ -50,18 +60,51 @@ async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Handl
     ))
 }
 
-/// The label of a key creation's body, or the validation message.
-fn label_of(body: &[u8]) -> Result<KeyLabel, String> {
-    #[derive(serde::Deserialize)]
-    struct Create {
-        label: Option<String>,
-    }
-    let parsed: Create =
-        serde_json::from_slice(body).map_err(|_| "the body must be a JSON object".to_owned())?;
+/// A key creation's body: its label and optional lifetime in days.
+#[derive(serde::Deserialize)]
+struct Create {
+    label: Option<String>,
+    expires_in_days: Option<u64>,
+}
+
+/// The label and lifetime of a key creation's body, or the field at fault and its
+/// validation message.
+fn creation_of(body: &[u8]) -> Result<(KeyLabel, Option<KeyLifetime>), (&'static str, String)> {
+    let parsed: Create = serde_json::from_slice(body)
+        .map_err(|_| ("body", "the body must be a JSON object".to_owned()))?;
     let label = parsed
         .label
-        .ok_or_else(|| "the label field is required".to_owned())?;
-    KeyLabel::new(&label).map_err(|e| e.to_string())
+        .ok_or_else(|| ("label", "the label field is required".to_owned()))?;
+    let label = KeyLabel::new(&label).map_err(|e| ("label", e.to_string()))?;
+    let lifetime = match parsed.expires_in_days {
+        None => None,
+        Some(days) => Some(KeyLifetime::from_days(days).map_err(|_| {
+            (
+                "expires_in_days",
+                format!("a key lives 1 to {} days", MAX_KEY_LIFETIME_SECS / 86_400),
+            )
+        })?),
+    };
+    Ok((label, lifetime))
+}
+
+/// The grace period of a rotation's body (`{"grace_secs": …}`; none, or no body: a
+/// day), or the validation message.
+fn grace_of(body: &[u8]) -> Result<RotationGrace, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rotate {
+        grace_secs: Option<u64>,
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RotationGrace::DAY);
+    }
+    let parsed: Rotate = serde_json::from_slice(body)
+        .map_err(|_| "the body must be a JSON object with at most grace_secs".to_owned())?;
+    match parsed.grace_secs {
+        None => Ok(RotationGrace::DAY),
+        Some(secs) => RotationGrace::from_secs(secs).map_err(|e| e.to_string()),
+    }
 }
 
 async fn create_key(
@@ -80,16 +123,21 @@ async fn create_key(
     let body = read_body(&app, body, MAX_KEY_BODY_LEN)
         .await
         .map_err(|refused| ApiError::Answer(refused.into_response()))?;
-    let label = label_of(&body).map_err(|message| {
-        let errors = std::collections::BTreeMap::from([("label".to_owned(), vec![message])]);
+    let (label, lifetime) = creation_of(&body).map_err(|(field, message)| {
+        let errors = std::collections::BTreeMap::from([(field.to_owned(), vec![message])]);
         ApiError::Answer(outcome_response(
             &responder.validation("The given data was invalid.", &errors),
         ))
     })?;
-    let random = app.random_bytes()?;
+    let random = Zeroizing::new(app.random_bytes()?);
     let now = app.now();
-    let minted = mint_api_key(&company, label, &random, now)
-        .map_err(|e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e))?;
+    let internal = |e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e);
+    let mut minted = mint_api_key(&company, label, &*random, now).map_err(internal)?;
+    if let Some(lifetime) = lifetime {
+        minted = minted
+            .expiring(lifetime)
+            .map_err(|e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e))?;
+    }
     app.store
         .records()
         .add_key(minted.record.clone(), minted.user.clone())
@@ -99,7 +147,90 @@ async fn create_key(
         .with_client(client.ip())
         .with_decision_id((app.decision_ids)(now));
     app.store.audit(&audit).await?;
-    Ok(secret_json(StatusCode::CREATED, created_key_body(&minted)))
+    Ok(secret_json(
+        StatusCode::CREATED,
+        created_key_body(&minted.key, &minted.record, &[]),
+    ))
+}
+
+/// `POST /fabric/api/api-keys/{id}/rotate`: a successor for the same api-user, shown
+/// once (201, with `replaces` and the old key's `retires_at`); the old key works for
+/// the grace period (`{"grace_secs": …}`, a day by default) and never after. 404 for
+/// no such key in the company; 409 for one that cannot be rotated (revoked, rotated
+/// already, expired).
+async fn rotate_key(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ActingIn(company): ActingIn,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Handled {
+    let Ok(id) = ApiKeyId::new(&id) else {
+        return Ok(not_found());
+    };
+    let flow = app.auth.flow();
+    let responder = flow.responder();
+    let body = read_body(&app, body, MAX_KEY_BODY_LEN)
+        .await
+        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    if !body.iter().all(u8::is_ascii_whitespace) && !is_json(&headers) {
+        return Ok(outcome_response(&responder.unsupported_media_type()));
+    }
+    let grace = grace_of(&body).map_err(|message| {
+        let errors = std::collections::BTreeMap::from([("grace_secs".to_owned(), vec![message])]);
+        ApiError::Answer(outcome_response(
+            &responder.validation("The given data was invalid.", &errors),
+        ))
+    })?;
+    let random = Zeroizing::new(app.random_bytes()?);
+    let now = app.now();
+    let rotated = match app
+        .store
+        .records()
+        .rotate_key(company.clone(), id, random, now, grace)
+        .await?
+    {
+        None => return Ok(not_found()),
+        Some(Err(
+            e @ (RotateError::Revoked { .. }
+            | RotateError::AlreadyRotated { .. }
+            | RotateError::Ended { .. }),
+        )) => {
+            return Ok(json_response(
+                StatusCode::CONFLICT,
+                serde_json::json!({ "message": e.to_string() }).to_string(),
+            ));
+        }
+        Some(Err(e)) => {
+            return Err(StoreError::new(StoreErrorKind::Internal, "rotating a key")
+                .caused_by(e)
+                .into());
+        }
+        Some(Ok(rotated)) => rotated,
+    };
+    let client = client_of(&app.trusted, peer, &headers);
+    let audit = AuditRecord::key_rotated(
+        flow.policy(),
+        &who,
+        &rotated.record.id,
+        &rotated.retired.id,
+        &company,
+        now,
+    )
+    .with_client(client.ip())
+    .with_decision_id((app.decision_ids)(now));
+    app.store.audit(&audit).await?;
+    let retires_at = maybe(rotated.retired.retires_at);
+    let extra = [
+        ("replaces", serde_json::json!(rotated.retired.id)),
+        ("replaced_key_retires_at", retires_at),
+    ];
+    Ok(secret_json(
+        StatusCode::CREATED,
+        created_key_body(&rotated.key, &rotated.record, &extra),
+    ))
 }
 
 async fn revoke_key(

@@ -3,9 +3,12 @@
 //! holds it. Each refusal is the policy's `human_only`, in the 403 and in the audit
 //! log; the key's creation is recorded with who created it and the new key's id.
 
-use crate::fixture::{Backend, Fixture, bearer};
+use crate::fixture::{Backend, Fixture, Stores, TestClock, bearer};
 
-on_both_stores!(a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder,);
+on_both_stores!(
+    a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder,
+    an_expiring_key_stops_at_its_expiry_and_a_rotated_one_after_its_grace_period,
+);
 
 async fn send(
     http: &reqwest::Client,
@@ -174,5 +177,228 @@ async fn a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder(backend: B
         "{ids:?}"
     );
     assert!(!log.to_string().contains(&leaked), "never the key itself");
+    f.stop().await;
+}
+
+/// The `WWW-Authenticate` description and status of a request with `key`.
+async fn with_key(http: &reqwest::Client, f: &Fixture, key: &str) -> (u16, String) {
+    let r = http
+        .get(f.url("/fabric/api/flows"))
+        .header("authorization", key)
+        .send()
+        .await
+        .unwrap();
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), challenge)
+}
+
+async fn an_expiring_key_stops_at_its_expiry_and_a_rotated_one_after_its_grace_period(
+    backend: Backend,
+) {
+    use reqwest::Method;
+    let clock = TestClock::frozen(crate::fixture::FROZEN_AT);
+    let f = Fixture::with(Stores::on(backend, "keys-dated"), clock, |_| {}).await;
+    let http = reqwest::Client::new();
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let create = |body: serde_json::Value| {
+        send(
+            &http,
+            &f,
+            &ann,
+            Method::POST,
+            "/fabric/api/api-keys",
+            Some(body),
+        )
+    };
+
+    // Expiry: validated, listed, and refused from its instant on with its own words.
+    for bad in [0, 731] {
+        let (status, errors) =
+            create(serde_json::json!({"label": "ci", "expires_in_days": bad})).await;
+        assert_eq!(status, 422, "{errors}");
+        assert!(errors["errors"]["expires_in_days"].is_array(), "{errors}");
+    }
+    let (status, ci) = create(serde_json::json!({"label": "ci", "expires_in_days": 1})).await;
+    assert_eq!(status, 201, "{ci}");
+    let ci_key = ci["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ci["expires_at"], "2026-11-19T11:06:40Z",
+        "a day after the clock"
+    );
+    assert_eq!(ci["retires_at"], serde_json::Value::Null);
+    let (status, plain) = create(serde_json::json!({"label": "erp"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        plain["expires_at"],
+        serde_json::Value::Null,
+        "none by default"
+    );
+    let erp_key = plain["key"].as_str().unwrap().to_owned();
+    let erp_id = plain["id"].as_str().unwrap().to_owned();
+    assert_eq!(with_key(&http, &f, &ci_key).await.0, 200);
+    f.clock.advance(86_400 - 1);
+    assert_eq!(with_key(&http, &f, &ci_key).await.0, 200, "a second before");
+    f.clock.advance(1);
+    let (status, challenge) = with_key(&http, &f, &ci_key).await;
+    assert_eq!(status, 401);
+    assert!(
+        challenge.contains(r#"error_description="The API key expired""#),
+        "{challenge}"
+    );
+    assert_eq!(
+        with_key(&http, &f, &erp_key).await.0,
+        200,
+        "the other key lives on"
+    );
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+
+    // Rotation: the successor for the same api-user, both keys for the grace period.
+    let rotate = format!("/fabric/api/api-keys/{erp_id}/rotate");
+    let (status, errors) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        &rotate,
+        Some(serde_json::json!({"grace_secs": 30 * 86_400 + 1})),
+    )
+    .await;
+    assert_eq!(status, 422, "{errors}");
+    let (status, next) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        &rotate,
+        Some(serde_json::json!({"grace_secs": 3600})),
+    )
+    .await;
+    assert_eq!(status, 201, "{next}");
+    let next_key = next["key"].as_str().unwrap().to_owned();
+    let next_id = next["id"].as_str().unwrap().to_owned();
+    assert_eq!(next["replaces"], erp_id.as_str());
+    assert_eq!(next["user"], plain["user"], "the same api-user");
+    assert_eq!(next["label"], "erp");
+    assert_eq!(next["replaced_key_retires_at"], "2026-11-19T12:06:40Z");
+    let (status, conflict) = send(&http, &f, &ann, Method::POST, &rotate, None).await;
+    assert_eq!(status, 409, "rotated once: {conflict}");
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/api-keys/key_nope/rotate",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, refused) = send(
+        &http,
+        &f,
+        &next_key,
+        Method::POST,
+        &format!("/fabric/api/api-keys/{next_id}/rotate"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["reason"]["kind"].as_str()),
+        (403, Some("human_only")),
+        "a key rotates no key"
+    );
+    assert_eq!(with_key(&http, &f, &erp_key).await.0, 200);
+    assert_eq!(with_key(&http, &f, &next_key).await.0, 200);
+    let (_, listed) = send(&http, &f, &ann, Method::GET, "/fabric/api/api-keys", None).await;
+    let old = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == erp_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(old["retires_at"], "2026-11-19T12:06:40Z", "{listed}");
+    f.clock.advance(3599);
+    assert_eq!(
+        with_key(&http, &f, &erp_key).await.0,
+        200,
+        "a second before"
+    );
+    f.clock.advance(1);
+    let (status, challenge) = with_key(&http, &f, &erp_key).await;
+    assert_eq!(status, 401);
+    assert!(
+        challenge.contains("The API key was rotated and has retired"),
+        "{challenge}"
+    );
+    assert_eq!(with_key(&http, &f, &next_key).await.0, 200);
+
+    // Deleting the retired key leaves its successor's api-user in place.
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::DELETE,
+        &format!("/fabric/api/api-keys/{erp_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        with_key(&http, &f, &next_key).await.0,
+        200,
+        "the successor still acts"
+    );
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::DELETE,
+        &format!("/fabric/api/api-keys/{next_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(with_key(&http, &f, &next_key).await.0, 401);
+
+    // The audit log names both keys of the rotation, and each failure by its kind.
+    let (_, log) = send(
+        &http,
+        &f,
+        &ann,
+        Method::GET,
+        "/fabric/api/audit-logs?kind=key_created",
+        None,
+    )
+    .await;
+    let rotation = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reason"]["replaces"].is_string())
+        .unwrap()
+        .clone();
+    assert_eq!(rotation["reason"]["key_id"], next_id.as_str(), "{rotation}");
+    assert_eq!(rotation["reason"]["replaces"], erp_id.as_str());
+    assert_eq!(rotation["principal"]["user"], "ann");
+    // A 401 belongs to no company's log (nobody could be told apart from a guess),
+    // so the records are read from the store.
+    let records = f.server.db().audit_records().await.unwrap();
+    let failures: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["reason"]["failure"].as_str())
+        .collect();
+    assert!(
+        failures.contains(&"key_expired") && failures.contains(&"key_retired"),
+        "{failures:?}"
+    );
+    let log = serde_json::Value::Array(records.clone());
+    for secret in [&ci_key, &erp_key, &next_key] {
+        assert!(!log.to_string().contains(secret.as_str()));
+    }
     f.stop().await;
 }
