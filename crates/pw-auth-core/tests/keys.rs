@@ -142,6 +142,11 @@ fn lifetimes_and_grace_periods_have_bounds() {
         MAX_KEY_LIFETIME_SECS
     );
     assert!(KeyLifetime::from_days(u64::MAX).is_err());
+    // Thirty days of grace, and two years of life, at most: the documented bounds.
+    assert!(RotationGrace::from_secs(2_592_000).is_ok());
+    assert!(RotationGrace::from_secs(2_592_001).is_err());
+    assert!(KeyLifetime::from_secs(63_072_000).is_ok());
+    assert!(KeyLifetime::from_secs(63_072_001).is_err());
     assert_eq!(RotationGrace::from_secs(0).unwrap().as_secs(), 0);
     assert_eq!(RotationGrace::DAY.as_secs(), 86_400);
     assert_eq!(
