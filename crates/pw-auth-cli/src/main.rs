@@ -98,8 +98,9 @@ enum PolicyCommand {
         file: String,
     },
     /// Run a file of expected decisions (JSON Lines: `role` or `custom_role`,
-    /// `action`, `tier`, `place`, `expect`, and optionally the reason's kind) against
-    /// a policy; every failing case is printed with what the policy decides.
+    /// `action`, `tier`, `place`, `expect`, and optionally the reason's kind and, for
+    /// an `api-user`, the key's `scope`) against a policy; every failing case is
+    /// printed with what the policy decides.
     ///
     /// Exit status: 0 every case held, 3 some failed, 1 bad input.
     Test {

@@ -307,7 +307,8 @@ impl Authenticator {
             user.company.clone(),
             record.id.clone(),
             deadline,
-        ))
+        )
+        .with_scope(record.scope.clone().map(std::sync::Arc::new)))
     }
 
     /// Authenticates a bearer token. `record` is what the caller found by

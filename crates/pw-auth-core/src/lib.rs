@@ -36,6 +36,7 @@
 //! |---|---|
 //! | mint an API key (its record, its api-user, the key shown once) | [`mint_api_key`], [`KeyLabel`] |
 //! | give a key an expiry, rotate it with overlap | [`MintedApiKey::expiring`], [`rotate_api_key`] |
+//! | narrow a key to a scope | [`KeyScope`], [`MintedApiKey::scoped`] |
 //! | issue a token after checking a password | [`issue_token`], [`ExpiresIn`] |
 //! | revoke a key or a token | [`ApiKeyRecord::revoke`], [`TokenRecord`] |
 //! | authenticate a credential against looked-up records | [`Authenticator`], [`Lookup`]; with a synchronous store, [`RecordStore`] and [`Authenticator::authenticate`] |
@@ -72,6 +73,7 @@ mod principal;
 pub mod review;
 mod role;
 mod rotate;
+mod scope;
 mod secret;
 mod stamp;
 mod tier;
@@ -118,6 +120,7 @@ pub use rotate::{
     KeyLifetime, KeyLifetimeError, MAX_KEY_LIFETIME_SECS, MAX_ROTATION_GRACE_SECS,
     MIN_KEY_LIFETIME_SECS, RotateError, RotatedApiKey, RotationGrace, rotate_api_key,
 };
+pub use scope::{KeyScope, MAX_SCOPE_ENTRIES, ScopeError};
 pub use secret::{
     API_KEY_PREFIX, AccessToken, AccessTokenRef, ApiKey, ApiKeyError, ApiKeyRef, BadChar,
     Credential, CredentialRef, MAX_API_KEY_LEN, MAX_PASSWORD_LEN, MAX_TOKEN_LEN, Password,

@@ -165,6 +165,10 @@ pub struct ApiKeyRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub retires_at: Option<OffsetDateTime>,
+    /// What the key may do within its api-user's permissions, if it was narrowed
+    /// ([`MintedApiKey::scoped`]); none: all its api-user may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::scope::KeyScope>,
 }
 
 /// Revoking a key that is already revoked.
@@ -273,6 +277,7 @@ pub fn mint_api_key(
             revoked_at: None,
             expires_at: None,
             retires_at: None,
+            scope: None,
         },
         user: UserRecord::active(user_id, company.clone(), Role::ApiUser),
         key,

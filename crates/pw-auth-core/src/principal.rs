@@ -2,12 +2,15 @@
 //! authenticated. A [`Principal`] is made by authentication only
 //! ([`crate::Authenticator`]); its invariants hold by construction.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::lifetime::Leeway;
 use crate::role::{CustomRoleName, Level, Role};
+use crate::scope::KeyScope;
 
 /// How a principal authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -72,6 +75,8 @@ pub struct Principal {
     /// API key that neither expires nor retires (the platform's keys do not expire)
     /// or a deadline past the end of the calendar.
     deadline: Option<OffsetDateTime>,
+    /// An API key's scope, if it was narrowed: checked after the role.
+    scope: Option<Arc<KeyScope>>,
 }
 
 impl Principal {
@@ -90,7 +95,21 @@ impl Principal {
             custom_role: None,
             method: AuthMethod::ApiKey { key_id },
             deadline,
+            scope: None,
         }
+    }
+
+    /// The same API-key principal narrowed to `scope`.
+    pub(crate) fn with_scope(mut self, scope: Option<Arc<KeyScope>>) -> Principal {
+        if matches!(self.method, AuthMethod::ApiKey { .. }) {
+            self.scope = scope;
+        }
+        self
+    }
+
+    /// The scope its API key was narrowed to, if any.
+    pub fn key_scope(&self) -> Option<&KeyScope> {
+        self.scope.as_deref()
     }
 
     /// The principal behind a bearer token, with the role of the user whose
@@ -118,6 +137,7 @@ impl Principal {
                 expires_at,
             },
             deadline: expires_at.checked_add(leeway),
+            scope: None,
         })
     }
 

@@ -264,3 +264,197 @@ fn a_record_without_the_new_dates_reads_and_writes_as_before() {
     let back: ApiKeyRecord = serde_json::from_value(v).unwrap();
     assert_eq!(back, rotated.retired);
 }
+
+/// Any scope over the default policy's actions and areas (valid or not: the engine
+/// must narrow whatever a record holds).
+fn any_scope() -> impl Strategy<Value = KeyScope> {
+    let actions: Vec<String> = policy().actions().map(|a| a.id().to_owned()).collect();
+    let areas: Vec<String> = policy().areas().map(str::to_owned).collect();
+    (
+        prop::sample::subsequence(actions.clone(), 0..=4),
+        prop::sample::subsequence(areas.clone(), 0..=4),
+        prop::sample::subsequence(areas, 0..=4),
+        prop::option::of("[a-z]{1,6}\\.[a-z]{1,6}"),
+    )
+        .prop_map(|(mut actions, view, edit, stray)| {
+            actions.extend(stray);
+            KeyScope {
+                actions,
+                view,
+                edit,
+            }
+        })
+}
+
+/// The principal of a key `scope` narrows, minted and authenticated the real way.
+fn key_principal(home: &CompanyId, scope: Option<KeyScope>) -> Principal {
+    let random: Vec<u8> = (1..=16).collect();
+    let mut m = mint_api_key(home, label(), &random, NOW).unwrap();
+    if let Some(scope) = scope {
+        m = m.scoped(scope);
+    }
+    Authenticator::default()
+        .api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), NOW)
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// A scope only narrows: a scoped key is allowed exactly what the same key
+    /// unscoped is allowed and the scope names, and never more than a manager.
+    #[test]
+    fn a_scoped_keys_decisions_are_the_unscoped_keys_within_the_scope(
+        scope in any_scope(), action in any_action(), home in any_company(),
+        target in any_company(), tier in any_tier(), ctx in any_context(),
+    ) {
+        let policy = policy();
+        let req = request(&action, &target, tier, &ctx);
+        let scoped = authorize(policy, &key_principal(&home, Some(scope.clone())), &req, NOW);
+        let unscoped = authorize(policy, &key_principal(&home, None), &req, NOW);
+        let manager = authorize(policy, &principal(Role::Manager, &home), &req, NOW);
+        let named = policy.action(&action).is_some_and(|a| scope.allows(a));
+        prop_assert_eq!(scoped.is_allowed(), unscoped.is_allowed() && named);
+        prop_assert!(!scoped.is_allowed() || manager.is_allowed());
+        if unscoped.is_allowed() && !named {
+            let kind = policy.action(&action).unwrap().kind();
+            prop_assert_eq!(scoped.reason(), Reason::OutsideKeyScope { action_kind: kind });
+        }
+        if !unscoped.is_allowed() {
+            prop_assert_eq!(scoped.reason(), unscoped.reason(), "a refusal keeps its reason");
+        }
+    }
+}
+
+#[test]
+fn a_scope_is_checked_against_the_policy_when_a_key_is_minted() {
+    let policy = policy();
+    let scope = |actions: &[&str], view: &[&str], edit: &[&str]| KeyScope {
+        actions: actions.iter().map(|s| (*s).to_owned()).collect(),
+        view: view.iter().map(|s| (*s).to_owned()).collect(),
+        edit: edit.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    assert_eq!(
+        scope(&["flows.deploy"], &["flows"], &["lookups"]).check(policy),
+        Ok(())
+    );
+    assert_eq!(scope(&[], &[], &[]).check(policy), Err(ScopeError::Empty));
+    assert_eq!(
+        scope(&["flows.launch"], &[], &[]).check(policy),
+        Err(ScopeError::UnknownAction {
+            action: "flows.launch".into()
+        })
+    );
+    for never in [
+        "api-keys.create",
+        "blueprints.publish",
+        "users.create-administrator",
+    ] {
+        assert_eq!(
+            scope(&[never], &[], &[]).check(policy),
+            Err(ScopeError::NeverAllowed {
+                action: never.into()
+            }),
+            "{never}"
+        );
+    }
+    assert_eq!(
+        scope(&[], &["flow"], &[]).check(policy),
+        Err(ScopeError::UnknownArea {
+            area: "flow".into()
+        })
+    );
+    assert_eq!(
+        scope(&[], &[], &["Flows"]).check(policy),
+        Err(ScopeError::UnknownArea {
+            area: "Flows".into()
+        })
+    );
+    let many = KeyScope {
+        view: vec!["flows".to_owned(); MAX_SCOPE_ENTRIES + 1],
+        ..KeyScope::default()
+    };
+    assert_eq!(
+        many.check(policy),
+        Err(ScopeError::TooLarge {
+            list: "view",
+            len: MAX_SCOPE_ENTRIES + 1
+        })
+    );
+    let at_most = KeyScope {
+        edit: vec!["flows".to_owned(); MAX_SCOPE_ENTRIES],
+        ..KeyScope::default()
+    };
+    assert_eq!(at_most.check(policy), Ok(()));
+    insta::assert_snapshot!(
+        ScopeError::NeverAllowed { action: "api-keys.create".into() },
+        @"the scope names `api-keys.create`, which an api key may never do"
+    );
+}
+
+#[test]
+fn a_scope_travels_with_the_record_and_its_rotation() {
+    let acme = company("acme");
+    let scope = KeyScope {
+        view: vec!["flows".into()],
+        ..KeyScope::default()
+    };
+    let m = mint_api_key(&acme, label(), &(1..=16).collect::<Vec<u8>>(), NOW)
+        .unwrap()
+        .scoped(scope.clone());
+    let v = serde_json::to_value(&m.record).unwrap();
+    assert_eq!(v["scope"], serde_json::json!({"view": ["flows"]}));
+    let back: ApiKeyRecord = serde_json::from_value(v).unwrap();
+    assert_eq!(back.scope.as_ref(), Some(&scope));
+    let r = rotate_api_key(
+        &m.record,
+        &(2..=17).collect::<Vec<u8>>(),
+        NOW,
+        RotationGrace::DAY,
+    )
+    .unwrap();
+    assert_eq!(r.record.scope.as_ref(), Some(&scope));
+    let p = Authenticator::default()
+        .api_key(&r.key, Lookup::Found(&r.record), Some(&m.user), NOW)
+        .unwrap();
+    assert_eq!(p.key_scope(), Some(&scope));
+    let unscoped = mint_api_key(&acme, label(), &(3..=18).collect::<Vec<u8>>(), NOW).unwrap();
+    assert!(
+        serde_json::to_value(&unscoped.record)
+            .unwrap()
+            .get("scope")
+            .is_none()
+    );
+}
+
+#[test]
+fn case_files_decide_scoped_keys() {
+    let policy = policy();
+    let cases = r#"
+{"role": "api-user", "scope": {"view": ["flows"], "edit": ["flows"]}, "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "allow"}
+{"role": "api-user", "scope": {"view": ["flows"]}, "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "outside_key_scope"}
+{"role": "api-user", "scope": {"edit": ["scripts"]}, "action": "scripts.create", "tier": "standard", "place": "own_company", "expect": "deny", "reason": "tier_excludes"}
+{"role": "api-user", "scope": {"view": ["flows"]}, "action": "flows.view", "tier": "trial", "place": "linked_with_grant", "expect": "deny", "reason": "api_user_own_company_only"}
+{"role": "api-user", "scope": {"view": ["flows"]}, "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "deny"}
+"#;
+    let report = policy.run_cases(cases).unwrap();
+    assert_eq!(report.cases, 5);
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].line, 6);
+    assert_eq!(report.failures[0].actual.reason.kind(), "allowed");
+    let manager = r#"{"role": "manager", "scope": {"view": ["flows"]}, "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "allow"}"#;
+    assert_eq!(
+        policy.run_cases(manager).unwrap_err(),
+        review::CaseError::ScopeWithoutKey { line: 1 }
+    );
+    let unknown = r#"{"role": "api-user", "scope": {"actions": ["flows.fly"]}, "action": "flows.view", "tier": "trial", "place": "own_company", "expect": "deny"}"#;
+    assert_eq!(
+        policy.run_cases(unknown).unwrap_err(),
+        review::CaseError::Scope {
+            line: 1,
+            error: ScopeError::UnknownAction {
+                action: "flows.fly".into()
+            }
+        }
+    );
+}

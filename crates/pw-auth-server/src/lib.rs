@@ -12,7 +12,7 @@
 //! | `POST /fabric/api/login` | — | `{"username", "password"}` → `{"message", "token", "expires_in"}` |
 //! | `POST /fabric/api/logout` | `company.view` | revokes the bearer token it is sent with |
 //! | `GET /fabric/api/api-keys` | `api-keys.list` | the company's keys (never a key or digest) |
-//! | `POST /fabric/api/api-keys` | `api-keys.create` | `{"label", "expires_in_days"?}` → 201, the new key shown once |
+//! | `POST /fabric/api/api-keys` | `api-keys.create` | `{"label", "expires_in_days"?, "scope"?}` → 201, the new key shown once |
 //! | `POST /fabric/api/api-keys/{id}/rotate` | `api-keys.create` | `{"grace_secs"?}` → 201, the successor shown once; the old key retires after the grace period (a day by default) |
 //! | `POST /fabric/api/api-keys/{id}/revoke` | `api-keys.revoke` | |
 //! | `DELETE /fabric/api/api-keys/{id}` | `api-keys.delete` | 204 |

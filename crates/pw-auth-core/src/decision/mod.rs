@@ -150,6 +150,15 @@ fn evaluate(
             feature,
         };
     }
+    // Last: a key's scope only narrows what would otherwise be allowed, so every
+    // other refusal keeps its reason.
+    if let Some(scope) = principal.key_scope()
+        && !scope.allows(action)
+    {
+        return Reason::OutsideKeyScope {
+            action_kind: action.kind(),
+        };
+    }
     Reason::Allowed {
         min_role: action.requirement(),
         feature: action.feature(),
@@ -240,6 +249,9 @@ pub(crate) fn examples() -> Vec<Reason> {
             role: Role::ApiUser,
         },
         HumanOnly,
+        OutsideKeyScope {
+            action_kind: ActionKind::Edit,
+        },
         RoleTooLow {
             required: Level::Manager,
             role: Role::ReadOnly,

@@ -15,7 +15,7 @@ use super::*;
 /// that failed. Checks run in this order, and the first that fails is the reason:
 /// the principal's validity, the action, the company, the action's scope (only by
 /// grant, or only in the own company), the role, whether an API key may do it at
-/// all, the tier.
+/// all, the tier, and last an API key's scope (which only narrows).
 ///
 /// Deliberately not `#[non_exhaustive]`: a caller that matches on reasons should
 /// have to handle a new one. [`Reason::kind`] is the stable code of each variant, the
@@ -84,6 +84,12 @@ pub enum Reason {
     /// `human_only` (by default, creating, revoking and deleting keys and creating
     /// and updating users), so that a credential cannot mint credentials.
     HumanOnly,
+    /// The API key was narrowed to a scope that does not allow the action (its
+    /// api-user's role would).
+    OutsideKeyScope {
+        /// Whether the action views or edits.
+        action_kind: ActionKind,
+    },
     /// The principal's role is below the action's requirement.
     RoleTooLow {
         /// The level required.
@@ -163,6 +169,7 @@ impl Reason {
             Reason::PlatformSupportOnly => "platform_support_only",
             Reason::AdministratorOnly { .. } => "administrator_only",
             Reason::HumanOnly => "human_only",
+            Reason::OutsideKeyScope { .. } => "outside_key_scope",
             Reason::RoleTooLow { .. } => "role_too_low",
             Reason::UnknownCustomRole => "unknown_custom_role",
             Reason::CustomRoleLacks { .. } => "custom_role_lacks",
@@ -244,6 +251,10 @@ impl fmt::Display for Reason {
                 "only an administrator may do this; the principal is {role}"
             ),
             Reason::HumanOnly => f.write_str("only a person may do this, never an api key"),
+            Reason::OutsideKeyScope { action_kind } => {
+                let kind = kind_word(action_kind);
+                write!(f, "the api key's scope does not allow this {kind} action")
+            }
             Reason::RoleTooLow { required, role } => write!(
                 f,
                 "the action requires {required} or above; the principal is {role}"

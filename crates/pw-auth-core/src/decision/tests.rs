@@ -196,6 +196,7 @@ fn reasons_have_one_code_and_read_as_sentences() {
     Deny   platform_support_only          nobody in a company may do this, only platform support
     Deny   administrator_only             only an administrator may do this; the principal is api-user
     Deny   human_only                     only a person may do this, never an api key
+    Deny   outside_key_scope              the api key's scope does not allow this edit action
     Deny   role_too_low                   the action requires manager or above; the principal is read-only
     Deny   unknown_custom_role            the principal's custom role is not in the policy
     Deny   custom_role_lacks              the custom role does not toggle edit on this area

@@ -4,16 +4,18 @@
 //! ```text
 //! {"role": "manager", "action": "flows.deploy", "tier": "professional", "place": "own_company", "expect": "allow"}
 //! {"custom_role": "ops", "action": "flows.edit", "tier": "enterprise", "place": "own_company", "expect": "deny", "reason": "custom_role_lacks"}
+//! {"role": "api-user", "scope": {"view": ["flows"]}, "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "outside_key_scope"}
 //! ```
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::table::{Cell, Place, Subject, Verdict};
+use super::table::{Cell, Place, Subject, Verdict, scoped_key};
 use crate::decision::Effect;
 use crate::policy::Policy;
 use crate::role::{CustomRoleName, Role};
+use crate::scope::{KeyScope, ScopeError};
 use crate::tier::Tier;
 
 /// One expected decision, as written in a cases file.
@@ -24,6 +26,9 @@ struct CaseSpec {
     role: Option<String>,
     #[serde(default)]
     custom_role: Option<String>,
+    /// For `"role": "api-user"`: the key's scope, as a key would be minted with.
+    #[serde(default)]
+    scope: Option<KeyScope>,
     action: String,
     tier: Tier,
     place: Place,
@@ -72,6 +77,20 @@ pub enum CaseError {
         line: usize,
         /// The name given.
         name: String,
+    },
+    /// A case gives a scope to a subject that is not an API key's api-user.
+    #[error("line {line}: only an api key (`\"role\": \"api-user\"`) has a scope")]
+    ScopeWithoutKey {
+        /// The line.
+        line: usize,
+    },
+    /// A case's scope is not one a key could be minted with for this policy.
+    #[error("line {line}: {error}")]
+    Scope {
+        /// The line.
+        line: usize,
+        /// What is wrong with the scope.
+        error: ScopeError,
     },
     /// An action the policy does not define.
     #[error("line {line}: the policy has no action `{action}`")]
@@ -159,6 +178,8 @@ impl Policy {
     /// let cases = r#"
     /// {"role": "manager", "action": "flows.deploy", "tier": "professional", "place": "own_company", "expect": "allow"}
     /// {"role": "api-user", "action": "blueprints.publish", "tier": "enterprise", "place": "own_company", "expect": "deny", "reason": "administrator_only"}
+    /// {"role": "api-user", "scope": {"actions": ["flows.deploy"]}, "action": "flows.deploy", "tier": "trial", "place": "own_company", "expect": "allow"}
+    /// {"role": "api-user", "scope": {"actions": ["flows.deploy"]}, "action": "flows.edit", "tier": "trial", "place": "own_company", "expect": "deny", "reason": "outside_key_scope"}
     /// "#;
     /// let report = Policy::default_policy().run_cases(cases)?;
     /// assert!(report.passed(), "{:?}", report.failures);
@@ -229,6 +250,18 @@ impl Policy {
                     action: case.action,
                 });
             };
+            let verdict = match case.scope {
+                None => cell.verdict,
+                Some(_) if subject != Subject::Role(Role::ApiUser) => {
+                    return Err(CaseError::ScopeWithoutKey { line });
+                }
+                Some(scope) => {
+                    scope
+                        .check(self)
+                        .map_err(|error| CaseError::Scope { line, error })?;
+                    self.verdict(&scoped_key(scope), &case.action, case.tier, case.place)
+                }
+            };
             report.cases = report.cases.saturating_add(1);
             let expected = match case.expect {
                 Expect::Allow => Effect::Allow,
@@ -237,8 +270,8 @@ impl Policy {
             let reason_ok = case
                 .reason
                 .as_deref()
-                .is_none_or(|r| r == cell.verdict.reason.kind() || r == cell.verdict.code());
-            if cell.verdict.effect != expected || !reason_ok {
+                .is_none_or(|r| r == verdict.reason.kind() || r == verdict.code());
+            if verdict.effect != expected || !reason_ok {
                 report.failures.push(CaseFailure {
                     line,
                     subject,
@@ -246,7 +279,7 @@ impl Policy {
                     tier: case.tier,
                     place: case.place,
                     expected: (expected, case.reason.clone()),
-                    actual: cell.verdict,
+                    actual: verdict,
                 });
             }
         }

@@ -16,6 +16,7 @@ use crate::lifetime::Leeway;
 use crate::policy::Policy;
 use crate::principal::Principal;
 use crate::role::{CustomRoleName, Role};
+use crate::scope::KeyScope;
 use crate::tier::Tier;
 
 /// Who a row of the table is about: a standard role (the api-user with its API key,
@@ -163,6 +164,50 @@ fn subjects(policy: &Policy) -> Vec<Subject> {
         .collect()
 }
 
+/// The company the table's principals belong to.
+const HOME: &str = "home";
+/// The company linked to [`HOME`].
+const LINKED: &str = "linked";
+
+/// The principal a scoped API key of [`HOME`] is decided as.
+pub(super) fn scoped_key(scope: KeyScope) -> Principal {
+    Principal::api_key(
+        UserId::known("table-user"),
+        CompanyId::known(HOME),
+        ApiKeyId::known("table-key"),
+        None,
+    )
+    .with_scope(Some(std::sync::Arc::new(scope)))
+}
+
+impl Policy {
+    /// What this policy decides for `principal` (of [`HOME`]) asking for `action` on
+    /// `tier` at `place`.
+    pub(super) fn verdict(
+        &self,
+        principal: &Principal,
+        action: &str,
+        tier: Tier,
+        place: Place,
+    ) -> Verdict {
+        let home = CompanyId::known(HOME);
+        let linked = CompanyId::known(LINKED);
+        let grants = [linked.clone()];
+        let request = match place {
+            Place::OwnCompany => Request::new(action, &home, tier),
+            Place::LinkedWithGrant => Request::new(action, &linked, tier)
+                .with_parent(&home)
+                .with_grants(&grants),
+            Place::LinkedWithoutGrant => Request::new(action, &linked, tier).with_parent(&home),
+        };
+        let decision = authorize(self, principal, &request, AT);
+        Verdict {
+            effect: decision.effect(),
+            reason: decision.reason(),
+        }
+    }
+}
+
 /// The principal a subject is decided as.
 fn principal(subject: &Subject, home: &CompanyId) -> Option<Principal> {
     let user = UserId::known("table-user");
@@ -198,9 +243,7 @@ impl Policy {
     /// The whole decision table (see [`DecisionTable`]): for every standard and
     /// custom role, action, tier and place, what [`authorize`] decides.
     pub fn decision_table(&self) -> DecisionTable {
-        let home = CompanyId::known("home");
-        let linked = CompanyId::known("linked");
-        let grants = [linked.clone()];
+        let home = CompanyId::known(HOME);
         let subjects: Vec<(Subject, Option<Principal>)> = subjects(self)
             .into_iter()
             .map(|s| {
@@ -212,31 +255,18 @@ impl Policy {
         for place in Place::ALL {
             for tier in Tier::ALL {
                 for action in self.actions() {
-                    let request = match place {
-                        Place::OwnCompany => Request::new(action.id(), &home, tier),
-                        Place::LinkedWithGrant => Request::new(action.id(), &linked, tier)
-                            .with_parent(&home)
-                            .with_grants(&grants),
-                        Place::LinkedWithoutGrant => {
-                            Request::new(action.id(), &linked, tier).with_parent(&home)
-                        }
-                    };
                     for (subject, principal) in &subjects {
                         // Every subject has a principal (the constructors refuse only
                         // an api-user bearer or custom role, never built here).
                         let Some(principal) = principal else {
                             continue;
                         };
-                        let decision = authorize(self, principal, &request, AT);
                         cells.push(Cell {
                             subject: subject.clone(),
                             action: action.id().to_owned(),
                             tier,
                             place,
-                            verdict: Verdict {
-                                effect: decision.effect(),
-                                reason: decision.reason(),
-                            },
+                            verdict: self.verdict(principal, action.id(), tier, place),
                         });
                     }
                 }

@@ -13,8 +13,8 @@ use pw_auth_axum::{
     ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
 };
 use pw_auth_core::{
-    ApiKeyId, AuditRecord, KeyLabel, KeyLifetime, MAX_KEY_LIFETIME_SECS, RotateError,
-    RotationGrace, mint_api_key,
+    ApiKeyId, AuditRecord, KeyLabel, KeyLifetime, KeyScope, MAX_KEY_LIFETIME_SECS, Policy,
+    RotateError, RotationGrace, mint_api_key,
 };
 use zeroize::Zeroizing;
 
@@ -60,18 +60,39 @@ async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Handl
     ))
 }
 
-/// A key creation's body: its label and optional lifetime in days.
+/// A key creation's body: its label, optional lifetime in days and optional scope.
 #[derive(serde::Deserialize)]
 struct Create {
     label: Option<String>,
     expires_in_days: Option<u64>,
+    scope: Option<serde_json::Value>,
 }
 
-/// The label and lifetime of a key creation's body, or the field at fault and its
-/// validation message.
-fn creation_of(body: &[u8]) -> Result<(KeyLabel, Option<KeyLifetime>), (&'static str, String)> {
+/// What a key creation asks for.
+struct Creation {
+    label: KeyLabel,
+    lifetime: Option<KeyLifetime>,
+    scope: Option<KeyScope>,
+}
+
+/// The label, lifetime and scope of a key creation's body (the scope checked against
+/// `policy`), or the field at fault and its validation message.
+fn creation_of(body: &[u8], policy: &Policy) -> Result<Creation, (&'static str, String)> {
     let parsed: Create = serde_json::from_slice(body)
         .map_err(|_| ("body", "the body must be a JSON object".to_owned()))?;
+    let scope = match parsed.scope {
+        None => None,
+        Some(v) => {
+            let scope: KeyScope = serde_json::from_value(v).map_err(|_| {
+                (
+                    "scope",
+                    "the scope is an object of `actions`, `view` and `edit` lists".to_owned(),
+                )
+            })?;
+            scope.check(policy).map_err(|e| ("scope", e.to_string()))?;
+            Some(scope)
+        }
+    };
     let label = parsed
         .label
         .ok_or_else(|| ("label", "the label field is required".to_owned()))?;
@@ -85,7 +106,11 @@ fn creation_of(body: &[u8]) -> Result<(KeyLabel, Option<KeyLifetime>), (&'static
             )
         })?),
     };
-    Ok((label, lifetime))
+    Ok(Creation {
+        label,
+        lifetime,
+        scope,
+    })
 }
 
 /// The grace period of a rotation's body (`{"grace_secs": …}`; none, or no body: a
@@ -123,7 +148,7 @@ async fn create_key(
     let body = read_body(&app, body, MAX_KEY_BODY_LEN)
         .await
         .map_err(|refused| ApiError::Answer(refused.into_response()))?;
-    let (label, lifetime) = creation_of(&body).map_err(|(field, message)| {
+    let creation = creation_of(&body, flow.policy()).map_err(|(field, message)| {
         let errors = std::collections::BTreeMap::from([(field.to_owned(), vec![message])]);
         ApiError::Answer(outcome_response(
             &responder.validation("The given data was invalid.", &errors),
@@ -132,8 +157,11 @@ async fn create_key(
     let random = Zeroizing::new(app.random_bytes()?);
     let now = app.now();
     let internal = |e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e);
-    let mut minted = mint_api_key(&company, label, &*random, now).map_err(internal)?;
-    if let Some(lifetime) = lifetime {
+    let mut minted = mint_api_key(&company, creation.label, &*random, now).map_err(internal)?;
+    if let Some(scope) = creation.scope {
+        minted = minted.scoped(scope);
+    }
+    if let Some(lifetime) = creation.lifetime {
         minted = minted
             .expiring(lifetime)
             .map_err(|e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e))?;

@@ -8,6 +8,7 @@ use crate::fixture::{Backend, Fixture, Stores, TestClock, bearer};
 on_both_stores!(
     a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder,
     an_expiring_key_stops_at_its_expiry_and_a_rotated_one_after_its_grace_period,
+    a_scoped_key_does_only_what_its_scope_names,
 );
 
 async fn send(
@@ -400,5 +401,122 @@ async fn an_expiring_key_stops_at_its_expiry_and_a_rotated_one_after_its_grace_p
     for secret in [&ci_key, &erp_key, &next_key] {
         assert!(!log.to_string().contains(secret.as_str()));
     }
+    f.stop().await;
+}
+
+async fn a_scoped_key_does_only_what_its_scope_names(backend: Backend) {
+    use reqwest::Method;
+    let f = Fixture::start(backend, "keys-scoped").await;
+    let http = reqwest::Client::new();
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let create = |body: serde_json::Value| {
+        send(
+            &http,
+            &f,
+            &ann,
+            Method::POST,
+            "/fabric/api/api-keys",
+            Some(body),
+        )
+    };
+    // A scope is checked against the policy: never a silent grant.
+    for (scope, says) in [
+        (
+            serde_json::json!({"actions": ["flows.launch"]}),
+            "flows.launch",
+        ),
+        (
+            serde_json::json!({"actions": ["api-keys.create"]}),
+            "never do",
+        ),
+        (serde_json::json!({"view": ["flow"]}), "area `flow`"),
+        (serde_json::json!({}), "allows nothing"),
+        (serde_json::json!({"edit": "flows"}), "lists"),
+        (serde_json::json!({"admin": true}), "lists"),
+    ] {
+        let (status, errors) = create(serde_json::json!({"label": "x", "scope": scope})).await;
+        assert_eq!(status, 422, "{scope}: {errors}");
+        let message = errors["errors"]["scope"][0].as_str().unwrap();
+        assert!(message.contains(says), "{scope}: {message}");
+    }
+    let scope = serde_json::json!({"actions": ["flows.deploy"], "view": ["flows"]});
+    let (status, made) = create(serde_json::json!({"label": "deployer", "scope": scope})).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["scope"], scope);
+    let key = made["key"].as_str().unwrap().to_owned();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let call = |method: Method, path: &'static str| {
+        let key = key.clone();
+        let http = http.clone();
+        let url = f.url(path);
+        async move {
+            let r = http
+                .request(method, url)
+                .header("authorization", key)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+            (status, body["reason"]["kind"].as_str().map(str::to_owned))
+        }
+    };
+    assert_eq!(call(Method::GET, "/fabric/api/flows").await.0, 200);
+    assert_eq!(
+        call(Method::POST, "/fabric/api/flows/f1/deploy").await.0,
+        200
+    );
+    // What the unscoped key may do, the scoped one may not; other refusals keep
+    // their reason.
+    assert_eq!(
+        call(Method::GET, "/fabric/api/api-keys").await,
+        (403, Some("outside_key_scope".to_owned()))
+    );
+    assert_eq!(
+        call(Method::GET, "/fabric/api/users").await,
+        (403, Some("outside_key_scope".to_owned()))
+    );
+    assert_eq!(
+        call(Method::POST, "/fabric/api/blueprints/b1/publish").await,
+        (403, Some("administrator_only".to_owned()))
+    );
+    // The listing shows the scope; a rotation keeps it.
+    let (_, listed) = send(&http, &f, &ann, Method::GET, "/fabric/api/api-keys", None).await;
+    assert_eq!(listed["data"][0]["scope"], scope, "{listed}");
+    let (status, next) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        &format!("/fabric/api/api-keys/{id}/rotate"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{next}");
+    assert_eq!(next["scope"], scope);
+    let next_key = next["key"].as_str().unwrap();
+    let r = http
+        .get(f.url("/fabric/api/api-keys"))
+        .header("authorization", next_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "the successor is as narrow");
+    // The refusal is audited with its reason.
+    let (_, log) = send(
+        &http,
+        &f,
+        &ann,
+        Method::GET,
+        "/fabric/api/audit-logs?kind=outside_key_scope",
+        None,
+    )
+    .await;
+    let refused = log["data"].as_array().unwrap();
+    assert_eq!(refused.len(), 3, "{log}");
+    assert!(
+        refused.iter().all(|r| r["reason"]["action_kind"] == "view"),
+        "{log}"
+    );
     f.stop().await;
 }
