@@ -1,6 +1,6 @@
 //! What the guard decided, for the layer that logs or counts requests.
 
-use pw_auth_core::{AuditRecord, CompanyId, DecisionId, Effect, UserId};
+use pw_auth_core::{ApiKeyId, AuditRecord, AuthMethod, CompanyId, DecisionId, Effect, UserId};
 
 /// What the guard decided about one request, in its answer's extensions: every
 /// answer the guard made (a refusal) or let through (the handler's) carries one, so
@@ -31,6 +31,8 @@ pub struct Verdict {
     /// The decision's id, when the guard gives decisions one
     /// ([`PwAuthBuilder::decision_ids`](crate::PwAuthBuilder::decision_ids)).
     pub decision_id: Option<DecisionId>,
+    /// The API key the request authenticated with, if it did with one (its id).
+    pub key: Option<ApiKeyId>,
 }
 
 impl Verdict {
@@ -44,6 +46,10 @@ impl Verdict {
             company: record.principal.as_ref().map(|p| p.company.clone()),
             acting_in: record.company.clone(),
             decision_id: record.decision_id,
+            key: record.principal.as_ref().and_then(|p| match &p.method {
+                AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
+                AuthMethod::Bearer { .. } => None,
+            }),
         }
     }
 
@@ -58,6 +64,7 @@ impl Verdict {
             company: Some(company.clone()),
             acting_in: None,
             decision_id: None,
+            key: None,
         }
     }
 }

@@ -72,6 +72,7 @@ pub mod manual {
 mod config;
 pub mod db;
 mod hashing;
+mod last_use;
 pub mod limits;
 mod listen;
 mod observe;
@@ -124,6 +125,9 @@ pub struct Running {
     clock: Arc<Clock>,
     retention: Retention,
     pruner: JoinHandle<()>,
+    /// Writes keys' last use; ends once the requests' side is gone and its queue
+    /// is written.
+    uses_writer: JoinHandle<()>,
     metrics_apart: Option<(SocketAddr, JoinHandle<()>)>,
     reloader: reload::Reloader,
     hangup: Option<JoinHandle<()>>,
@@ -220,7 +224,17 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task.await.map_err(std::io::Error::other)?
+        let served = self.task.await.map_err(std::io::Error::other)?;
+        // The last uses queued are written before the server is said to be stopped
+        // (bounded: a store that does not answer is given a few seconds).
+        let writer = std::time::Duration::from_secs(5);
+        if tokio::time::timeout(writer, &mut self.uses_writer)
+            .await
+            .is_err()
+        {
+            self.uses_writer.abort();
+        }
+        served
     }
 }
 
@@ -373,12 +387,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .build();
     let unguessable = config::random_bytes(&*config.random)?;
     let dummy_hash = hash_password(&format!("{unguessable:?}"))?;
-    let observer = observe::Observer {
-        metrics: Arc::clone(&metrics),
-        ids: Arc::new(observe::RequestIds::new(&config::random_bytes(
-            &*config.random,
-        )?)),
-    };
+    let request_ids = Arc::new(observe::RequestIds::new(&config::random_bytes(
+        &*config.random,
+    )?));
     let reloader = reload::Reloader {
         path: config.policy_file.clone(),
         recipe,
@@ -450,6 +461,17 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             }
         })
     };
+    let (uses, uses_writer) = {
+        let metrics = Arc::clone(&metrics);
+        last_use::KeyUses::start(Arc::clone(&config.clock), db.clone(), move |n| {
+            metrics.key_uses_written(n);
+        })
+    };
+    let observer = observe::Observer {
+        metrics: Arc::clone(&metrics),
+        ids: request_ids,
+        uses,
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let clients = Arc::new(listen::PerClient::default());
     let task = tokio::spawn(listen::serve(
@@ -470,6 +492,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         clock: Arc::clone(&config.clock),
         retention: config.retention,
         pruner,
+        uses_writer,
         metrics_apart,
         reloader,
         hangup,

@@ -28,6 +28,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use pw_auth_axum::{Unavailable, Verdict};
 
+use crate::last_use::KeyUses;
+
 use crate::Chain;
 use crate::hashing::PasswordPool;
 use crate::store::Store;
@@ -86,6 +88,7 @@ pub(crate) struct Metrics {
     unavailable: Family<CauseLabels, Counter>,
     store_calls: Family<CallLabels, Histogram, fn() -> Histogram>,
     connections: Gauge,
+    key_use_writes: Counter,
 }
 
 impl Metrics {
@@ -128,6 +131,12 @@ impl Metrics {
             "Client connections open now",
             connections.clone(),
         );
+        let key_use_writes = Counter::default();
+        registry.register(
+            "key_last_used_writes",
+            "Writes of API keys' last use (written behind, at most one per key a minute)",
+            key_use_writes.clone(),
+        );
         registry.register_collector(Box::new(Hashing(pool)));
         Metrics {
             registry,
@@ -137,7 +146,14 @@ impl Metrics {
             unavailable,
             store_calls,
             connections,
+            key_use_writes,
         }
+    }
+
+    /// Counts `n` writes of keys' last use.
+    pub(crate) fn key_uses_written(&self, n: usize) {
+        self.key_use_writes
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Counts a call to the record store that took `took`.
@@ -286,6 +302,8 @@ pub(crate) fn decision_ids(random: &[u8; 32]) -> Arc<pw_auth_axum::DecisionIds> 
 pub(crate) struct Observer {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) ids: Arc<RequestIds>,
+    /// Where each answered request's API key is noted as used.
+    pub(crate) uses: Arc<KeyUses>,
 }
 
 /// A method's label: the standard ones by name, anything else as `other` (a client
@@ -353,6 +371,7 @@ where
             id: Some(id),
             method,
             metrics: Arc::clone(&self.observer.metrics),
+            uses: Arc::clone(&self.observer.uses),
         }
     }
 }
@@ -367,6 +386,7 @@ pin_project_lite::pin_project! {
         id: Option<HeaderValue>,
         method: &'static str,
         metrics: Arc<Metrics>,
+        uses: Arc<KeyUses>,
     }
 }
 
@@ -388,6 +408,14 @@ where
         );
         if let Some(id) = this.id.take() {
             response.headers_mut().insert(REQUEST_ID, id);
+        }
+        // An authenticated request's API key was used, allowed or not.
+        if let Some(key) = response
+            .extensions()
+            .get::<Verdict>()
+            .and_then(|v| v.key.as_ref())
+        {
+            this.uses.note(key);
         }
         Poll::Ready(Ok(response))
     }

@@ -71,6 +71,12 @@ CREATE INDEX audit_principal_company ON audit (principal_company, seq)
     WHERE principal_company IS NOT NULL;
 ";
 
+/// Schema version 5: when each API key was last used, the start of its minute in
+/// Unix seconds (written behind, at most once a minute per key; `NULL`: never).
+const MIGRATION_5: &str = "
+ALTER TABLE api_keys ADD COLUMN last_used BIGINT;
+";
+
 /// How long a statement waits for a lock before it fails (and the request is answered
 /// 503), and how long any statement may run: the SQLite store's busy timeout.
 const LOCK_TIMEOUT: Duration = Duration::from_millis(250);
@@ -165,7 +171,13 @@ impl Postgres {
         };
         let steps = migrations_from(
             version,
-            [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4],
+            [
+                MIGRATION_1,
+                MIGRATION_2,
+                MIGRATION_3,
+                MIGRATION_4,
+                MIGRATION_5,
+            ],
         )?;
         if !steps.is_empty() {
             tx.batch_execute(&steps).await.map_err(err)?;

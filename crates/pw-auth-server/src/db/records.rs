@@ -395,15 +395,44 @@ impl Db {
         .await
     }
 
-    /// Every key of `company`, oldest first.
-    pub async fn keys_of(&self, company: CompanyId) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    /// Every key of `company`, oldest first, each with the start of the minute it was
+    /// last used in (written behind: [`Db::touch_keys`]).
+    pub async fn keys_of(
+        &self,
+        company: CompanyId,
+    ) -> Result<Vec<(ApiKeyRecord, Option<OffsetDateTime>)>, StoreError> {
         self.transaction_uncached(Mode::Single, move |tx| {
             Box::pin(async move {
                 tx.rows(&q::KEYS_OF, args![company.as_str()])
                     .await?
                     .iter()
-                    .map(|row| parse(row.text(0)?))
+                    .map(|row| {
+                        let used = match row.maybe_int(1)? {
+                            None => None,
+                            Some(secs) => Some(
+                                OffsetDateTime::from_unix_timestamp(secs)
+                                    .map_err(|_| super::corrupt("a key's last use"))?,
+                            ),
+                        };
+                        Ok((parse(row.text(0)?)?, used))
+                    })
                     .collect()
+            })
+        })
+        .await
+    }
+
+    /// Moves each key's last use forward to the minute given (never back), in one
+    /// transaction; how many statements it ran. Not a record a decision reads, so
+    /// the read cache is left as it is.
+    pub async fn touch_keys(&self, uses: Vec<(ApiKeyId, i64)>) -> Result<usize, StoreError> {
+        self.transaction_uncached(Mode::Write, move |tx| {
+            Box::pin(async move {
+                for (key, minute) in &uses {
+                    tx.execute(&q::TOUCH_KEY, args![key.as_str(), *minute])
+                        .await?;
+                }
+                Ok(uses.len())
             })
         })
         .await

@@ -138,6 +138,15 @@ impl Row {
         }
     }
 
+    /// Column `i`'s number, or `None` for `NULL`.
+    pub(crate) fn maybe_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.0.get(i) {
+            Some(Cell::Int(n)) => Ok(Some(*n)),
+            Some(Cell::Null) => Ok(None),
+            _ => Err(mistyped(i, "a number or null")),
+        }
+    }
+
     /// The row's first column, as text.
     pub(crate) fn into_text(self) -> Result<String, StoreError> {
         match self.0.into_iter().next() {

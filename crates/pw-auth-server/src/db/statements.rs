@@ -142,10 +142,16 @@ pub(crate) const ADD_KEY: Sql = Sql {
     postgres: "INSERT INTO api_keys (digest, id, company, record) VALUES ($1, $2, $3, $4)",
 };
 
-/// A company's keys, oldest first.
+/// A company's keys, oldest first, each with when it was last used.
 pub(crate) const KEYS_OF: Sql = Sql {
-    sqlite: "SELECT record FROM api_keys WHERE company = ?1 ORDER BY rowid",
-    postgres: "SELECT record FROM api_keys WHERE company = $1 ORDER BY seq",
+    sqlite: "SELECT record, last_used FROM api_keys WHERE company = ?1 ORDER BY rowid",
+    postgres: "SELECT record, last_used FROM api_keys WHERE company = $1 ORDER BY seq",
+};
+
+/// A key's last use, moved forward only (a late or repeated write changes nothing).
+pub(crate) const TOUCH_KEY: Sql = Sql {
+    sqlite: "UPDATE api_keys SET last_used = ?2 WHERE id = ?1 AND (last_used IS NULL OR last_used < ?2)",
+    postgres: "UPDATE api_keys SET last_used = $2 WHERE id = $1 AND (last_used IS NULL OR last_used < $2)",
 };
 
 /// A company's key by id, its row locked until the commit (two revocations of one key

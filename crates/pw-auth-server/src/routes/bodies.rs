@@ -21,6 +21,15 @@ pub(crate) fn maybe(t: Option<OffsetDateTime>) -> serde_json::Value {
 /// created, revoked, expires and retires, and its scope (`null` for none). Never the
 /// key, nor its digest.
 pub(crate) fn key_json(record: &ApiKeyRecord) -> serde_json::Value {
+    listed_key_json(record, None)
+}
+
+/// [`key_json`] as the listing shows it, with `last_used_at`: the start of the minute
+/// the key was last used in (`null`: never, or not yet written).
+pub(crate) fn listed_key_json(
+    record: &ApiKeyRecord,
+    last_used: Option<OffsetDateTime>,
+) -> serde_json::Value {
     serde_json::json!({
         "id": record.id,
         "label": record.label.as_str(),
@@ -31,6 +40,7 @@ pub(crate) fn key_json(record: &ApiKeyRecord) -> serde_json::Value {
         "expires_at": maybe(record.expires_at),
         "retires_at": maybe(record.retires_at),
         "scope": record.scope.as_ref().map_or(serde_json::Value::Null, |s| serde_json::json!(s)),
+        "last_used_at": maybe(last_used),
     })
 }
 

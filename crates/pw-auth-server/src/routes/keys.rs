@@ -18,7 +18,7 @@ use pw_auth_core::{
 };
 use zeroize::Zeroizing;
 
-use super::bodies::{created_key_body, key_json, maybe};
+use super::bodies::{created_key_body, listed_key_json, maybe};
 use super::{
     ApiError, App, Handled, client_of, is_json, json_response, not_found, read_body, secret_json,
 };
@@ -53,7 +53,10 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
 
 async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Handled {
     let keys = app.store.records().keys_of(company).await?;
-    let list: Vec<serde_json::Value> = keys.iter().map(key_json).collect();
+    let list: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|(record, used)| listed_key_json(record, *used))
+        .collect();
     Ok(json_response(
         StatusCode::OK,
         serde_json::json!({ "data": list }).to_string(),

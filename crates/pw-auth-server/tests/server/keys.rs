@@ -9,6 +9,7 @@ on_both_stores!(
     a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder,
     an_expiring_key_stops_at_its_expiry_and_a_rotated_one_after_its_grace_period,
     a_scoped_key_does_only_what_its_scope_names,
+    a_keys_last_use_is_written_behind_once_a_minute,
 );
 
 async fn send(
@@ -518,5 +519,127 @@ async fn a_scoped_key_does_only_what_its_scope_names(backend: Backend) {
         refused.iter().all(|r| r["reason"]["action_kind"] == "view"),
         "{log}"
     );
+    f.stop().await;
+}
+
+/// The value of the counter of last-use writes, from `/metrics`.
+async fn last_use_writes(http: &reqwest::Client, f: &Fixture) -> u64 {
+    let text = http
+        .get(f.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("pw_auth_key_last_used_writes_total "))
+        .unwrap_or_else(|| panic!("no counter in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The key `id`'s last use as stored, once the writer wrote `writes` in all (it
+/// writes behind; a bounded wait). Read from the store: the thousand requests spent
+/// the company's budget, so the listing route would answer 429.
+async fn last_used_once_written(
+    http: &reqwest::Client,
+    f: &Fixture,
+    id: &str,
+    writes: u64,
+) -> String {
+    for _ in 0..200 {
+        if last_use_writes(http, f).await >= writes {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let acme = pw_auth_core::CompanyId::new("acme").unwrap();
+    let keys = f.server.db().keys_of(acme).await.unwrap();
+    let (_, used) = keys.iter().find(|(k, _)| k.id.as_str() == id).unwrap();
+    used.map(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    })
+    .unwrap_or_default()
+}
+
+async fn a_keys_last_use_is_written_behind_once_a_minute(backend: Backend) {
+    use reqwest::Method;
+    // 11:06:40 on the test clock: the minute began at 11:06:00.
+    let clock = TestClock::frozen(crate::fixture::FROZEN_AT);
+    let f = Fixture::with(Stores::on(backend, "keys-used"), clock, |_| {}).await;
+    let http = reqwest::Client::new();
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let (_, made) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/api-keys",
+        Some(serde_json::json!({"label": "erp"})),
+    )
+    .await;
+    let key = made["key"].as_str().unwrap().to_owned();
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert_eq!(made["last_used_at"], serde_json::Value::Null);
+    assert_eq!(
+        last_use_writes(&http, &f).await,
+        0,
+        "a person's requests are no key's use"
+    );
+
+    // A thousand uses within a minute (allowed and refused alike): one write.
+    for n in 0..1000 {
+        let path = if n % 10 == 0 {
+            "/fabric/api/blueprints/b1/publish"
+        } else {
+            "/fabric/api/flows"
+        };
+        let method = if n % 10 == 0 {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let r = http
+            .request(method, f.url(path))
+            .header("authorization", &key)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(r.status().as_u16(), 200 | 403 | 429),
+            "{}",
+            r.status()
+        );
+    }
+    assert_eq!(
+        last_used_once_written(&http, &f, &id, 1).await,
+        "2026-11-18T11:06:00Z"
+    );
+    // Given time to write more, it wrote no more.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(last_use_writes(&http, &f).await, 1);
+
+    // The next minute's first use writes once more, and the last use moves on.
+    f.clock.advance(60);
+    for _ in 0..20 {
+        http.get(f.url("/fabric/api/flows"))
+            .header("authorization", &key)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        last_used_once_written(&http, &f, &id, 2).await,
+        "2026-11-18T11:07:00Z"
+    );
+    assert_eq!(last_use_writes(&http, &f).await, 2);
+    // The listing shows it (the budget spent a minute ago has refilled).
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let (status, listed) = send(&http, &f, &ann, Method::GET, "/fabric/api/api-keys", None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["data"][0]["last_used_at"], "2026-11-18T11:07:00Z");
     f.stop().await;
 }
