@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use axum::response::Response;
 use http::request::Parts;
-use pw_auth_core::{AuditRecord, CompanyId, DecisionId, Principal, Request, Tier, usage_key};
+use pw_auth_core::{
+    AuditRecord, CompanyId, DecisionId, Principal, Request, Tier, grants_in_force, usage_key,
+};
 use pw_auth_http::{
     Budget, ClientAddr, Clock, Outcome, Served, ServerFlow, credential_ref_from_headers,
 };
@@ -332,7 +334,8 @@ impl<S: AuthStore> PwAuth<S> {
             },
         };
         let action = action.to_owned();
-        let grants = loaded.grants;
+        // Only the grants in force now: one that ended is as if it never was.
+        let grants = grants_in_force(&loaded.grants, now);
         let served = if inner.limit {
             // The principal's own company pays (`usage_key`), at its own tier.
             let payer = usage_key(&principal).clone();

@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, TokenDigest,
-    TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant, LimitState,
+    TokenDigest, TokenRecord, UserId, UserRecord,
 };
 
 use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
@@ -19,7 +19,7 @@ struct Records {
     keys: HashMap<ApiKeyDigest, ApiKeyRecord>,
     deleted_keys: Vec<ApiKeyDigest>,
     tokens: HashMap<TokenDigest, TokenRecord>,
-    grants: HashMap<UserId, Vec<CompanyId>>,
+    grants: HashMap<UserId, Vec<Grant>>,
 }
 
 /// How many audit records a [`MemoryStore`] keeps unless told otherwise.
@@ -117,7 +117,12 @@ impl MemoryStore {
 
     /// Gives `user` an explicit grant for the linked company `company`.
     pub fn grant(&self, user: UserId, company: CompanyId) {
-        self.write().grants.entry(user).or_default().push(company);
+        self.add_grant(user, Grant::permanent(company));
+    }
+
+    /// Gives `user` a grant, permanent or until a time ([`Grant::until`]).
+    pub fn add_grant(&self, user: UserId, grant: Grant) {
+        self.write().grants.entry(user).or_default().push(grant);
     }
 
     /// Changes a key's record in place (to revoke it); `false` if there is none.
@@ -282,7 +287,10 @@ mod tests {
 
         let eu = CompanyId::new("acme-eu").unwrap();
         store.grant(max.id.clone(), eu.clone());
-        assert_eq!(store.load(&token).await.unwrap().grants, [eu]);
+        assert_eq!(
+            store.load(&token).await.unwrap().grants,
+            [Grant::permanent(eu)]
+        );
         assert!(store.load(&key).await.unwrap().grants.is_empty());
 
         assert!(store.update_key(&minted.record.digest, |k| k.revoke(now).unwrap()));

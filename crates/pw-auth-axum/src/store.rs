@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, Lookup,
-    RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant, LimitState,
+    Lookup, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use pw_auth_http::ServerStore;
 
@@ -44,8 +44,10 @@ pub struct Loaded {
     pub token: Record<TokenRecord>,
     /// The user the record names.
     pub user: Option<UserRecord>,
-    /// The linked companies that user holds an explicit grant for.
-    pub grants: Vec<CompanyId>,
+    /// The explicit grants for linked companies that user holds, each permanent or
+    /// until a time; the guard decides with those in force at its `now`
+    /// ([`grants_in_force`](pw_auth_core::grants_in_force)).
+    pub grants: Vec<Grant>,
 }
 
 impl RecordStore for Loaded {
@@ -68,10 +70,19 @@ impl RecordStore for Loaded {
     }
 }
 
+/// Without a `now` to tell them by, only the permanent grants: a grant with an end
+/// is never taken as in force (the guard, which has `now`, decides with every grant
+/// in force at it).
 impl ServerStore for Loaded {
     fn grants(&self, user: &UserId) -> Cow<'_, [CompanyId]> {
         match &self.user {
-            Some(u) if &u.id == user => Cow::Borrowed(&self.grants),
+            Some(u) if &u.id == user => Cow::Owned(
+                self.grants
+                    .iter()
+                    .filter(|g| g.expires_at.is_none())
+                    .map(|g| g.company.clone())
+                    .collect(),
+            ),
             _ => Cow::Borrowed(&[]),
         }
     }

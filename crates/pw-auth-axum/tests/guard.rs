@@ -274,6 +274,7 @@ async fn every_answer_carries_the_verdict_its_audit_record_states() {
     assert_eq!(v.user.as_ref(), Some(&minted.user.id));
     assert_eq!(v.company.as_ref(), Some(&acme));
     assert_eq!(v.acting_in.as_ref(), Some(&acme));
+    assert_eq!(v.key.as_ref(), Some(&minted.record.id), "the key, by id");
     assert_eq!(v, Verdict::of(&auth.store().audit_records().pop().unwrap()));
 
     let forbidden = call("/publish", Some(minted.key.expose_secret()))

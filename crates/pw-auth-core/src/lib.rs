@@ -60,6 +60,7 @@ mod authn;
 mod decision;
 mod digest;
 pub mod grammar;
+mod grant;
 mod hex;
 mod id;
 mod lifetime;
@@ -89,6 +90,7 @@ pub use decision::{
     authorize, authorize_role_change, usage_key,
 };
 pub use digest::{ApiKeyDigest, CredentialDigest, DigestError, TokenDigest};
+pub use grant::{Grant, grants_in_force};
 pub use id::{ApiKeyId, CompanyId, IdError, MAX_ID_LEN, TokenId, UserId};
 pub use lifetime::{
     DEFAULT_EXPIRES_IN_SECS, ExpiresIn, Leeway, LeewayError, Lifetime, LifetimeError,

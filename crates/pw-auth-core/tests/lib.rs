@@ -12,6 +12,7 @@ mod audit;
 mod authn;
 mod decisions;
 mod edges;
+mod grants;
 mod keys;
 mod lifetimes;
 mod limits;

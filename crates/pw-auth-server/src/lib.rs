@@ -285,7 +285,7 @@ async fn seed_demo(db: &Db) -> Result<(), ServerError> {
         .await?;
     }
     let max = UserId::new("max").map_err(ServerError::Seed)?;
-    db.grant(max, id("acme-eu")?).await?;
+    db.grant(max, id("acme-eu")?, None).await?;
     Ok(())
 }
 

@@ -100,12 +100,15 @@ enum AdminOp {
         /// The (child) company.
         company: String,
     },
-    /// Give a parent's member a grant for a linked company.
+    /// Give a parent's member a grant for a linked company (again: a new end).
     Grant {
         /// The user.
         user: String,
         /// The linked company.
         company: String,
+        /// When the grant ends (RFC 3339, e.g. 2026-12-31T18:00:00Z); none: never.
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Withdraw a grant.
     WithdrawGrant {
@@ -243,10 +246,28 @@ async fn admin(
         AdminOp::Grant {
             user: u,
             company: c,
+            until,
         } => {
             let (u, c) = (user(&u)?, company(&c)?);
-            db.grant(u.clone(), c.clone()).await.map_err(store)?;
-            Ok(format!("{u} may act in {c}"))
+            let end = match until {
+                None => None,
+                Some(text) => {
+                    let at = time::OffsetDateTime::parse(
+                        &text,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .map_err(|e| format!("--until `{text}`: {e}"))?;
+                    if at <= time::OffsetDateTime::now_utc() {
+                        return Err(format!("--until `{text}` is not in the future"));
+                    }
+                    Some(at)
+                }
+            };
+            db.grant(u.clone(), c.clone(), end).await.map_err(store)?;
+            Ok(match until_text(end) {
+                Some(end) => format!("{u} may act in {c} until {end}"),
+                None => format!("{u} may act in {c}"),
+            })
         }
         AdminOp::WithdrawGrant {
             user: u,
@@ -500,4 +521,12 @@ fn check_config(file: &Path) -> Result<String, String> {
         None => config.policy.id().to_owned(),
     };
     Ok(format!("listens on {}, policy {policy_id}", config.listen))
+}
+
+/// A grant's end as RFC 3339, if it has one.
+fn until_text(end: Option<time::OffsetDateTime>) -> Option<String> {
+    end.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
 }

@@ -368,6 +368,17 @@ fn operators_create_companies_link_grant_reset_and_disable_from_the_command_line
     assert!(!ok && err.contains("gold"), "{err}");
     let (ok, _, err) = admin(&db, &["reset-password", "zoe@north.example"], "short\n");
     assert!(!ok && err.contains("at least 8"), "{err}");
+    for bad in ["tomorrow", "2020-01-01T00:00:00Z"] {
+        let (ok, _, err) = admin(&db, &["grant", "zoe", "north-eu", "--until", bad], "");
+        assert!(!ok && err.contains(bad), "{err}");
+    }
+    let (ok, out, _) = admin(
+        &db,
+        &["grant", "zoe", "north-eu", "--until", "2999-01-01T00:00:00Z"],
+        "",
+    );
+    assert!(ok && out.contains("until 2999-01-01T00:00:00Z"), "{out}");
+    // Granted again without an end: the grant has none.
     assert!(admin(&db, &["grant", "zoe", "north-eu"], "").0);
 
     // zoe logs in, and acts in the linked company with her grant.

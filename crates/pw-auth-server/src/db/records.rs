@@ -5,8 +5,8 @@
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, LimitState, RotateError,
-    RotatedApiKey, RotationGrace, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant, LimitState,
+    RotateError, RotatedApiKey, RotationGrace, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
     rotate_api_key,
 };
 use time::OffsetDateTime;
@@ -272,11 +272,18 @@ impl Db {
         Ok(id)
     }
 
-    /// Gives `user` a grant for the linked company `company`.
-    pub async fn grant(&self, user: UserId, company: CompanyId) -> Result<(), StoreError> {
+    /// Gives `user` a grant for the linked company `company`, permanent or until
+    /// `expires_at` (a grant held already gets the new end).
+    pub async fn grant(
+        &self,
+        user: UserId,
+        company: CompanyId,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
         self.transaction(Mode::Single, move |tx| {
             Box::pin(async move {
-                tx.execute(&q::GRANT, args![user.as_str(), company.as_str()])
+                let end = expires_at.map(OffsetDateTime::unix_timestamp);
+                tx.execute(&q::GRANT, args![user.as_str(), company.as_str(), end])
                     .await?;
                 Ok(())
             })
@@ -655,15 +662,33 @@ impl Db {
                 // A user only for a record found (the join finds none otherwise).
                 loaded.user = row.maybe_text(2)?.map(parse).transpose()?;
                 if loaded.user.is_some() {
-                    let grants: Vec<String> = row
+                    /// A grant as the lookup aggregates it.
+                    #[derive(serde::Deserialize)]
+                    struct Stored {
+                        company: String,
+                        expires_at: Option<i64>,
+                    }
+                    let grants: Vec<Stored> = row
                         .maybe_text(3)?
                         .map(parse)
                         .transpose()?
                         .unwrap_or_default();
                     loaded.grants = grants
                         .iter()
-                        .map(|c| company_id(c))
-                        .collect::<Result<_, _>>()?;
+                        .map(|g| {
+                            let expires_at = match g.expires_at {
+                                None => None,
+                                Some(secs) => Some(
+                                    OffsetDateTime::from_unix_timestamp(secs)
+                                        .map_err(|_| super::corrupt("a grant's end"))?,
+                                ),
+                            };
+                            Ok(Grant {
+                                company: company_id(&g.company)?,
+                                expires_at,
+                            })
+                        })
+                        .collect::<Result<_, StoreError>>()?;
                 }
                 Ok(loaded)
             })

@@ -32,6 +32,8 @@ pub(crate) enum Arg<'a> {
     MaybeText(Option<&'a str>),
     /// A number.
     Int(i64),
+    /// A number or SQL `NULL`.
+    MaybeInt(Option<i64>),
 }
 
 impl<'a> From<&'a str> for Arg<'a> {
@@ -58,6 +60,12 @@ impl From<i64> for Arg<'_> {
     }
 }
 
+impl From<Option<i64>> for Arg<'_> {
+    fn from(n: Option<i64>) -> Self {
+        Arg::MaybeInt(n)
+    }
+}
+
 /// The arguments of a statement, in order: `args![a, b]`.
 macro_rules! args {
     ($($a:expr),* $(,)?) => {
@@ -72,6 +80,7 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Text(s) => rusqlite::ToSql::to_sql(s),
             Arg::MaybeText(s) => rusqlite::ToSql::to_sql(s),
             Arg::Int(n) => rusqlite::ToSql::to_sql(n),
+            Arg::MaybeInt(n) => rusqlite::ToSql::to_sql(n),
         }
     }
 }
@@ -84,6 +93,7 @@ impl Arg<'_> {
             Arg::Text(s) => s,
             Arg::MaybeText(s) => s,
             Arg::Int(n) => n,
+            Arg::MaybeInt(n) => n,
         }
     }
 }

@@ -78,9 +78,11 @@ CREATE INDEX audit_principal_company ON audit (principal_company, seq)
 ";
 
 /// Schema version 5: when each API key was last used, the start of its minute in
-/// Unix seconds (written behind, at most once a minute per key; `NULL`: never).
+/// Unix seconds (written behind, at most once a minute per key; `NULL`: never), and
+/// when each grant ends (Unix seconds; `NULL`: never).
 const MIGRATION_5: &str = "
 ALTER TABLE api_keys ADD COLUMN last_used INTEGER;
+ALTER TABLE grants ADD COLUMN expires_at INTEGER;
 ";
 
 /// How long a statement waits for a lock held elsewhere before it fails (and the

@@ -98,9 +98,12 @@ pub(crate) const SET_PASSWORD: Sql = Sql {
     postgres: "UPDATE users SET password_hash = $2 WHERE username = $1 RETURNING id",
 };
 
+/// A grant, or its new end if it exists already (`NULL`: none).
 pub(crate) const GRANT: Sql = Sql {
-    sqlite: r#"INSERT INTO grants ("user", company) VALUES (?1, ?2) ON CONFLICT DO NOTHING"#,
-    postgres: r#"INSERT INTO grants ("user", company) VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+    sqlite: r#"INSERT INTO grants ("user", company, expires_at) VALUES (?1, ?2, ?3)
+        ON CONFLICT ("user", company) DO UPDATE SET expires_at = excluded.expires_at"#,
+    postgres: r#"INSERT INTO grants ("user", company, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT ("user", company) DO UPDATE SET expires_at = excluded.expires_at"#,
 };
 
 pub(crate) const ADD_TOKEN: Sql = Sql {
@@ -174,20 +177,22 @@ pub(crate) const DELETE_KEY: Sql = Sql {
 /// What authenticating an API key reads, in one statement (one round trip, one
 /// snapshot): always one row of the key's record (`NULL` if there is none), 1 if a key
 /// with that digest was deleted, the record of the user the key names, and that user's
-/// grants as a JSON array of company ids, sorted.
+/// grants as a JSON array of `{"company", "expires_at"}` (Unix seconds or `null`),
+/// sorted by company.
 pub(crate) const LOAD_KEY: Sql = Sql {
     sqlite: r#"SELECT k.record,
             EXISTS (SELECT 1 FROM deleted_keys WHERE digest = ?1),
             u.record,
-            (SELECT json_group_array(company) FROM
-                (SELECT company FROM grants WHERE "user" = u.id ORDER BY company))
+            (SELECT json_group_array(json_object('company', company, 'expires_at', expires_at)) FROM
+                (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company))
         FROM (SELECT 1) AS one
         LEFT JOIN api_keys k ON k.digest = ?1
         LEFT JOIN users u ON u.id = json_extract(k.record, '$.user')"#,
     postgres: r#"SELECT k.record,
             (CASE WHEN EXISTS (SELECT 1 FROM deleted_keys WHERE digest = $1) THEN 1 ELSE 0 END)::bigint,
             u.record,
-            (SELECT json_agg(company ORDER BY company) FROM grants WHERE "user" = u.id)::text
+            (SELECT json_agg(json_build_object('company', company, 'expires_at', expires_at) ORDER BY company)
+                FROM grants WHERE "user" = u.id)::text
         FROM (SELECT 1) AS one
         LEFT JOIN api_keys k ON k.digest = $1
         LEFT JOIN users u ON u.id = (k.record::json ->> 'user')"#,
@@ -196,13 +201,14 @@ pub(crate) const LOAD_KEY: Sql = Sql {
 /// [`LOAD_KEY`] for a bearer token: its record, 0, its user's record, the grants.
 pub(crate) const LOAD_TOKEN: Sql = Sql {
     sqlite: r#"SELECT t.record, 0, u.record,
-            (SELECT json_group_array(company) FROM
-                (SELECT company FROM grants WHERE "user" = u.id ORDER BY company))
+            (SELECT json_group_array(json_object('company', company, 'expires_at', expires_at)) FROM
+                (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company))
         FROM (SELECT 1) AS one
         LEFT JOIN tokens t ON t.digest = ?1
         LEFT JOIN users u ON u.id = t."user""#,
     postgres: r#"SELECT t.record, 0::bigint, u.record,
-            (SELECT json_agg(company ORDER BY company) FROM grants WHERE "user" = u.id)::text
+            (SELECT json_agg(json_build_object('company', company, 'expires_at', expires_at) ORDER BY company)
+                FROM grants WHERE "user" = u.id)::text
         FROM (SELECT 1) AS one
         LEFT JOIN tokens t ON t.digest = $1
         LEFT JOIN users u ON u.id = t."user""#,

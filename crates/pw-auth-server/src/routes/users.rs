@@ -345,18 +345,22 @@ async fn role_rules(
     let parent = app.store.company(company).await?.and_then(|c| c.parent);
     // The actor's grants, as the guard read them (from the records, by its
     // credential); only a linked company needs them.
+    let now = app.now();
     let grants = if company == who.company() {
         Vec::new()
     } else {
         match pw_auth_http::credential_ref_from_headers(headers) {
-            Ok(Some(credential)) => app.store.load(&credential.digest()).await?.grants,
+            Ok(Some(credential)) => {
+                let held = app.store.load(&credential.digest()).await?.grants;
+                pw_auth_core::grants_in_force(&held, now)
+            }
             _ => Vec::new(),
         }
     };
     let change = RoleChange::new(target, to)
         .with_parent(parent.as_ref())
         .with_grants(&grants);
-    let decision = authorize_role_change(who, &change, app.now());
+    let decision = authorize_role_change(who, &change, now);
     if decision.is_allowed() {
         return Ok(());
     }
