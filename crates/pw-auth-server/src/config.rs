@@ -209,6 +209,10 @@ pub struct Config {
     /// The proxies whose `Forwarded` / `X-Forwarded-For` fields are believed; none by
     /// default (every client is its peer address).
     pub trusted_proxies: TrustedProxies,
+    /// The forward-auth endpoint's routes (`/authz`, for gateways): which action a
+    /// request asks for by its method and path; none by default (every request to
+    /// `/authz` is denied). Each action is checked against the policy at start.
+    pub authz_routes: Vec<crate::gateway::AuthzRoute>,
     /// Failed attempts tolerated per client, and per username from one client.
     pub failure_quota: Quota,
     /// Failed logins tolerated per username across every client before clients that
@@ -248,6 +252,7 @@ impl Config {
             policy: Policy::default_policy(),
             policy_file: None,
             trusted_proxies: TrustedProxies::none(),
+            authz_routes: Vec::new(),
             audit_sync: AuditSync::Normal,
             failure_quota: DEFAULT_FAILURE_QUOTA,
             username_ceiling: DEFAULT_USERNAME_CEILING,

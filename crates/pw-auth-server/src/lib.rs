@@ -20,6 +20,7 @@
 //! | `GET /fabric/api/users`, `…/users/search?q=` | `users.view`, `users.search` | the company's people |
 //! | `POST /fabric/api/users`, `…/users/managers` | `users.create-user`, `users.create-manager` | 201 |
 //! | `POST /fabric/api/users/{id}/role`, `…/disable`, `…/enable` | `users.update` | by the platform's role rules |
+//! | `GET`, `POST`, … `/authz` (and `/authz/…`) | by the route table | the forward-auth decision for gateways: 200 with `X-Pw-*` identity headers, or the refusal (`docs/gateways.md`) |
 //! | `GET /fabric/api/flows` | `flows.view` | |
 //! | `POST /fabric/api/flows/{id}/deploy` | `flows.deploy` | |
 //! | `POST /fabric/api/blueprints/{id}/publish` | `blueprints.publish` | administrators only |
@@ -71,6 +72,7 @@ pub mod manual {
 
 mod config;
 pub mod db;
+pub mod gateway;
 mod hashing;
 mod last_use;
 pub mod limits;
@@ -406,6 +408,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         hashing: hashing.clone(),
         trusted: trusted.clone(),
         body_timeout: config.connections.body_read_timeout,
+        authz: config.authz_routes.clone().into(),
     };
     // Every route's action checked against the policy before anything listens.
     let metrics_on_main = config

@@ -35,7 +35,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
     /// What only the platform's operators do, on the records directly: a SQLite file
     /// only while no server has it open (stop it first), PostgreSQL at any time.
@@ -387,7 +387,7 @@ fn settings(config: Option<PathBuf>, flags: Settings) -> Result<Settings, String
 )]
 fn main() -> ExitCode {
     let (config, flags) = match Cli::parse().command {
-        Command::Serve { config, settings } => (config, settings),
+        Command::Serve { config, settings } => (config, *settings),
         Command::Admin {
             db,
             postgres,

@@ -103,6 +103,12 @@ pub struct Settings {
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     #[serde(default, deserialize_with = "cidrs")]
     pub trusted_proxy: Option<Vec<Cidr>>,
+    /// A route of the forward-auth endpoint `/authz`: `"METHOD /path/{param}
+    /// action"`, e.g. `"GET /api/flows/{id} flows.view"`; repeat for several. A
+    /// request no route maps is denied.
+    #[arg(long = "authz-route", value_name = "ROUTE")]
+    #[serde(default)]
+    pub authz_route: Option<Vec<crate::gateway::AuthzRoute>>,
     /// The memory all password verifications together may hold, in MiB (19 MiB
     /// each) [default: 128].
     #[arg(long)]
@@ -293,6 +299,7 @@ impl Settings {
             pid_file: self.pid_file.or(under.pid_file),
             seed_demo: self.seed_demo.or(under.seed_demo),
             trusted_proxy: self.trusted_proxy.or(under.trusted_proxy),
+            authz_route: self.authz_route.or(under.authz_route),
             hash_memory_mib: self.hash_memory_mib.or(under.hash_memory_mib),
             hash_queue: self.hash_queue.or(under.hash_queue),
             header_timeout_secs: self.header_timeout_secs.or(under.header_timeout_secs),
@@ -363,6 +370,7 @@ impl Settings {
         config.policy_file = self.policy;
         config.seed_demo = self.seed_demo.unwrap_or(false);
         config.trusted_proxies = TrustedProxies::new(self.trusted_proxy.unwrap_or_default());
+        config.authz_routes = self.authz_route.unwrap_or_default();
         let hashing = HashingLimits::default();
         config.hashing = HashingLimits {
             memory: self
@@ -420,6 +428,7 @@ policy = "policy.json"
 pid-file = "pw-auth.pid"
 seed-demo = true
 trusted-proxy = ["10.0.0.0/8", "2001:db8::/32"]
+authz-route = ["GET /api/flows/{id} flows.view"]
 hash-memory-mib = 64
 hash-queue = 8
 header-timeout-secs = 5
@@ -445,6 +454,10 @@ redis = "redis://127.0.0.1:6379"
         assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
         assert!(c.trusted_proxies.contains("2001:db8::1".parse().unwrap()));
         assert!(!c.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
+        assert_eq!(
+            c.authz_routes,
+            ["GET /api/flows/{id} flows.view".parse().unwrap()]
+        );
         assert_eq!(c.hashing.memory, 64 * 1024 * 1024);
         assert_eq!(c.hashing.queue, 8);
         assert_eq!(
@@ -489,6 +502,9 @@ redis = "redis://127.0.0.1:6379"
         assert_eq!(place, Some((3, 10)), "a value of the wrong type");
         assert!(message.contains("socket address"), "{message}");
         assert_eq!(at("listen = \n").0.map(|(l, _)| l), Some(1), "not TOML");
+        let (place, message) = at("authz-route = [\"GET /a\"]\n");
+        assert_eq!(place, Some((1, 15)), "{message}");
+        assert!(message.contains("three words"), "{message}");
         let (place, message) = at("trusted-proxy = [\"10.0.0.0/33\"]\n");
         assert_eq!(place.map(|(l, _)| l), Some(1));
         assert!(

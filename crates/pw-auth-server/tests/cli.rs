@@ -374,7 +374,13 @@ fn operators_create_companies_link_grant_reset_and_disable_from_the_command_line
     }
     let (ok, out, _) = admin(
         &db,
-        &["grant", "zoe", "north-eu", "--until", "2999-01-01T00:00:00Z"],
+        &[
+            "grant",
+            "zoe",
+            "north-eu",
+            "--until",
+            "2999-01-01T00:00:00Z",
+        ],
         "",
     );
     assert!(ok && out.contains("until 2999-01-01T00:00:00Z"), "{out}");

@@ -3,6 +3,7 @@
 //! client's address.
 
 mod audit;
+mod authz;
 mod bodies;
 mod demo;
 mod keys;
@@ -45,6 +46,8 @@ pub(crate) struct App {
     pub(crate) hashing: PasswordPool,
     pub(crate) trusted: TrustedProxies,
     pub(crate) body_timeout: Duration,
+    /// The forward-auth endpoint's route table (`/authz`).
+    pub(crate) authz: Arc<[crate::gateway::AuthzRoute]>,
 }
 
 impl App {
@@ -126,6 +129,7 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
         .merge(audit::router(&app)?)
         .merge(users::router(&app)?)
         .merge(demo::router(&app)?)
+        .merge(authz::router(&app)?)
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
         .layer(axum::extract::DefaultBodyLimit::disable())

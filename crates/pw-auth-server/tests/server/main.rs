@@ -50,6 +50,7 @@ macro_rules! on_both_stores {
 mod audit_log;
 mod exact;
 mod fixture;
+mod gateway;
 mod grants;
 mod hostile;
 mod keys;
