@@ -102,12 +102,23 @@ impl BodyError {
     }
 }
 
+/// What a body's reader does with a field it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unknown {
+    /// Refuse the body: what a server receives is strict.
+    Refuse,
+    /// Skip the field: what a client receives is tolerant, so a field the platform
+    /// adds one day does not stop every client from logging in.
+    Ignore,
+}
+
 /// Reads a body's members into `slots` (one per allowed field, in `fields` order):
-/// unknown and repeated fields are refused as they come.
+/// repeated fields are refused as they come, and unknown ones as `unknown` says.
 fn members<const N: usize>(
     body: &[u8],
     fields: [&'static str; N],
     allowed: &'static str,
+    unknown: Unknown,
 ) -> Result<[Option<Member>; N], BodyError> {
     if body.len() > MAX_LOGIN_BODY_LEN {
         return Err(BodyError::TooLarge { len: body.len() });
@@ -118,10 +129,13 @@ fn members<const N: usize>(
         |name| fields.contains(&name),
         |name, value| {
             let Some(i) = fields.iter().position(|f| *f == name.as_str()) else {
-                return Err(BodyError::UnknownField {
-                    len: name.chars().count(),
-                    allowed,
-                });
+                return match unknown {
+                    Unknown::Ignore => Ok(()),
+                    Unknown::Refuse => Err(BodyError::UnknownField {
+                        len: name.chars().count(),
+                        allowed,
+                    }),
+                };
             };
             match slots.get_mut(i) {
                 Some(slot @ None) => {
@@ -209,7 +223,12 @@ impl LoginRequest {
     /// ```
     pub fn parse(body: &[u8]) -> Result<LoginRequest, BodyError> {
         let [username, password] =
-            members(body, ["username", "password"], "`username`, `password`")?;
+            members(
+                body,
+                ["username", "password"],
+                "`username`, `password`",
+                Unknown::Refuse,
+            )?;
         let username = string_field(username, "username")?;
         let mut password = string_field(password, "password")?;
         // The buffer moves into the password (no copy), which wipes it on drop.
@@ -262,13 +281,18 @@ impl LoginResponse {
     }
 
     /// Parses a response body. `expires_in` must be a whole number of seconds from 1
-    /// to 366 days.
+    /// to 366 days. Tolerant where a request is strict: a field it does not know is
+    /// skipped (any JSON value, nested as deep as the reader allows), so a field the
+    /// platform adds does not stop a client from logging in; a known field given
+    /// twice is still refused.
     ///
     /// ```
     /// use pw_auth_http::LoginResponse;
     /// let r = LoginResponse::parse(br#"{"message": "You have successfully logged in.", "token": "eyJ0eXAiOiJKV", "expires_in": 86400}"#)?;
     /// assert_eq!(r.expires_in().as_secs(), 86_400);
     /// assert!(LoginResponse::parse(br#"{"message": "", "token": "t", "expires_in": -1}"#).is_err());
+    /// let newer = LoginResponse::parse(br#"{"message": "", "token": "t", "expires_in": 60, "token_type": "Bearer", "user": {"id": 7}}"#)?;
+    /// assert_eq!(newer.expires_in().as_secs(), 60);
     /// # Ok::<(), pw_auth_http::BodyError>(())
     /// ```
     pub fn parse(body: &[u8]) -> Result<LoginResponse, BodyError> {
@@ -276,6 +300,7 @@ impl LoginResponse {
             body,
             ["message", "token", "expires_in"],
             "`message`, `token`, `expires_in`",
+            Unknown::Ignore,
         )?;
         let message = string_field(message, "message")?.to_string();
         let mut token = string_field(token, "token")?;

@@ -104,6 +104,45 @@ proptest! {
         }
     }
 
+    /// Strict on what a server receives, tolerant on what a client receives: a
+    /// response with fields added (any JSON value, nested, anywhere among the known
+    /// ones) reads as it does without them; a request with one is refused.
+    #[test]
+    fn a_response_reads_the_same_with_fields_it_does_not_know(
+        token in "[A-Za-z0-9._~+/-]{1,40}",
+        secs in 1u64..=pw_auth_core::MAX_EXPIRES_IN_SECS,
+        extra in prop::collection::vec(("[a-z_]{1,12}", json_value()), 1..4),
+        at in 0usize..4,
+    ) {
+        let known = ["message", "token", "expires_in"];
+        let extra: Vec<(String, serde_json::Value)> =
+            extra.into_iter().filter(|(k, _)| !known.contains(&k.as_str())).collect();
+        let r = LoginResponse::new(AccessToken::new(token).unwrap(), ExpiresIn::from_secs(secs).unwrap());
+        let plain: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.to_json()).unwrap();
+        let mut members: Vec<(String, serde_json::Value)> = plain.into_iter().collect();
+        let at = at.min(members.len());
+        for (i, member) in extra.iter().cloned().enumerate() {
+            members.insert(at + i, member);
+        }
+        let body = format!(
+            "{{{}}}",
+            members
+                .iter()
+                .map(|(k, v)| format!("{}: {v}", serde_json::Value::from(k.as_str())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        prop_assert_eq!(LoginResponse::parse(body.as_bytes()), Ok(r));
+        if let Some((name, value)) = extra.first() {
+            let request = format!(r#"{{"username": "u", "password": "p", {}: {value}}}"#, serde_json::Value::from(name.as_str()));
+            let refused = matches!(
+                LoginRequest::parse(request.as_bytes()),
+                Err(BodyError::UnknownField { .. })
+            );
+            prop_assert!(refused);
+        }
+    }
+
     #[test]
     fn arbitrary_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..300)) {
         let _ = LoginRequest::parse(&body);
@@ -235,4 +274,21 @@ fn a_login_response_reads_back_its_lifetime() {
         assert_eq!(r.expires_in().as_secs(), secs);
         assert_eq!(r.token().expose_secret(), "abc");
     }
+}
+
+/// Any JSON value, nested a few levels.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i32>().prop_map(serde_json::Value::from),
+        "[ -~]{0,12}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
 }
