@@ -94,7 +94,7 @@ pub use login::{
 pub use outcome::{
     EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, KEY_EXPIRED_DESCRIPTION, KEY_RETIRED_DESCRIPTION,
     MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD, RateLimitFields, Responder,
-    rate_limit_fields,
+    legacy_rate_limit_fields, rate_limit_fields,
 };
 pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 

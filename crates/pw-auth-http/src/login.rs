@@ -222,13 +222,12 @@ impl LoginRequest {
     /// # Ok::<(), pw_auth_http::BodyError>(())
     /// ```
     pub fn parse(body: &[u8]) -> Result<LoginRequest, BodyError> {
-        let [username, password] =
-            members(
-                body,
-                ["username", "password"],
-                "`username`, `password`",
-                Unknown::Refuse,
-            )?;
+        let [username, password] = members(
+            body,
+            ["username", "password"],
+            "`username`, `password`",
+            Unknown::Refuse,
+        )?;
         let username = string_field(username, "username")?;
         let mut password = string_field(password, "password")?;
         // The buffer moves into the password (no copy), which wipes it on drop.

@@ -105,6 +105,49 @@ pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> RateLimitFi
     }
 }
 
+/// The legacy fields many existing clients read instead of the draft's, as the
+/// platform's framework (Laravel) sends them: `X-RateLimit-Limit` (requests a window)
+/// and `X-RateLimit-Remaining` on every answer, and on a refusal `X-RateLimit-Reset`
+/// too, the Unix time (seconds) at which a request is admitted again (`now` plus the
+/// wait, rounded up). Sent beside the draft's fields, never instead of them, when a
+/// server asks for them ([`ServerFlow::with_legacy_limit_headers`](crate::ServerFlow::with_legacy_limit_headers)).
+///
+/// ```
+/// use pw_auth_core::{LimitState, Quota, check_limit};
+/// use pw_auth_http::legacy_rate_limit_fields;
+/// use time::macros::datetime;
+/// let now = datetime!(2026-11-27 12:00 UTC);
+/// let (d, _) = check_limit(LimitState::default(), &Quota::DEFAULT, now);
+/// assert_eq!(
+///     legacy_rate_limit_fields(&Quota::DEFAULT, &d, now),
+///     [("x-ratelimit-limit", "240".to_owned()), ("x-ratelimit-remaining", "239".to_owned())]
+/// );
+/// ```
+pub fn legacy_rate_limit_fields(
+    quota: &Quota,
+    decision: &LimitDecision,
+    now: time::OffsetDateTime,
+) -> Vec<(&'static str, String)> {
+    let decimal = |n: u64| {
+        let mut s = String::with_capacity(20);
+        push_decimal(&mut s, n);
+        s
+    };
+    let mut fields = vec![("x-ratelimit-limit", decimal(u64::from(quota.limit())))];
+    match *decision {
+        LimitDecision::Allow { remaining, .. } => {
+            fields.push(("x-ratelimit-remaining", decimal(u64::from(remaining))));
+        }
+        LimitDecision::Deny { retry_after, .. } => {
+            fields.push(("x-ratelimit-remaining", decimal(0)));
+            let wait = i64::try_from(whole_seconds_up(retry_after)).unwrap_or(i64::MAX);
+            let at = now.unix_timestamp().saturating_add(wait);
+            fields.push(("x-ratelimit-reset", decimal(u64::try_from(at).unwrap_or(0))));
+        }
+    }
+    fields
+}
+
 /// Appends `n` in decimal.
 fn push_decimal(s: &mut String, n: u64) {
     let mut digits = [0u8; 20];
@@ -138,6 +181,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Adds `more` header fields, before the body's type on a refusal (after the
+    /// fields that are there).
+    pub(crate) fn extend_headers(&mut self, more: Vec<(&'static str, String)>) {
+        let at = self
+            .headers
+            .iter()
+            .position(|(name, _)| *name == "content-type")
+            .unwrap_or(self.headers.len());
+        self.headers.splice(at..at, more);
+    }
+
     /// An allowed request: 200, these headers, and the handler's body.
     pub(crate) fn proceed(headers: Vec<(&'static str, String)>) -> Outcome {
         Outcome {

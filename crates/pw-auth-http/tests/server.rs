@@ -240,6 +240,42 @@ fn nothing_is_charged_before_authentication_nor_for_a_refusal() {
 }
 
 #[test]
+fn legacy_limit_fields_come_beside_the_drafts_when_asked_for() {
+    let mut f = fixture();
+    f.flow = f.flow.with_legacy_limit_headers(true);
+    let mut budget = LimitState::default();
+    let allowed = serve(&f, &[&f.key], "flows.view", Some(&mut budget));
+    assert_eq!(
+        allowed.outcome().headers(),
+        [
+            ("ratelimit-policy", r#""default";q=240;w=60"#.to_owned()),
+            ("ratelimit", r#""default";r=239;t=1"#.to_owned()),
+            ("x-ratelimit-limit", "240".to_owned()),
+            ("x-ratelimit-remaining", "239".to_owned()),
+        ]
+    );
+    for _ in 1..240 {
+        assert!(serve(&f, &[&f.key], "flows.view", Some(&mut budget)).is_allowed());
+    }
+    let over = serve(&f, &[&f.key], "flows.view", Some(&mut budget));
+    let o = over.outcome();
+    assert_eq!(o.status(), 429);
+    assert_eq!(o.header("retry-after"), Some("1"));
+    assert_eq!(o.header("x-ratelimit-limit"), Some("240"));
+    assert_eq!(o.header("x-ratelimit-remaining"), Some("0"));
+    // The Unix time a request is admitted again: now plus the wait.
+    let reset = (NOW.unix_timestamp() + 1).to_string();
+    assert_eq!(o.header("x-ratelimit-reset"), Some(reset.as_str()));
+    let names: Vec<&str> = o.headers().iter().map(|(n, _)| *n).collect();
+    assert_eq!(names.last(), Some(&"content-type"), "{names:?}");
+    // Off by default: none of them.
+    let plain = fixture();
+    let mut budget = LimitState::default();
+    let allowed = serve(&plain, &[&plain.key], "flows.view", Some(&mut budget));
+    assert!(allowed.outcome().header("x-ratelimit-limit").is_none());
+}
+
+#[test]
 fn a_token_and_a_key_spend_one_budget_and_over_the_limit_is_429() {
     let f = fixture();
     let mut budget = LimitState::default();

@@ -213,6 +213,9 @@ pub struct Config {
     /// request asks for by its method and path; none by default (every request to
     /// `/authz` is denied). Each action is checked against the policy at start.
     pub authz_routes: Vec<crate::gateway::AuthzRoute>,
+    /// Send the legacy `X-RateLimit-Limit`, `-Remaining` (and on a 429 `-Reset`)
+    /// fields beside the draft's `RateLimit` fields; off by default.
+    pub legacy_limit_headers: bool,
     /// Failed attempts tolerated per client, and per username from one client.
     pub failure_quota: Quota,
     /// Failed logins tolerated per username across every client before clients that
@@ -253,6 +256,7 @@ impl Config {
             policy_file: None,
             trusted_proxies: TrustedProxies::none(),
             authz_routes: Vec::new(),
+            legacy_limit_headers: false,
             audit_sync: AuditSync::Normal,
             failure_quota: DEFAULT_FAILURE_QUOTA,
             username_ceiling: DEFAULT_USERNAME_CEILING,

@@ -370,6 +370,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         responder: responder.clone(),
         failure_quota: config.failure_quota,
         username_ceiling: config.username_ceiling,
+        legacy_limit_headers: config.legacy_limit_headers,
     };
     let flow = recipe.flow(policy);
     let trusted = config.trusted_proxies.clone();

@@ -82,6 +82,7 @@ pub(crate) struct FlowRecipe {
     pub(crate) responder: Responder,
     pub(crate) failure_quota: Quota,
     pub(crate) username_ceiling: Quota,
+    pub(crate) legacy_limit_headers: bool,
 }
 
 impl FlowRecipe {
@@ -89,6 +90,7 @@ impl FlowRecipe {
         ServerFlow::new(policy, self.responder.clone())
             .with_failure_quota(self.failure_quota)
             .with_username_ceiling(self.username_ceiling)
+            .with_legacy_limit_headers(self.legacy_limit_headers)
     }
 }
 

@@ -109,6 +109,10 @@ pub struct Settings {
     #[arg(long = "authz-route", value_name = "ROUTE")]
     #[serde(default)]
     pub authz_route: Option<Vec<crate::gateway::AuthzRoute>>,
+    /// Send the legacy `X-RateLimit-Limit`, `-Remaining` (and on a 429 `-Reset`, a
+    /// Unix time) fields beside the draft's `RateLimit` fields [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub legacy_limit_headers: Option<bool>,
     /// The memory all password verifications together may hold, in MiB (19 MiB
     /// each) [default: 128].
     #[arg(long)]
@@ -300,6 +304,7 @@ impl Settings {
             seed_demo: self.seed_demo.or(under.seed_demo),
             trusted_proxy: self.trusted_proxy.or(under.trusted_proxy),
             authz_route: self.authz_route.or(under.authz_route),
+            legacy_limit_headers: self.legacy_limit_headers.or(under.legacy_limit_headers),
             hash_memory_mib: self.hash_memory_mib.or(under.hash_memory_mib),
             hash_queue: self.hash_queue.or(under.hash_queue),
             header_timeout_secs: self.header_timeout_secs.or(under.header_timeout_secs),
@@ -371,6 +376,7 @@ impl Settings {
         config.seed_demo = self.seed_demo.unwrap_or(false);
         config.trusted_proxies = TrustedProxies::new(self.trusted_proxy.unwrap_or_default());
         config.authz_routes = self.authz_route.unwrap_or_default();
+        config.legacy_limit_headers = self.legacy_limit_headers.unwrap_or(false);
         let hashing = HashingLimits::default();
         config.hashing = HashingLimits {
             memory: self
@@ -429,6 +435,7 @@ pid-file = "pw-auth.pid"
 seed-demo = true
 trusted-proxy = ["10.0.0.0/8", "2001:db8::/32"]
 authz-route = ["GET /api/flows/{id} flows.view"]
+legacy-limit-headers = true
 hash-memory-mib = 64
 hash-queue = 8
 header-timeout-secs = 5
@@ -458,6 +465,7 @@ redis = "redis://127.0.0.1:6379"
             c.authz_routes,
             ["GET /api/flows/{id} flows.view".parse().unwrap()]
         );
+        assert!(c.legacy_limit_headers);
         assert_eq!(c.hashing.memory, 64 * 1024 * 1024);
         assert_eq!(c.hashing.queue, 8);
         assert_eq!(

@@ -30,7 +30,7 @@ use pw_auth_core::{
 use time::OffsetDateTime;
 
 use crate::authorization::{AuthorizationError, parse_authorization_fields_ref};
-use crate::outcome::{Outcome, Responder, rate_limit_fields};
+use crate::outcome::{Outcome, Responder, legacy_rate_limit_fields, rate_limit_fields};
 use crate::served::{Admission, Cause, Refused, Served};
 
 mod login;
@@ -155,6 +155,7 @@ pub struct ServerFlow {
     authenticator: Authenticator,
     failures: Quota,
     username_ceiling: Quota,
+    legacy_limit_headers: bool,
 }
 
 impl ServerFlow {
@@ -166,7 +167,16 @@ impl ServerFlow {
             authenticator: Authenticator::default(),
             failures: DEFAULT_FAILURE_QUOTA,
             username_ceiling: DEFAULT_USERNAME_CEILING,
+            legacy_limit_headers: false,
         }
+    }
+
+    /// The same flow, sending the legacy `X-RateLimit-*` fields beside the draft's
+    /// `RateLimit` fields ([`legacy_rate_limit_fields`](crate::legacy_rate_limit_fields));
+    /// off by default.
+    pub fn with_legacy_limit_headers(mut self, on: bool) -> ServerFlow {
+        self.legacy_limit_headers = on;
+        self
     }
 
     /// The same flow with other authentication settings (a clock-skew leeway).
@@ -320,18 +330,34 @@ impl ServerFlow {
         let quota = self.policy.quota(budget.tier);
         let (limit, charged) = check_limit(*budget.state, &quota, now);
         *budget.state = charged;
+        let legacy = || {
+            if self.legacy_limit_headers {
+                legacy_rate_limit_fields(&quota, &limit, now)
+            } else {
+                Vec::new()
+            }
+        };
         match limit {
             LimitDecision::Allow { .. } => Served::Admitted(Admission {
-                outcome: Outcome::proceed(rate_limit_fields(&quota, &limit).into_headers().into()),
+                outcome: Outcome::proceed({
+                    let mut headers: Vec<(&'static str, String)> =
+                        rate_limit_fields(&quota, &limit).into_headers().into();
+                    headers.extend(legacy());
+                    headers
+                }),
                 audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
                 principal,
                 decision,
                 limit: Some(limit),
             }),
             LimitDecision::Deny { retry_after, .. } => Served::Refused(Refused {
-                outcome: self
-                    .responder
-                    .over_limit_outcome(&quota, &limit, retry_after),
+                outcome: {
+                    let mut o = self
+                        .responder
+                        .over_limit_outcome(&quota, &limit, retry_after);
+                    o.extend_headers(legacy());
+                    o
+                },
                 audit: AuditRecord::over_limit(
                     &self.policy,
                     &principal,

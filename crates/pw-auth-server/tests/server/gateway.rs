@@ -316,3 +316,53 @@ async fn the_endpoint_without_a_gateways_headers_or_a_route_refuses() {
     config.authz_routes = vec!["GET /api/x flows.fly".parse().unwrap()];
     assert!(pw_auth_server::start(config).await.is_err());
 }
+
+/// Asked for, the legacy `X-RateLimit-*` fields come beside the draft's, on a route
+/// and on the decision endpoint alike.
+#[tokio::test]
+async fn the_legacy_limit_fields_come_when_asked_for() {
+    let f = Fixture::with(Stores::sqlite("legacy-limits"), TestClock::default(), |c| {
+        c.legacy_limit_headers = true;
+        c.authz_routes = vec!["GET /api/flows flows.view".parse().unwrap()];
+    })
+    .await;
+    let (token, _) = ann_token_and_key(&f.server).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(f.url("/fabric/api/flows"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-ratelimit-limit"], "240");
+    let left: u32 = r.headers()["x-ratelimit-remaining"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(left < 240, "{left}");
+    assert!(r.headers().contains_key("ratelimit"), "beside the draft's");
+    let r = http
+        .get(f.url("/authz"))
+        .header("authorization", &token)
+        .header("x-original-method", "GET")
+        .header("x-original-uri", "/api/flows")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-ratelimit-limit"], "240");
+    f.stop().await;
+    // Off by default.
+    let f = Fixture::with(Stores::sqlite("no-legacy"), TestClock::default(), |_| {}).await;
+    let (token, _) = ann_token_and_key(&f.server).await;
+    let r = http
+        .get(f.url("/fabric/api/flows"))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.headers().contains_key("x-ratelimit-limit"));
+    f.stop().await;
+}
