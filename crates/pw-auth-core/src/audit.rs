@@ -82,6 +82,10 @@ pub enum AuditReason {
     /// was refused by the platform's role rules (the decision to allow the request
     /// itself is recorded before, as for every request).
     UserChanged(UserChanged),
+    /// A platform operator's command on the records (the reference server's `admin`
+    /// command line), with no principal: who ran it is the operating system's to
+    /// record.
+    OperatorCommand(OperatorCommand),
 }
 
 impl AuditReason {
@@ -98,6 +102,7 @@ impl AuditReason {
             AuditReason::Throttled(_) => "throttled",
             AuditReason::KeyCreated(_) => "key_created",
             AuditReason::UserChanged(_) => "user_changed",
+            AuditReason::OperatorCommand(_) => "operator_command",
         }
     }
 
@@ -111,6 +116,7 @@ impl AuditReason {
                 Some(refused) => refused,
                 None => u.change.as_str(),
             }),
+            AuditReason::OperatorCommand(c) => Some(c.command.as_str()),
             _ => None,
         }
     }
@@ -132,6 +138,69 @@ pub struct UserChanged {
     /// Why the role rules refused it ([`RoleChangeReason::kind`](crate::RoleChangeReason::kind)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<&'static str>,
+}
+
+/// A platform operator's command, as recorded: `{"kind": "operator_command",
+/// "command": …, "user": …}` (the user it acted on, when it acted on one; the
+/// record's `company` is the company it acted on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "operator_command")]
+pub struct OperatorCommand {
+    /// What was done.
+    pub command: OperatorAction,
+    /// The user it acted on, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserId>,
+}
+
+/// What a platform operator's command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorAction {
+    /// Created a company with its first administrator.
+    CreateCompany,
+    /// Changed a company's tier.
+    SetTier,
+    /// Linked a company to a parent.
+    Link,
+    /// Unlinked a company from its parent (every grant for it withdrawn).
+    Unlink,
+    /// Gave a parent's member a grant for a linked company.
+    Grant,
+    /// Withdrew a grant.
+    WithdrawGrant,
+    /// Reset a user's password (every token of theirs revoked).
+    ResetPassword,
+    /// Disabled a company (every user of it).
+    DisableCompany,
+}
+
+impl OperatorAction {
+    /// Every action, in declaration order.
+    pub const ALL: [OperatorAction; 8] = [
+        OperatorAction::CreateCompany,
+        OperatorAction::SetTier,
+        OperatorAction::Link,
+        OperatorAction::Unlink,
+        OperatorAction::Grant,
+        OperatorAction::WithdrawGrant,
+        OperatorAction::ResetPassword,
+        OperatorAction::DisableCompany,
+    ];
+
+    /// Its stable code: its serialised form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OperatorAction::CreateCompany => "create_company",
+            OperatorAction::SetTier => "set_tier",
+            OperatorAction::Link => "link",
+            OperatorAction::Unlink => "unlink",
+            OperatorAction::Grant => "grant",
+            OperatorAction::WithdrawGrant => "withdraw_grant",
+            OperatorAction::ResetPassword => "reset_password",
+            OperatorAction::DisableCompany => "disable_company",
+        }
+    }
 }
 
 /// What an administration request does to a user.
@@ -539,6 +608,35 @@ impl AuditRecord {
                 Some(def) => Arc::clone(def.shared_id()),
                 None => cut(action),
             }),
+            company: Some(company.clone()),
+            tier: None,
+            policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
+        }
+    }
+
+    /// The record of a platform operator's `command` on `company` (and `user`, when
+    /// it acted on one): allowed, with no principal and no action — an operator acts
+    /// on the records, outside the policy, which names here only the policy in force.
+    pub fn operator_command(
+        policy: &Policy,
+        command: OperatorAction,
+        company: &CompanyId,
+        user: Option<&UserId>,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            schema_version: SchemaVersion,
+            decision_id: None,
+            time: now,
+            effect: Effect::Allow,
+            reason: AuditReason::OperatorCommand(OperatorCommand {
+                command,
+                user: user.cloned(),
+            }),
+            principal: None,
+            action: None,
             company: Some(company.clone()),
             tier: None,
             policy: Arc::clone(policy.shared_id()),

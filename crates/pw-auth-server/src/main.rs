@@ -50,6 +50,10 @@ enum Command {
         /// CA certificates (PEM) PostgreSQL's certificate is verified against.
         #[arg(long, value_name = "FILE")]
         tls_ca: Option<PathBuf>,
+        /// The policy file the servers decide with, named in each command's audit
+        /// record (the default policy without it).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[command(subcommand)]
         op: AdminOp,
     },
@@ -156,9 +160,10 @@ async fn admin(
     db: PathBuf,
     postgres: Option<String>,
     tls_ca: Option<PathBuf>,
+    policy: Option<PathBuf>,
     op: AdminOp,
 ) -> Result<String, String> {
-    use pw_auth_core::{CompanyId, Role, Tier, UserId, UserRecord, UserStatus};
+    use pw_auth_core::{CompanyId, Policy, Role, Tier, UserId, UserRecord, UserStatus};
     let company = |s: &str| CompanyId::new(s).map_err(|e| format!("`{s}`: {e}"));
     let user = |s: &str| UserId::new(s).map_err(|e| format!("`{s}`: {e}"));
     let tier = |s: &str| s.parse::<Tier>().map_err(|e| format!("`{s}`: {e}"));
@@ -178,18 +183,31 @@ async fn admin(
         }
         _ => None,
     };
+    // The policy named in the audit records, read before anything is changed.
+    let policy = match &policy {
+        Some(path) => Policy::from_json(
+            &std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: cannot be read: {e}", path.display()))?,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => Policy::default_policy(),
+    };
     let db = open_records(&records, tls_ca.as_deref(), AuditSync::Normal)
         .await
         .map_err(store)?;
     let hash = |p: &pw_auth_core::Password| hash_password(p.expose_secret()).map_err(store);
-    let found = |ok: bool, what: String| {
+    use pw_auth_core::OperatorAction as Op;
+    // What was done, for stdout, and what to record: the command, the company and the
+    // user it acted on.
+    type Done = (String, Option<(Op, CompanyId, Option<UserId>)>);
+    let found = |ok: bool, what: String, record: (Op, CompanyId)| -> Result<Done, String> {
         if ok {
-            Ok(what)
+            Ok((what, Some((record.0, record.1, None))))
         } else {
             Err("no such company".to_owned())
         }
     };
-    match op {
+    let done: Done = match op {
         AdminOp::CreateCompany {
             company: id,
             tier: t,
@@ -212,10 +230,13 @@ async fn admin(
             {
                 return Err(format!("the user id `{admin_id}` or the username is taken"));
             }
-            Ok(format!(
-                "company {id} ({}), administrator {admin_id} logging in as {admin_username}",
-                t.as_str()
-            ))
+            (
+                format!(
+                    "company {id} ({}), administrator {admin_id} logging in as {admin_username}",
+                    t.as_str()
+                ),
+                Some((Op::CreateCompany, id, Some(admin_id))),
+            )
         }
         AdminOp::SetTier {
             company: c,
@@ -225,7 +246,8 @@ async fn admin(
             found(
                 db.set_tier(c.clone(), t).await.map_err(store)?,
                 format!("{c}: {}", t.as_str()),
-            )
+                (Op::SetTier, c.clone()),
+            )?
         }
         AdminOp::Link { company: c, parent } => {
             let (c, p) = (company(&c)?, company(&parent)?);
@@ -234,14 +256,16 @@ async fn admin(
                     .await
                     .map_err(store)?,
                 format!("{c} linked to {p}"),
-            )
+                (Op::Link, c.clone()),
+            )?
         }
         AdminOp::Unlink { company: c } => {
             let c = company(&c)?;
             found(
                 db.set_parent(c.clone(), None).await.map_err(store)?,
                 format!("{c} unlinked; every grant for it withdrawn"),
-            )
+                (Op::Unlink, c.clone()),
+            )?
         }
         AdminOp::Grant {
             user: u,
@@ -264,10 +288,11 @@ async fn admin(
                 }
             };
             db.grant(u.clone(), c.clone(), end).await.map_err(store)?;
-            Ok(match until_text(end) {
+            let said = match until_text(end) {
                 Some(end) => format!("{u} may act in {c} until {end}"),
                 None => format!("{u} may act in {c}"),
-            })
+            };
+            (said, Some((Op::Grant, c, Some(u))))
         }
         AdminOp::WithdrawGrant {
             user: u,
@@ -279,9 +304,12 @@ async fn admin(
                 .await
                 .map_err(store)?
             {
-                Ok(format!("{u} no longer acts in {c}"))
+                (
+                    format!("{u} no longer acts in {c}"),
+                    Some((Op::WithdrawGrant, c, Some(u))),
+                )
             } else {
-                Err(format!("{u} holds no grant for {c}"))
+                return Err(format!("{u} holds no grant for {c}"));
             }
         }
         AdminOp::ResetPassword { username } => {
@@ -290,16 +318,22 @@ async fn admin(
             };
             let phc = hash(password)?;
             let now = time::OffsetDateTime::now_utc();
+            let Some((holder, _)) = db.login_user(username.clone()).await.map_err(store)? else {
+                return Err(format!("no user logs in as {username}"));
+            };
             match db
                 .reset_password(username.clone(), phc, now)
                 .await
                 .map_err(store)?
             {
-                Some(id) => Ok(format!("{id}: a new password; every token revoked")),
-                None => Err(format!("no user logs in as {username}")),
+                Some(id) => (
+                    format!("{id}: a new password; every token revoked"),
+                    Some((Op::ResetPassword, holder.company, Some(id))),
+                ),
+                None => return Err(format!("no user logs in as {username}")),
             }
         }
-        AdminOp::ReloadPolicy { pid_file } => reload_policy(&pid_file),
+        AdminOp::ReloadPolicy { pid_file } => (reload_policy(&pid_file)?, None),
         AdminOp::DisableCompany { company: c } => {
             let c = company(&c)?;
             let users = db.users_of(c.clone()).await.map_err(store)?;
@@ -311,9 +345,29 @@ async fn admin(
                 u.status = UserStatus::Disabled;
                 db.set_user(u).await.map_err(store)?;
             }
-            Ok(format!("{c}: {n} users disabled"))
+            (
+                format!("{c}: {n} users disabled"),
+                Some((Op::DisableCompany, c, None)),
+            )
         }
+    };
+    // Each command that changed the records leaves an audit record, as a request
+    // would: nothing is done that is not recorded (the records changed already; a
+    // failed record is reported, and the command's exit status says so).
+    let (said, record) = done;
+    if let Some((command, company, user)) = record {
+        let record = pw_auth_core::AuditRecord::operator_command(
+            &policy,
+            command,
+            &company,
+            user.as_ref(),
+            time::OffsetDateTime::now_utc(),
+        );
+        pw_auth_axum::AuthStore::audit(&db, &record)
+            .await
+            .map_err(|e| format!("{said}, but its audit record failed: {}", Chain(&e)))?;
     }
+    Ok(said)
 }
 
 /// Sends SIGHUP to the process whose id is in `pid_file` (with `kill`, as an operator
@@ -392,11 +446,12 @@ fn main() -> ExitCode {
             db,
             postgres,
             tls_ca,
+            policy,
             op,
         } => {
             let done = tokio::runtime::Runtime::new()
                 .map_err(|e| Chain(&e).to_string())
-                .and_then(|rt| rt.block_on(admin(db, postgres, tls_ca, op)));
+                .and_then(|rt| rt.block_on(admin(db, postgres, tls_ca, policy, op)));
             return match done {
                 Ok(what) => {
                     println!("{what}");

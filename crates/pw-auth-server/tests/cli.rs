@@ -446,4 +446,42 @@ fn operators_create_companies_link_grant_reset_and_disable_from_the_command_line
         "north-eu is another company"
     );
     stop(server);
+
+    // Every command that changed the records left an audit record, in order; the
+    // refused ones none.
+    let records = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store =
+            pw_auth_server::Db::open_sqlite(&db, pw_auth_server::AuditSync::Normal).unwrap();
+        store.audit_records().await.unwrap()
+    });
+    let done: Vec<(String, String, String)> = records
+        .iter()
+        .filter(|r| r["reason"]["kind"] == "operator_command")
+        .map(|r| {
+            assert_eq!(r["principal"], serde_json::Value::Null);
+            assert_eq!(r["effect"], "allow");
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+            (
+                text(&r["reason"]["command"]),
+                text(&r["company"]),
+                text(&r["reason"]["user"]),
+            )
+        })
+        .collect();
+    let expected = [
+        ("create_company", "north", "zoe"),
+        ("create_company", "north-eu", "eva"),
+        ("grant", "north-eu", "zoe"),
+        ("grant", "north-eu", "zoe"),
+        ("unlink", "north-eu", "-"),
+        ("reset_password", "north", "zoe"),
+        ("disable_company", "north", "-"),
+        ("set_tier", "north", "-"),
+    ]
+    .map(|(c, co, u)| (c.to_owned(), co.to_owned(), u.to_owned()));
+    assert_eq!(done, expected);
+    assert!(
+        !records.iter().any(|r| r.to_string().contains("password-")),
+        "no password in the audit log"
+    );
 }

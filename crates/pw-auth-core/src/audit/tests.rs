@@ -237,6 +237,20 @@ fn every_record_kind_matches_the_published_schema() {
             );
             assert_eq!(v["action"], "api-keys.create");
             let bob = crate::id::UserId::new("bob").unwrap();
+            for command in OperatorAction::ALL {
+                for user in [None, Some(&bob)] {
+                    let r = AuditRecord::operator_command(&policy, command, &acme, user, at);
+                    assert_eq!(r.reason.kind(), "operator_command");
+                    assert_eq!(r.reason.detail(), Some(command.as_str()));
+                    let v = check(&r);
+                    assert_eq!(v["reason"]["command"], command.as_str());
+                    assert_eq!(v["reason"]["user"].as_str(), user.map(|u| u.as_str()));
+                    assert_eq!(v["principal"], serde_json::Value::Null);
+                    assert_eq!(v["action"], serde_json::Value::Null);
+                    assert_eq!(v["company"], "acme");
+                    assert_eq!(v["effect"], "allow");
+                }
+            }
             for (change, role, refused) in [
                 (UserChange::Created, Some(Role::User), None),
                 (UserChange::RoleChanged, Some(Role::Manager), None),
