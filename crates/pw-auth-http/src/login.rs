@@ -368,4 +368,25 @@ impl LoginResponse {
             ("token", Out::Str(self.token.expose_secret())),
         ])
     }
+
+    /// The same token as a standard OAuth 2.0 token response (RFC 6749 §5.1):
+    /// `{"access_token", "expires_in", "token_type": "Bearer"}`. Zeroized on drop.
+    ///
+    /// ```
+    /// use pw_auth_core::{AccessToken, ExpiresIn};
+    /// use pw_auth_http::LoginResponse;
+    /// let r = LoginResponse::new(AccessToken::new("abc".to_owned())?, ExpiresIn::DEFAULT);
+    /// assert_eq!(
+    ///     &*r.to_oauth_json(),
+    ///     r#"{"access_token":"abc","expires_in":86400,"token_type":"Bearer"}"#
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_oauth_json(&self) -> Zeroizing<String> {
+        write_object(&[
+            ("access_token", Out::Str(self.token.expose_secret())),
+            ("expires_in", Out::Num(self.expires_in.as_secs())),
+            ("token_type", Out::Str("Bearer")),
+        ])
+    }
 }

@@ -328,6 +328,13 @@ impl Issued {
         self.response.to_json()
     }
 
+    /// The 200 body of a standard OAuth 2.0 token endpoint instead (RFC 6749 §5.1):
+    /// `{"access_token", "expires_in", "token_type": "Bearer"}`. It holds the token,
+    /// and is zeroized on drop.
+    pub fn oauth_body(&self) -> Zeroizing<String> {
+        self.response.to_oauth_json()
+    }
+
     /// The audit record (names the user the token was issued to).
     pub fn audit(&self) -> &AuditRecord {
         &self.audit

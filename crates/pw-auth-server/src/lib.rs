@@ -11,6 +11,8 @@
 //! |---|---|---|
 //! | `POST /fabric/api/login` | — | `{"username", "password"}` → `{"message", "token", "expires_in"}` |
 //! | `POST /fabric/api/logout` | `company.view` | revokes the bearer token it is sent with |
+//! | `POST /oauth/token` | — | the standard OAuth 2.0 token endpoint (RFC 6749 §4.4): `grant_type=client_credentials`, form-encoded, the client being the username and password (HTTP Basic or in the body) → `{"access_token", "token_type": "Bearer", "expires_in"}`; §5.2 errors |
+//! | `GET /.well-known/oauth-authorization-server` | — | RFC 8414 metadata |
 //! | `GET /fabric/api/api-keys` | `api-keys.list` | the company's keys (never a key or digest) |
 //! | `POST /fabric/api/api-keys` | `api-keys.create` | `{"label", "expires_in_days"?, "scope"?}` → 201, the new key shown once |
 //! | `POST /fabric/api/api-keys/{id}/rotate` | `api-keys.create` | `{"grace_secs"?}` → 201, the successor shown once; the old key retires after the grace period (a day by default) |

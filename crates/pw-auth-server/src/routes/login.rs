@@ -86,7 +86,7 @@ async fn release(app: &App, keys: Vec<String>, now: OffsetDateTime) -> Result<()
 
 /// Keeps `audit` (with the client's address) under a decision id of its own, then
 /// answers `response`, which carries the id (`X-Decision-Id`) and the verdict.
-async fn audited(app: &App, audit: AuditRecord, mut response: Response) -> Handled {
+pub(super) async fn audited(app: &App, audit: AuditRecord, mut response: Response) -> Handled {
     let id = (app.decision_ids)(audit.time);
     let audit = audit.with_decision_id(id);
     app.store.audit(&audit).await?;
@@ -126,16 +126,47 @@ async fn login(
             return audited(&app, audit, outcome_response(&refused.outcome)).await;
         }
     };
+    let (audit, attempt) = attempt(&app, request, client, now).await?;
+    let response = match attempt {
+        Attempt::Throttled(refused) | Attempt::Refused(refused) => {
+            outcome_response(&refused.outcome)
+        }
+        Attempt::Issued(issued) => secret_json(StatusCode::OK, issued.body()),
+    };
+    audited(&app, audit, response).await
+}
+
+/// How a login attempt went.
+pub(super) enum Attempt {
+    /// Refused unverified: the client or the username failed too often.
+    Throttled(Box<pw_auth_http::Refused>),
+    /// Refused: unknown user, wrong password, disabled user or api-user alike.
+    Refused(Box<pw_auth_http::Refused>),
+    /// A token, its record stored.
+    Issued(Box<pw_auth_http::Issued>),
+}
+
+/// A login attempt with `request` from `client`, whatever the route's body looked
+/// like: reserved against its failure budgets, its password verified on the bounded
+/// pool, a token issued (and its record stored) or the attempt refused. The audit
+/// record to keep, with the client's address, and how it went.
+pub(super) async fn attempt(
+    app: &App,
+    request: pw_auth_http::LoginRequest,
+    client: ClientAddr,
+    now: OffsetDateTime,
+) -> Result<(AuditRecord, Attempt), super::ApiError> {
+    let flow = app.auth.flow();
     let keys = login_keys(request.username(), client);
     let busy = Some(std::time::Duration::from_secs(1));
-    let reserved = on_budgets(&app, keys.clone(), busy, move |flow, b| {
+    let reserved = on_budgets(app, keys.clone(), busy, move |flow, b| {
         flow.reserve_login(b, now)
     })
     .await;
     if let Some(wait) = reserved? {
         let refused = flow.login_throttled(wait, now);
-        let audit = refused.audit.with_client(client.ip());
-        return audited(&app, audit, outcome_response(&refused.outcome)).await;
+        let audit = refused.audit.clone().with_client(client.ip());
+        return Ok((audit, Attempt::Throttled(refused)));
     }
     let found = app
         .store
@@ -152,7 +183,7 @@ async fn login(
         Ok(v) => v,
         Err(PoolFull) => {
             // Never verified: the attempt does not count against anyone.
-            release(&app, keys, now).await?;
+            release(app, keys, now).await?;
             return Err(
                 StoreError::new(StoreErrorKind::Busy, "the password hashing pool is full").into(),
             );
@@ -164,19 +195,19 @@ async fn login(
         .login(user.as_ref(), verified, &random, app.expires_in, now)
         .map_err(|e| StoreError::new(StoreErrorKind::Internal, "issuing a token").caused_by(e))?;
     let audit = served.audit().clone().with_client(client.ip());
-    let response = match served {
+    let attempt = match served {
         LoginServed::Issued(issued) => {
             app.store
                 .records()
                 .add_token(issued.record().clone())
                 .await?;
             // A right password is not a failure: its reservation goes back.
-            release(&app, keys, now).await?;
-            secret_json(StatusCode::OK, issued.body())
+            release(app, keys, now).await?;
+            Attempt::Issued(issued)
         }
-        LoginServed::Refused(refusal) => outcome_response(&refusal.outcome),
+        LoginServed::Refused(refusal) => Attempt::Refused(refusal),
     };
-    audited(&app, audit, response).await
+    Ok((audit, attempt))
 }
 
 async fn logout(

@@ -8,6 +8,7 @@ mod bodies;
 mod demo;
 mod keys;
 mod login;
+mod oauth;
 mod users;
 
 use std::net::SocketAddr;
@@ -130,6 +131,7 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
         .merge(users::router(&app)?)
         .merge(demo::router(&app)?)
         .merge(authz::router(&app)?)
+        .merge(oauth::router(&app)?)
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
         .layer(axum::extract::DefaultBodyLimit::disable())

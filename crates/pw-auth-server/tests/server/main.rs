@@ -55,6 +55,7 @@ mod grants;
 mod hostile;
 mod keys;
 mod loopback;
+mod oauth;
 mod observe;
 mod reload;
 mod scale_out;

@@ -1,0 +1,198 @@
+//! The standard OAuth 2.0 token endpoint, used by a client nobody here wrote: the
+//! `oauth2` crate fetches a token by client credentials (HTTP Basic, and in the
+//! body), and the token calls a protected route; RFC 6749 §5.2 errors for what is
+//! wrong; the metadata document; each attempt audited as a login.
+
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, TokenResponse, TokenUrl};
+
+use crate::fixture::{Fixture, Stores, TestClock};
+
+/// `oauth2`'s HTTP client, over this suite's reqwest.
+async fn send(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
+    let (parts, body) = request.into_parts();
+    let http = reqwest::Client::new();
+    let mut r = http.request(parts.method, parts.uri.to_string()).body(body);
+    for (name, value) in &parts.headers {
+        r = r.header(name, value);
+    }
+    let answer = r.send().await?;
+    let mut out = http::Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        out = out.header(name, value);
+    }
+    let bytes = answer.bytes().await?.to_vec();
+    Ok(out.body(bytes).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_the_shelf_oauth_client_gets_a_token_that_works() {
+    let f = Fixture::with(Stores::sqlite("oauth"), TestClock::default(), |_| {}).await;
+    let token_url = TokenUrl::new(f.url("/oauth/token")).unwrap();
+    let client = |secret: &str, how: AuthType| {
+        BasicClient::new(ClientId::new("ann@acme.example".to_owned()))
+            .set_client_secret(ClientSecret::new(secret.to_owned()))
+            .set_token_uri(token_url.clone())
+            .set_auth_type(how)
+    };
+    let http = reqwest::Client::new();
+    for how in [AuthType::BasicAuth, AuthType::RequestBody] {
+        let token = client("ann-demo-password", how.clone())
+            .exchange_client_credentials()
+            .request_async(&send)
+            .await
+            .unwrap_or_else(|e| panic!("{how:?}: {e:?}"));
+        assert_eq!(token.token_type().as_ref(), "bearer");
+        assert_eq!(token.expires_in().map(|d| d.as_secs()), Some(86_400));
+        let r = http
+            .get(f.url("/fabric/api/flows"))
+            .bearer_auth(token.access_token().secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{how:?}");
+    }
+    // A wrong secret: the client reads the server's RFC 6749 error.
+    let wrong = client("not-her-password", AuthType::BasicAuth)
+        .exchange_client_credentials()
+        .request_async(&send)
+        .await
+        .unwrap_err();
+    match wrong {
+        oauth2::RequestTokenError::ServerResponse(e) => {
+            assert_eq!(e.error().as_ref(), "invalid_client");
+        }
+        other => panic!("{other:?}"),
+    }
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn the_token_endpoint_answers_rfc_6749_errors_and_its_metadata() {
+    let f = Fixture::with(Stores::sqlite("oauth-errors"), TestClock::default(), |_| {}).await;
+    let http = reqwest::Client::new();
+    let post = |body: &'static str, basic: Option<(&'static str, &'static str)>| {
+        let mut r = http
+            .post(f.url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some((u, p)) = basic {
+            r = r.basic_auth(u, Some(p));
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let challenge = r
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let store = r
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let v: serde_json::Value = r.json().await.unwrap();
+            (status, v, challenge, store)
+        }
+    };
+    let ann = Some(("ann@acme.example", "ann-demo-password"));
+    let (s, v, _, store) = post("grant_type=client_credentials", ann).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["token_type"], "Bearer");
+    assert!(
+        v["access_token"].is_string() && v.get("token").is_none(),
+        "{v}"
+    );
+    assert_eq!(store.as_deref(), Some("no-store"));
+    for (body, basic, status, error) in [
+        ("grant_type=password", ann, 400, "unsupported_grant_type"),
+        ("scope=x", ann, 400, "invalid_request"),
+        (
+            "grant_type=client_credentials&grant_type=client_credentials",
+            ann,
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials&client_id=ann%40acme.example&client_secret=x",
+            ann,
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=client_credentials&client_id=ann%40acme.example",
+            None,
+            400,
+            "invalid_request",
+        ),
+        ("grant_type=client_credentials", None, 401, "invalid_client"),
+        (
+            "grant_type=client_credentials",
+            Some(("ann@acme.example", "wrong-password")),
+            401,
+            "invalid_client",
+        ),
+        (
+            "grant_type=client_credentials",
+            Some(("nobody@acme.example", "long-enough-1")),
+            401,
+            "invalid_client",
+        ),
+    ] {
+        let (s, v, challenge, _) = post(body, basic).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (status, Some(error)),
+            "{body}: {v}"
+        );
+        assert!(v["error_description"].is_string());
+        if status == 401 {
+            assert!(
+                challenge.is_some_and(|c| c.starts_with("Basic realm=")),
+                "{body}"
+            );
+        }
+    }
+    // JSON is not this endpoint's format.
+    let r = http
+        .post(f.url("/oauth/token"))
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // The attempts are audited as logins, with their results.
+    let records = f.server.db().audit_records().await.unwrap();
+    let results: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["reason"]["result"].as_str())
+        .collect();
+    for result in [
+        "token_issued",
+        "wrong_password",
+        "unknown_user",
+        "malformed_body",
+    ] {
+        assert!(results.contains(&result), "{result} in {results:?}");
+    }
+    assert!(
+        !records
+            .iter()
+            .any(|r| r.to_string().contains("ann-demo-password"))
+    );
+    // RFC 8414 metadata.
+    let meta: serde_json::Value = http
+        .get(f.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issuer = meta["issuer"].as_str().unwrap();
+    assert_eq!(meta["token_endpoint"], format!("{issuer}/oauth/token"));
+    assert_eq!(
+        meta["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+    f.stop().await;
+}
