@@ -69,6 +69,7 @@ struct TokenRequest {
 fn parameters(body: &[u8]) -> Result<Vec<(String, Zeroizing<String>)>, &'static str> {
     let mut seen: Vec<(String, Zeroizing<String>)> = Vec::new();
     for (name, value) in form_urlencoded::parse(body) {
+        // A decoded value is moved (not copied) into its wiped buffer.
         let value = Zeroizing::new(value.into_owned());
         if seen.iter().any(|(n, _)| *n == name) {
             return Err("a parameter is given more than once");
@@ -100,11 +101,18 @@ fn basic(headers: &HeaderMap) -> Result<Option<ClientCredentials>, ()> {
     );
     let text = std::str::from_utf8(&decoded).map_err(|_| ())?;
     let (id, secret) = text.split_once(':').ok_or(())?;
+    // Each part form-urlencoded (§2.3.1); every decoded copy of the secret wiped.
     let unescape = |s: &str| -> Zeroizing<String> {
+        let mut query = Zeroizing::new(String::with_capacity(s.len().saturating_add(2)));
+        query.push_str("v=");
+        query.push_str(s);
         let mut out = Zeroizing::new(String::new());
-        for (k, v) in form_urlencoded::parse(format!("v={s}").as_bytes()) {
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             if k == "v" {
-                out.push_str(&v);
+                match v {
+                    std::borrow::Cow::Owned(decoded) => out.push_str(&Zeroizing::new(decoded)),
+                    std::borrow::Cow::Borrowed(raw) => out.push_str(raw),
+                }
             }
         }
         out
