@@ -88,6 +88,10 @@ enum PolicyCommand {
         /// A policy JSON file instead of the default policy.
         #[arg(long)]
         policy: Option<String>,
+        /// A JSON file of named API-key scopes (`{"deployer": {"actions": [...],
+        /// "view": [...], "edit": [...]}}`): a column for a key narrowed by each.
+        #[arg(long, value_name = "FILE")]
+        key_scopes: Option<String>,
         /// JSON for tools instead of markdown for people.
         #[arg(long)]
         json: bool,
@@ -118,6 +122,10 @@ enum PolicyCommand {
         before: String,
         /// The policy after it.
         after: String,
+        /// A JSON file of named API-key scopes (checked against the policy before):
+        /// the cells of keys narrowed by each are compared too.
+        #[arg(long, value_name = "FILE")]
+        key_scopes: Option<String>,
         /// JSON for tools instead of markdown for people.
         #[arg(long)]
         json: bool,
@@ -201,12 +209,24 @@ fn run(cli: Cli) -> Result<Printed, String> {
             Ok(Printed { text, code, json })
         }
         Command::Policy {
-            command: PolicyCommand::Matrix { policy, json },
-        } => policy_cmd::matrix(&load_policy(policy.as_deref())?, json).map(|text| Printed {
-            text,
-            code: EXIT_OK,
-            json,
-        }),
+            command:
+                PolicyCommand::Matrix {
+                    policy,
+                    key_scopes,
+                    json,
+                },
+        } => {
+            let policy = load_policy(policy.as_deref())?;
+            let scopes = match &key_scopes {
+                Some(path) => policy_cmd::key_scopes(path, &read(path)?, &policy)?,
+                None => Vec::new(),
+            };
+            policy_cmd::matrix(&policy, &scopes, json).map(|text| Printed {
+                text,
+                code: EXIT_OK,
+                json,
+            })
+        }
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_cmd::check(&file, &read(&file)?).map(|s| Printed::text(s, EXIT_OK)),
@@ -222,12 +242,17 @@ fn run(cli: Cli) -> Result<Printed, String> {
                 PolicyCommand::Diff {
                     before,
                     after,
+                    key_scopes,
                     json,
                 },
         } => {
             let before = policy_cmd::load(&before, &read(&before)?)?;
             let after = policy_cmd::load(&after, &read(&after)?)?;
-            let (text, code) = policy_cmd::diff(&before, &after, json);
+            let scopes = match &key_scopes {
+                Some(path) => policy_cmd::key_scopes(path, &read(path)?, &before)?,
+                None => Vec::new(),
+            };
+            let (text, code) = policy_cmd::diff(&before, &after, &scopes, json);
             Ok(Printed { text, code, json })
         }
         Command::Header {

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use pw_auth_core::{
-    Authenticator, CompanyId, ExpiresIn, KeyLabel, Lookup, Policy, PolicyError, Principal, Request,
-    Role, Tier, UserId, UserRecord, authorize, issue_token, mint_api_key,
+    Authenticator, CompanyId, ExpiresIn, KeyLabel, KeyScope, Lookup, Policy, PolicyError,
+    Principal, Request, Role, Tier, UserId, UserRecord, authorize, issue_token, mint_api_key,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -37,12 +37,50 @@ fn principal(role: Role, home: &CompanyId) -> Result<Principal, String> {
         .map_err(|e| err(&e))
 }
 
-/// The role × action table for every tier: markdown, or JSON.
-pub(crate) fn matrix(policy: &Policy, json: bool) -> Result<String, String> {
+/// Named key scopes from `text` (a JSON object: name → `{"actions", "view",
+/// "edit"}`), each checked against `policy` as a key's would be when minted; in name
+/// order.
+pub(crate) fn key_scopes(
+    path: &str,
+    text: &str,
+    policy: &Policy,
+) -> Result<Vec<(String, KeyScope)>, String> {
+    let scopes: BTreeMap<String, KeyScope> =
+        serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+    for (name, scope) in &scopes {
+        scope
+            .check(policy)
+            .map_err(|e| format!("{path}: scope `{name}`: {e}"))?;
+    }
+    Ok(scopes.into_iter().collect())
+}
+
+/// An API key of `home` narrowed to `scope`, minted and authenticated.
+fn scoped_principal(scope: &KeyScope, home: &CompanyId) -> Result<Principal, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let label = KeyLabel::new("matrix").map_err(|e| err(&e))?;
+    let m = mint_api_key(home, label, &MATRIX_RANDOM, MATRIX_NOW)
+        .map_err(|e| err(&e))?
+        .scoped(scope.clone());
+    Authenticator::default()
+        .api_key(&m.key, Lookup::Found(&m.record), Some(&m.user), MATRIX_NOW)
+        .map_err(|e| err(&e))
+}
+
+/// The role × action table for every tier, with a column for a key narrowed by each
+/// of `scopes`: markdown, or JSON.
+pub(crate) fn matrix(
+    policy: &Policy,
+    scopes: &[(String, KeyScope)],
+    json: bool,
+) -> Result<String, String> {
     let home = CompanyId::new("company").map_err(|e| e.to_string())?;
-    let principals: Vec<(Role, Principal)> = Role::ALL
+    let principals: Vec<(String, Principal)> = Role::ALL
         .into_iter()
-        .map(|r| principal(r, &home).map(|p| (r, p)))
+        .map(|r| principal(r, &home).map(|p| (r.as_str().to_owned(), p)))
+        .chain(scopes.iter().map(|(name, scope)| {
+            scoped_principal(scope, &home).map(|p| (format!("key:{name}"), p))
+        }))
         .collect::<Result<_, _>>()?;
     if json {
         let mut tiers = BTreeMap::new();
@@ -90,11 +128,17 @@ pub(crate) fn matrix(policy: &Policy, json: bool) -> Result<String, String> {
     Ok(out)
 }
 
-/// `policy diff`: the cells whose decision or reason differ between two policies,
-/// as markdown for people or JSON for tools, and the exit status: 0 when they decide
-/// the same, [`crate::output::EXIT_CHANGED`] when they do not.
-pub(crate) fn diff(before: &Policy, after: &Policy, json: bool) -> (String, u8) {
-    let changes = before.diff(after);
+/// `policy diff`: the cells whose decision or reason differ between two policies
+/// (keys narrowed by `scopes` included), as markdown for people or JSON for tools, and
+/// the exit status: 0 when they decide the same, [`crate::output::EXIT_CHANGED`] when
+/// they do not.
+pub(crate) fn diff(
+    before: &Policy,
+    after: &Policy,
+    scopes: &[(String, KeyScope)],
+    json: bool,
+) -> (String, u8) {
+    let changes = before.diff_with_scopes(after, scopes);
     let code = if changes.is_empty() {
         crate::output::EXIT_OK
     } else {

@@ -742,3 +742,98 @@ fn the_worked_example_of_the_policy_guide() {
     // The guide quotes it, wrapped.
     assert!(guide.contains("`line 1:\ncustom:integration-lead, flows.edit, own company, tier enterprise: expected allow, got\ndeny (custom_role_lacks)`"));
 }
+
+/// Keys narrowed by named scopes get columns of their own in the matrix and in a
+/// diff; a scope that names what the policy does not have is an error.
+#[test]
+fn scoped_keys_in_the_matrix_and_the_diff() {
+    let m = pw_auth(
+        &[
+            "policy",
+            "matrix",
+            "--key-scopes",
+            "tests/fixtures/key-scopes.json",
+        ],
+        "",
+    );
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let header = m
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("| action |"))
+        .unwrap();
+    assert!(
+        header.ends_with("| api-user | key:deployer | key:viewer |"),
+        "{header}"
+    );
+    let row = |action: &str| {
+        m.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{action}` |")))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        row("flows.view").ends_with("| allowed | outside_key_scope | allowed |"),
+        "{}",
+        row("flows.view")
+    );
+    assert!(
+        row("flows.deploy").ends_with("| allowed | allowed | outside_key_scope |"),
+        "{}",
+        row("flows.deploy")
+    );
+    assert!(row("api-keys.create").ends_with("| human_only | human_only | human_only |"));
+
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["policy", "diff"];
+        args.extend_from_slice(extra);
+        args.extend([
+            "tests/fixtures/small-policy.json",
+            "tests/fixtures/small-policy-v2.json",
+        ]);
+        pw_auth(&args, "")
+    };
+    let plain = diff(&[]);
+    // Scopes checked against the policy before: flows.deploy needs an administrator
+    // there, so no key scope may name it; areas may.
+    let scoped = diff(&["--key-scopes", "tests/fixtures/small-key-scopes.json"]);
+    assert_eq!(
+        diff(&["--key-scopes", "tests/fixtures/key-scopes.json"]).code,
+        1,
+        "a scope naming what no key may do"
+    );
+    assert_eq!((plain.code, scoped.code), (3, 3));
+    let rows = |r: &Run| {
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let (plain, scoped) = (rows(&plain), rows(&scoped));
+    assert!(scoped.len() > plain.len());
+    assert!(
+        plain.iter().all(|l| scoped.contains(l)),
+        "the same cells, and more"
+    );
+    assert!(
+        scoped.contains(&"| `flows.deploy` | key:editor | own company | trial | administrator_only | grant_required |".to_owned()),
+        "{scoped:#?}"
+    );
+    let bad = pw_auth(
+        &[
+            "policy",
+            "matrix",
+            "--key-scopes",
+            "tests/fixtures/bad-key-scopes.json",
+        ],
+        "",
+    );
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("scope `broken`") && bad.stderr.contains("flows.fly"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -79,6 +79,7 @@ pub fn decisions(input: &DecisionInput) -> Checked {
             .filter(|_| role != "api-user")
             .map(str::to_owned),
         home: pick(&COMPANIES, input.home).ok_or_else(missing)?.to_owned(),
+        scope: None,
     };
     let action = match &input.action {
         ActionChoice::Known(i) => {

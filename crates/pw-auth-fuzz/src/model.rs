@@ -3,7 +3,7 @@
 //! compiled engine can be checked against it (as Cedar checks its engine against a
 //! model).
 
-use pw_auth_core::{ActionKind, PolicyDocument};
+use pw_auth_core::{ActionKind, KeyScope, PolicyDocument};
 
 /// A principal, as the model sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub struct ModelPrincipal {
     pub custom: Option<String>,
     /// The principal's own company.
     pub home: String,
+    /// For an API key, the scope it was narrowed to (read as data: its lists).
+    pub scope: Option<KeyScope>,
 }
 
 /// A request, as the model sees it.
@@ -119,6 +121,18 @@ pub fn reason_kind(doc: &PolicyDocument, p: &ModelPrincipal, r: &ModelRequest) -
     }
     if feature_missing {
         return "tier_excludes";
+    }
+    // docs/policy.md step 6: a key's scope, last — an action it names, or a view
+    // (edit) action of an area it lists under `view` (`edit`).
+    if let Some(scope) = &p.scope {
+        let area = a.id.split('.').next().unwrap_or("");
+        let areas = match a.kind {
+            ActionKind::View => &scope.view,
+            ActionKind::Edit => &scope.edit,
+        };
+        if !scope.actions.contains(&a.id) && !areas.iter().any(|x| x == area) {
+            return "outside_key_scope";
+        }
     }
     "allowed"
 }

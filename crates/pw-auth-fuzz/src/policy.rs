@@ -127,6 +127,7 @@ pub fn policy(data: &[u8]) -> Checked {
                 role,
                 custom: custom.clone().filter(|_| role != "api-user"),
                 home: "home".to_owned(),
+                scope: None,
             };
             for tier in ["trial", "standard", "professional", "enterprise"] {
                 for action in &actions {

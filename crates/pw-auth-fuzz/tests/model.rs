@@ -99,6 +99,25 @@ fn document() -> impl Strategy<Value = PolicyDocument> {
 
 const COMPANIES: [&str; 3] = ["p", "c1", "c2"];
 
+/// A key scope over the generated documents' actions and areas.
+fn key_scope() -> impl Strategy<Value = KeyScope> {
+    let ids: Vec<String> = AREAS
+        .iter()
+        .flat_map(|a| VERBS.iter().map(move |v| format!("{a}.{v}")))
+        .collect();
+    let areas: Vec<String> = AREAS.iter().map(|a| (*a).to_owned()).collect();
+    (
+        prop::sample::subsequence(ids, 0..=3),
+        prop::sample::subsequence(areas.clone(), 0..=2),
+        prop::sample::subsequence(areas, 0..=2),
+    )
+        .prop_map(|(actions, view, edit)| KeyScope {
+            actions,
+            view,
+            edit,
+        })
+}
+
 fn principal() -> impl Strategy<Value = NaivePrincipal> {
     (
         prop::sample::select(vec![
@@ -110,12 +129,14 @@ fn principal() -> impl Strategy<Value = NaivePrincipal> {
         ]),
         prop::option::of(prop::sample::select(vec!["r1", "r2", "r3"])),
         prop::sample::select(COMPANIES.to_vec()),
+        prop::option::of(key_scope()),
     )
-        .prop_map(|(role, custom, home)| NaivePrincipal {
+        .prop_map(|(role, custom, home, scope)| NaivePrincipal {
             role,
-            // An API key's user never has a custom role.
+            // An API key's user never has a custom role; only a key has a scope.
             custom: custom.filter(|_| role != "api-user").map(str::to_owned),
             home: home.to_owned(),
+            scope: scope.filter(|_| role == "api-user"),
         })
 }
 
@@ -149,6 +170,21 @@ fn scenario() -> impl Strategy<Value = (PolicyDocument, NaivePrincipal, Vec<Naiv
 
 fn to_principal(p: &NaivePrincipal) -> Principal {
     let home = CompanyId::new(&p.home).unwrap();
+    if let Some(scope) = &p.scope {
+        // A scoped key the real way: minted, narrowed, authenticated.
+        let random: Vec<u8> = (1..=16).collect();
+        let m = mint_api_key(&home, KeyLabel::new("k").unwrap(), &random, testing::NOW)
+            .unwrap()
+            .scoped(scope.clone());
+        return Authenticator::default()
+            .api_key(
+                &m.key,
+                Lookup::Found(&m.record),
+                Some(&m.user),
+                testing::NOW,
+            )
+            .unwrap();
+    }
     let role: Role = p.role.parse().unwrap();
     let principal = testing::principal(role, &home);
     match &p.custom {
@@ -180,8 +216,16 @@ proptest! {
     }
 }
 
-/// The naive model's request for a cell of the decision table.
-fn model_cell(c: &Cell) -> (NaivePrincipal, NaiveRequest) {
+/// The naive model's request for a cell of the decision table (with its scoped keys'
+/// scopes).
+fn model_cell(c: &Cell, scopes: &[(String, KeyScope)]) -> (NaivePrincipal, NaiveRequest) {
+    let scope = match &c.subject {
+        Subject::ScopedKey(name) => scopes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone()),
+        _ => None,
+    };
     let (role, custom) = match &c.subject {
         Subject::Role(r) => (
             match r {
@@ -194,6 +238,7 @@ fn model_cell(c: &Cell) -> (NaivePrincipal, NaiveRequest) {
             None,
         ),
         Subject::Custom(name) => ("user", Some(name.as_str().to_owned())),
+        Subject::ScopedKey(_) => ("api-user", None),
     };
     let (company, parent, grants) = match c.place {
         Place::OwnCompany => ("home", None, vec![]),
@@ -211,6 +256,7 @@ fn model_cell(c: &Cell) -> (NaivePrincipal, NaiveRequest) {
             role,
             custom,
             home: "home".to_owned(),
+            scope,
         },
         NaiveRequest {
             action: c.action.clone(),
@@ -228,13 +274,17 @@ proptest! {
     /// Every cell of a random policy's decision table is what the naive model says,
     /// and the table holds every subject × action × tier × place exactly once.
     #[test]
-    fn the_decision_table_agrees_with_the_naive_model(doc in document()) {
+    fn the_decision_table_agrees_with_the_naive_model(
+        doc in document(), scopes in prop::collection::vec(key_scope(), 0..3),
+    ) {
         let policy = Policy::compile(&doc).unwrap();
-        let table = policy.decision_table();
-        let subjects = 5 + doc.custom_roles.len();
+        let scopes: Vec<(String, KeyScope)> =
+            scopes.into_iter().enumerate().map(|(i, s)| (format!("s{i}"), s)).collect();
+        let table = policy.decision_table_with_scopes(&scopes);
+        let subjects = 5 + doc.custom_roles.len() + scopes.len();
         prop_assert_eq!(table.cells().len(), subjects * doc.actions.len() * 4 * 3);
         for c in table.cells() {
-            let (p, r) = model_cell(c);
+            let (p, r) = model_cell(c, &scopes);
             let want = naive(&doc, &p, &r);
             prop_assert_eq!(c.verdict.reason.kind(), want, "{:?}", c);
             prop_assert_eq!(c.verdict.effect == Effect::Allow, want.starts_with("allowed"));
@@ -250,7 +300,9 @@ proptest! {
         doc in document(),
         pick in any::<prop::sample::Index>(),
         new_min in prop::sample::select(vec!["read-only", "user", "manager", "administrator", "nobody"]),
+        scope in key_scope(),
     ) {
+        let scopes = [("s".to_owned(), scope)];
         let policy = Policy::compile(&doc).unwrap();
         prop_assert!(policy.diff(&policy).is_empty());
         let mut reordered = doc.clone();
@@ -266,15 +318,15 @@ proptest! {
         let Ok(after) = Policy::compile(&changed) else {
             return Ok(());
         };
-        let diff = policy.diff(&after);
+        let diff = policy.diff_with_scopes(&after, &scopes);
         let id = &doc.actions[i].id;
         for change in &diff {
             prop_assert_eq!(&change.action, id, "{}", change);
             prop_assert!(change.before.is_some() && change.after.is_some());
             prop_assert_ne!(change.before, change.after);
         }
-        for c in policy.decision_table().cells().iter().filter(|c| &c.action == id) {
-            let (p, r) = model_cell(c);
+        for c in policy.decision_table_with_scopes(&scopes).cells().iter().filter(|c| &c.action == id) {
+            let (p, r) = model_cell(c, &scopes);
             let before = naive(&doc, &p, &r);
             let now = naive(&changed, &p, &r);
             let listed = diff.iter().any(|d| d.subject == c.subject && d.tier == c.tier && d.place == c.place);

@@ -20,21 +20,25 @@ use crate::scope::KeyScope;
 use crate::tier::Tier;
 
 /// Who a row of the table is about: a standard role (the api-user with its API key,
-/// the others with a bearer token) or a custom role (with a bearer token).
+/// the others with a bearer token), a custom role (with a bearer token), or an API key
+/// narrowed by a named scope ([`Policy::decision_table_with_scopes`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
     /// A standard role.
     Role(Role),
     /// A custom role of the policy.
     Custom(CustomRoleName),
+    /// An API key narrowed by the scope of this name.
+    ScopedKey(String),
 }
 
 impl fmt::Display for Subject {
-    /// `manager`, or `custom:integration-lead`.
+    /// `manager`, `custom:integration-lead`, or `key:deployer`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Subject::Role(r) => f.write_str(r.as_str()),
             Subject::Custom(name) => write!(f, "custom:{name}"),
+            Subject::ScopedKey(name) => write!(f, "key:{name}"),
         }
     }
 }
@@ -236,6 +240,8 @@ fn principal(subject: &Subject, home: &CompanyId) -> Option<Principal> {
             Leeway::ZERO,
         )
         .and_then(|p| p.with_custom_role(name.clone())),
+        // Its scope is the table's to give ([`scoped_key`]), not the name's.
+        Subject::ScopedKey(_) => None,
     }
 }
 
@@ -243,6 +249,25 @@ impl Policy {
     /// The whole decision table (see [`DecisionTable`]): for every standard and
     /// custom role, action, tier and place, what [`authorize`] decides.
     pub fn decision_table(&self) -> DecisionTable {
+        self.decision_table_with_scopes(&[])
+    }
+
+    /// [`Policy::decision_table`] with a column for an API key narrowed by each of
+    /// `scopes` (named, in the order given) after the standard and custom roles: what
+    /// a key minted with that scope is allowed, cell by cell. A scope is used as it is
+    /// (check it with [`KeyScope::check`] as a key's would be).
+    ///
+    /// ```
+    /// use pw_auth_core::{KeyScope, Policy, Tier, review::{Place, Subject}};
+    /// let deployer = KeyScope { actions: vec!["flows.deploy".into()], ..KeyScope::default() };
+    /// let table = Policy::default_policy().decision_table_with_scopes(&[("deployer".into(), deployer)]);
+    /// let key = Subject::ScopedKey("deployer".into());
+    /// let cell = |action| table.cell(&key, action, Tier::Trial, Place::OwnCompany).unwrap().verdict.code();
+    /// assert_eq!(cell("flows.deploy"), "allowed");
+    /// assert_eq!(cell("flows.view"), "outside_key_scope");
+    /// assert_eq!(cell("blueprints.publish"), "administrator_only");
+    /// ```
+    pub fn decision_table_with_scopes(&self, scopes: &[(String, KeyScope)]) -> DecisionTable {
         let home = CompanyId::known(HOME);
         let subjects: Vec<(Subject, Option<Principal>)> = subjects(self)
             .into_iter()
@@ -250,6 +275,12 @@ impl Policy {
                 let p = principal(&s, &home);
                 (s, p)
             })
+            .chain(scopes.iter().map(|(name, scope)| {
+                (
+                    Subject::ScopedKey(name.clone()),
+                    Some(scoped_key(scope.clone())),
+                )
+            }))
             .collect();
         let mut cells = Vec::new();
         for place in Place::ALL {
@@ -283,6 +314,17 @@ impl Policy {
     /// role added or removed) comes with `None` on the other side. Empty when the two
     /// decide the same everywhere, whatever their texts.
     pub fn diff(&self, after: &Policy) -> Vec<CellChange> {
+        self.diff_with_scopes(after, &[])
+    }
+
+    /// [`Policy::diff`] with the columns of API keys narrowed by `scopes`
+    /// ([`Policy::decision_table_with_scopes`]): the cells a change moves for keys
+    /// minted with those scopes too.
+    pub fn diff_with_scopes(
+        &self,
+        after: &Policy,
+        scopes: &[(String, KeyScope)],
+    ) -> Vec<CellChange> {
         // Table order: place, tier, action id, then subjects as the columns go.
         type Key = (Place, Tier, String, (usize, String));
         let rank = |s: &Subject| match s {
@@ -291,10 +333,17 @@ impl Policy {
                 String::new(),
             ),
             Subject::Custom(name) => (Role::ALL.len(), name.as_str().to_owned()),
+            Subject::ScopedKey(name) => (
+                Role::ALL.len().saturating_add(1),
+                scopes
+                    .iter()
+                    .position(|(n, _)| n == name)
+                    .map_or_else(|| name.clone(), |i| format!("{i:08}")),
+            ),
         };
         let key = |c: &Cell| (c.place, c.tier, c.action.clone(), rank(&c.subject));
-        let before_table = self.decision_table();
-        let after_table = after.decision_table();
+        let before_table = self.decision_table_with_scopes(scopes);
+        let after_table = after.decision_table_with_scopes(scopes);
         let mut merged: BTreeMap<Key, (Option<&Cell>, Option<&Cell>)> = BTreeMap::new();
         for c in before_table.cells() {
             merged.entry(key(c)).or_default().0 = Some(c);
