@@ -94,6 +94,51 @@ pub(super) async fn audited(app: &App, audit: AuditRecord, mut response: Respons
     Ok(response)
 }
 
+/// A login route's request, before its body is parsed: when it came, from whom.
+pub(super) struct Arrived {
+    pub(super) now: OffsetDateTime,
+    pub(super) client: ClientAddr,
+}
+
+impl Arrived {
+    pub(super) fn new(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Arrived {
+        Arrived {
+            now: app.now(),
+            client: client_of(&app.trusted, peer, headers),
+        }
+    }
+
+    /// The audit record of a login refused for its body.
+    pub(super) fn malformed(&self, app: &App) -> AuditRecord {
+        AuditRecord::login(
+            app.auth.flow().policy(),
+            LoginResult::MalformedBody,
+            None,
+            self.now,
+        )
+        .with_client(self.client.ip())
+    }
+
+    /// The body, if the route takes its type (`of_type`, else `wrong_type` is the
+    /// answer) and it arrives whole within the login's cap and time; or the refusal,
+    /// audited and answered.
+    pub(super) async fn body(
+        &self,
+        app: &App,
+        body: Body,
+        of_type: bool,
+        wrong_type: impl FnOnce() -> Response,
+    ) -> Result<axum::body::Bytes, Handled> {
+        if !of_type {
+            return Err(audited(app, self.malformed(app), wrong_type()).await);
+        }
+        match read_body(app, body, MAX_LOGIN_BODY_LEN).await {
+            Ok(b) => Ok(b),
+            Err(refused) => Err(audited(app, self.malformed(app), refused.into_response()).await),
+        }
+    }
+}
+
 async fn login(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -101,21 +146,17 @@ async fn login(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    let now = app.now();
+    let arrived = Arrived::new(&app, peer, &headers);
+    let (now, client) = (arrived.now, arrived.client);
     let flow = app.auth.flow();
-    let client = client_of(&app.trusted, peer, &headers);
-    let malformed = || {
-        AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now)
-            .with_client(client.ip())
-    };
     // Only JSON: a browser's cross-site "simple" form post cannot log in.
-    if !is_json(&headers) {
-        let refusal = outcome_response(&flow.responder().unsupported_media_type());
-        return audited(&app, malformed(), refusal).await;
-    }
-    let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
+    let wrong_type = || outcome_response(&flow.responder().unsupported_media_type());
+    let body = match arrived
+        .body(&app, body, is_json(&headers), wrong_type)
+        .await
+    {
         Ok(b) => b,
-        Err(refused) => return audited(&app, malformed(), refused.into_response()).await,
+        Err(answered) => return answered,
     };
     let parsed = flow.login_request(&body, now);
     wipe(body, wipes.as_deref().map(|w| &**w));

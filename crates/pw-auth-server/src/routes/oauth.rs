@@ -18,12 +18,12 @@ use axum::routing::{get, post};
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use pw_auth_axum::UnknownAction;
-use pw_auth_core::{AuditRecord, LoginResult, Password};
-use pw_auth_http::{LoginRequest, MAX_LOGIN_BODY_LEN};
+use pw_auth_core::Password;
+use pw_auth_http::LoginRequest;
 use zeroize::Zeroizing;
 
-use super::login::{Attempt, attempt, audited};
-use super::{App, Handled, client_of, json_response, read_body, secret_json};
+use super::login::{Arrived, Attempt, attempt, audited};
+use super::{App, Handled, json_response, secret_json};
 use crate::wipe::{Wipes, wipe};
 
 pub(super) fn router(_: &App) -> Result<Router<App>, UnknownAction> {
@@ -164,13 +164,8 @@ async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    let now = app.now();
-    let flow = app.auth.flow();
-    let client = client_of(&app.trusted, peer, &headers);
-    let malformed = || {
-        AuditRecord::login(flow.policy(), LoginResult::MalformedBody, None, now)
-            .with_client(client.ip())
-    };
+    let arrived = Arrived::new(&app, peer, &headers);
+    let (now, client) = (arrived.now, arrived.client);
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -179,14 +174,12 @@ async fn token(
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
-    if !form {
-        let refusal = invalid_request("the body must be application/x-www-form-urlencoded");
-        return audited(&app, malformed(), refusal).await;
-    }
-    let body = match read_body(&app, body, MAX_LOGIN_BODY_LEN).await {
+    let wrong_type = || invalid_request("the body must be application/x-www-form-urlencoded");
+    let body = match arrived.body(&app, body, form, wrong_type).await {
         Ok(b) => b,
-        Err(refused) => return audited(&app, malformed(), refused.into_response()).await,
+        Err(answered) => return answered,
     };
+    let malformed = || arrived.malformed(&app);
     let parsed = token_request(&headers, &body);
     wipe(body, wipes.as_deref().map(|w| &**w));
     let request = match parsed {

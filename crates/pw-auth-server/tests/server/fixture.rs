@@ -317,3 +317,28 @@ pub(crate) async fn ann_token_and_key(server: &Running) -> (String, String) {
     let v: serde_json::Value = r.json().await.unwrap();
     (token, v["key"].as_str().unwrap().to_owned())
 }
+
+/// `method` on `path` with the `Authorization` value `who` and an optional JSON body:
+/// the status, and the answer as JSON (`null` when it is not).
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    f: &Fixture,
+    who: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut r = http
+        .request(method, f.url(path))
+        .header("authorization", who);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -3,7 +3,7 @@
 //! holds it. Each refusal is the policy's `human_only`, in the 403 and in the audit
 //! log; the key's creation is recorded with who created it and the new key's id.
 
-use crate::fixture::{Backend, Fixture, Stores, TestClock, bearer};
+use crate::fixture::{Backend, Fixture, Stores, TestClock, bearer, send};
 
 on_both_stores!(
     a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder,
@@ -11,29 +11,6 @@ on_both_stores!(
     a_scoped_key_does_only_what_its_scope_names,
     a_keys_last_use_is_written_behind_once_a_minute,
 );
-
-async fn send(
-    http: &reqwest::Client,
-    f: &Fixture,
-    who: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    let mut r = http
-        .request(method, f.url(path))
-        .header("authorization", who);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
 
 async fn a_leaked_key_mints_nothing_and_revoking_it_evicts_its_holder(backend: Backend) {
     use reqwest::Method;

@@ -2,32 +2,9 @@
 //! refusals — each route by its policy action, role changes and disabling by the
 //! platform's role rules — and what each did, audited.
 
-use crate::fixture::{Backend, Fixture, bearer, login};
+use crate::fixture::{Backend, Fixture, bearer, login, send};
 
 on_both_stores!(users_are_listed_created_promoted_and_disabled_by_the_platforms_rules,);
-
-async fn send(
-    http: &reqwest::Client,
-    f: &Fixture,
-    who: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    let mut r = http
-        .request(method, f.url(path))
-        .header("authorization", who);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
 
 fn ids(page: &serde_json::Value) -> Vec<String> {
     page["data"]
