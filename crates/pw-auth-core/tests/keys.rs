@@ -458,3 +458,47 @@ fn case_files_decide_scoped_keys() {
         }
     );
 }
+
+/// A diff with scoped keys lists each cell's subjects as the table's columns go: the
+/// roles, then the scopes in the order given (not by name).
+#[test]
+fn a_diff_lists_scoped_keys_in_the_order_given() {
+    let before = policy();
+    let mut doc: serde_json::Value = serde_json::from_str(Policy::default_document_json()).unwrap();
+    for a in doc["actions"].as_array_mut().unwrap() {
+        if a["id"] == "flows.view" {
+            a["min_role"] = "user".into();
+        }
+    }
+    let after = Policy::from_json(&doc.to_string()).unwrap();
+    let view = |name: &str| {
+        (
+            name.to_owned(),
+            KeyScope {
+                view: vec!["flows".into()],
+                ..KeyScope::default()
+            },
+        )
+    };
+    let scopes = [view("zeta"), view("alpha")];
+    let diff = before.diff_with_scopes(&after, &scopes);
+    let subjects: Vec<String> = diff
+        .iter()
+        .filter(|c| c.tier == Tier::Trial && c.place == review::Place::OwnCompany)
+        .map(|c| c.subject.to_string())
+        .collect();
+    // Every allowed cell names its minimum role, so each subject's cell changed:
+    // read-only's to a refusal, the others' allowed reasons.
+    assert_eq!(
+        subjects,
+        [
+            "administrator",
+            "manager",
+            "user",
+            "read-only",
+            "api-user",
+            "key:zeta",
+            "key:alpha"
+        ]
+    );
+}
