@@ -98,7 +98,74 @@ impl KeyUses {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
     use super::*;
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+    /// Notes on a clock the test moves, writes into a fresh SQLite file: a thousand
+    /// uses of a key in a minute write once, another key once more, the next minute
+    /// once more each; the writer ends, its queue written, when the notes are dropped.
+    #[tokio::test]
+    async fn a_key_is_written_once_a_minute_and_the_queue_is_written_at_the_end() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pw-auth-uses-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let db = Db::open_sqlite(&dir.join("records.sqlite"), crate::AuditSync::Normal).unwrap();
+        let acme = pw_auth_core::CompanyId::new("acme").unwrap();
+        db.add_company(acme.clone(), pw_auth_core::Tier::Standard, None)
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for (n, label) in ["a", "b"].into_iter().enumerate() {
+            let random: Vec<u8> = (1..=16).map(|b: u8| b + u8::try_from(n).unwrap()).collect();
+            let at = time::OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
+            let m = pw_auth_core::mint_api_key(
+                &acme,
+                pw_auth_core::KeyLabel::new(label).unwrap(),
+                &random,
+                at,
+            )
+            .unwrap();
+            ids.push(m.record.id.clone());
+            db.add_key(m.record, m.user).await.unwrap();
+        }
+        let unix = Arc::new(AtomicI64::new(1_795_000_000));
+        let clock: Arc<Clock> = {
+            let unix = Arc::clone(&unix);
+            Arc::new(move || {
+                time::OffsetDateTime::from_unix_timestamp(unix.load(Ordering::SeqCst)).unwrap()
+            })
+        };
+        let written = Arc::new(AtomicUsize::new(0));
+        let (uses, writer) = {
+            let written = Arc::clone(&written);
+            KeyUses::start(clock, db.clone(), move |n| {
+                written.fetch_add(n, Ordering::SeqCst);
+            })
+        };
+        for _ in 0..1000 {
+            uses.note(&ids[0]);
+        }
+        uses.note(&ids[1]);
+        unix.fetch_add(60, Ordering::SeqCst);
+        uses.note(&ids[0]);
+        uses.note(&ids[0]);
+        drop(uses);
+        writer.await.unwrap();
+        assert_eq!(written.load(Ordering::SeqCst), 3);
+        let keys = db.keys_of(acme).await.unwrap();
+        let used = |id: &ApiKeyId| {
+            keys.iter()
+                .find(|(k, _)| &k.id == id)
+                .and_then(|(_, t)| *t)
+                .map(|t| t.unix_timestamp())
+        };
+        assert_eq!(used(&ids[0]), Some(1_795_000_020), "the later minute");
+        assert_eq!(used(&ids[1]), Some(1_794_999_960), "its own minute");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_minute_starts_on_its_zeroth_second() {
