@@ -20,7 +20,8 @@ use zeroize::Zeroizing;
 
 use super::bodies::{created_key_body, listed_key_json, maybe};
 use super::{
-    ApiError, App, Handled, client_of, is_json, json_response, not_found, read_body, secret_json,
+    ApiError, App, Handled, client_of, invalid, is_json, json_response, not_found, read_body,
+    secret_json,
 };
 use crate::config::MAX_KEY_BODY_LEN;
 
@@ -151,12 +152,8 @@ async fn create_key(
     let body = read_body(&app, body, MAX_KEY_BODY_LEN)
         .await
         .map_err(|refused| ApiError::Answer(refused.into_response()))?;
-    let creation = creation_of(&body, flow.policy()).map_err(|(field, message)| {
-        let errors = std::collections::BTreeMap::from([(field.to_owned(), vec![message])]);
-        ApiError::Answer(outcome_response(
-            &responder.validation("The given data was invalid.", &errors),
-        ))
-    })?;
+    let creation = creation_of(&body, flow.policy())
+        .map_err(|(field, message)| invalid(&app, field, &message))?;
     let random = Zeroizing::new(app.random_bytes()?);
     let now = app.now();
     let internal = |e| StoreError::new(StoreErrorKind::Internal, "minting a key").caused_by(e);
@@ -209,12 +206,7 @@ async fn rotate_key(
     if !body.iter().all(u8::is_ascii_whitespace) && !is_json(&headers) {
         return Ok(outcome_response(&responder.unsupported_media_type()));
     }
-    let grace = grace_of(&body).map_err(|message| {
-        let errors = std::collections::BTreeMap::from([("grace_secs".to_owned(), vec![message])]);
-        ApiError::Answer(outcome_response(
-            &responder.validation("The given data was invalid.", &errors),
-        ))
-    })?;
+    let grace = grace_of(&body).map_err(|message| invalid(&app, "grace_secs", &message))?;
     let random = Zeroizing::new(app.random_bytes()?);
     let now = app.now();
     let rotated = match app

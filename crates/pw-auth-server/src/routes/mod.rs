@@ -158,6 +158,17 @@ pub(crate) fn secret_json(status: StatusCode, body: zeroize::Zeroizing<String>) 
         .into_response()
 }
 
+/// A 422 in the platform's validation shape, naming `field`.
+pub(crate) fn invalid(app: &App, field: &str, message: &str) -> ApiError {
+    let errors = std::collections::BTreeMap::from([(field.to_owned(), vec![message.to_owned()])]);
+    ApiError::Answer(outcome_response(
+        &app.auth
+            .flow()
+            .responder()
+            .validation("The given data was invalid.", &errors),
+    ))
+}
+
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

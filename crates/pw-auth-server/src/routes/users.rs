@@ -25,7 +25,7 @@ use pw_auth_core::{
     UserRecord, UserStatus, authorize_role_change,
 };
 
-use super::{ApiError, App, Handled, is_json, json_response, not_found, read_body};
+use super::{ApiError, App, Handled, invalid, is_json, json_response, not_found, read_body};
 use crate::hashing::PoolFull;
 use crate::wipe::{Wipes, wipe};
 
@@ -103,17 +103,6 @@ fn listing<'a>(users: impl Iterator<Item = &'a (UserRecord, Option<String>)>) ->
         StatusCode::OK,
         serde_json::json!({ "data": data }).to_string(),
     )
-}
-
-/// A 422 naming `field`.
-fn invalid(app: &App, field: &str, message: &str) -> ApiError {
-    let errors = BTreeMap::from([(field.to_owned(), vec![message.to_owned()])]);
-    ApiError::Answer(outcome_response(
-        &app.auth
-            .flow()
-            .responder()
-            .validation("The given data was invalid.", &errors),
-    ))
 }
 
 async fn search(
