@@ -7,7 +7,7 @@
 //! refuse. Administrators are never made here: only platform support makes them.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Extension;
