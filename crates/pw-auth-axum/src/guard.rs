@@ -353,11 +353,17 @@ impl<S: AuthStore> PwAuth<S> {
                 }
             };
             let company_id = company.clone();
+            // A key with a quota of its own spends its own budget too, in the same
+            // update as the company's.
+            let key = principal.key_quota().and(principal.key_id()).cloned();
             inner
                 .store
-                .with_budget(&payer, move |state| {
+                .with_budget(&payer, key.as_ref(), move |state, key_state| {
                     let request = request_of(&action, &company_id, &info);
-                    let budget = Budget::new(payer_tier, state);
+                    let budget = match key_state {
+                        Some(k) => Budget::new(payer_tier, state).with_key(k),
+                        None => Budget::new(payer_tier, state),
+                    };
                     // Cloned: a compare-and-set store may run this more than once.
                     flow.decide(principal.clone(), &grants, request, Some(budget), now)
                 })

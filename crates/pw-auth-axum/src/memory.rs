@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant, LimitState,
-    TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant,
+    LimitState, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 
 use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
@@ -70,9 +70,17 @@ fn unpoisoned<G>(r: Result<G, std::sync::PoisonError<G>>) -> G {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: RwLock<Records>,
-    budgets: Mutex<HashMap<CompanyId, LimitState>>,
+    budgets: Mutex<Budgets>,
     failures: Mutex<HashMap<String, LimitState>>,
     audit: Mutex<AuditLog>,
+}
+
+/// Each company's usage budget, and each API key's own (for keys with a quota of
+/// their own), under one lock: a request charges both at once.
+#[derive(Debug, Default)]
+struct Budgets {
+    companies: HashMap<CompanyId, LimitState>,
+    keys: HashMap<ApiKeyId, LimitState>,
 }
 
 impl MemoryStore {
@@ -135,11 +143,14 @@ impl MemoryStore {
         self.write().tokens.get_mut(digest).map(f).is_some()
     }
 
-    /// Deletes a key, remembering its digest so a request with it is told "deleted".
+    /// Deletes a key, remembering its digest so a request with it is told "deleted",
+    /// and forgets its own budget.
     pub fn delete_key(&self, digest: &ApiKeyDigest) {
         let mut r = self.write();
-        if r.keys.remove(digest).is_some() {
+        if let Some(gone) = r.keys.remove(digest) {
             r.deleted_keys.push(*digest);
+            drop(r);
+            unpoisoned(self.budgets.lock()).keys.remove(&gone.id);
         }
     }
 
@@ -199,17 +210,31 @@ impl AuthStore for MemoryStore {
         Ok(self.read().companies.get(id).cloned())
     }
 
-    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    async fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        key: Option<&ApiKeyId>,
+        mut f: F,
+    ) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
-        let mut budgets = unpoisoned(self.budgets.lock());
-        // The company's id is copied only for its first budget.
-        if let Some(state) = budgets.get_mut(company) {
-            return Ok(f(state));
-        }
-        Ok(f(budgets.entry(company.clone()).or_default()))
+        let mut guard = unpoisoned(self.budgets.lock());
+        let Budgets { companies, keys } = &mut *guard;
+        // The ids are copied only for their first budget.
+        let state = match companies.get_mut(company) {
+            Some(state) => state,
+            None => companies.entry(company.clone()).or_default(),
+        };
+        let Some(key) = key else {
+            return Ok(f(state, None));
+        };
+        let key_state = match keys.get_mut(key) {
+            Some(k) => k,
+            None => keys.entry(key.clone()).or_default(),
+        };
+        Ok(f(state, Some(key_state)))
     }
 
     async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant, LimitState,
-    Lookup, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant,
+    LimitState, Lookup, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use pw_auth_http::ServerStore;
 
@@ -113,20 +113,25 @@ pub trait AuthStore: Send + Sync + 'static {
         id: &CompanyId,
     ) -> impl Future<Output = Result<Option<CompanyInfo>, StoreError>> + Send;
 
-    /// Runs `f` on `company`'s limiter state and stores what it leaves, atomically
-    /// with respect to every other request charging the same company.
+    /// Runs `f` on `company`'s limiter state and, when `key` names an API key with a
+    /// quota of its own, on that key's limiter state too (a fresh one if the key was
+    /// never charged), and stores what it leaves: both states in one atomic update
+    /// with respect to every other request charging either of them, so a request is
+    /// charged to both budgets or to neither. `f` gets the key's state exactly when
+    /// `key` is `Some`.
     ///
     /// A store that updates by compare-and-set (a shared store such as Redis) runs `f`
-    /// again on the fresh state when another server wrote first: `f` is pure, and only
-    /// the result of the run whose state was stored counts.
+    /// again on the fresh states when another server wrote first: `f` is pure, and only
+    /// the result of the run whose states were stored counts.
     fn with_budget<R, F>(
         &self,
         company: &CompanyId,
+        key: Option<&ApiKeyId>,
         f: F,
     ) -> impl Future<Output = Result<R, StoreError>> + Send
     where
         R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static;
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static;
 
     /// Runs `f` on the failure budgets at `keys` (in that order; a key never charged
     /// has a fresh one) and stores what it leaves, atomically with respect to every

@@ -68,10 +68,15 @@ impl AuthStore for Locked {
         Err(locked())
     }
 
-    async fn with_budget<R, F>(&self, _: &CompanyId, _: F) -> Result<R, StoreError>
+    async fn with_budget<R, F>(
+        &self,
+        _: &CompanyId,
+        _: Option<&pw_auth_core::ApiKeyId>,
+        _: F,
+    ) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
         Err(locked())
     }
@@ -381,5 +386,77 @@ async fn with_decision_ids_each_answer_and_its_record_share_one() {
     assert_eq!(
         plain.store().audit_records().pop().unwrap().decision_id,
         None
+    );
+}
+
+#[tokio::test]
+async fn a_key_with_its_own_quota_spends_it_and_its_companys_together() {
+    use pw_auth_axum::Verdict;
+    use pw_auth_core::{KeyLabel, Quota, Tier, mint_api_key};
+    let now = time::OffsetDateTime::now_utc();
+    let acme = CompanyId::new("acme").unwrap();
+    let label = || KeyLabel::new("k").unwrap();
+    let limited = mint_api_key(&acme, label(), b"0123456789abcdef", now)
+        .unwrap()
+        .limited(Quota::new(2, 3600, 2).unwrap(), &Quota::DEFAULT)
+        .unwrap();
+    let plain = mint_api_key(&acme, label(), b"fedcba9876543210", now).unwrap();
+    let store = MemoryStore::default();
+    store.add_company(
+        acme.clone(),
+        CompanyInfo {
+            tier: Tier::Professional,
+            parent: None,
+        },
+    );
+    for m in [&limited, &plain] {
+        store.add_user(m.user.clone());
+        store.add_key(m.record.clone());
+    }
+    let auth = PwAuth::new(
+        ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        ),
+        store,
+    );
+    let app: Router = Router::new().route(
+        "/flows",
+        get(|| async { "ok" }).route_layer(auth.require("flows.view").unwrap()),
+    );
+    let call = |key: &str| {
+        let request = http::Request::builder()
+            .uri("/flows")
+            .header("authorization", key)
+            .body(Body::empty())
+            .unwrap();
+        app.clone().oneshot(request)
+    };
+    let header = |r: &axum::response::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    for left in [1, 0] {
+        let ok = call(limited.key.expose_secret()).await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(
+            header(&ok, "ratelimit-policy").as_deref(),
+            Some(r#""default";q=240;w=60, "key";q=2;w=3600"#)
+        );
+        let limit = header(&ok, "ratelimit").unwrap();
+        assert!(limit.contains(&format!(r#""key";r={left};"#)), "{limit}");
+    }
+    let over = call(limited.key.expose_secret()).await.unwrap();
+    assert_eq!(over.status(), 429);
+    assert_eq!(header(&over, "retry-after").as_deref(), Some("1800"));
+    let v = over.extensions().get::<Verdict>().cloned().unwrap();
+    assert_eq!((v.kind, v.detail), ("over_limit", Some("key")));
+    // The company was charged twice, not three times; the other key goes on.
+    let other = call(plain.key.expose_secret()).await.unwrap();
+    assert_eq!(other.status(), 200);
+    assert_eq!(
+        header(&other, "ratelimit").as_deref(),
+        Some(r#""default";r=237;t=1"#)
     );
 }

@@ -305,7 +305,7 @@ struct Server {
 struct OneBudget(LimitState);
 
 impl Budgets for OneBudget {
-    fn budget(&mut self, _: &CompanyId) -> Option<Budget<'_>> {
+    fn budget(&mut self, _: &CompanyId, _: Option<&ApiKeyId>) -> Option<Budget<'_>> {
         Some(Budget::new(Tier::Professional, &mut self.0))
     }
 }

@@ -355,7 +355,11 @@ struct DemoBudgets {
 }
 
 impl Budgets for DemoBudgets {
-    fn budget(&mut self, company: &CompanyId) -> Option<Budget<'_>> {
+    fn budget(
+        &mut self,
+        company: &CompanyId,
+        _: Option<&pw_auth_core::ApiKeyId>,
+    ) -> Option<Budget<'_>> {
         let tier = *self.tiers.get(company)?;
         Some(Budget::new(
             tier,

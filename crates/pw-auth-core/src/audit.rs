@@ -47,7 +47,7 @@ pub struct AuditPrincipal {
 /// The version of the audit records' shape, described by `docs/audit-schema.json`. It
 /// changes whenever a field is added, removed or changes meaning; a new reason kind
 /// is a new version too.
-pub const AUDIT_SCHEMA_VERSION: u32 = 4;
+pub const AUDIT_SCHEMA_VERSION: u32 = 5;
 
 /// Serialises as [`AUDIT_SCHEMA_VERSION`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,7 +107,8 @@ impl AuditReason {
     }
 
     /// What the kind alone does not say, as a stable code: an authentication
-    /// failure's [`AuthnFailure::kind`], or a login's [`LoginResult::as_str`].
+    /// failure's [`AuthnFailure::kind`], a login's [`LoginResult::as_str`], or which
+    /// budget refused an over-limit request ([`LimitedBy::as_str`](crate::LimitedBy::as_str)).
     pub const fn detail(&self) -> Option<&'static str> {
         match self {
             AuditReason::Unauthenticated(u) => Some(u.failure.kind()),
@@ -117,6 +118,7 @@ impl AuditReason {
                 None => u.change.as_str(),
             }),
             AuditReason::OperatorCommand(c) => Some(c.command.as_str()),
+            AuditReason::OverLimit(o) => Some(o.limited_by.as_str()),
             _ => None,
         }
     }
@@ -266,6 +268,8 @@ fn whole_seconds_up(d: std::time::Duration) -> u64 {
 pub struct OverLimit {
     /// Whole seconds (rounded up) until one request will be admitted.
     pub retry_after_secs: u64,
+    /// Which budget refused it: the company's, the API key's own, or both.
+    pub limited_by: crate::limit::LimitedBy,
 }
 
 /// How a login attempt ended, as recorded: `{"kind": "login", "result": …}`.
@@ -442,13 +446,15 @@ impl AuditRecord {
         }
     }
 
-    /// The record of a request that was allowed but refused for the company's usage
-    /// limit (429), with `retry_after` rounded up to whole seconds.
+    /// The record of a request that was allowed but refused for a usage limit (429):
+    /// the company's, its API key's own, or both (`limited_by`), with `retry_after`
+    /// rounded up to whole seconds.
     pub fn over_limit(
         policy: &Policy,
         principal: &Principal,
         request: &Request<'_>,
         retry_after: std::time::Duration,
+        limited_by: crate::limit::LimitedBy,
         now: OffsetDateTime,
     ) -> AuditRecord {
         let retry_after_secs = whole_seconds_up(retry_after);
@@ -457,7 +463,10 @@ impl AuditRecord {
             decision_id: None,
             time: now,
             effect: Effect::Deny,
-            reason: AuditReason::OverLimit(OverLimit { retry_after_secs }),
+            reason: AuditReason::OverLimit(OverLimit {
+                retry_after_secs,
+                limited_by,
+            }),
             principal: Some(AuditPrincipal::of(principal)),
             action: Some(recorded_action(policy, request)),
             company: Some(request.company().clone()),

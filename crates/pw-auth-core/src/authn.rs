@@ -308,7 +308,8 @@ impl Authenticator {
             record.id.clone(),
             deadline,
         )
-        .with_scope(record.scope.clone().map(std::sync::Arc::new)))
+        .with_scope(record.scope.clone().map(std::sync::Arc::new))
+        .with_key_quota(record.quota))
     }
 
     /// Authenticates a bearer token. `record` is what the caller found by

@@ -97,8 +97,8 @@ pub use lifetime::{
     MAX_EXPIRES_IN_SECS, MAX_LEEWAY_SECS, Validity,
 };
 pub use limit::{
-    LimitDecision, LimitState, MAX_QUOTA_PERIOD_SECS, Quota, QuotaError, QuotaRepr, check_limit,
-    refund_limit,
+    JointDecision, KeyQuotaError, LimitDecision, LimitState, LimitedBy, MAX_QUOTA_PERIOD_SECS,
+    Quota, QuotaError, QuotaRepr, check_joint_limit, check_limit, refund_limit,
 };
 #[cfg(any(test, feature = "memory"))]
 pub use memory::MemoryRecords;

@@ -7,6 +7,10 @@
 //! length `period`, at most `limit + burst - 1` requests are admitted (with the
 //! default `burst = limit`, a fresh client may spend a whole period's budget at once,
 //! then refills at `limit / period`).
+//!
+//! An API key may carry a quota of its own inside its company's
+//! ([`MintedApiKey::limited`](crate::MintedApiKey::limited)); its requests are then
+//! checked against both budgets at once ([`check_joint_limit`]).
 
 use std::time::Duration as StdDuration;
 
@@ -332,5 +336,10 @@ pub fn refund_limit(state: LimitState, quota: &Quota, now: OffsetDateTime) -> Li
     }
 }
 
+mod key;
+pub use key::{JointDecision, KeyQuotaError, LimitedBy, check_joint_limit};
+
+#[cfg(test)]
+mod key_tests;
 #[cfg(test)]
 mod tests;

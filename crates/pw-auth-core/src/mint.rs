@@ -169,6 +169,11 @@ pub struct ApiKeyRecord {
     /// ([`MintedApiKey::scoped`]); none: all its api-user may.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<crate::scope::KeyScope>,
+    /// The key's own usage quota, if it was given one ([`MintedApiKey::limited`]): a
+    /// request is admitted only if both this budget and its company's admit it. None:
+    /// only the company's budget applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<crate::limit::Quota>,
 }
 
 /// Revoking a key that is already revoked.
@@ -278,6 +283,7 @@ pub fn mint_api_key(
             expires_at: None,
             retires_at: None,
             scope: None,
+            quota: None,
         },
         user: UserRecord::active(user_id, company.clone(), Role::ApiUser),
         key,

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::id::{ApiKeyId, CompanyId, TokenId, UserId};
 use crate::lifetime::Leeway;
+use crate::limit::Quota;
 use crate::role::{CustomRoleName, Level, Role};
 use crate::scope::KeyScope;
 
@@ -77,6 +78,8 @@ pub struct Principal {
     deadline: Option<OffsetDateTime>,
     /// An API key's scope, if it was narrowed: checked after the role.
     scope: Option<Arc<KeyScope>>,
+    /// An API key's own usage quota, if it has one: charged beside its company's.
+    key_quota: Option<Quota>,
 }
 
 impl Principal {
@@ -96,6 +99,7 @@ impl Principal {
             method: AuthMethod::ApiKey { key_id },
             deadline,
             scope: None,
+            key_quota: None,
         }
     }
 
@@ -105,6 +109,31 @@ impl Principal {
             self.scope = scope;
         }
         self
+    }
+
+    /// The same API-key principal with its key's own quota.
+    pub(crate) fn with_key_quota(mut self, quota: Option<Quota>) -> Principal {
+        if matches!(self.method, AuthMethod::ApiKey { .. }) {
+            self.key_quota = quota;
+        }
+        self
+    }
+
+    /// The API key's own usage quota, if it has one
+    /// ([`MintedApiKey::limited`](crate::MintedApiKey::limited)): each request is
+    /// charged to it and to the company's budget together
+    /// ([`check_joint_limit`](crate::check_joint_limit)). `None` for a bearer
+    /// principal and for a key without one.
+    pub fn key_quota(&self) -> Option<&Quota> {
+        self.key_quota.as_ref()
+    }
+
+    /// The id of the API key behind the principal, if it authenticated with one.
+    pub fn key_id(&self) -> Option<&ApiKeyId> {
+        match &self.method {
+            AuthMethod::ApiKey { key_id } => Some(key_id),
+            AuthMethod::Bearer { .. } => None,
+        }
     }
 
     /// The scope its API key was narrowed to, if any.
@@ -138,6 +167,7 @@ impl Principal {
             },
             deadline: expires_at.checked_add(leeway),
             scope: None,
+            key_quota: None,
         })
     }
 

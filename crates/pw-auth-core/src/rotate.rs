@@ -195,7 +195,7 @@ pub struct RotatedApiKey {
 
 /// Rotates `old` at `now`: mints a successor from `random` for the *same* api-user
 /// (so its permissions, grants and audit trail carry over) with the same label, the
-/// same scope and the same expiry policy (a key minted to live 90 days is succeeded by one that
+/// same scope, the same quota and the same expiry policy (a key minted to live 90 days is succeeded by one that
 /// lives 90 days from now; a key that never expires, by one that never expires), and
 /// retires the old key `grace` after `now`. Both work until then; the old one is
 /// refused from then on ([`AuthnFailure::KeyRetired`](crate::AuthnFailure::KeyRetired)).
@@ -268,6 +268,7 @@ pub fn rotate_api_key(
         expires_at,
         retires_at: None,
         scope: old.scope.clone(),
+        quota: old.quota,
     };
     let mut retired = old.clone();
     retired.retires_at = Some(retires_at);

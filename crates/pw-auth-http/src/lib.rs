@@ -12,7 +12,8 @@
 //! * [`Responder`] / [`Outcome`]: what a server sends for each refusal — status,
 //!   `WWW-Authenticate`, `Retry-After`, and a `{"message": …}` body.
 //! * [`rate_limit_fields`] and [`Responder::over_limit`]: the `RateLimit-Policy` and
-//!   `RateLimit` fields, and the 429, for a usage-limit decision of the core.
+//!   `RateLimit` fields, and the 429, for a usage-limit decision of the core;
+//!   [`joint_rate_limit_fields`] for an API key limited inside its company's budget.
 //! * [`ServerFlow`]: the server side in one call — `Authorization` field lines, the
 //!   caller's records ([`ServerStore`]), the [`Request`](pw_auth_core::Request) asked, the company's
 //!   usage budget and `now` in; a [`Served`] out — [`Admission`] to the handler, or
@@ -94,7 +95,7 @@ pub use login::{
 pub use outcome::{
     EXPIRED_DESCRIPTION, INVALID_DESCRIPTION, KEY_EXPIRED_DESCRIPTION, KEY_RETIRED_DESCRIPTION,
     MALFORMED_DESCRIPTION, Outcome, PLATFORM_MAX_PAYLOAD, RateLimitFields, Responder,
-    legacy_rate_limit_fields, rate_limit_fields,
+    joint_rate_limit_fields, legacy_rate_limit_fields, rate_limit_fields,
 };
 pub use served::{Admission, Cause, Issued, LoginServed, Refused, Served};
 

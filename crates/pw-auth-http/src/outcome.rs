@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pw_auth_core::{AuthnFailure, Decision, LimitDecision, Quota, Reason};
+use pw_auth_core::{AuthnFailure, Decision, JointDecision, LimitDecision, Quota, Reason};
 
 use crate::authorization::AuthorizationError;
 use crate::bearer::{BearerChallenge, BearerError};
@@ -82,26 +82,82 @@ impl RateLimitFields {
 /// );
 /// ```
 pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> RateLimitFields {
-    let (remaining, reset) = match *decision {
-        LimitDecision::Allow {
-            remaining,
-            reset_after,
-        } => (remaining, reset_after),
-        LimitDecision::Deny { reset_after, .. } => (0, reset_after),
+    let mut fields = RateLimitFields {
+        policy: String::with_capacity(48),
+        limit: String::with_capacity(48),
     };
-    // Built by hand rather than with `format!`: these are on every allowed request.
-    let field = |a: &str, x: u64, b: &str, y: u64| {
-        let mut s = String::with_capacity(48);
-        s.push_str("\"default\";");
-        s.push_str(a);
-        push_decimal(&mut s, x);
-        s.push_str(b);
-        push_decimal(&mut s, y);
-        s
+    fields.push("default", quota, decision);
+    fields
+}
+
+/// The [`RateLimitFields`] of a request checked against its company's budget and its
+/// API key's own ([`check_joint_limit`](pw_auth_core::check_joint_limit)): both
+/// policies, as the draft's lists allow, the company's `"default"` first and the
+/// key's `"key"` second.
+///
+/// ```
+/// use pw_auth_core::{LimitState, Quota, check_joint_limit};
+/// use pw_auth_http::joint_rate_limit_fields;
+/// use time::macros::datetime;
+/// let key = Quota::new(60, 60, 10)?;
+/// let s = LimitState::default();
+/// let (d, _, _) = check_joint_limit(s, &Quota::DEFAULT, s, &key, datetime!(2026-12-07 12:00 UTC));
+/// let fields = joint_rate_limit_fields(&Quota::DEFAULT, &key, &d);
+/// assert_eq!(fields.policy, r#""default";q=240;w=60, "key";q=60;w=60"#);
+/// assert_eq!(fields.limit, r#""default";r=239;t=1, "key";r=9;t=1"#);
+/// # Ok::<(), pw_auth_core::QuotaError>(())
+/// ```
+pub fn joint_rate_limit_fields(
+    company: &Quota,
+    key: &Quota,
+    decision: &JointDecision,
+) -> RateLimitFields {
+    let mut fields = RateLimitFields {
+        policy: String::with_capacity(96),
+        limit: String::with_capacity(96),
     };
-    RateLimitFields {
-        policy: field("q=", u64::from(quota.limit()), ";w=", quota.period_secs()),
-        limit: field("r=", u64::from(remaining), ";t=", whole_seconds_up(reset)),
+    fields.push("default", company, &decision.company);
+    fields.push("key", key, &decision.key);
+    fields
+}
+
+impl RateLimitFields {
+    /// Appends one policy's items, after a `, ` if the lists hold one already.
+    fn push(&mut self, name: &str, quota: &Quota, decision: &LimitDecision) {
+        let (remaining, reset) = match *decision {
+            LimitDecision::Allow {
+                remaining,
+                reset_after,
+            } => (remaining, reset_after),
+            LimitDecision::Deny { reset_after, .. } => (0, reset_after),
+        };
+        // Built by hand rather than with `format!`: these are on every allowed request.
+        let item = |s: &mut String, a: &str, x: u64, b: &str, y: u64| {
+            if !s.is_empty() {
+                s.push_str(", ");
+            }
+            s.push('"');
+            s.push_str(name);
+            s.push_str("\";");
+            s.push_str(a);
+            push_decimal(s, x);
+            s.push_str(b);
+            push_decimal(s, y);
+        };
+        item(
+            &mut self.policy,
+            "q=",
+            u64::from(quota.limit()),
+            ";w=",
+            quota.period_secs(),
+        );
+        item(
+            &mut self.limit,
+            "r=",
+            u64::from(remaining),
+            ";t=",
+            whole_seconds_up(reset),
+        );
     }
 }
 
@@ -471,10 +527,19 @@ impl Responder {
         decision: &LimitDecision,
         retry_after: Duration,
     ) -> Outcome {
+        self.over_limit_with(rate_limit_fields(quota, decision), retry_after)
+    }
+
+    /// 429 with `Retry-After` and the given rate-limit fields.
+    pub(crate) fn over_limit_with(
+        &self,
+        fields: RateLimitFields,
+        retry_after: Duration,
+    ) -> Outcome {
         let mut o = self.too_many_requests(retry_after);
         // After `Retry-After`, before the body's type: the order the refusal has
         // always been sent in.
-        let [policy, limit] = rate_limit_fields(quota, decision).into_headers();
+        let [policy, limit] = fields.into_headers();
         o.headers.insert(1, limit);
         o.headers.insert(1, policy);
         o

@@ -7,8 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use pw_auth_core::{
-    AuditRecord, AuthnFailure, Decision, DecisionId, LimitDecision, LoginResult, Principal,
-    TokenRecord,
+    AuditRecord, AuthnFailure, Decision, DecisionId, LimitDecision, LimitedBy, LoginResult,
+    Principal, TokenRecord,
 };
 use zeroize::Zeroizing;
 
@@ -68,12 +68,24 @@ impl Served {
         }
     }
 
-    /// The usage limit's answer, if the request was allowed and limited.
+    /// The company's usage limit's answer, if the request was allowed and limited.
     pub fn limit(&self) -> Option<LimitDecision> {
         match self {
             Served::Admitted(a) => a.limit,
             Served::Refused(r) => match &r.cause {
                 Cause::OverLimit { limit, .. } => Some(*limit),
+                _ => None,
+            },
+        }
+    }
+
+    /// The API key's own usage limit's answer, if the request was allowed and its
+    /// key has a quota of its own.
+    pub fn key_limit(&self) -> Option<LimitDecision> {
+        match self {
+            Served::Admitted(a) => a.key_limit,
+            Served::Refused(r) => match &r.cause {
+                Cause::OverLimit { key_limit, .. } => *key_limit,
                 _ => None,
             },
         }
@@ -131,6 +143,7 @@ pub struct Admission {
     pub(crate) principal: Principal,
     pub(crate) decision: Decision,
     pub(crate) limit: Option<LimitDecision>,
+    pub(crate) key_limit: Option<LimitDecision>,
     pub(crate) outcome: Outcome,
     pub(crate) audit: AuditRecord,
 }
@@ -146,9 +159,16 @@ impl Admission {
         self.decision
     }
 
-    /// The usage limit's answer (always an allow), when the request was limited.
+    /// The company's usage limit's answer (always an allow), when the request was
+    /// limited.
     pub fn limit(&self) -> Option<LimitDecision> {
         self.limit
+    }
+
+    /// The API key's own usage limit's answer (always an allow), when its key has a
+    /// quota of its own.
+    pub fn key_limit(&self) -> Option<LimitDecision> {
+        self.key_limit
     }
 
     /// The 200 outcome: its headers (the `RateLimit` fields, when limited) belong on
@@ -211,14 +231,19 @@ pub enum Cause {
         /// The denial.
         decision: Decision,
     },
-    /// Allowed, but the paying company is over its usage limit (429).
+    /// Allowed, but the paying company, or the API key within its own quota, is over
+    /// its usage limit (429).
     OverLimit {
         /// Who asked.
         principal: Principal,
         /// The allow that the limit overruled.
         decision: Decision,
-        /// The limit's deny.
+        /// The company's budget's answer (a deny unless only the key's refused).
         limit: LimitDecision,
+        /// The key's own budget's answer, if the key has a quota.
+        key_limit: Option<LimitDecision>,
+        /// Which budget refused.
+        limited_by: LimitedBy,
     },
     /// The client (or, for a login, the username) spent its failure budget (429).
     Throttled {
@@ -247,7 +272,17 @@ impl fmt::Display for Cause {
         match self {
             Cause::Unauthenticated(failure) => write!(f, "unauthenticated: {failure}"),
             Cause::Forbidden { decision, .. } => write!(f, "{}", decision.reason()),
-            Cause::OverLimit { .. } => f.write_str("the company is over its usage limit"),
+            Cause::OverLimit {
+                limited_by: LimitedBy::Company,
+                ..
+            } => f.write_str("the company is over its usage limit"),
+            Cause::OverLimit {
+                limited_by: LimitedBy::Key,
+                ..
+            } => f.write_str("the api key is over its own usage limit"),
+            Cause::OverLimit { .. } => {
+                f.write_str("the company and the api key are both over their usage limits")
+            }
             Cause::Throttled { retry_after } => write!(
                 f,
                 "too many failed attempts: throttled for {} s",

@@ -89,7 +89,7 @@ fn the_request_path_allocates_only_for_its_results() {
     let flow = ServerFlow::new(Policy::default_policy(), Responder::new("r").unwrap());
     struct One(LimitState);
     impl Budgets for One {
-        fn budget(&mut self, _: &CompanyId) -> Option<Budget<'_>> {
+        fn budget(&mut self, _: &CompanyId, _: Option<&ApiKeyId>) -> Option<Budget<'_>> {
             Some(Budget::new(Tier::Professional, &mut self.0))
         }
     }

@@ -15,6 +15,8 @@ mod forwarded;
 mod greenbytes;
 #[cfg(feature = "http")]
 mod http_types;
+#[cfg(feature = "memory")]
+mod key_limit;
 mod login;
 mod outcomes;
 mod server;

@@ -68,7 +68,7 @@ fn fixture() -> Fixture {
 struct Limits(Vec<(CompanyId, Tier, LimitState)>);
 
 impl Budgets for Limits {
-    fn budget(&mut self, c: &CompanyId) -> Option<Budget<'_>> {
+    fn budget(&mut self, c: &CompanyId, _: Option<&ApiKeyId>) -> Option<Budget<'_>> {
         let (_, tier, state) = self
             .0
             .iter_mut()
@@ -82,7 +82,7 @@ impl Budgets for Limits {
 struct Acme<'a>(&'a mut LimitState);
 
 impl Budgets for Acme<'_> {
-    fn budget(&mut self, c: &CompanyId) -> Option<Budget<'_>> {
+    fn budget(&mut self, c: &CompanyId, _: Option<&ApiKeyId>) -> Option<Budget<'_>> {
         assert_eq!(c.as_str(), "acme", "only acme pays here");
         Some(Budget::new(Tier::Professional, self.0))
     }
@@ -305,7 +305,7 @@ fn a_token_and_a_key_spend_one_budget_and_over_the_limit_is_429() {
     assert_eq!(audit["effect"], "deny");
     assert_eq!(
         audit["reason"],
-        serde_json::json!({"kind": "over_limit", "retry_after_secs": 1})
+        serde_json::json!({"kind": "over_limit", "retry_after_secs": 1, "limited_by": "company"})
     );
     assert_eq!(over.explanation(), "the company is over its usage limit");
 }

@@ -148,7 +148,11 @@ async fn main() {
     let rounds = 200_000u32;
     struct One(pw_auth_core::LimitState);
     impl pw_auth_http::Budgets for One {
-        fn budget(&mut self, _: &pw_auth_core::CompanyId) -> Option<pw_auth_http::Budget<'_>> {
+        fn budget(
+            &mut self,
+            _: &pw_auth_core::CompanyId,
+            _: Option<&pw_auth_core::ApiKeyId>,
+        ) -> Option<pw_auth_http::Budget<'_>> {
             Some(pw_auth_http::Budget::new(
                 pw_auth_core::Tier::Professional,
                 &mut self.0,
@@ -187,7 +191,7 @@ async fn main() {
         for _ in 0..rounds {
             let now = time::OffsetDateTime::now_utc();
             let allowed = limits
-                .with_budget(&acme, move |state| {
+                .with_budget(&acme, None, move |state, _| {
                     let (decision, next) = pw_auth_core::check_limit(*state, &quota, now);
                     *state = next;
                     decision.is_allowed()

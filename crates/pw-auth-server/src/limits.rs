@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pw_auth_axum::{StoreError, StoreErrorKind};
-use pw_auth_core::{CompanyId, LimitState};
+use pw_auth_core::{ApiKeyId, CompanyId, LimitState};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
@@ -38,11 +38,12 @@ else redis.call('SET', KEYS[1], ARGV[2]) end
 return {1, ''}
 ";
 
-/// The same for several keys at once (the failure budgets of one login): compares
-/// every stored value with ARGV[i] and, if all are equal, stores each ARGV[n + i] that
-/// differs, expiring a day after its last charge, and answers `{1, {}}`; if one
-/// differs, answers `{0, {every stored value}}`. Run as one script, so no other
-/// command runs between the comparison and the writes.
+/// The same for several keys at once (the failure budgets of one login, or a
+/// company's budget with its key's own): compares every stored value with ARGV[i]
+/// and, if all are equal, stores each ARGV[n + i] that differs (expiring a day after
+/// its last charge when ARGV[2n + 1] = "1"), and answers `{1, {}}`; if one differs,
+/// answers `{0, {every stored value}}`. Run as one script, so no other command runs
+/// between the comparison and the writes.
 const COMPARE_AND_SET_MANY: &str = r"
 local n = #KEYS
 local current = {}
@@ -53,7 +54,10 @@ for i = 1, n do
 end
 if not same then return {0, current} end
 for i = 1, n do
-  if ARGV[n + i] ~= ARGV[i] then redis.call('SET', KEYS[i], ARGV[n + i], 'EX', 86400) end
+  if ARGV[n + i] ~= ARGV[i] then
+    if ARGV[2 * n + 1] == '1' then redis.call('SET', KEYS[i], ARGV[n + i], 'EX', 86400)
+    else redis.call('SET', KEYS[i], ARGV[n + i]) end
+  end
 end
 return {1, {}}
 ";
@@ -142,6 +146,10 @@ impl RedisLimits {
 
     fn budget_key(&self, company: &CompanyId) -> String {
         format!("{}budget:{}", self.prefix, company.as_str())
+    }
+
+    fn key_budget_key(&self, key: &ApiKeyId) -> String {
+        format!("{}key-budget:{}", self.prefix, key.as_str())
     }
 
     fn failure_key(&self, key: &str) -> String {
@@ -244,22 +252,53 @@ impl RedisLimits {
         ))
     }
 
-    /// Runs `f` on `company`'s usage budget and stores what it leaves.
-    pub async fn with_budget<R, F>(&self, company: &CompanyId, f: F) -> Result<R, StoreError>
+    /// Runs `f` on `company`'s usage budget, and `key`'s own when given, and stores
+    /// what it leaves: both in one compare-and-set script when there is a key.
+    pub async fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        key: Option<&ApiKeyId>,
+        mut f: F,
+    ) -> Result<R, StoreError>
     where
         R: Send,
-        F: FnMut(&mut LimitState) -> R + Send,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send,
     {
-        self.update(self.budget_key(company), false, f).await
+        let Some(key) = key else {
+            return self
+                .update(self.budget_key(company), false, |s| f(s, None))
+                .await;
+        };
+        let keys = vec![self.budget_key(company), self.key_budget_key(key)];
+        self.update_many(keys, false, move |states| match states {
+            [company, key] => Some(f(company, Some(key))),
+            _ => None,
+        })
+        .await?
+        .ok_or_else(|| StoreError::new(StoreErrorKind::Internal, "two budgets were not read"))
     }
 
     /// Runs `f` on the failure budgets at `keys` until its result is stored on the
     /// states it read: one read of them all, then a compare-and-set of them all.
-    pub async fn with_failures<R, F>(&self, keys: Vec<String>, mut f: F) -> Result<R, StoreError>
+    pub async fn with_failures<R, F>(&self, keys: Vec<String>, f: F) -> Result<R, StoreError>
     where
         F: FnMut(&mut [LimitState]) -> R + Send,
     {
         let keys: Vec<String> = keys.iter().map(|k| self.failure_key(k)).collect();
+        self.update_many(keys, true, f).await
+    }
+
+    /// Runs `f` on the states at `keys` (full Redis keys) until its result is stored
+    /// on the states it read, each expiring a day after its last charge if `expires`.
+    async fn update_many<R, F>(
+        &self,
+        keys: Vec<String>,
+        expires: bool,
+        mut f: F,
+    ) -> Result<R, StoreError>
+    where
+        F: FnMut(&mut [LimitState]) -> R + Send,
+    {
         let parse_all = |values: &[String]| -> Result<Vec<LimitState>, StoreError> {
             values
                 .iter()
@@ -309,6 +348,7 @@ impl RedisLimits {
                     invocation.arg(json(state)?);
                 }
             }
+            invocation.arg(if expires { "1" } else { "0" });
             let mut conn = self.conn.clone();
             let (done, current): (i64, Vec<String>) =
                 invocation.invoke_async(&mut conn).await.map_err(err)?;
@@ -320,7 +360,7 @@ impl RedisLimits {
         }
         Err(StoreError::new(
             StoreErrorKind::Busy,
-            format!("the failure budgets stayed contended for {MAX_ATTEMPTS} attempts"),
+            format!("the limiter states stayed contended for {MAX_ATTEMPTS} attempts"),
         ))
     }
 }

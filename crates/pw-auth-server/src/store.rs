@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, StoreError};
-use pw_auth_core::{AuditRecord, CompanyId, CredentialDigest, LimitState};
+use pw_auth_core::{ApiKeyId, AuditRecord, CompanyId, CredentialDigest, LimitState};
 
 use crate::db::Db;
 use crate::limits::RedisLimits;
@@ -72,15 +72,23 @@ impl AuthStore for Store {
         self.time("company", self.records.company(id)).await
     }
 
-    async fn with_budget<R, F>(&self, company: &CompanyId, f: F) -> Result<R, StoreError>
+    async fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        key: Option<&ApiKeyId>,
+        f: F,
+    ) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
         match &self.limits {
-            Some(redis) => self.time("budget", redis.with_budget(company, f)).await,
+            Some(redis) => {
+                self.time("budget", redis.with_budget(company, key, f))
+                    .await
+            }
             None => {
-                self.time("budget", self.records.with_budget(company, f))
+                self.time("budget", self.records.with_budget(company, key, f))
                     .await
             }
         }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::decision::authorize;
 use crate::id::CompanyId;
+use crate::limit::LimitedBy;
 use crate::principal::testing::{NOW, principal};
 use crate::tier::Tier;
 use std::time::Duration;
@@ -11,16 +12,31 @@ fn over_limit_records_round_retry_after_up_to_whole_seconds() {
     let acme = CompanyId::new("acme").unwrap();
     let p = principal(Role::Manager, &acme);
     let req = Request::new("flows.view", &acme, Tier::Professional);
-    let secs = |d| match AuditRecord::over_limit(&policy, &p, &req, d, NOW).reason {
-        AuditReason::OverLimit(o) => o.retry_after_secs,
-        other => panic!("{other:?}"),
-    };
+    let secs =
+        |d| match AuditRecord::over_limit(&policy, &p, &req, d, LimitedBy::Company, NOW).reason {
+            AuditReason::OverLimit(o) => o.retry_after_secs,
+            other => panic!("{other:?}"),
+        };
     assert_eq!(secs(Duration::ZERO), 0);
     assert_eq!(secs(Duration::from_secs(2)), 2);
     assert_eq!(secs(Duration::from_nanos(2_000_000_001)), 3);
     assert_eq!(secs(Duration::from_millis(250)), 1);
-    let r = AuditRecord::over_limit(&policy, &p, &req, Duration::from_secs(1), NOW);
+    let r = AuditRecord::over_limit(
+        &policy,
+        &p,
+        &req,
+        Duration::from_secs(1),
+        LimitedBy::Key,
+        NOW,
+    );
     assert_eq!(r.effect, Effect::Deny);
+    assert_eq!(r.reason.kind(), "over_limit");
+    assert_eq!(r.reason.detail(), Some("key"));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        json["reason"],
+        serde_json::json!({"kind": "over_limit", "retry_after_secs": 1, "limited_by": "key"})
+    );
     assert_eq!(r.principal.map(|a| a.user), Some(p.user().clone()));
 }
 
@@ -161,6 +177,7 @@ fn every_record_kind_matches_the_published_schema() {
                 p,
                 &req,
                 Duration::from_millis(1500),
+                [LimitedBy::Company, LimitedBy::Key, LimitedBy::Both][n % 3],
                 at,
             ));
             check(&AuditRecord::login(
@@ -392,7 +409,14 @@ fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_re
             authorize(&policy, &p, &publish, NOW),
             NOW,
         ),
-        AuditRecord::over_limit(&policy, &p, &req, Duration::from_secs(3), NOW),
+        AuditRecord::over_limit(
+            &policy,
+            &p,
+            &req,
+            Duration::from_secs(3),
+            LimitedBy::Both,
+            NOW,
+        ),
         AuditRecord::login(&policy, LoginResult::WrongPassword, None, NOW),
         AuditRecord::throttled(&policy, None, Duration::from_secs(3), NOW),
     ];
@@ -416,6 +440,7 @@ fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_re
         let detail = json["reason"]
             .get("failure")
             .or_else(|| json["reason"].get("result"))
+            .or_else(|| json["reason"].get("limited_by"))
             .and_then(|d| d.as_str());
         assert_eq!(detail, r.reason.detail(), "{r:?}");
     }

@@ -22,15 +22,21 @@
 
 use std::borrow::Cow;
 
+use std::time::Duration;
+
 use pw_auth_core::{
-    AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential, CredentialDigest,
-    LimitDecision, LimitState, Policy, Principal, Quota, RecordStore, Request, Tier, UserId,
-    authorize, check_limit, usage_key,
+    ApiKeyId, AuditRecord, Authenticator, AuthnConfig, AuthnFailure, CompanyId, Credential,
+    CredentialDigest, JointDecision, LimitDecision, LimitState, LimitedBy, Policy, Principal,
+    Quota, RecordStore, Request, Tier, UserId, authorize, check_joint_limit, check_limit,
+    usage_key,
 };
 use time::OffsetDateTime;
 
 use crate::authorization::{AuthorizationError, parse_authorization_fields_ref};
-use crate::outcome::{Outcome, Responder, legacy_rate_limit_fields, rate_limit_fields};
+use crate::outcome::{
+    Outcome, RateLimitFields, Responder, joint_rate_limit_fields, legacy_rate_limit_fields,
+    rate_limit_fields,
+};
 use crate::served::{Admission, Cause, Refused, Served};
 
 mod login;
@@ -59,17 +65,33 @@ impl ServerStore for pw_auth_core::MemoryRecords {
 
 /// The usage budget a request spends: the limiter state of the principal's own
 /// company ([`usage_key`](pw_auth_core::usage_key)) and that company's tier, whose
-/// quota applies. The state is updated in place; store it back afterwards.
+/// quota applies, and, when the request's API key has a quota of its own
+/// ([`Principal::key_quota`]), the key's limiter state too. The states are updated
+/// in place; store them back afterwards, together.
 #[derive(Debug)]
 pub struct Budget<'a> {
     tier: Tier,
     state: &'a mut LimitState,
+    key: Option<&'a mut LimitState>,
 }
 
 impl<'a> Budget<'a> {
     /// The budget of a company of `tier` whose limiter state is `state`.
     pub fn new(tier: Tier, state: &'a mut LimitState) -> Budget<'a> {
-        Budget { tier, state }
+        Budget {
+            tier,
+            state,
+            key: None,
+        }
+    }
+
+    /// The same budget with the API key's own limiter state, `key`: required when
+    /// the principal's key has a quota ([`Principal::key_quota`]). Without it, such
+    /// a key's requests are refused (429, limited by the key): the flow never
+    /// admits a request whose budget it could not charge.
+    pub fn with_key(mut self, key: &'a mut LimitState) -> Budget<'a> {
+        self.key = Some(key);
+        self
     }
 }
 
@@ -77,8 +99,10 @@ impl<'a> Budget<'a> {
 /// knows who is calling.
 pub trait Budgets {
     /// The budget of `company` (the authenticated principal's own company); `None`
-    /// if that company has no usage limit.
-    fn budget(&mut self, company: &CompanyId) -> Option<Budget<'_>>;
+    /// if that company has no usage limit. `key` names the principal's API key when
+    /// that key has a quota of its own: the budget must then carry the key's state
+    /// too ([`Budget::with_key`]).
+    fn budget(&mut self, company: &CompanyId, key: Option<&ApiKeyId>) -> Option<Budget<'_>>;
 }
 
 /// The server flow: a policy, the responses of one realm, and authentication
@@ -123,7 +147,7 @@ pub trait Budgets {
 /// // Each company's tier and limiter state.
 /// struct Limits(HashMap<CompanyId, (Tier, LimitState)>);
 /// impl Budgets for Limits {
-///     fn budget(&mut self, c: &CompanyId) -> Option<Budget<'_>> {
+///     fn budget(&mut self, c: &CompanyId, _: Option<&ApiKeyId>) -> Option<Budget<'_>> {
 ///         self.0.get_mut(c).map(|(tier, state)| Budget::new(*tier, state))
 ///     }
 /// }
@@ -218,7 +242,8 @@ impl ServerFlow {
         match self.authenticate(authorization, store, Some(request), now) {
             Ok(principal) => {
                 let grants = store.grants(principal.user());
-                let budget = budgets.and_then(|b| b.budget(usage_key(&principal)));
+                let key = principal.key_quota().and(principal.key_id());
+                let budget = budgets.and_then(|b| b.budget(usage_key(&principal), key));
                 self.decide(principal, &grants, request, budget, now)
             }
             Err(refused) => Served::Refused(*refused),
@@ -323,39 +348,143 @@ impl ServerFlow {
                 principal,
                 decision,
                 limit: None,
+                key_limit: None,
             });
         };
         // `budget` is the principal's own company's (`usage_key`), whichever
         // credential was used and whichever company the request acts in.
         let quota = self.policy.quota(budget.tier);
-        let (limit, charged) = check_limit(*budget.state, &quota, now);
-        *budget.state = charged;
-        let legacy = || {
-            if self.legacy_limit_headers {
-                legacy_rate_limit_fields(&quota, &limit, now)
-            } else {
-                Vec::new()
+        let Some(key_quota) = principal.key_quota().copied() else {
+            let (limit, charged) = check_limit(*budget.state, &quota, now);
+            *budget.state = charged;
+            let legacy = self.legacy(&quota, &limit, now);
+            let fields = rate_limit_fields(&quota, &limit);
+            return self.limited(
+                principal,
+                request,
+                decision,
+                (limit, None),
+                (fields, legacy),
+                now,
+            );
+        };
+        // The key's own quota too: both budgets charged, or neither.
+        let joint = match budget.key {
+            Some(key_state) => {
+                let (joint, company, key) =
+                    check_joint_limit(*budget.state, &quota, *key_state, &key_quota, now);
+                *budget.state = company;
+                *key_state = key;
+                joint
+            }
+            // The caller did not hand over the key's state: refused, never admitted
+            // on a budget that was not charged.
+            None => {
+                let wait = Duration::from_secs(key_quota.period_secs());
+                let (company, _) = check_limit(*budget.state, &quota, now);
+                JointDecision {
+                    company,
+                    key: LimitDecision::Deny {
+                        retry_after: wait,
+                        reset_after: wait,
+                    },
+                }
             }
         };
-        match limit {
-            LimitDecision::Allow { .. } => Served::Admitted(Admission {
+        // The legacy fields name the budget that binds: the refusing one with the
+        // longer wait, or the one with fewer requests left.
+        let binding = match (joint.company, joint.key) {
+            (
+                LimitDecision::Deny { retry_after: c, .. },
+                LimitDecision::Deny { retry_after: k, .. },
+            ) => {
+                if k > c {
+                    (&key_quota, &joint.key)
+                } else {
+                    (&quota, &joint.company)
+                }
+            }
+            (LimitDecision::Deny { .. }, _) => (&quota, &joint.company),
+            (_, LimitDecision::Deny { .. }) => (&key_quota, &joint.key),
+            (
+                LimitDecision::Allow { remaining: c, .. },
+                LimitDecision::Allow { remaining: k, .. },
+            ) => {
+                if k < c {
+                    (&key_quota, &joint.key)
+                } else {
+                    (&quota, &joint.company)
+                }
+            }
+        };
+        let legacy = self.legacy(binding.0, binding.1, now);
+        let fields = joint_rate_limit_fields(&quota, &key_quota, &joint);
+        self.limited(
+            principal,
+            request,
+            decision,
+            (joint.company, Some(joint.key)),
+            (fields, legacy),
+            now,
+        )
+    }
+
+    /// The legacy `X-RateLimit-*` fields, if this flow sends them.
+    fn legacy(
+        &self,
+        quota: &Quota,
+        limit: &LimitDecision,
+        now: OffsetDateTime,
+    ) -> Vec<(&'static str, String)> {
+        if self.legacy_limit_headers {
+            legacy_rate_limit_fields(quota, limit, now)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// An allowed request after its limit check: admitted with the rate-limit
+    /// fields, or refused (429) if a budget refused it. `limits` is the company's
+    /// answer and the key's, if it has a quota; then the draft's fields and the
+    /// legacy ones.
+    fn limited(
+        &self,
+        principal: Principal,
+        request: Request<'_>,
+        decision: pw_auth_core::Decision,
+        limits: (LimitDecision, Option<LimitDecision>),
+        (fields, legacy): (RateLimitFields, Vec<(&'static str, String)>),
+        now: OffsetDateTime,
+    ) -> Served {
+        let (limit, key_limit) = limits;
+        let joint = key_limit.map(|key| JointDecision {
+            company: limit,
+            key,
+        });
+        let refusal = match joint {
+            Some(j) => j.limited_by().zip(j.retry_after()),
+            None => match limit {
+                LimitDecision::Deny { retry_after, .. } => Some((LimitedBy::Company, retry_after)),
+                LimitDecision::Allow { .. } => None,
+            },
+        };
+        match refusal {
+            None => Served::Admitted(Admission {
                 outcome: Outcome::proceed({
-                    let mut headers: Vec<(&'static str, String)> =
-                        rate_limit_fields(&quota, &limit).into_headers().into();
-                    headers.extend(legacy());
+                    let mut headers: Vec<(&'static str, String)> = fields.into_headers().into();
+                    headers.extend(legacy);
                     headers
                 }),
                 audit: AuditRecord::decision(&self.policy, &principal, &request, decision, now),
                 principal,
                 decision,
                 limit: Some(limit),
+                key_limit,
             }),
-            LimitDecision::Deny { retry_after, .. } => Served::Refused(Refused {
+            Some((limited_by, retry_after)) => Served::Refused(Refused {
                 outcome: {
-                    let mut o = self
-                        .responder
-                        .over_limit_outcome(&quota, &limit, retry_after);
-                    o.extend_headers(legacy());
+                    let mut o = self.responder.over_limit_with(fields, retry_after);
+                    o.extend_headers(legacy);
                     o
                 },
                 audit: AuditRecord::over_limit(
@@ -363,12 +492,15 @@ impl ServerFlow {
                     &principal,
                     &request,
                     retry_after,
+                    limited_by,
                     now,
                 ),
                 cause: Cause::OverLimit {
                     principal,
                     decision,
                     limit,
+                    key_limit,
+                    limited_by,
                 },
             }),
         }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use pw_auth_axum::{StoreError, StoreErrorKind};
 use tokio::sync::{mpsc, oneshot};
 
-use super::local::Budgets;
+use super::local::{Budgets, Payer};
 use super::sql::{Arg, Mode, Tx, args};
 use super::statements as q;
 use super::{Backend, json};
@@ -168,8 +168,12 @@ impl Writer {
             None => Vec::new(),
         };
         let mut states = Vec::with_capacity(charged.len());
-        for (company, state) in &charged {
-            states.push((company.as_str().to_owned(), json(state)?));
+        for (payer, state) in &charged {
+            let (set, id) = match payer {
+                Payer::Company(c) => (&q::SET_BUDGET, c.as_str().to_owned()),
+                Payer::Key(k) => (&q::SET_KEY_BUDGET, k.as_str().to_owned()),
+            };
+            states.push((set, id, json(state)?));
         }
         let result = self.backend.transaction_on(
             self.runtime.as_ref(),
@@ -197,8 +201,8 @@ impl Writer {
                     } else {
                         tx.execute(&q::AUDIT_MANY, args![&array]).await?;
                     }
-                    for (company, state) in &states {
-                        tx.execute(&q::SET_BUDGET, args![company, state]).await?;
+                    for (set, id, state) in &states {
+                        tx.execute(set, args![id, state]).await?;
                     }
                     Ok(())
                 })

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pw_auth_axum::{CompanyInfo, Loaded, StoreError, StoreErrorKind};
-use pw_auth_core::{CompanyId, CredentialDigest, LimitState};
+use pw_auth_core::{ApiKeyId, CompanyId, CredentialDigest, LimitState};
 
 /// How many credentials' records, and how many companies, the cache holds at most;
 /// reaching it empties the cache (it fills again from the file).
@@ -110,71 +110,149 @@ impl ReadCache {
     }
 }
 
+/// Whose budget a limiter state is: a company's, or an API key's own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Payer {
+    /// A company's usage budget.
+    Company(CompanyId),
+    /// An API key's own (a key with a quota of its own).
+    Key(ApiKeyId),
+}
+
 #[derive(Debug, Default)]
 struct States {
     /// Each company's budget, as first read from the file and charged since.
-    current: HashMap<CompanyId, LimitState>,
-    /// The budgets charged since the audit writer last took them.
-    dirty: HashMap<CompanyId, LimitState>,
+    companies: HashMap<CompanyId, LimitState>,
+    /// Each limited key's budget, likewise.
+    keys: HashMap<ApiKeyId, LimitState>,
+    /// The company budgets charged since the audit writer last took them.
+    dirty_companies: HashMap<CompanyId, LimitState>,
+    /// The key budgets charged since then.
+    dirty_keys: HashMap<ApiKeyId, LimitState>,
 }
 
-/// Each company's usage budget, in memory: one lock for the charge instead of a write
-/// transaction per request. The audit writer writes the budgets charged since its last
-/// commit in the same commit as the records (`db/batch.rs`), so a request is answered
-/// only once its charge is on disk: a crash can only give back the charges of
-/// requests that were never answered. A budget is read from the file once, when the
-/// company is first charged; only companies that exist are charged (the guard charges
-/// the principal's own), so the map is bounded by the companies.
+/// Marks `id`'s budget to be written as `after`; the id is copied once per commit,
+/// not once per charge.
+fn mark<K: Clone + Eq + std::hash::Hash>(
+    dirty: &mut HashMap<K, LimitState>,
+    id: &K,
+    after: LimitState,
+) {
+    match dirty.get_mut(id) {
+        Some(d) => *d = after,
+        None => {
+            dirty.insert(id.clone(), after);
+        }
+    }
+}
+
+/// Each company's usage budget, and each limited API key's own, in memory: one lock
+/// for the charge (of both, when a key has a quota) instead of a write transaction
+/// per request. The audit writer writes the budgets charged since its last commit in
+/// the same commit as the records (`db/batch.rs`), so a request is answered only
+/// once its charge is on disk: a crash can only give back the charges of requests
+/// that were never answered. A budget is read from the file once, when it is first
+/// charged; only companies and keys that exist are charged (the guard charges the
+/// principal's own company, and its key), so the maps are bounded by the records.
 #[derive(Debug, Default)]
 pub(crate) struct Budgets {
     states: Mutex<States>,
 }
 
 impl Budgets {
-    /// Runs `f` on `company`'s budget if it is held, marking it to be written when `f`
-    /// changed it; `None` if it must first be read from the file.
+    /// Runs `f` on `company`'s budget and, when `key` is given, on that key's, if
+    /// they are held, marking each that `f` changed to be written; `None` if one must
+    /// first be read from the file (see [`Budgets::missing`]).
     pub(crate) fn charge<R>(
         &self,
         company: &CompanyId,
-        f: &mut impl FnMut(&mut LimitState) -> R,
+        key: Option<&ApiKeyId>,
+        f: &mut impl FnMut(&mut LimitState, Option<&mut LimitState>) -> R,
     ) -> Option<R> {
-        let mut s = lock(&self.states);
-        let state = s.current.get_mut(company)?;
+        let mut guard = lock(&self.states);
+        let s = &mut *guard;
+        let state = s.companies.get_mut(company)?;
         let before = *state;
-        let result = f(state);
+        let (result, key_change) = match key {
+            None => (f(state, None), None),
+            Some(id) => {
+                let key_state = s.keys.get_mut(id)?;
+                let key_before = *key_state;
+                let result = f(state, Some(key_state));
+                let key_after = *key_state;
+                (result, (key_after != key_before).then_some((id, key_after)))
+            }
+        };
         let after = *state;
         if after != before {
-            // The id is copied once per commit, not once per charge.
-            match s.dirty.get_mut(company) {
-                Some(dirty) => *dirty = after,
-                None => {
-                    s.dirty.insert(company.clone(), after);
-                }
-            }
+            mark(&mut s.dirty_companies, company, after);
+        }
+        if let Some((id, key_after)) = key_change {
+            mark(&mut s.dirty_keys, id, key_after);
         }
         Some(result)
     }
 
-    /// Holds `stored`, read from the file, as `company`'s budget, unless a charge got
+    /// Which of `company`'s and `key`'s budgets are not held yet (to be read from the
+    /// file and [held](Budgets::hold)).
+    pub(crate) fn missing(&self, company: &CompanyId, key: Option<&ApiKeyId>) -> Vec<Payer> {
+        let s = lock(&self.states);
+        let mut missing = Vec::new();
+        if !s.companies.contains_key(company) {
+            missing.push(Payer::Company(company.clone()));
+        }
+        if let Some(k) = key.filter(|k| !s.keys.contains_key(*k)) {
+            missing.push(Payer::Key(k.clone()));
+        }
+        missing
+    }
+
+    /// Holds `stored`, read from the file, as `payer`'s budget, unless a charge got
     /// there first (then the held one is newer).
-    pub(crate) fn hold(&self, company: &CompanyId, stored: LimitState) {
-        lock(&self.states)
-            .current
-            .entry(company.clone())
-            .or_insert(stored);
+    pub(crate) fn hold(&self, payer: Payer, stored: LimitState) {
+        let mut s = lock(&self.states);
+        match payer {
+            Payer::Company(c) => {
+                s.companies.entry(c).or_insert(stored);
+            }
+            Payer::Key(k) => {
+                s.keys.entry(k).or_insert(stored);
+            }
+        }
+    }
+
+    /// Forgets a deleted key's budget (it can never be charged again).
+    pub(crate) fn forget_key(&self, key: &ApiKeyId) {
+        let mut s = lock(&self.states);
+        s.keys.remove(key);
+        s.dirty_keys.remove(key);
     }
 
     /// The budgets charged since the last call, to be written.
-    pub(crate) fn take_dirty(&self) -> Vec<(CompanyId, LimitState)> {
-        lock(&self.states).dirty.drain().collect()
+    pub(crate) fn take_dirty(&self) -> Vec<(Payer, LimitState)> {
+        let mut s = lock(&self.states);
+        let companies = s
+            .dirty_companies
+            .drain()
+            .map(|(c, st)| (Payer::Company(c), st));
+        let mut all: Vec<(Payer, LimitState)> = companies.collect();
+        all.extend(s.dirty_keys.drain().map(|(k, st)| (Payer::Key(k), st)));
+        all
     }
 
     /// Puts back budgets whose write failed, unless charged again since (then the
     /// newer state is the one to write).
-    pub(crate) fn restore_dirty(&self, states: Vec<(CompanyId, LimitState)>) {
+    pub(crate) fn restore_dirty(&self, states: Vec<(Payer, LimitState)>) {
         let mut s = lock(&self.states);
-        for (company, state) in states {
-            s.dirty.entry(company).or_insert(state);
+        for (payer, state) in states {
+            match payer {
+                Payer::Company(c) => {
+                    s.dirty_companies.entry(c).or_insert(state);
+                }
+                Payer::Key(k) => {
+                    s.dirty_keys.entry(k).or_insert(state);
+                }
+            }
         }
     }
 }
@@ -301,36 +379,96 @@ mod tests {
         // Each charge admits one request of a roomy quota: the state moves on.
         let quota = pw_auth_core::Quota::new(1000, 60, 1000).unwrap();
         let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-        let mut bump = |s: &mut LimitState| *s = pw_auth_core::check_limit(*s, &quota, now).1;
-        assert!(budgets.charge(&acme(), &mut bump).is_none(), "not read yet");
-        budgets.hold(&acme(), LimitState::default());
+        let mut bump = |s: &mut LimitState, _: Option<&mut LimitState>| {
+            *s = pw_auth_core::check_limit(*s, &quota, now).1;
+        };
+        assert!(
+            budgets.charge(&acme(), None, &mut bump).is_none(),
+            "not read yet"
+        );
+        assert_eq!(budgets.missing(&acme(), None), [Payer::Company(acme())]);
+        budgets.hold(Payer::Company(acme()), LimitState::default());
+        assert!(budgets.missing(&acme(), None).is_empty());
         // Held already: a later read from the file does not replace it.
-        budgets.charge(&acme(), &mut bump).unwrap();
-        budgets.hold(&acme(), LimitState::default());
+        budgets.charge(&acme(), None, &mut bump).unwrap();
+        budgets.hold(Payer::Company(acme()), LimitState::default());
         let dirty = budgets.take_dirty();
         assert_eq!(dirty.len(), 1);
         assert_ne!(dirty[0].1, LimitState::default());
         assert!(budgets.take_dirty().is_empty(), "taken");
 
         // An unchanged budget is not written.
-        budgets.charge(&acme(), &mut |_| ()).unwrap();
+        budgets.charge(&acme(), None, &mut |_, _| ()).unwrap();
         assert!(budgets.take_dirty().is_empty());
 
         // Charged twice between two commits: the latest state is the one written.
-        budgets.charge(&acme(), &mut bump).unwrap();
-        budgets.charge(&acme(), &mut bump).unwrap();
-        let latest = budgets.charge(&acme(), &mut |s| *s).unwrap();
-        assert_eq!(budgets.take_dirty(), [(acme(), latest)]);
+        budgets.charge(&acme(), None, &mut bump).unwrap();
+        budgets.charge(&acme(), None, &mut bump).unwrap();
+        let latest = budgets.charge(&acme(), None, &mut |s, _| *s).unwrap();
+        assert_eq!(budgets.take_dirty(), [(Payer::Company(acme()), latest)]);
 
         // A failed write is put back, unless charged again meanwhile.
         budgets.restore_dirty(dirty.clone());
         assert_eq!(budgets.take_dirty(), dirty);
-        budgets.charge(&acme(), &mut bump).unwrap();
+        budgets.charge(&acme(), None, &mut bump).unwrap();
         let newer = budgets.take_dirty();
-        budgets.charge(&acme(), &mut bump).unwrap();
+        budgets.charge(&acme(), None, &mut bump).unwrap();
         budgets.restore_dirty(newer.clone());
         let kept = budgets.take_dirty();
         assert_ne!(kept, newer, "the newer charge is the one written");
+    }
+
+    #[test]
+    fn a_key_and_its_company_are_charged_under_one_lock_and_written_together() {
+        let budgets = Budgets::default();
+        let quota = pw_auth_core::Quota::new(1000, 60, 1000).unwrap();
+        let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let key = ApiKeyId::new("key_1").unwrap();
+        let mut both = |s: &mut LimitState, k: Option<&mut LimitState>| {
+            *s = pw_auth_core::check_limit(*s, &quota, now).1;
+            let k = k.expect("the key's state is handed over");
+            *k = pw_auth_core::check_limit(*k, &quota, now).1;
+        };
+        // The company is held, the key not yet: nothing is charged until both are.
+        budgets.hold(Payer::Company(acme()), LimitState::default());
+        assert!(budgets.charge(&acme(), Some(&key), &mut both).is_none());
+        assert!(budgets.take_dirty().is_empty(), "nothing charged");
+        assert_eq!(
+            budgets.missing(&acme(), Some(&key)),
+            [Payer::Key(key.clone())]
+        );
+        budgets.hold(Payer::Key(key.clone()), LimitState::default());
+        budgets.charge(&acme(), Some(&key), &mut both).unwrap();
+        let mut dirty = budgets.take_dirty();
+        dirty.sort_by_key(|(p, _)| matches!(p, Payer::Key(_)));
+        let [(Payer::Company(c), cs), (Payer::Key(k), ks)] = &dirty[..] else {
+            panic!("{dirty:?}");
+        };
+        assert_eq!((c, k), (&acme(), &key));
+        assert_ne!(*cs, LimitState::default());
+        assert_ne!(*ks, LimitState::default());
+
+        // Only what changed is written: the key's alone here.
+        budgets
+            .charge(&acme(), Some(&key), &mut |_, k: Option<&mut LimitState>| {
+                if let Some(k) = k {
+                    *k = LimitState::default();
+                }
+            })
+            .unwrap();
+        assert_eq!(
+            budgets.take_dirty(),
+            [(Payer::Key(key.clone()), LimitState::default())]
+        );
+
+        // A deleted key is forgotten, with any charge not yet written.
+        budgets.charge(&acme(), Some(&key), &mut both).unwrap();
+        budgets.forget_key(&key);
+        assert_eq!(budgets.take_dirty().len(), 1, "the company's charge alone");
+        assert_eq!(
+            budgets.missing(&acme(), Some(&key)),
+            [Payer::Key(key.clone())]
+        );
     }
 
     #[test]

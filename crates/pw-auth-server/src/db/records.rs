@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::batch::{Columns, Entry};
+use super::local::Payer;
 use super::sql::{Arg, Mode, Tx, args};
 use super::statements as q;
 use super::{
@@ -517,29 +518,38 @@ impl Db {
     /// rotation still acts as it, remembering the digest so a request with the key
     /// is told "deleted". `false` if there is no such key.
     pub async fn delete_key(&self, company: CompanyId, id: ApiKeyId) -> Result<bool, StoreError> {
-        self.transaction(Mode::Durable, move |tx| {
-            Box::pin(async move {
-                let key = args![id.as_str(), company.as_str()];
-                let Some(row) = tx.row(&q::KEY_OF_FOR_UPDATE, key).await? else {
-                    return Ok(false);
-                };
-                let digest = row.text(0)?;
-                let record: ApiKeyRecord = parse(row.text(1)?)?;
-                tx.execute(&q::DELETE_KEY, args![digest]).await?;
-                let mut shared = false;
-                for row in tx.rows(&q::KEYS_OF, args![company.as_str()]).await? {
-                    let other: ApiKeyRecord = parse(row.text(0)?)?;
-                    shared |= other.user == record.user;
-                }
-                if !shared {
-                    tx.execute(&q::DELETE_USER, args![record.user.as_str()])
+        let deleted = id.clone();
+        let done = self
+            .transaction(Mode::Durable, move |tx| {
+                Box::pin(async move {
+                    let key = args![id.as_str(), company.as_str()];
+                    let Some(row) = tx.row(&q::KEY_OF_FOR_UPDATE, key).await? else {
+                        return Ok(false);
+                    };
+                    let digest = row.text(0)?;
+                    let record: ApiKeyRecord = parse(row.text(1)?)?;
+                    tx.execute(&q::DELETE_KEY, args![digest]).await?;
+                    let mut shared = false;
+                    for row in tx.rows(&q::KEYS_OF, args![company.as_str()]).await? {
+                        let other: ApiKeyRecord = parse(row.text(0)?)?;
+                        shared |= other.user == record.user;
+                    }
+                    if !shared {
+                        tx.execute(&q::DELETE_USER, args![record.user.as_str()])
+                            .await?;
+                    }
+                    tx.execute(&q::REMEMBER_DELETED_KEY, args![digest]).await?;
+                    // Its own budget goes with it: it can never be charged again.
+                    tx.execute(&q::DELETE_KEY_BUDGET, args![id.as_str()])
                         .await?;
-                }
-                tx.execute(&q::REMEMBER_DELETED_KEY, args![digest]).await?;
-                Ok(true)
+                    Ok(true)
+                })
             })
-        })
-        .await
+            .await?;
+        if done && let Some(local) = &self.local {
+            local.budgets.forget_key(&deleted);
+        }
+        Ok(done)
     }
 
     /// How many audit records are kept (a gathered row of throttled requests counts
@@ -713,24 +723,59 @@ impl Db {
         .await
     }
 
-    /// Runs `f` on `company`'s budget in the store, locked from the read to the commit.
-    async fn locked_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    /// Runs `f` on `company`'s budget, and `key`'s when given, in the store, locked
+    /// from the read to the commit.
+    async fn locked_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        key: Option<&ApiKeyId>,
+        mut f: F,
+    ) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
         let company = company.clone();
+        let key = key.cloned();
         let fresh = json(&LimitState::default())?;
-        // The budget is locked from the read to the commit: two servers charging one
-        // company take turns, so it is spent exactly.
+        // The budgets are locked from the read to the commit: two servers charging
+        // one company (or one key) take turns, so each is spent exactly. Every
+        // transaction locks the company's row first and its key's second, so two
+        // never wait on each other in a cycle.
         self.transaction_uncached(Mode::Write, move |tx| {
             Box::pin(async move {
                 let mut state = stored_state(tx, &q::LOCK_BUDGET, company.as_str(), &fresh).await?;
                 let before = state;
-                let result = f(&mut state);
-                if state != before {
-                    tx.execute(&q::SET_BUDGET, args![company.as_str(), &json(&state)?])
+                let Some(key) = key else {
+                    let result = f(&mut state, None);
+                    if state != before {
+                        tx.execute(&q::SET_BUDGET, args![company.as_str(), &json(&state)?])
+                            .await?;
+                    }
+                    return Ok(result);
+                };
+                let mut key_state =
+                    stored_state(tx, &q::LOCK_KEY_BUDGET, key.as_str(), &fresh).await?;
+                let key_before = key_state;
+                let result = f(&mut state, Some(&mut key_state));
+                match (state != before, key_state != key_before) {
+                    (true, true) => {
+                        let (c, k) = (json(&state)?, json(&key_state)?);
+                        tx.execute(
+                            &q::SET_BOTH_BUDGETS,
+                            args![company.as_str(), &c, key.as_str(), &k],
+                        )
                         .await?;
+                    }
+                    (true, false) => {
+                        tx.execute(&q::SET_BUDGET, args![company.as_str(), &json(&state)?])
+                            .await?;
+                    }
+                    (false, true) => {
+                        tx.execute(&q::SET_KEY_BUDGET, args![key.as_str(), &json(&key_state)?])
+                            .await?;
+                    }
+                    (false, false) => {}
                 }
                 Ok(result)
             })
@@ -738,12 +783,15 @@ impl Db {
         .await
     }
 
-    /// `company`'s budget as last written to the store (a fresh one if none was).
-    async fn stored_budget(&self, company: &CompanyId) -> Result<LimitState, StoreError> {
-        let company = company.clone();
+    /// The budget of `payer` as last written to the store (a fresh one if none was).
+    async fn stored_budget(&self, payer: &Payer) -> Result<LimitState, StoreError> {
+        let (read, id) = match payer {
+            Payer::Company(c) => (&q::BUDGET, c.as_str().to_owned()),
+            Payer::Key(k) => (&q::KEY_BUDGET, k.as_str().to_owned()),
+        };
         let fresh = json(&LimitState::default())?;
         self.transaction_uncached(Mode::Single, move |tx| {
-            Box::pin(async move { stored_state(tx, &q::BUDGET, company.as_str(), &fresh).await })
+            Box::pin(async move { stored_state(tx, read, &id, &fresh).await })
         })
         .await
     }
@@ -778,21 +826,28 @@ impl AuthStore for Db {
         Ok(info)
     }
 
-    async fn with_budget<R, F>(&self, company: &CompanyId, mut f: F) -> Result<R, StoreError>
+    async fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        key: Option<&ApiKeyId>,
+        mut f: F,
+    ) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnMut(&mut LimitState) -> R + Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
         let Some(local) = &self.local else {
-            return self.locked_budget(company, f).await;
+            return self.locked_budget(company, key, f).await;
         };
         // In memory, written with the audit log's next commit (`db/local.rs`).
-        if let Some(r) = local.budgets.charge(company, &mut f) {
+        if let Some(r) = local.budgets.charge(company, key, &mut f) {
             return Ok(r);
         }
-        let stored = self.stored_budget(company).await?;
-        local.budgets.hold(company, stored);
-        local.budgets.charge(company, &mut f).ok_or_else(|| {
+        for payer in local.budgets.missing(company, key) {
+            let stored = self.stored_budget(&payer).await?;
+            local.budgets.hold(payer, stored);
+        }
+        local.budgets.charge(company, key, &mut f).ok_or_else(|| {
             StoreError::new(
                 pw_auth_axum::StoreErrorKind::Internal,
                 "a budget read from the file was not held",

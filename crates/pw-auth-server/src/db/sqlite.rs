@@ -85,6 +85,12 @@ ALTER TABLE api_keys ADD COLUMN last_used INTEGER;
 ALTER TABLE grants ADD COLUMN expires_at INTEGER;
 ";
 
+/// Schema version 6: each API key's own usage budget, for keys minted with a quota of
+/// their own (charged together with their company's).
+const MIGRATION_6: &str = "
+CREATE TABLE key_budgets (key_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+";
+
 /// How long a statement waits for a lock held elsewhere before it fails (and the
 /// request is answered 503).
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
@@ -200,6 +206,7 @@ impl Sqlite {
                 MIGRATION_3,
                 MIGRATION_4,
                 MIGRATION_5,
+                MIGRATION_6,
             ],
         )?;
         if !steps.is_empty() {

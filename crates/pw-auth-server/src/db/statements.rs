@@ -242,6 +242,44 @@ pub(crate) const SET_BUDGET: Sql = Sql {
         ON CONFLICT (company) DO UPDATE SET state = excluded.state",
 };
 
+/// An API key's own budget, locked as [`LOCK_BUDGET`] locks a company's.
+pub(crate) const LOCK_KEY_BUDGET: Sql = Sql {
+    sqlite: "SELECT state FROM key_budgets WHERE key_id = ?1",
+    postgres: "INSERT INTO key_budgets (key_id, state) VALUES ($1, $2)
+        ON CONFLICT (key_id) DO UPDATE SET state = key_budgets.state RETURNING state",
+};
+
+/// An API key's own budget as last written, as [`BUDGET`] reads a company's.
+pub(crate) const KEY_BUDGET: Sql = Sql {
+    sqlite: "SELECT state FROM key_budgets WHERE key_id = ?1",
+    postgres: "SELECT state FROM key_budgets WHERE key_id = $1",
+};
+
+pub(crate) const SET_KEY_BUDGET: Sql = Sql {
+    sqlite: "INSERT INTO key_budgets (key_id, state) VALUES (?1, ?2)
+        ON CONFLICT (key_id) DO UPDATE SET state = excluded.state",
+    postgres: "INSERT INTO key_budgets (key_id, state) VALUES ($1, $2)
+        ON CONFLICT (key_id) DO UPDATE SET state = excluded.state",
+};
+
+/// A company's budget and one of its keys' own, written in one statement (both rows
+/// locked by the transaction since they were read). PostgreSQL only: SQLite keeps the
+/// budgets in memory and its audit writer writes them (`db/local.rs`), and cannot
+/// write two tables in one statement, so its text fails (503) if it is ever run.
+pub(crate) const SET_BOTH_BUDGETS: Sql = Sql {
+    sqlite: "INSERT INTO postgres_only_statement (company, state, key_id, key_state)
+        VALUES (?1, ?2, ?3, ?4)",
+    postgres: "WITH company AS (INSERT INTO budgets (company, state) VALUES ($1, $2)
+            ON CONFLICT (company) DO UPDATE SET state = excluded.state)
+        INSERT INTO key_budgets (key_id, state) VALUES ($3, $4)
+        ON CONFLICT (key_id) DO UPDATE SET state = excluded.state",
+};
+
+pub(crate) const DELETE_KEY_BUDGET: Sql = Sql {
+    sqlite: "DELETE FROM key_budgets WHERE key_id = ?1",
+    postgres: "DELETE FROM key_budgets WHERE key_id = $1",
+};
+
 /// A failure budget, locked as [`LOCK_BUDGET`] locks a company's.
 pub(crate) const LOCK_FAILURES: Sql = Sql {
     sqlite: "SELECT state FROM failures WHERE key = ?1",

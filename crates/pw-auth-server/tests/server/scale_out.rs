@@ -348,7 +348,7 @@ async fn the_shared_limiter_decides_as_the_core_does() {
         let now = OffsetDateTime::from_unix_timestamp_nanos(i128::from(clocks[server]) * 1_000_000)
             .unwrap();
         let got: LimitDecision = servers[server]
-            .with_budget(&companies[company], move |state| {
+            .with_budget(&companies[company], None, move |state, _| {
                 let (decision, next) = check_limit(*state, &quota, now);
                 *state = next;
                 decision
