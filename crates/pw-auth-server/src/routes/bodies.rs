@@ -18,8 +18,8 @@ pub(crate) fn maybe(t: Option<OffsetDateTime>) -> serde_json::Value {
 }
 
 /// An API key as the key endpoints list it: id, label, company, api-user, when it was
-/// created, revoked, expires and retires, and its scope (`null` for none). Never the
-/// key, nor its digest.
+/// created, revoked, expires and retires, its scope and its own quota (`null` for
+/// none). Never the key, nor its digest.
 pub(crate) fn key_json(record: &ApiKeyRecord) -> serde_json::Value {
     listed_key_json(record, None)
 }
@@ -40,6 +40,7 @@ pub(crate) fn listed_key_json(
         "expires_at": maybe(record.expires_at),
         "retires_at": maybe(record.retires_at),
         "scope": record.scope.as_ref().map_or(serde_json::Value::Null, |s| serde_json::json!(s)),
+        "quota": record.quota.map_or(serde_json::Value::Null, |q| serde_json::json!(q)),
         "last_used_at": maybe(last_used),
     })
 }

@@ -13,8 +13,8 @@ use pw_auth_axum::{
     ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
 };
 use pw_auth_core::{
-    ApiKeyId, AuditRecord, KeyLabel, KeyLifetime, KeyScope, MAX_KEY_LIFETIME_SECS, Policy,
-    RotateError, RotationGrace, mint_api_key,
+    ApiKeyId, AuditRecord, KeyLabel, KeyLifetime, KeyScope, MAX_KEY_LIFETIME_SECS, Policy, Quota,
+    QuotaRepr, RotateError, RotationGrace, mint_api_key,
 };
 use zeroize::Zeroizing;
 
@@ -64,12 +64,14 @@ async fn list_keys(State(app): State<App>, ActingIn(company): ActingIn) -> Handl
     ))
 }
 
-/// A key creation's body: its label, optional lifetime in days and optional scope.
+/// A key creation's body: its label, optional lifetime in days, optional scope and
+/// optional quota of its own.
 #[derive(serde::Deserialize)]
 struct Create {
     label: Option<String>,
     expires_in_days: Option<u64>,
     scope: Option<serde_json::Value>,
+    quota: Option<serde_json::Value>,
 }
 
 /// What a key creation asks for.
@@ -77,13 +79,28 @@ struct Creation {
     label: KeyLabel,
     lifetime: Option<KeyLifetime>,
     scope: Option<KeyScope>,
+    quota: Option<Quota>,
 }
 
-/// The label, lifetime and scope of a key creation's body (the scope checked against
-/// `policy`), or the field at fault and its validation message.
+/// The label, lifetime, scope and quota of a key creation's body (the scope checked
+/// against `policy`; the quota is checked against the company's once the key is
+/// minted), or the field at fault and its validation message.
 fn creation_of(body: &[u8], policy: &Policy) -> Result<Creation, (&'static str, String)> {
     let parsed: Create = serde_json::from_slice(body)
         .map_err(|_| ("body", "the body must be a JSON object".to_owned()))?;
+    let quota = match parsed.quota {
+        None => None,
+        Some(v) => {
+            let repr: QuotaRepr = serde_json::from_value(v).map_err(|_| {
+                (
+                    "quota",
+                    "the quota is an object of `limit`, `period_secs` and an optional `burst`"
+                        .to_owned(),
+                )
+            })?;
+            Some(Quota::try_from(repr).map_err(|e| ("quota", e.to_string()))?)
+        }
+    };
     let scope = match parsed.scope {
         None => None,
         Some(v) => {
@@ -114,6 +131,7 @@ fn creation_of(body: &[u8], policy: &Policy) -> Result<Creation, (&'static str, 
         label,
         lifetime,
         scope,
+        quota,
     })
 }
 
@@ -160,6 +178,16 @@ async fn create_key(
     let mut minted = mint_api_key(&company, creation.label, &*random, now).map_err(internal)?;
     if let Some(scope) = creation.scope {
         minted = minted.scoped(scope);
+    }
+    if let Some(quota) = creation.quota {
+        // Never looser than the company's own quota, at its tier now.
+        // The guard found the company it acts in: gone now, the records are broken.
+        let Some(info) = app.store.company(&company).await? else {
+            return Err(StoreError::new(StoreErrorKind::Corrupt, "the company is missing").into());
+        };
+        minted = minted
+            .limited(quota, &flow.policy().quota(info.tier))
+            .map_err(|e| invalid(&app, "quota", &e.to_string()))?;
     }
     if let Some(lifetime) = creation.lifetime {
         minted = minted

@@ -80,6 +80,11 @@ impl Stores {
         self.pg.as_mut().map(|(pg, _)| pg)
     }
 
+    /// Whether the budgets are on Redis.
+    pub(crate) fn has_redis(&self) -> bool {
+        self.redis.is_some()
+    }
+
     /// The Redis instance, if the budgets are there.
     pub(crate) fn redis_mut(&mut self) -> Option<&mut Redis> {
         self.redis.as_mut()

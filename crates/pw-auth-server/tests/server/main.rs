@@ -53,6 +53,7 @@ mod fixture;
 mod gateway;
 mod grants;
 mod hostile;
+mod key_limits;
 mod keys;
 mod loopback;
 mod oauth;
