@@ -24,7 +24,8 @@ use crate::{Checked, Violation, ensure};
 const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
 
 /// acme (professional) and its linked acme-eu; ann (administrator), max (manager
-/// with a grant for acme-eu), off (disabled); a live key, a revoked key, and tokens.
+/// with a grant for acme-eu), off (disabled); a live key, a revoked key, a key with a
+/// quota of its own (3 a minute), and tokens.
 struct World {
     flow: ServerFlow,
     records: MemoryRecords,
@@ -44,7 +45,16 @@ fn build() -> Result<World, String> {
     off.status = UserStatus::Disabled;
     let label = KeyLabel::new("erp").map_err(|x| e(&x))?;
     let live = mint_api_key(&acme, label.clone(), b"0123456789abcdef", NOW).map_err(|x| e(&x))?;
-    let mut dead = mint_api_key(&acme, label, b"fedcba9876543210", NOW).map_err(|x| e(&x))?;
+    let mut dead =
+        mint_api_key(&acme, label.clone(), b"fedcba9876543210", NOW).map_err(|x| e(&x))?;
+    // A key with a quota of its own, inside acme's.
+    let limited = mint_api_key(&acme, label, b"0a1b2c3d4e5f6a7b", NOW)
+        .map_err(|x| e(&x))?
+        .limited(
+            pw_auth_core::Quota::new(3, 60, 3).map_err(|x| e(&x))?,
+            &pw_auth_core::Quota::DEFAULT,
+        )
+        .map_err(|x| e(&x))?;
     dead.record.revoke(NOW).map_err(|x| e(&x))?;
     let t =
         |u: &UserRecord, r: &[u8]| issue_token(u, r, NOW, ExpiresIn::DEFAULT).map_err(|x| e(&x));
@@ -58,10 +68,12 @@ fn build() -> Result<World, String> {
         (bearer(t_max.token.expose_secret()), true),
         (bearer(t_off.token.expose_secret()), false),
         (dead.key.expose_secret().to_owned(), false),
+        (limited.key.expose_secret().to_owned(), true),
     ];
     let secrets = vec![
         live.key.expose_secret().to_owned(),
         dead.key.expose_secret().to_owned(),
+        limited.key.expose_secret().to_owned(),
         t_ann.token.expose_secret().to_owned(),
         t_max.token.expose_secret().to_owned(),
         t_off.token.expose_secret().to_owned(),
@@ -70,6 +82,7 @@ fn build() -> Result<World, String> {
     records
         .insert_minted(&live)
         .insert_minted(&dead)
+        .insert_minted(&limited)
         .insert_user(ann)
         .insert_user(off)
         .insert_user(max.clone())
@@ -123,12 +136,15 @@ pub struct ServerFlowInput {
     later_secs: u32,
     /// Requests already charged to acme's budget.
     spent: u8,
+    /// Requests already charged to the limited key's own budget.
+    key_spent: u8,
 }
 
 /// Never panics. An allowed request carries exactly one live credential's value,
 /// its principal is authorised by `authorize` on its own, and only then is the
-/// caller's own company charged. Every refusal is 400, 401, 403 or 429 and leaves
-/// the budget as it was. No secret appears in the `Served` value's `Debug`, the
+/// caller's own company charged, and its key's own budget with it when the key has
+/// a quota (both admitted it). Every refusal is 400, 401, 403 or 429 and leaves
+/// both budgets as they were; a 429 comes only when a budget was spent. No secret appears in the `Served` value's `Debug`, the
 /// audit record's JSON or the response body (unless the input put it in the action
 /// id, which the audit record names).
 pub fn server_flow(input: &ServerFlowInput) -> Checked {
@@ -192,6 +208,19 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
                 state = pw_auth_core::check_limit(state, &quota, now).1;
             }
             let before = state;
+            let key_quota = principal.key_quota().copied();
+            let mut key_state = LimitState::default();
+            if let Some(kq) = &key_quota {
+                for _ in 0..input.key_spent {
+                    key_state = pw_auth_core::check_limit(key_state, kq, now).1;
+                }
+            }
+            let key_before = key_state;
+            // Whether each budget alone would admit one more.
+            let company_room = pw_auth_core::check_limit(state, &quota, now).0.is_allowed();
+            let key_room = key_quota
+                .as_ref()
+                .is_none_or(|kq| pw_auth_core::check_limit(key_state, kq, now).0.is_allowed());
             ensure(usage_key(&principal) == &acme, || {
                 format!("a principal of {} authenticated", usage_key(&principal))
             })?;
@@ -200,13 +229,12 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
                 .with_grants(&grants)
                 .with_parent(parent);
             let alone = authorize(w.flow.policy(), &principal, &request, now);
-            let served = w.flow.decide(
-                principal,
-                &grants,
-                target,
-                Some(Budget::new(Tier::Professional, &mut state)),
-                now,
-            );
+            let budget = Budget::new(Tier::Professional, &mut state);
+            let budget = match key_quota {
+                Some(_) => budget.with_key(&mut key_state),
+                None => budget,
+            };
+            let served = w.flow.decide(principal, &grants, target, Some(budget), now);
             if served.is_allowed() {
                 ensure(alone.is_allowed(), || {
                     format!("allowed by the flow, denied alone: {alone:?}")
@@ -214,11 +242,22 @@ fn served_status(input: &ServerFlowInput) -> Result<u16, Violation> {
                 ensure(state != before, || {
                     "allowed without charging the budget".into()
                 })?;
+                ensure(key_quota.is_none() || key_state != key_before, || {
+                    "allowed without charging the key's own budget".into()
+                })?;
+                ensure(company_room && key_room, || {
+                    "allowed past a spent budget".into()
+                })?;
             } else {
                 let over = served.outcome().status() == 429;
-                ensure(over || state == before, || "a refusal was charged".into())?;
+                ensure(state == before && key_state == key_before, || {
+                    "a refusal was charged".into()
+                })?;
                 ensure(!over || alone.is_allowed(), || {
                     "429 for a denied request".into()
+                })?;
+                ensure(!(over && company_room && key_room), || {
+                    "429 with room in both budgets".into()
                 })?;
             }
             served
@@ -281,11 +320,13 @@ mod tests {
             company,
             later_secs: 0,
             spent: 0,
+            key_spent: 0,
         }
     }
 
     /// The harness reaches every outcome, so its oracles are exercised: a live key
-    /// allowed, a revoked one refused, garbage refused, a denied action, a spent budget.
+    /// allowed, a revoked one refused, garbage refused, a denied action, a spent budget,
+    /// a limited key allowed and refused by its own spent budget.
     #[test]
     fn the_harness_reaches_every_outcome() {
         let real = |which| Line::Real {
@@ -312,5 +353,14 @@ mod tests {
         let mut spent = input(vec![real(0)], "flows.view", 0);
         spent.spent = 250;
         assert_eq!(served_status(&spent), Ok(429));
+        let mut limited = input(vec![real(5)], "flows.view", 0);
+        limited.key_spent = 2;
+        assert_eq!(served_status(&limited), Ok(200));
+        limited.key_spent = 3;
+        assert_eq!(served_status(&limited), Ok(429));
+        // The company's budget spent refuses the limited key too.
+        limited.key_spent = 0;
+        limited.spent = 250;
+        assert_eq!(served_status(&limited), Ok(429));
     }
 }
