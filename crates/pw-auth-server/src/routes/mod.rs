@@ -132,12 +132,26 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
         .merge(demo::router(&app)?)
         .merge(authz::router(&app)?)
         .merge(oauth::router(&app)?)
+        .route("/openapi.json", axum::routing::get(openapi))
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(app)
         .merge(crate::observe::router(store, metrics))
         .layer(crate::observe::RouteLayer))
+}
+
+/// The OpenAPI 3.1 description of every route (`docs/openapi.json`).
+pub(crate) const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
+
+/// `GET /openapi.json`: [`OPENAPI`].
+async fn openapi() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// A JSON answer holding a secret (a token, a new key): its bytes go to hyper

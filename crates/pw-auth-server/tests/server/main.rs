@@ -58,6 +58,7 @@ mod keys;
 mod loopback;
 mod oauth;
 mod observe;
+mod openapi;
 mod reload;
 mod scale_out;
 mod services;

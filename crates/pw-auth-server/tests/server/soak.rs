@@ -28,7 +28,7 @@ fn env(name: &str, default: u64) -> u64 {
 
 /// The default policy with a budget no soak exhausts: the soak measures faults, not
 /// the usage limit (tested on its own elsewhere).
-fn roomy_policy() -> Policy {
+pub(crate) fn roomy_policy() -> Policy {
     let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
     for tier in ["trial", "standard", "professional", "enterprise"] {
         doc.quotas.insert(
