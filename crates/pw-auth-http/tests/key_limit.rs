@@ -22,11 +22,17 @@ struct World {
 }
 
 fn world(legacy: bool) -> World {
+    world_with(legacy, (3, 60), Quota::new(2, 60, 2).unwrap())
+}
+
+/// A world whose Professional quota is `company` (limit, period) and whose limited
+/// key's is `key`.
+fn world_with(legacy: bool, company: (u32, u64), key: Quota) -> World {
     let acme = CompanyId::new("acme").unwrap();
     let label = || KeyLabel::new("erp").unwrap();
     let limited = mint_api_key(&acme, label(), b"0123456789abcdef", NOW)
         .unwrap()
-        .limited(Quota::new(2, 60, 2).unwrap(), &Quota::DEFAULT)
+        .limited(key, &Quota::DEFAULT)
         .unwrap();
     let plain = mint_api_key(&acme, label(), b"fedcba9876543210", NOW).unwrap();
     let mut records = MemoryRecords::new();
@@ -34,7 +40,8 @@ fn world(legacy: bool) -> World {
     // A company quota of 3 a minute, so that both budgets can run out in a test.
     let mut document: serde_json::Value =
         serde_json::from_str(Policy::default_document_json()).unwrap();
-    document["quotas"] = serde_json::json!({"professional": {"limit": 3, "period_secs": 60}});
+    document["quotas"] =
+        serde_json::json!({"professional": {"limit": company.0, "period_secs": company.1}});
     let policy = Policy::from_json(&document.to_string()).unwrap();
     World {
         records,
@@ -204,4 +211,44 @@ fn the_legacy_fields_follow_the_budget_that_binds() {
         refused.outcome().header("x-ratelimit-reset"),
         Some(reset.to_string().as_str())
     );
+}
+
+#[test]
+fn on_equal_waits_the_legacy_fields_name_the_company() {
+    // The company: 2 a minute; the key: 4 in two minutes, 2 at once — the same
+    // 30-second interval and wait, a different limit.
+    let w = world_with(true, (2, 60), Quota::new(4, 120, 2).unwrap());
+    let mut limits = Limits::default();
+    for _ in 0..2 {
+        assert!(serve(&w, &w.limited, &mut limits).is_allowed());
+    }
+    let refused = serve(&w, &w.limited, &mut limits);
+    assert_eq!(refused.outcome().status(), 429);
+    assert_eq!(
+        serde_json::to_value(refused.audit()).unwrap()["reason"]["limited_by"],
+        "both"
+    );
+    assert_eq!(refused.outcome().header("retry-after"), Some("30"));
+    assert_eq!(refused.outcome().header("x-ratelimit-limit"), Some("2"));
+}
+
+#[test]
+fn an_admission_carries_both_budgets_answers() {
+    let w = world(false);
+    let mut limits = Limits::default();
+    let Served::Admitted(limited) = serve(&w, &w.limited, &mut limits) else {
+        panic!("refused")
+    };
+    assert_eq!(
+        limited.key_limit(),
+        Some(LimitDecision::Allow {
+            remaining: 1,
+            reset_after: std::time::Duration::from_secs(30)
+        })
+    );
+    assert!(limited.limit().unwrap().is_allowed());
+    let Served::Admitted(plain) = serve(&w, &w.plain, &mut limits) else {
+        panic!("refused")
+    };
+    assert_eq!(plain.key_limit(), None);
 }

@@ -221,3 +221,45 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_limited_keys_principal_carries_its_quota_and_id_and_others_carry_none() {
+    use crate::authn::{Authenticator, Lookup};
+    let acme = CompanyId::new("acme").unwrap();
+    let random: Vec<u8> = (1..=16).collect();
+    let minted = mint_api_key(&acme, KeyLabel::new("erp").unwrap(), &random, T0)
+        .unwrap()
+        .limited(q(10, 60, 5), &Quota::DEFAULT)
+        .unwrap();
+    let auth = Authenticator::default();
+    let p = auth
+        .api_key(
+            &minted.key,
+            Lookup::Found(&minted.record),
+            Some(&minted.user),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(p.key_quota(), Some(&q(10, 60, 5)));
+    assert_eq!(p.key_id(), Some(&minted.record.id));
+    // A key without a quota: its id, no quota.
+    let plain = mint_api_key(
+        &acme,
+        KeyLabel::new("erp").unwrap(),
+        b"fedcba9876543210",
+        T0,
+    )
+    .unwrap();
+    let p = auth
+        .api_key(
+            &plain.key,
+            Lookup::Found(&plain.record),
+            Some(&plain.user),
+            T0,
+        )
+        .unwrap();
+    assert_eq!((p.key_quota(), p.key_id()), (None, Some(&plain.record.id)));
+    // A bearer principal has neither.
+    let bearer = crate::principal::testing::principal(crate::role::Role::Manager, &acme);
+    assert_eq!((bearer.key_quota(), bearer.key_id()), (None, None));
+}
