@@ -86,6 +86,10 @@ pub enum AuditReason {
     /// command line), with no principal: who ran it is the operating system's to
     /// record.
     OperatorCommand(OperatorCommand),
+    /// A call to the standard OAuth 2.0 token revocation (RFC 7009) or introspection
+    /// (RFC 7662) endpoint by a client that authenticated with its username and
+    /// password (a failed client authentication is recorded as a login's is).
+    OAuth(OAuthCall),
 }
 
 impl AuditReason {
@@ -103,6 +107,7 @@ impl AuditReason {
             AuditReason::KeyCreated(_) => "key_created",
             AuditReason::UserChanged(_) => "user_changed",
             AuditReason::OperatorCommand(_) => "operator_command",
+            AuditReason::OAuth(_) => "oauth",
         }
     }
 
@@ -119,6 +124,7 @@ impl AuditReason {
             }),
             AuditReason::OperatorCommand(c) => Some(c.command.as_str()),
             AuditReason::OverLimit(o) => Some(o.limited_by.as_str()),
+            AuditReason::OAuth(o) => Some(o.result.as_str()),
             _ => None,
         }
     }
@@ -241,6 +247,60 @@ pub struct KeyCreated {
     /// For a rotation, the key the new one succeeds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<ApiKeyId>,
+}
+
+/// A call to a standard OAuth 2.0 endpoint by an authenticated client, as recorded:
+/// `{"kind": "oauth", "operation": "revoke", "client": …, "token_id": …, "result":
+/// "revoked"}` — the token's id when the client may know of it, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "oauth")]
+pub struct OAuthCall {
+    /// Which endpoint.
+    pub operation: OAuthOperation,
+    /// The user the client authenticated as.
+    pub client: UserId,
+    /// The token asked about, when it is one the client may revoke or introspect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<crate::id::TokenId>,
+    /// What came of it.
+    pub result: OAuthResult,
+}
+
+/// The standard OAuth 2.0 endpoints a client may call about a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthOperation {
+    /// Token revocation, RFC 7009.
+    Revoke,
+    /// Token introspection, RFC 7662.
+    Introspect,
+}
+
+/// What came of an OAuth 2.0 revocation or introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthResult {
+    /// The token was revoked.
+    Revoked,
+    /// Nothing to revoke: no such token, one of another client, or revoked already
+    /// (RFC 7009 answers 200 alike).
+    NotRevoked,
+    /// The token is active.
+    Active,
+    /// The token is not active, or not one the client may introspect.
+    Inactive,
+}
+
+impl OAuthResult {
+    /// The stable code, as serialised.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OAuthResult::Revoked => "revoked",
+            OAuthResult::NotRevoked => "not_revoked",
+            OAuthResult::Active => "active",
+            OAuthResult::Inactive => "inactive",
+        }
+    }
 }
 
 /// A request refused for its client's failed attempts, as recorded:
@@ -565,6 +625,33 @@ impl AuditRecord {
             action: policy
                 .action("api-keys.create")
                 .map(|def| Arc::clone(def.shared_id())),
+            company: Some(company.clone()),
+            tier: None,
+            policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
+        }
+    }
+
+    /// The record of a client's call to the OAuth 2.0 revocation or introspection
+    /// endpoint (`call`), the client being a user of `company`. No principal (the
+    /// client authenticated with its password, not a credential) and no action (no
+    /// policy action guards these endpoints: a client acts on its own tokens, or on
+    /// its company's at manager level, `docs/server.md`).
+    pub fn oauth(
+        policy: &Policy,
+        call: OAuthCall,
+        company: &CompanyId,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            schema_version: SchemaVersion,
+            decision_id: None,
+            time: now,
+            effect: Effect::Allow,
+            reason: AuditReason::OAuth(call),
+            principal: None,
+            action: None,
             company: Some(company.clone()),
             tier: None,
             policy: Arc::clone(policy.shared_id()),

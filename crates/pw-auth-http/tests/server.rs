@@ -431,6 +431,42 @@ fn login_in_two_steps() {
     );
 }
 
+/// A client authenticated by username and password as a login is, without a token:
+/// the same refusals, with the same outcome and audit record.
+#[test]
+fn a_client_is_authenticated_as_a_login_is_without_a_token() {
+    let f = fixture();
+    let ann = f.world.user(&id("ann")).unwrap();
+    let off = f.world.user(&id("off")).unwrap();
+    let digest = ApiKey::new(f.key.clone()).unwrap().digest();
+    let Lookup::Found(key) = f.world.api_key(&digest) else {
+        panic!("the fixture's key is stored")
+    };
+    let key_user = f.world.user(&key.user).unwrap();
+    for (user, ok, result) in [
+        (None, true, LoginResult::UnknownUser),
+        (Some(ann), false, LoginResult::WrongPassword),
+        (Some(off), true, LoginResult::UserDisabled),
+        (Some(key_user), true, LoginResult::ApiUser),
+    ] {
+        let refused = f.flow.authenticate_client(user, ok, NOW).unwrap_err();
+        assert_eq!(refused.cause, Cause::Login(result));
+        let LoginServed::Refused(login) = f
+            .flow
+            .login(user, ok, b"login-random-16b", ExpiresIn::DEFAULT, NOW)
+            .unwrap()
+        else {
+            panic!("a login issued for {result:?}")
+        };
+        assert_eq!(refused.outcome, login.outcome);
+        assert_eq!(refused.audit, login.audit);
+    }
+    assert_eq!(
+        f.flow.authenticate_client(Some(ann), true, NOW).unwrap(),
+        ann
+    );
+}
+
 #[test]
 fn login_bodies_too_large_or_malformed() {
     let f = fixture();

@@ -268,6 +268,45 @@ fn every_record_kind_matches_the_published_schema() {
                     assert_eq!(v["effect"], "allow");
                 }
             }
+            let token = crate::id::TokenId::new("tok_1").unwrap();
+            for (operation, result, token_id) in [
+                (OAuthOperation::Revoke, OAuthResult::Revoked, Some(&token)),
+                (OAuthOperation::Revoke, OAuthResult::NotRevoked, None),
+                (
+                    OAuthOperation::Introspect,
+                    OAuthResult::Active,
+                    Some(&token),
+                ),
+                (OAuthOperation::Introspect, OAuthResult::Inactive, None),
+            ] {
+                let call = OAuthCall {
+                    operation,
+                    client: bob.clone(),
+                    token_id: token_id.cloned(),
+                    result,
+                };
+                let r = AuditRecord::oauth(&policy, call, &acme, at);
+                assert_eq!(
+                    (r.reason.kind(), r.reason.detail()),
+                    ("oauth", Some(result.as_str()))
+                );
+                let v = check(&r);
+                assert_eq!(v["reason"]["client"], "bob");
+                assert_eq!(v["reason"]["result"], result.as_str());
+                assert_eq!(
+                    v["reason"]["token_id"].as_str(),
+                    token_id.map(|t| t.as_str())
+                );
+                assert_eq!(v["principal"], serde_json::Value::Null);
+                assert_eq!(
+                    (v["company"].as_str(), v["effect"].as_str()),
+                    (Some("acme"), Some("allow"))
+                );
+            }
+            assert_eq!(
+                serde_json::to_value(OAuthOperation::Introspect).unwrap(),
+                "introspect"
+            );
             for (change, role, refused) in [
                 (UserChange::Created, Some(Role::User), None),
                 (UserChange::RoleChanged, Some(Role::Manager), None),

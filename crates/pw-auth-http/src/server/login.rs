@@ -35,6 +35,34 @@ impl ServerFlow {
         })
     }
 
+    /// A client's username and password checked as a login checks them, for an
+    /// endpoint that authenticates its caller that way without issuing a token (the
+    /// OAuth 2.0 revocation and introspection endpoints): `user` as looked up by the
+    /// username, `password_ok` as verified against its hash (or a dummy hash). The
+    /// user, or the login's refusal (401, one message for every reason; its audit
+    /// record is a login's, naming the reason).
+    pub fn authenticate_client<'u>(
+        &self,
+        user: Option<&'u UserRecord>,
+        password_ok: bool,
+        now: OffsetDateTime,
+    ) -> Result<&'u UserRecord, Box<Refused>> {
+        let refused = |result: LoginResult| {
+            Box::new(Refused {
+                outcome: self.responder.login_refused(),
+                audit: AuditRecord::login(&self.policy, result, None, now),
+                cause: Cause::Login(result),
+            })
+        };
+        match user {
+            None => Err(refused(LoginResult::UnknownUser)),
+            Some(_) if !password_ok => Err(refused(LoginResult::WrongPassword)),
+            Some(u) if u.status == UserStatus::Disabled => Err(refused(LoginResult::UserDisabled)),
+            Some(u) if u.role == Role::ApiUser => Err(refused(LoginResult::ApiUser)),
+            Some(u) => Ok(u),
+        }
+    }
+
     /// The login endpoint, step two, after the caller looked the user up by the
     /// request's username (`user`) and verified the password against its stored hash
     /// (`password_ok`; verify against a dummy hash when there is no such user, so
@@ -49,21 +77,9 @@ impl ServerFlow {
         expires_in: ExpiresIn,
         now: OffsetDateTime,
     ) -> Result<LoginServed, MintError> {
-        let refused = |result: LoginResult| {
-            LoginServed::Refused(Box::new(Refused {
-                outcome: self.responder.login_refused(),
-                audit: AuditRecord::login(&self.policy, result, None, now),
-                cause: Cause::Login(result),
-            }))
-        };
-        let user = match user {
-            None => return Ok(refused(LoginResult::UnknownUser)),
-            Some(_) if !password_ok => return Ok(refused(LoginResult::WrongPassword)),
-            Some(u) if u.status == UserStatus::Disabled => {
-                return Ok(refused(LoginResult::UserDisabled));
-            }
-            Some(u) if u.role == Role::ApiUser => return Ok(refused(LoginResult::ApiUser)),
-            Some(u) => u,
+        let user = match self.authenticate_client(user, password_ok, now) {
+            Ok(u) => u,
+            Err(refused) => return Ok(LoginServed::Refused(refused)),
         };
         let IssuedToken { token, record, .. } = issue_token(user, random, now, expires_in)?;
         // The fresh token's own principal, for the audit record.

@@ -124,7 +124,10 @@ pub trait Budgets {
 ///   of its budgets, [`reserve_login`](Self::reserve_login) (or
 ///   [`login_throttled`](Self::login_throttled) when refused); then the caller's
 ///   password check and [`login`](Self::login); and when it issued a token,
-///   [`release_login`](Self::release_login).
+///   [`release_login`](Self::release_login). An endpoint that authenticates its
+///   client by username and password without issuing a token (OAuth 2.0
+///   revocation, introspection): the same steps with
+///   [`authenticate_client`](Self::authenticate_client) in place of `login`.
 /// * **Reading**: [`policy`](Self::policy), [`responder`](Self::responder).
 ///
 /// ```

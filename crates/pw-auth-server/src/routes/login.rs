@@ -187,16 +187,25 @@ pub(super) enum Attempt {
     Issued(Box<pw_auth_http::Issued>),
 }
 
-/// A login attempt with `request` from `client`, whatever the route's body looked
-/// like: reserved against its failure budgets, its password verified on the bounded
-/// pool, a token issued (and its record stored) or the attempt refused. The audit
-/// record to keep, with the client's address, and how it went.
-pub(super) async fn attempt(
+/// A username and password checked: reserved against the failure budgets, the
+/// password verified on the bounded pool. Throttled (unverified), or the user found
+/// (if any) and whether the password matched, with the budget keys the reservation
+/// holds.
+enum Checked {
+    Throttled(AuditRecord, Box<pw_auth_http::Refused>),
+    Verified {
+        user: Option<pw_auth_core::UserRecord>,
+        ok: bool,
+        keys: Vec<String>,
+    },
+}
+
+async fn check(
     app: &App,
     request: pw_auth_http::LoginRequest,
     client: ClientAddr,
     now: OffsetDateTime,
-) -> Result<(AuditRecord, Attempt), super::ApiError> {
+) -> Result<Checked, super::ApiError> {
     let flow = app.auth.flow();
     let keys = login_keys(request.username(), client);
     let busy = Some(std::time::Duration::from_secs(1));
@@ -207,7 +216,7 @@ pub(super) async fn attempt(
     if let Some(wait) = reserved? {
         let refused = flow.login_throttled(wait, now);
         let audit = refused.audit.clone().with_client(client.ip());
-        return Ok((audit, Attempt::Throttled(refused)));
+        return Ok(Checked::Throttled(audit, refused));
     }
     let found = app
         .store
@@ -220,7 +229,7 @@ pub(super) async fn attempt(
     );
     let password: Password = request.password().clone();
     drop(request);
-    let verified = match app.hashing.verify(password, hash).await {
+    let ok = match app.hashing.verify(password, hash).await {
         Ok(v) => v,
         Err(PoolFull) => {
             // Never verified: the attempt does not count against anyone.
@@ -230,7 +239,28 @@ pub(super) async fn attempt(
             );
         }
     };
-    let user = found.map(|(u, _)| u);
+    Ok(Checked::Verified {
+        user: found.map(|(u, _)| u),
+        ok,
+        keys,
+    })
+}
+
+/// A login attempt with `request` from `client`, whatever the route's body looked
+/// like: reserved against its failure budgets, its password verified on the bounded
+/// pool, a token issued (and its record stored) or the attempt refused. The audit
+/// record to keep, with the client's address, and how it went.
+pub(super) async fn attempt(
+    app: &App,
+    request: pw_auth_http::LoginRequest,
+    client: ClientAddr,
+    now: OffsetDateTime,
+) -> Result<(AuditRecord, Attempt), super::ApiError> {
+    let flow = app.auth.flow();
+    let (user, verified, keys) = match check(app, request, client, now).await? {
+        Checked::Throttled(audit, refused) => return Ok((audit, Attempt::Throttled(refused))),
+        Checked::Verified { user, ok, keys } => (user, ok, keys),
+    };
     let random = app.random_bytes()?;
     let served = flow
         .login(user.as_ref(), verified, &random, app.expires_in, now)
@@ -249,6 +279,42 @@ pub(super) async fn attempt(
         LoginServed::Refused(refusal) => Attempt::Refused(refusal),
     };
     Ok((audit, attempt))
+}
+
+/// How a client's authentication by username and password went, at an endpoint
+/// that issues nothing (the OAuth 2.0 revocation and introspection endpoints).
+pub(super) enum ClientCheck {
+    /// Refused unverified: the client or the username failed too often; the audit
+    /// record to keep.
+    Throttled(AuditRecord, Box<pw_auth_http::Refused>),
+    /// Refused as a login is (its audit record, a login's, to keep).
+    Refused(AuditRecord),
+    /// The user the client is.
+    Verified(pw_auth_core::UserRecord),
+}
+
+/// The client of such an endpoint authenticated with `request` as a login is — the
+/// same failure budgets, the same bounded pool — without a token. A refusal comes
+/// with its audit record (with the client's address) to keep.
+pub(super) async fn authenticate_client(
+    app: &App,
+    request: pw_auth_http::LoginRequest,
+    client: ClientAddr,
+    now: OffsetDateTime,
+) -> Result<ClientCheck, super::ApiError> {
+    let (user, ok, keys) = match check(app, request, client, now).await? {
+        Checked::Throttled(audit, refused) => return Ok(ClientCheck::Throttled(audit, refused)),
+        Checked::Verified { user, ok, keys } => (user, ok, keys),
+    };
+    match app.auth.flow().authenticate_client(user.as_ref(), ok, now) {
+        Ok(user) => {
+            let user = user.clone();
+            // A right password is not a failure: its reservation goes back.
+            release(app, keys, now).await?;
+            Ok(ClientCheck::Verified(user))
+        }
+        Err(refused) => Ok(ClientCheck::Refused(refused.audit.with_client(client.ip()))),
+    }
 }
 
 async fn logout(

@@ -1,10 +1,18 @@
-//! The standard OAuth 2.0 token endpoint beside the platform's own login, for
+//! The standard OAuth 2.0 endpoints beside the platform's own login, for
 //! off-the-shelf clients: `POST /oauth/token` with `grant_type=client_credentials`
 //! (RFC 6749 §4.4), the client being the user's username and password — the
-//! platform's own login, unsimplified — by HTTP Basic (§2.3.1) or in the body; and
-//! its metadata at `/.well-known/oauth-authorization-server` (RFC 8414). The same
-//! attempt as a login: the failure throttle, the bounded hashing pool, the audit
-//! record.
+//! platform's own login, unsimplified — by HTTP Basic (§2.3.1) or in the body;
+//! token revocation (`POST /oauth/revoke`, RFC 7009) and introspection (`POST
+//! /oauth/introspect`, RFC 7662) by a client authenticated the same way; and the
+//! metadata at `/.well-known/oauth-authorization-server` (RFC 8414). Each client
+//! authentication is a login's: the failure throttle, the bounded hashing pool, the
+//! audit record of a refusal.
+//!
+//! Whose tokens: a client revokes only its own tokens (another's, or an unknown
+//! one, is answered 200 and left alone, as RFC 7009 §2.2 asks); it introspects its
+//! own, and at manager level or above any token of its own company — a resource
+//! server introspects with a manager's credentials — and every other token is
+//! `{"active": false}`, so no company learns of another's tokens.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,22 +21,28 @@ use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use pw_auth_axum::UnknownAction;
-use pw_auth_core::Password;
+use pw_auth_axum::{AuthStore, Loaded, Record, UnknownAction};
+use pw_auth_core::{
+    AccessToken, AuditRecord, CredentialDigest, Level, OAuthCall, OAuthOperation, OAuthResult,
+    Password, UserRecord,
+};
 use pw_auth_http::LoginRequest;
 use zeroize::Zeroizing;
 
-use super::login::{Arrived, Attempt, attempt, audited};
+use super::login::{Arrived, Attempt, ClientCheck, attempt, audited, authenticate_client};
 use super::{App, Handled, json_response, secret_json};
 use crate::wipe::{Wipes, wipe};
 
 pub(super) fn router(_: &App) -> Result<Router<App>, UnknownAction> {
     Ok(Router::new()
         .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route("/oauth/introspect", post(introspect))
         .route("/.well-known/oauth-authorization-server", get(metadata)))
 }
 
@@ -58,11 +72,21 @@ fn invalid_request(description: &str) -> Response {
 /// A client's id and secret.
 type ClientCredentials = (Zeroizing<String>, Zeroizing<String>);
 
-/// What a token request says: its parameters (each at most once, §3.2) and its
-/// client's credentials.
-struct TokenRequest {
-    grant_type: Option<Zeroizing<String>>,
+/// What a request to one of the endpoints says: its parameters (each at most once,
+/// §3.2) and its client's credentials.
+struct ClientRequest {
+    params: Vec<(String, Zeroizing<String>)>,
     client: Option<ClientCredentials>,
+}
+
+impl ClientRequest {
+    /// The parameter `name`, if given.
+    fn take(&self, name: &str) -> Option<Zeroizing<String>> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
 }
 
 /// The body's parameters, each at most once; a secret's decoded copy is wiped.
@@ -120,7 +144,7 @@ fn basic(headers: &HeaderMap) -> Result<Option<ClientCredentials>, ()> {
     Ok(Some((unescape(id), unescape(secret))))
 }
 
-fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Box<Response>> {
+fn client_request(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, Box<Response>> {
     let params = parameters(body).map_err(|e| Box::new(invalid_request(e)))?;
     let take = |name: &str| {
         params
@@ -150,10 +174,7 @@ fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Box<R
         }
         (one, other) => one.or(other),
     };
-    Ok(TokenRequest {
-        grant_type: take("grant_type"),
-        client,
-    })
+    Ok(ClientRequest { params, client })
 }
 
 /// `POST /oauth/token`: RFC 6749 §4.4's client credentials grant, form-encoded.
@@ -166,27 +187,12 @@ async fn token(
 ) -> Handled {
     let arrived = Arrived::new(&app, peer, &headers);
     let (now, client) = (arrived.now, arrived.client);
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    let wrong_type = || invalid_request("the body must be application/x-www-form-urlencoded");
-    let body = match arrived.body(&app, body, form, wrong_type).await {
-        Ok(b) => b,
+    let malformed = || arrived.malformed(&app);
+    let request = match read_request(&app, &arrived, wipes, &headers, body).await {
+        Ok(r) => r,
         Err(answered) => return answered,
     };
-    let malformed = || arrived.malformed(&app);
-    let parsed = token_request(&headers, &body);
-    wipe(body, wipes.as_deref().map(|w| &**w));
-    let request = match parsed {
-        Ok(r) => r,
-        Err(refusal) => return audited(&app, malformed(), *refusal).await,
-    };
-    match request.grant_type.as_deref().map(String::as_str) {
+    match request.take("grant_type").as_deref().map(String::as_str) {
         None => {
             let refusal = invalid_request("the grant_type parameter is required");
             return audited(&app, malformed(), refusal).await;
@@ -201,41 +207,13 @@ async fn token(
             return audited(&app, malformed(), refusal).await;
         }
     }
-    let Some((id, secret)) = request.client else {
-        return audited(
-            &app,
-            malformed(),
-            invalid_client("client authentication is required"),
-        )
-        .await;
+    let login = match login_of(request.client) {
+        Ok(login) => login,
+        Err(refusal) => return audited(&app, malformed(), *refusal).await,
     };
-    let login = Password::new(String::clone(&secret))
-        .map_err(|_| ())
-        .and_then(|password| LoginRequest::new(&id, password).map_err(|_| ()));
-    let Ok(login) = login else {
-        return audited(
-            &app,
-            malformed(),
-            invalid_client("the client credentials are invalid"),
-        )
-        .await;
-    };
-    drop((id, secret));
     let (audit, attempt) = attempt(&app, login, client, now).await?;
     let response = match attempt {
-        Attempt::Throttled(refused) => {
-            let mut r = oauth_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "temporarily_unavailable",
-                "Too Many Attempts.",
-            );
-            if let Some(wait) = refused.outcome.header("retry-after")
-                && let Ok(v) = HeaderValue::from_str(wait)
-            {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
+        Attempt::Throttled(refused) => throttled(&refused),
         Attempt::Refused(_) => invalid_client("the client credentials are invalid"),
         Attempt::Issued(issued) => {
             let mut r = secret_json(StatusCode::OK, issued.oauth_body());
@@ -245,6 +223,228 @@ async fn token(
         }
     };
     audited(&app, audit, response).await
+}
+
+/// The client's credentials as a login's username and password; the
+/// `invalid_client` refusal when there are none or they cannot be one.
+fn login_of(client: Option<ClientCredentials>) -> Result<LoginRequest, Box<Response>> {
+    let Some((id, secret)) = client else {
+        return Err(Box::new(invalid_client(
+            "client authentication is required",
+        )));
+    };
+    Password::new(String::clone(&secret))
+        .map_err(|_| ())
+        .and_then(|password| LoginRequest::new(&id, password).map_err(|_| ()))
+        .map_err(|()| Box::new(invalid_client("the client credentials are invalid")))
+}
+
+/// The form body of a request to one of the endpoints, read within the login's cap
+/// and time and wiped, and parsed; or the answer already given (a refusal audited as
+/// a malformed login).
+async fn read_request(
+    app: &App,
+    arrived: &Arrived,
+    wipes: Option<Extension<Arc<Wipes>>>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<ClientRequest, Handled> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let wrong_type = || invalid_request("the body must be application/x-www-form-urlencoded");
+    let body = arrived.body(app, body, form, wrong_type).await?;
+    let parsed = client_request(headers, &body);
+    wipe(body, wipes.as_deref().map(|w| &**w));
+    match parsed {
+        Ok(r) => Ok(r),
+        Err(refusal) => Err(audited(app, arrived.malformed(app), *refusal).await),
+    }
+}
+
+/// The client of a revocation or introspection, authenticated as a login is: the
+/// user, or the answer already given (`invalid_client`, or 429 when throttled; the
+/// refusal audited as a login's).
+async fn client_user(
+    app: &App,
+    arrived: &Arrived,
+    client: Option<ClientCredentials>,
+) -> Result<UserRecord, Handled> {
+    let login = match login_of(client) {
+        Ok(login) => login,
+        Err(refusal) => return Err(audited(app, arrived.malformed(app), *refusal).await),
+    };
+    match authenticate_client(app, login, arrived.client, arrived.now).await {
+        Err(e) => Err(Err(e)),
+        Ok(ClientCheck::Verified(user)) => Ok(user),
+        Ok(ClientCheck::Throttled(audit, refused)) => {
+            Err(audited(app, audit, throttled(&refused)).await)
+        }
+        Ok(ClientCheck::Refused(audit)) => {
+            let refusal = invalid_client("the client credentials are invalid");
+            Err(audited(app, audit, refusal).await)
+        }
+    }
+}
+
+/// 429 `temporarily_unavailable` with the throttle's `Retry-After`.
+fn throttled(refused: &pw_auth_http::Refused) -> Response {
+    let mut r = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        "Too Many Attempts.",
+    );
+    if let Some(wait) = refused.outcome.header("retry-after")
+        && let Ok(v) = HeaderValue::from_str(wait)
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// The token a revocation or introspection names, and its records; `None` for a
+/// value that is no token of this server's shape.
+async fn token_of(
+    app: &App,
+    request: &ClientRequest,
+) -> Result<Option<(AccessToken, Loaded)>, Response> {
+    let Some(value) = request.take("token") else {
+        return Err(invalid_request("the token parameter is required"));
+    };
+    let Ok(token) = AccessToken::new(String::clone(&value)) else {
+        return Ok(None);
+    };
+    match app
+        .store
+        .load(&CredentialDigest::Bearer(token.digest()))
+        .await
+    {
+        Ok(loaded) => Ok(Some((token, loaded))),
+        Err(e) => Err(pw_auth_axum::unavailable(e)),
+    }
+}
+
+/// `POST /oauth/revoke` (RFC 7009): the client's own token revoked; 200 whatever
+/// the token was (§2.2), and the call audited.
+async fn revoke(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    wipes: Option<Extension<Arc<Wipes>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Handled {
+    let arrived = Arrived::new(&app, peer, &headers);
+    let mut request = match read_request(&app, &arrived, wipes, &headers, body).await {
+        Ok(r) => r,
+        Err(answered) => return answered,
+    };
+    let user = match client_user(&app, &arrived, request.client.take()).await {
+        Ok(u) => u,
+        Err(answered) => return answered,
+    };
+    let found = match token_of(&app, &request).await {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let mut call = OAuthCall {
+        operation: OAuthOperation::Revoke,
+        client: user.id.clone(),
+        token_id: None,
+        result: OAuthResult::NotRevoked,
+    };
+    if let Some((token, loaded)) = found
+        && let Record::Found(record) = &loaded.token
+        && record.user == user.id
+    {
+        call.token_id = Some(record.id.clone());
+        if app
+            .store
+            .records()
+            .revoke_token(token.digest(), arrived.now)
+            .await?
+        {
+            call.result = OAuthResult::Revoked;
+        }
+    }
+    let audit = AuditRecord::oauth(app.auth.flow().policy(), call, &user.company, arrived.now)
+        .with_client(arrived.client.ip());
+    audited(&app, audit, StatusCode::OK.into_response()).await
+}
+
+/// `POST /oauth/introspect` (RFC 7662): whether the token is active, and if it is,
+/// whose, until when, in which company and with which role; `{"active": false}`
+/// for any token the client may not introspect.
+async fn introspect(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    wipes: Option<Extension<Arc<Wipes>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Handled {
+    let arrived = Arrived::new(&app, peer, &headers);
+    let mut request = match read_request(&app, &arrived, wipes, &headers, body).await {
+        Ok(r) => r,
+        Err(answered) => return answered,
+    };
+    let user = match client_user(&app, &arrived, request.client.take()).await {
+        Ok(u) => u,
+        Err(answered) => return answered,
+    };
+    let found = match token_of(&app, &request).await {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    let flow = app.auth.flow();
+    // Active exactly when a request with it would authenticate now.
+    let active = found.and_then(|(token, loaded)| {
+        let digest = CredentialDigest::Bearer(token.digest());
+        let principal = flow
+            .authenticate_digest(Ok(Some(digest)), &loaded, None, arrived.now)
+            .ok()?;
+        let Record::Found(record) = loaded.token else {
+            return None;
+        };
+        let mine = principal.user() == &user.id;
+        let company = principal.company() == &user.company && user.role.level() >= Level::Manager;
+        (mine || company).then_some((principal, record))
+    });
+    let (body, call) = match &active {
+        Some((principal, record)) => (
+            serde_json::json!({
+                "active": true,
+                "token_type": "Bearer",
+                "sub": principal.user(),
+                "client_id": principal.user(),
+                "iat": record.lifetime.issued_at().unix_timestamp(),
+                "exp": record.lifetime.expires_at().unix_timestamp(),
+                "company": principal.company(),
+                "role": principal.role().as_str(),
+            }),
+            OAuthCall {
+                operation: OAuthOperation::Introspect,
+                client: user.id.clone(),
+                token_id: Some(record.id.clone()),
+                result: OAuthResult::Active,
+            },
+        ),
+        None => (
+            serde_json::json!({"active": false}),
+            OAuthCall {
+                operation: OAuthOperation::Introspect,
+                client: user.id.clone(),
+                token_id: None,
+                result: OAuthResult::Inactive,
+            },
+        ),
+    };
+    let audit = AuditRecord::oauth(flow.policy(), call, &user.company, arrived.now)
+        .with_client(arrived.client.ip());
+    audited(&app, audit, json_response(StatusCode::OK, body.to_string())).await
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414), the issuer being the
@@ -264,8 +464,12 @@ async fn metadata(headers: HeaderMap) -> Response {
         serde_json::json!({
             "issuer": issuer,
             "token_endpoint": format!("{issuer}/oauth/token"),
+            "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+            "introspection_endpoint": format!("{issuer}/oauth/introspect"),
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
         })
         .to_string(),

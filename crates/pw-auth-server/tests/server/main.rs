@@ -57,6 +57,7 @@ mod key_limits;
 mod keys;
 mod loopback;
 mod oauth;
+mod oauth_python;
 mod observe;
 mod openapi;
 mod reload;

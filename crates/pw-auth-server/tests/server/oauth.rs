@@ -196,3 +196,258 @@ async fn the_token_endpoint_answers_rfc_6749_errors_and_its_metadata() {
     );
     f.stop().await;
 }
+
+/// RFC 7009 and RFC 7662 through the `oauth2` crate: a client introspects its own
+/// token (active, with whose, until when, company and role), a manager its
+/// company's, nobody another company's; a client revokes its own token (then
+/// inactive, and refused by the API), never another's; each call audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_the_shelf_client_introspects_and_revokes_its_tokens() {
+    use oauth2::{IntrospectionUrl, RevocationUrl, TokenIntrospectionResponse};
+    let f = Fixture::with(Stores::sqlite("oauth-revoke"), TestClock::default(), |_| {}).await;
+    let client = |user: &str, secret: &str| {
+        BasicClient::new(ClientId::new(user.to_owned()))
+            .set_client_secret(ClientSecret::new(secret.to_owned()))
+            .set_token_uri(TokenUrl::new(f.url("/oauth/token")).unwrap())
+            .set_revocation_url(RevocationUrl::new(f.url("/oauth/revoke")).unwrap())
+            .set_introspection_url(IntrospectionUrl::new(f.url("/oauth/introspect")).unwrap())
+    };
+    let ann = client("ann@acme.example", "ann-demo-password");
+    let max = client("max@acme.example", "max-demo-password");
+    // A user of another company.
+    let hash = pw_auth_server::hash_password("gus-password-1").unwrap();
+    f.server
+        .db()
+        .add_user(
+            pw_auth_core::UserRecord::active(
+                pw_auth_core::UserId::new("gus").unwrap(),
+                pw_auth_core::CompanyId::new("globex").unwrap(),
+                pw_auth_core::Role::Administrator,
+            ),
+            Some(("gus@globex.example".to_owned(), hash)),
+        )
+        .await
+        .unwrap();
+    let gail = client("gus@globex.example", "gus-password-1");
+    // A user below manager: her own tokens only.
+    let uma = client("uma@acme.example", "uma-demo-password");
+    let ann_token = ann
+        .exchange_client_credentials()
+        .request_async(&send)
+        .await
+        .unwrap()
+        .access_token()
+        .clone();
+    let max_token = max
+        .exchange_client_credentials()
+        .request_async(&send)
+        .await
+        .unwrap()
+        .access_token()
+        .clone();
+
+    // Her own: active, with the extension members.
+    let own = ann
+        .introspect(&ann_token)
+        .request_async(&send)
+        .await
+        .unwrap();
+    assert!(own.active());
+    assert_eq!(own.sub(), Some("ann"));
+    assert_eq!(own.token_type().map(|t| t.as_ref()), Some("bearer"));
+    let (iat, exp) = (own.iat().unwrap(), own.exp().unwrap());
+    assert_eq!((exp - iat).num_seconds(), 86_400);
+    // The company and role, as extension members: read from the raw answer.
+    let http = reqwest::Client::new();
+    let raw: serde_json::Value = http
+        .post(f.url("/oauth/introspect"))
+        .basic_auth("ann@acme.example", Some("ann-demo-password"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("token", max_token.secret())
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw["active"], true,
+        "an administrator introspects her company's"
+    );
+    assert_eq!(
+        (raw["sub"].as_str(), raw["company"].as_str()),
+        (Some("max"), Some("acme"))
+    );
+    assert_eq!(raw["role"], "manager");
+    // A user below manager does not introspect another's token of her company.
+    assert!(
+        !uma.introspect(&max_token)
+            .request_async(&send)
+            .await
+            .unwrap()
+            .active()
+    );
+    // Another company's token is not active to gus, nor his to ann.
+    let gail_token = gail
+        .exchange_client_credentials()
+        .request_async(&send)
+        .await
+        .unwrap()
+        .access_token()
+        .clone();
+    let theirs = gail
+        .introspect(&ann_token)
+        .request_async(&send)
+        .await
+        .unwrap();
+    assert!(!theirs.active() && theirs.sub().is_none());
+    assert!(
+        !ann.introspect(&gail_token)
+            .request_async(&send)
+            .await
+            .unwrap()
+            .active()
+    );
+    // Garbage is inactive, not an error.
+    let junk = oauth2::AccessToken::new("not-a-token".to_owned());
+    assert!(
+        !ann.introspect(&junk)
+            .request_async(&send)
+            .await
+            .unwrap()
+            .active()
+    );
+
+    // The `oauth2` crate revokes over https only (a loopback test server speaks
+    // http): the revocation requests are built by hand here, as RFC 7009 §2.1 has
+    // them, and made by authlib in `python/oauth_authlib.py` (`oauth_python.rs`).
+    let revoke = |user: &'static str, password: &'static str, token: &oauth2::AccessToken| {
+        http.post(f.url("/oauth/revoke"))
+            .basic_auth(user, Some(password))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", token.secret())
+                    .append_pair("token_type_hint", "access_token")
+                    .finish(),
+            )
+            .send()
+    };
+    // Revoking another's token does nothing (200 all the same).
+    let r = revoke("max@acme.example", "max-demo-password", &ann_token)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        ann.introspect(&ann_token)
+            .request_async(&send)
+            .await
+            .unwrap()
+            .active()
+    );
+    let flows = |token: &oauth2::AccessToken| {
+        http.get(f.url("/fabric/api/flows"))
+            .bearer_auth(token.secret())
+            .send()
+    };
+    assert_eq!(flows(&ann_token).await.unwrap().status(), 200);
+    // Revoking her own: inactive, and refused by the API at once.
+    let r = revoke("ann@acme.example", "ann-demo-password", &ann_token)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Revoked already, or garbage: 200 still.
+    let r = revoke("ann@acme.example", "ann-demo-password", &ann_token)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = revoke("ann@acme.example", "ann-demo-password", &junk)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Without the token parameter: invalid_request; with a wrong secret: invalid_client.
+    let r = http
+        .post(f.url("/oauth/revoke"))
+        .basic_auth("ann@acme.example", Some("ann-demo-password"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token_type_hint=access_token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_request");
+    let r = revoke("ann@acme.example", "not-her-password", &max_token)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        !ann.introspect(&ann_token)
+            .request_async(&send)
+            .await
+            .unwrap()
+            .active()
+    );
+    assert_eq!(flows(&ann_token).await.unwrap().status(), 401);
+    assert_eq!(
+        flows(&max_token).await.unwrap().status(),
+        200,
+        "max's stays"
+    );
+
+    // A wrong secret is invalid_client, audited as a login's refusal.
+    let wrong = client("ann@acme.example", "not-her-password");
+    let e = wrong
+        .introspect(&max_token)
+        .request_async(&send)
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("invalid_client"), "{e:?}");
+
+    // Each call audited, by result; never a token.
+    let records = f.server.db().audit_records().await.unwrap();
+    let calls: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r["reason"]["kind"] == "oauth")
+        .map(|r| {
+            (
+                r["reason"]["operation"].as_str().unwrap(),
+                r["reason"]["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for call in [
+        ("introspect", "active"),
+        ("introspect", "inactive"),
+        ("revoke", "not_revoked"),
+        ("revoke", "revoked"),
+    ] {
+        assert!(calls.contains(&call), "{call:?} in {calls:?}");
+    }
+    let text = serde_json::to_string(&records).unwrap();
+    for secret in [ann_token.secret(), max_token.secret(), gail_token.secret()] {
+        assert!(!text.contains(secret.as_str()));
+    }
+    let meta: serde_json::Value = http
+        .get(f.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issuer = meta["issuer"].as_str().unwrap();
+    assert_eq!(
+        meta["revocation_endpoint"],
+        format!("{issuer}/oauth/revoke")
+    );
+    assert_eq!(
+        meta["introspection_endpoint"],
+        format!("{issuer}/oauth/introspect")
+    );
+    f.stop().await;
+}
