@@ -317,7 +317,7 @@ fn client_session(d: &mut Demo, start: time::OffsetDateTime) -> Result<(), Strin
     for (offset, what) in moments {
         let now = start.checked_add(offset).ok_or("time out of range")?;
         let line = match session.next(now) {
-            Next::LogIn { body } => {
+            Next::LogIn { body, .. } => {
                 let (status, answer) = d.serve_login(body.as_bytes(), now)?;
                 session
                     .on_login_response(status, answer.as_bytes(), now)

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!            next(now) ──▶ Send { authorization, generation } ──▶ request ──▶ on_response(generation, status, WWW-Authenticate)
-//!                     └──▶ LogIn { body } ──▶ POST /fabric/api/login ──▶ on_login_response(status, body, received_at)
+//!                     └──▶ LogIn { body, .. } ──▶ POST /fabric/api/login (or /oauth/token) ──▶ on_login_response(status, body, received_at)
 //! ```
 
 use std::time::Duration as StdDuration;
@@ -25,6 +25,21 @@ pub const DEFAULT_MAX_RENEW_MARGIN: StdDuration = StdDuration::from_secs(300);
 /// The default for [`SessionConfig::max_malformed`].
 pub const DEFAULT_MAX_MALFORMED: u32 = 10;
 
+/// Which login endpoint a password session speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LoginStyle {
+    /// The platform's own login (`POST /fabric/api/login`): a JSON body with the
+    /// username and password; the answer's `token` and `expires_in`.
+    #[default]
+    Platform,
+    /// The standard OAuth 2.0 token endpoint's client credentials grant (RFC 6749
+    /// §4.4, e.g. the reference server's `POST /oauth/token`): a form body, the
+    /// username and password as the client's id and secret by HTTP Basic (§2.3.1);
+    /// the answer's `access_token`, `token_type` and `expires_in` (§5.1).
+    OAuthClientCredentials,
+}
+
 /// How a session behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -43,6 +58,8 @@ pub struct SessionConfig {
     /// between) the session stops with [`SessionError::Malformed`]: the request will
     /// not get better by being sent again.
     pub max_malformed: u32,
+    /// Which login endpoint to speak; the platform's own by default.
+    pub login_style: LoginStyle,
 }
 
 impl Default for SessionConfig {
@@ -52,6 +69,7 @@ impl Default for SessionConfig {
             login_timeout: StdDuration::from_secs(30),
             login_backoff: StdDuration::from_secs(5),
             max_malformed: DEFAULT_MAX_MALFORMED,
+            login_style: LoginStyle::Platform,
         }
     }
 }
@@ -61,6 +79,13 @@ impl SessionConfig {
     #[must_use]
     pub const fn with_renew_margin(mut self, margin: Option<StdDuration>) -> SessionConfig {
         self.renew_margin = margin;
+        self
+    }
+
+    /// With [`SessionConfig::login_style`] set.
+    #[must_use]
+    pub const fn with_login_style(mut self, style: LoginStyle) -> SessionConfig {
+        self.login_style = style;
         self
     }
 
@@ -124,11 +149,20 @@ pub enum Next {
         /// Which credential this is, to match the response to it.
         generation: u64,
     },
-    /// Log in first: POST this body to the login endpoint and report the answer with
-    /// [`Session::on_login_response`].
+    /// Log in first: POST this body to the login endpoint (with this
+    /// `Content-Type`, and this `Authorization` value when there is one) and report
+    /// the answer with [`Session::on_login_response`].
+    #[non_exhaustive]
     LogIn {
-        /// The JSON body (holds the password; zeroized on drop).
+        /// The body: the platform's JSON (holds the password), or the OAuth 2.0
+        /// form. Zeroized on drop.
         body: Zeroizing<String>,
+        /// The body's media type: `application/json` or
+        /// `application/x-www-form-urlencoded`.
+        content_type: &'static str,
+        /// The client authentication for the OAuth 2.0 token endpoint (`Basic …`,
+        /// holds the password; zeroized on drop); `None` for the platform's login.
+        authorization: Option<Zeroizing<String>>,
     },
     /// A login is under way (or backing off) and no valid token is at hand: try again
     /// at `until` or when the login's answer arrives.
@@ -195,7 +229,7 @@ enum Secret {
 /// use time::macros::datetime;
 /// let now = datetime!(2026-11-27 12:00 UTC);
 /// let mut s = Session::with_password("ann", Password::new("pw".into())?, SessionConfig::default())?;
-/// let Next::LogIn { body } = s.next(now) else { panic!() };
+/// let Next::LogIn { body, .. } = s.next(now) else { panic!() };
 /// // ... POST body to /fabric/api/login; the server answers:
 /// s.on_login_response(200, br#"{"message": "ok", "token": "abc", "expires_in": 86400}"#, now)?;
 /// let Next::Send { authorization, .. } = s.next(now) else { panic!() };
@@ -288,13 +322,27 @@ impl Session {
         let Secret::Login(request) = &self.secret else {
             return Next::Failed(SessionError::KeyRejected);
         };
-        let body = request.to_json();
+        let (body, content_type, authorization) = match self.config.login_style {
+            LoginStyle::Platform => (request.to_json(), "application/json", None),
+            LoginStyle::OAuthClientCredentials => {
+                let (form, basic) = request.to_oauth_client_credentials();
+                (
+                    Zeroizing::new(form.to_owned()),
+                    "application/x-www-form-urlencoded",
+                    Some(basic),
+                )
+            }
+        };
         self.state = State::Pending {
             since: now,
             wait: self.config.login_timeout,
             previous,
         };
-        Next::LogIn { body }
+        Next::LogIn {
+            body,
+            content_type,
+            authorization,
+        }
     }
 
     /// What to do now. Many callers asking while a token is due get one `LogIn`; the
@@ -380,9 +428,12 @@ impl Session {
             previous,
         };
         match status {
-            200 => match LoginResponse::parse(body)
-                .ok()
-                .and_then(|r| r.lifetime(received_at).ok().map(|l| (r, l)))
+            200 => match match self.config.login_style {
+                LoginStyle::Platform => LoginResponse::parse(body),
+                LoginStyle::OAuthClientCredentials => LoginResponse::parse_oauth(body),
+            }
+            .ok()
+            .and_then(|r| r.lifetime(received_at).ok().map(|l| (r, l)))
             {
                 Some((response, lifetime)) => {
                     self.generation = self.generation.saturating_add(1);

@@ -79,8 +79,8 @@ pub use challenge::{
     MAX_LIST_ELEMENTS, format_challenges, parse_challenges, parse_challenges_ref,
 };
 pub use client::{
-    DEFAULT_MAX_MALFORMED, DEFAULT_MAX_RENEW_MARGIN, Next, Reaction, Session, SessionConfig,
-    SessionError,
+    DEFAULT_MAX_MALFORMED, DEFAULT_MAX_RENEW_MARGIN, LoginStyle, Next, Reaction, Session,
+    SessionConfig, SessionError,
 };
 pub use forwarded::{Cidr, CidrError, ClientAddr, TrustedProxies};
 #[cfg(feature = "http")]

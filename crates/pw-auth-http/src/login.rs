@@ -170,6 +170,29 @@ fn string_field(slot: Option<Member>, field: &'static str) -> Result<Zeroizing<S
     }
 }
 
+/// A login answer's `expires_in`: a whole number of seconds from 1 to 366 days.
+fn expires_in_of(expires_in: Option<Member>) -> Result<ExpiresIn, BodyError> {
+    match expires_in {
+        None => Err(BodyError::Missing {
+            field: "expires_in",
+        }),
+        Some(Member::Number(Some(secs))) => {
+            ExpiresIn::from_secs(secs).map_err(|e| BodyError::Invalid {
+                field: "expires_in",
+                reason: format!("is out of range: {e}"),
+            })
+        }
+        Some(Member::Number(None)) => Err(BodyError::Invalid {
+            field: "expires_in",
+            reason: "must be a positive whole number of seconds".to_owned(),
+        }),
+        Some(_) => Err(BodyError::WrongType {
+            field: "expires_in",
+            expected: "a number",
+        }),
+    }
+}
+
 /// A login request: the user's dashboard username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
@@ -259,6 +282,36 @@ impl LoginRequest {
             ("username", Out::Str(&self.username)),
         ])
     }
+
+    /// The same credentials for the standard OAuth 2.0 token endpoint's client
+    /// credentials grant (RFC 6749 §4.4), the username being the client id and the
+    /// password the client secret: the form body, and the `Authorization` value
+    /// that authenticates the client by HTTP Basic (§2.3.1: each part
+    /// form-urlencoded, then joined by `:` and base64-encoded). The value holds the
+    /// password; zeroized on drop.
+    ///
+    /// ```
+    /// use pw_auth_core::Password;
+    /// use pw_auth_http::LoginRequest;
+    /// let r = LoginRequest::new("ann@acme.example", Password::new("p:w d".into())?)?;
+    /// let (body, authorization) = r.to_oauth_client_credentials();
+    /// assert_eq!(body, "grant_type=client_credentials");
+    /// // base64("ann%40acme.example:p%3Aw+d")
+    /// assert_eq!(authorization.as_str(), "Basic YW5uJTQwYWNtZS5leGFtcGxlOnAlM0F3K2Q=");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_oauth_client_credentials(&self) -> (&'static str, Zeroizing<String>) {
+        use base64::Engine;
+        let mut joined = Zeroizing::new(String::new());
+        joined.extend(form_urlencoded::byte_serialize(self.username.as_bytes()));
+        joined.push(':');
+        joined.extend(form_urlencoded::byte_serialize(
+            self.password.expose_secret().as_bytes(),
+        ));
+        let mut value = Zeroizing::new(String::from("Basic "));
+        base64::engine::general_purpose::STANDARD.encode_string(joined.as_bytes(), &mut value);
+        ("grant_type=client_credentials", value)
+    }
 }
 
 /// A successful login's answer: a message, the access token and its lifetime.
@@ -308,31 +361,7 @@ impl LoginResponse {
                 field: "token",
                 reason: format!("is not a valid bearer token: {e}"),
             })?;
-        let expires_in = match expires_in {
-            None => {
-                return Err(BodyError::Missing {
-                    field: "expires_in",
-                });
-            }
-            Some(Member::Number(Some(secs))) => {
-                ExpiresIn::from_secs(secs).map_err(|e| BodyError::Invalid {
-                    field: "expires_in",
-                    reason: format!("is out of range: {e}"),
-                })?
-            }
-            Some(Member::Number(None)) => {
-                return Err(BodyError::Invalid {
-                    field: "expires_in",
-                    reason: "must be a positive whole number of seconds".to_owned(),
-                });
-            }
-            Some(_) => {
-                return Err(BodyError::WrongType {
-                    field: "expires_in",
-                    expected: "a number",
-                });
-            }
-        };
+        let expires_in = expires_in_of(expires_in)?;
         Ok(LoginResponse {
             message,
             token,
@@ -343,6 +372,46 @@ impl LoginResponse {
     /// The message.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Parses the standard OAuth 2.0 token endpoint's successful answer (RFC 6749
+    /// §5.1): `access_token`, `token_type` (which must be `Bearer`, in any case) and
+    /// `expires_in` (here required, as the platform always sends it: 1 second to 366
+    /// days). Unknown members are skipped, as in [`LoginResponse::parse`]; the
+    /// message is empty.
+    ///
+    /// ```
+    /// use pw_auth_http::LoginResponse;
+    /// let r = LoginResponse::parse_oauth(br#"{"access_token": "pwt_abc", "token_type": "bearer", "expires_in": 3600, "scope": "x"}"#)?;
+    /// assert_eq!((r.token().expose_secret(), r.expires_in().as_secs()), ("pwt_abc", 3600));
+    /// assert!(LoginResponse::parse_oauth(br#"{"access_token": "t", "token_type": "mac", "expires_in": 60}"#).is_err());
+    /// # Ok::<(), pw_auth_http::BodyError>(())
+    /// ```
+    pub fn parse_oauth(body: &[u8]) -> Result<LoginResponse, BodyError> {
+        let [token, token_type, expires_in] = members(
+            body,
+            ["access_token", "token_type", "expires_in"],
+            "`access_token`, `token_type`, `expires_in`",
+            Unknown::Ignore,
+        )?;
+        let kind = string_field(token_type, "token_type")?;
+        if !kind.eq_ignore_ascii_case("bearer") {
+            return Err(BodyError::Invalid {
+                field: "token_type",
+                reason: "must be Bearer".to_owned(),
+            });
+        }
+        let mut token = string_field(token, "access_token")?;
+        let token =
+            AccessToken::new(std::mem::take(&mut *token)).map_err(|e| BodyError::Invalid {
+                field: "access_token",
+                reason: format!("is not a valid bearer token: {e}"),
+            })?;
+        Ok(LoginResponse {
+            message: String::new(),
+            token,
+            expires_in: expires_in_of(expires_in)?,
+        })
     }
 
     /// The access token.

@@ -223,7 +223,7 @@ proptest! {
                             _ => {}
                         }
                     }
-                    Next::LogIn { body } => {
+                    Next::LogIn { body, .. } => {
                         login_requests += 1;
                         if let Some(n) = logins_since_401.as_mut() {
                             *n += 1;
@@ -290,7 +290,7 @@ fn scripted_session() {
                 let challenge: String = challenge.iter().map(|c| format!(" ({c})")).collect();
                 format!("send token #{generation} → {status}{challenge} → {r:?}")
             }
-            Next::LogIn { body } => {
+            Next::LogIn { body, .. } => {
                 let (status, answer) = server.login(body.as_bytes(), now);
                 let r = s.on_login_response(status, answer.as_bytes(), now);
                 format!("log in → {status} → {r:?}")
@@ -374,7 +374,7 @@ fn scripted_api_key_session() {
 /// Asks the session what to do (it must log in), serves the login, and asks again
 /// (it must send): the generation of the token it sends.
 fn log_in_and_send(s: &mut Session, server: &mut Server, now: OffsetDateTime) -> u64 {
-    let Next::LogIn { body } = s.next(now) else {
+    let Next::LogIn { body, .. } = s.next(now) else {
         panic!("expected a login")
     };
     let (status, answer) = server.login(body.as_bytes(), now);
@@ -743,4 +743,85 @@ fn a_pending_renewal_keeps_sending_the_usable_token() {
         s.next(renewal + Duration::seconds(1)),
         Next::Send { .. }
     ));
+}
+
+/// The standard token endpoint's login: a form body, the credentials by HTTP Basic,
+/// the RFC 6749 answer; the `Debug` of what is handed out holds no secret.
+#[test]
+fn an_oauth_session_logs_in_by_client_credentials() {
+    let password = "hunter2: secret";
+    let mut s = Session::with_password(
+        "ann@acme.example",
+        Password::new(password.into()).unwrap(),
+        SessionConfig::default().with_login_style(LoginStyle::OAuthClientCredentials),
+    )
+    .unwrap();
+    let next = s.next(START);
+    let debug = format!("{next:?}");
+    // Neither the password nor its encoding in the Basic value.
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("aHVudGVy") && !debug.contains("Omh1bnRlcjI"),
+        "{debug}"
+    );
+    let Next::LogIn {
+        body,
+        content_type,
+        authorization,
+        ..
+    } = next
+    else {
+        panic!("{debug}")
+    };
+    assert_eq!(body.as_str(), "grant_type=client_credentials");
+    assert_eq!(content_type, "application/x-www-form-urlencoded");
+    // base64("ann%40acme.example:hunter2%3A+secret"), as `printf … | base64` gives it.
+    assert_eq!(
+        authorization.as_deref().map(String::as_str),
+        Some("Basic YW5uJTQwYWNtZS5leGFtcGxlOmh1bnRlcjIlM0Erc2VjcmV0")
+    );
+    // The platform's answer shape is not this endpoint's: backed off, not held.
+    s.on_login_response(
+        200,
+        br#"{"message": "ok", "token": "pwt_abc", "expires_in": 60}"#,
+        START,
+    )
+    .unwrap();
+    assert!(matches!(s.next(START), Next::Wait { .. }));
+    let later = START + Duration::seconds(10);
+    assert!(matches!(s.next(later), Next::LogIn { .. }));
+    s.on_login_response(
+        200,
+        br#"{"access_token": "pwt_abc", "token_type": "Bearer", "expires_in": 3600, "scope": ""}"#,
+        later,
+    )
+    .unwrap();
+    let Next::Send { authorization, .. } = s.next(later) else {
+        panic!("no token held")
+    };
+    assert_eq!(authorization.as_str(), "Bearer pwt_abc");
+    // A 401 from the token endpoint (invalid_client) stops the session.
+    let mut s = Session::with_password(
+        "ann@acme.example",
+        Password::new(password.into()).unwrap(),
+        SessionConfig::default().with_login_style(LoginStyle::OAuthClientCredentials),
+    )
+    .unwrap();
+    let _ = s.next(START);
+    assert_eq!(
+        s.on_login_response(401, br#"{"error": "invalid_client"}"#, START),
+        Err(SessionError::LoginRefused { status: 401 })
+    );
+}
+
+/// A platform login's `Debug` holds no password either.
+#[test]
+fn a_login_step_prints_no_password() {
+    let mut s = Session::with_password(
+        "ann",
+        Password::new("hunter2-secret".into()).unwrap(),
+        SessionConfig::default(),
+    )
+    .unwrap();
+    let debug = format!("{:?}", s.next(START));
+    assert!(!debug.contains("hunter2"), "{debug}");
 }

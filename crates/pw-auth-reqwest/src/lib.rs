@@ -2,7 +2,9 @@
 //!
 //! A [`reqwest`] client that stays authenticated, driving the sans-IO
 //! [`Session`] of `pw-auth-http`: it sends the API key, or logs in with a username and
-//! password and renews the token before it expires; it retries a request once after
+//! password — at the platform's login ([`AuthClient::with_password`]) or at a
+//! standard OAuth 2.0 token endpoint by the client credentials grant
+//! ([`AuthClient::with_client_credentials`]) — and renews the token before it expires; it retries a request once after
 //! a 401 (with a fresh login), waits out a 429's `Retry-After` (up to a bound), stops
 //! for good when the server rejects an API key, and lets concurrent callers wait on
 //! one login. It holds no authentication logic of its own.
@@ -118,6 +120,22 @@ impl AuthClient {
         Ok(Self::build(http, Some(login_url.to_owned()), session))
     }
 
+    /// A client getting its tokens from a standard OAuth 2.0 token endpoint at
+    /// `token_url` (`POST`, e.g. `https://…/oauth/token`) by the client credentials
+    /// grant, `username` and `password` being the client's id and secret (sent by
+    /// HTTP Basic), renewing as `session` says (its login style is set to
+    /// [`LoginStyle::OAuthClientCredentials`](pw_auth_http::LoginStyle)).
+    pub fn with_client_credentials(
+        http: reqwest::Client,
+        token_url: &str,
+        username: &str,
+        password: Password,
+        session: SessionConfig,
+    ) -> Result<AuthClient, ClientError> {
+        let session = session.with_login_style(pw_auth_http::LoginStyle::OAuthClientCredentials);
+        Self::with_password(http, token_url, username, password, session)
+    }
+
     fn build(http: reqwest::Client, login_url: Option<String>, session: Session) -> AuthClient {
         AuthClient {
             http,
@@ -198,8 +216,15 @@ impl AuthClient {
                         _ => return Ok(response),
                     }
                 }
-                Next::LogIn { body } => {
-                    let result = self.log_in(body.as_bytes()).await;
+                Next::LogIn {
+                    body,
+                    content_type,
+                    authorization,
+                    ..
+                } => {
+                    let result = self
+                        .log_in(body.as_bytes(), content_type, authorization.as_deref())
+                        .await;
                     self.login_done.notify_waiters();
                     result?;
                 }
@@ -213,18 +238,28 @@ impl AuthClient {
         Err(ClientError::GaveUp { attempts })
     }
 
-    async fn log_in(&self, body: &[u8]) -> Result<(), ClientError> {
+    async fn log_in(
+        &self,
+        body: &[u8],
+        content_type: &'static str,
+        authorization: Option<&String>,
+    ) -> Result<(), ClientError> {
         let Some(url) = &self.login_url else {
             return Err(ClientError::GaveUp { attempts: 0 });
         };
-        let sent = self
+        let mut request = self
             .http
             .post(url)
-            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_TYPE, content_type)
             .header(ACCEPT, "application/json")
-            .body(body.to_vec())
-            .send()
-            .await;
+            .body(body.to_vec());
+        if let Some(value) = authorization {
+            let mut value = http::HeaderValue::from_str(value)
+                .map_err(|_| ClientError::GaveUp { attempts: 0 })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        let sent = request.send().await;
         let (status, answer) = match sent {
             Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
             // No answer: the session backs off as for a server error.

@@ -466,3 +466,51 @@ async fn an_off_the_shelf_client_introspects_and_revokes_its_tokens() {
     );
     f.stop().await;
 }
+
+/// `pw-auth-reqwest` logs in through the standard token endpoint too: one token for
+/// several requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reqwest_client_logs_in_at_the_token_endpoint() {
+    let f = Fixture::with(
+        Stores::sqlite("oauth-reqwest"),
+        TestClock::default(),
+        |_| {},
+    )
+    .await;
+    let client = pw_auth_reqwest::AuthClient::with_client_credentials(
+        reqwest::Client::new(),
+        &f.url("/oauth/token"),
+        "ann@acme.example",
+        pw_auth_core::Password::new("ann-demo-password".to_owned()).unwrap(),
+        pw_auth_http::SessionConfig::default(),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let r = client
+            .send(|http| http.get(f.url("/fabric/api/flows")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let records = f.server.db().audit_records().await.unwrap();
+    let issued = records
+        .iter()
+        .filter(|r| r["reason"]["result"] == "token_issued")
+        .count();
+    assert_eq!(issued, 1, "one login for three requests");
+    // A wrong secret stops the client (invalid_client is a refusal, not retried).
+    let wrong = pw_auth_reqwest::AuthClient::with_client_credentials(
+        reqwest::Client::new(),
+        &f.url("/oauth/token"),
+        "ann@acme.example",
+        pw_auth_core::Password::new("not-her-password".to_owned()).unwrap(),
+        pw_auth_http::SessionConfig::default(),
+    )
+    .unwrap();
+    let e = wrong
+        .send(|http| http.get(f.url("/fabric/api/flows")))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("401"), "{e}");
+    f.stop().await;
+}
