@@ -21,7 +21,6 @@
 //! either, and a parent company acting in a linked one spends its own budget.
 
 use std::borrow::Cow;
-
 use std::time::Duration;
 
 use pw_auth_core::{

@@ -65,6 +65,23 @@ fn documented_routes(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
     routes
 }
 
+/// `docs/openapi.json` is what `scripts/openapi.py` writes (edited there, written
+/// once).
+#[test]
+fn the_document_is_what_its_script_writes() {
+    let out = std::process::Command::new(root().join("target/ci-venv/bin/python"))
+        .arg(root().join("scripts/openapi.py"))
+        .output()
+        .expect("run .ci/services first: it makes target/ci-venv");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(root().join("docs/openapi.json")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == text,
+        "docs/openapi.json differs from what scripts/openapi.py writes: run \
+         `python3 scripts/openapi.py > docs/openapi.json`"
+    );
+}
+
 #[test]
 fn the_document_names_every_declared_route_and_no_other() {
     let text = std::fs::read_to_string(root().join("docs/openapi.json")).unwrap();
