@@ -277,7 +277,7 @@ fn policy_check() {
         "",
     );
     assert_eq!(ok.code, 0);
-    assert!(ok.stdout.contains("53 actions"), "{}", ok.stdout);
+    assert!(ok.stdout.contains("54 actions"), "{}", ok.stdout);
     let mut errors = String::new();
     for f in [
         "bad-policy.json",

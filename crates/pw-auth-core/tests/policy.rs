@@ -109,6 +109,9 @@ fn domain_table() -> Vec<(&'static str, &'static [Role], Gate, bool)> {
         ),
         ("linked-companies.view", ADMIN_MGR, Gate::None, false),
         ("linked-companies.switch", ADMIN_MGR, Gate::None, true),
+        // Not in §3 (it says a member needs a grant, not who gives it): a decision,
+        // the parent's administrator (docs/policy.md).
+        ("linked-companies.grant", ADMIN, Gate::None, false),
     ];
     rows.iter()
         .flat_map(|&(ids, who, gate, grant)| ids.split(' ').map(move |id| (id, who, gate, grant)))

@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn default_policy_compiles() {
         let p = Policy::from_json(DEFAULT_POLICY_JSON).unwrap();
-        assert_eq!(p.actions().len(), 53);
+        assert_eq!(p.actions().len(), 54);
         assert_ne!(p.id(), "deny-all");
         for a in p.actions() {
             assert_eq!(p.action(a.id()), Some(a));
@@ -285,7 +285,8 @@ mod tests {
                 "company.delete",
                 "roles.create",
                 "roles.edit",
-                "roles.assign"
+                "roles.assign",
+                "linked-companies.grant"
             ]
         );
     }
