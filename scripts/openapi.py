@@ -207,6 +207,19 @@ paths["/fabric/api/users/{id}/role"] = {"post": guarded("users.update", "Changes
 for verb in ["disable", "enable"]:
     paths[f"/fabric/api/users/{{id}}/{verb}"] = {"post": guarded("users.update", f"{verb.capitalize()}s a user",
         ok("200", "the user", ref("schemas/User")), [("404", "NotFound")], None, [id_param])}
+company_param = {"name": "company", "in": "path", "required": True, "description": "a company linked to the caller's", "schema": {"type": "string"}}
+grant = {"type": "object", "required": ["user", "linked_company", "until"], "properties": {
+    "user": {"type": "string"}, "linked_company": {"type": "string"}, "until": {"type": ["string", "null"]}}}
+paths["/fabric/api/linked-companies/{company}/grants"] = {"post": guarded("linked-companies.grant",
+    "Gives a member of the caller's company (a manager or an administrator) access to a linked company, permanent or until a time",
+    ok("200", "the grant", grant), [*body_errors, ("404", "NotFound")],
+    {"type": "object", "required": ["user"], "additionalProperties": False, "properties": {
+        "user": {"type": "string"}, "until": {"type": "string", "format": "date-time"}}},
+    [company_param])}
+paths["/fabric/api/linked-companies/{company}/grants/{user}"] = {"delete": guarded("linked-companies.grant",
+    "Withdraws a member's access to a linked company: refused there from the next request",
+    {"204": {"description": "withdrawn", "headers": limit_headers}}, [("404", "NotFound")], None,
+    [company_param, {"name": "user", "in": "path", "required": True, "schema": {"type": "string"}}])}
 paths["/fabric/api/flows"] = {"get": guarded("flows.view", "The company's flows (a demonstration route)",
     ok("200", "the flows", {"type": "object", "required": ["company", "data"]}))}
 paths["/fabric/api/flows/{id}/deploy"] = {"post": guarded("flows.deploy", "Deploys a flow (a demonstration route)",

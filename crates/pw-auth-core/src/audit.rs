@@ -86,6 +86,10 @@ pub enum AuditReason {
     /// command line), with no principal: who ran it is the operating system's to
     /// record.
     OperatorCommand(OperatorCommand),
+    /// A parent company's member given, or withdrawn, access to a linked company by
+    /// an administration request (the decision to allow the request is recorded
+    /// before, as for every request).
+    GrantChanged(GrantChanged),
     /// A call to the standard OAuth 2.0 token revocation (RFC 7009) or introspection
     /// (RFC 7662) endpoint by a client that authenticated with its username and
     /// password (a failed client authentication is recorded as a login's is).
@@ -107,6 +111,7 @@ impl AuditReason {
             AuditReason::KeyCreated(_) => "key_created",
             AuditReason::UserChanged(_) => "user_changed",
             AuditReason::OperatorCommand(_) => "operator_command",
+            AuditReason::GrantChanged(_) => "grant_changed",
             AuditReason::OAuth(_) => "oauth",
         }
     }
@@ -125,6 +130,7 @@ impl AuditReason {
             AuditReason::OperatorCommand(c) => Some(c.command.as_str()),
             AuditReason::OverLimit(o) => Some(o.limited_by.as_str()),
             AuditReason::OAuth(o) => Some(o.result.as_str()),
+            AuditReason::GrantChanged(g) => Some(if g.given { "given" } else { "withdrawn" }),
             _ => None,
         }
     }
@@ -247,6 +253,27 @@ pub struct KeyCreated {
     /// For a rotation, the key the new one succeeds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<ApiKeyId>,
+}
+
+/// A grant given or withdrawn, as recorded: `{"kind": "grant_changed", "user": …,
+/// "linked_company": …, "change": "given", "until": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "grant_changed")]
+pub struct GrantChanged {
+    /// The parent company's member.
+    pub user: UserId,
+    /// The linked company the grant is for.
+    pub linked_company: CompanyId,
+    /// Given (or given again, with a new end) rather than withdrawn.
+    #[serde(serialize_with = "given_or_withdrawn", rename = "change")]
+    pub given: bool,
+    /// When a given grant ends; none: never.
+    #[serde(with = "crate::stamp::option", skip_serializing_if = "Option::is_none")]
+    pub until: Option<OffsetDateTime>,
+}
+
+fn given_or_withdrawn<S: serde::Serializer>(given: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if *given { "given" } else { "withdrawn" })
 }
 
 /// A call to a standard OAuth 2.0 endpoint by an authenticated client, as recorded:
@@ -624,6 +651,33 @@ impl AuditRecord {
             principal: Some(AuditPrincipal::of(principal)),
             action: policy
                 .action("api-keys.create")
+                .map(|def| Arc::clone(def.shared_id())),
+            company: Some(company.clone()),
+            tier: None,
+            policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
+        }
+    }
+
+    /// The record of a grant given or withdrawn by `principal` (the parent company's
+    /// administrator, acting in `company`, its own), under `linked-companies.grant`.
+    pub fn grant_changed(
+        policy: &Policy,
+        principal: &Principal,
+        company: &CompanyId,
+        change: GrantChanged,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            schema_version: SchemaVersion,
+            decision_id: None,
+            time: now,
+            effect: Effect::Allow,
+            reason: AuditReason::GrantChanged(change),
+            principal: Some(AuditPrincipal::of(principal)),
+            action: policy
+                .action("linked-companies.grant")
                 .map(|def| Arc::clone(def.shared_id())),
             company: Some(company.clone()),
             tier: None,

@@ -81,8 +81,9 @@ mod tier;
 mod user;
 
 pub use audit::{
-    AUDIT_SCHEMA_VERSION, AuditRecord, DecisionId, DecisionIdError, LoginResult, OAuthCall,
-    OAuthOperation, OAuthResult, OperatorAction, OperatorCommand, UserChange, UserChanged,
+    AUDIT_SCHEMA_VERSION, AuditRecord, DecisionId, DecisionIdError, GrantChanged, LoginResult,
+    OAuthCall, OAuthOperation, OAuthResult, OperatorAction, OperatorCommand, UserChange,
+    UserChanged,
 };
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{

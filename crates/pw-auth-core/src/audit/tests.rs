@@ -307,6 +307,27 @@ fn every_record_kind_matches_the_published_schema() {
                 serde_json::to_value(OAuthOperation::Introspect).unwrap(),
                 "introspect"
             );
+            let eu = CompanyId::new("acme-eu").unwrap();
+            for (given, until) in [(true, Some(at)), (true, None), (false, None)] {
+                let change = GrantChanged {
+                    user: bob.clone(),
+                    linked_company: eu.clone(),
+                    given,
+                    until,
+                };
+                let r = AuditRecord::grant_changed(&policy, p, &acme, change, at);
+                let word = if given { "given" } else { "withdrawn" };
+                assert_eq!(
+                    (r.reason.kind(), r.reason.detail()),
+                    ("grant_changed", Some(word))
+                );
+                let v = check(&r);
+                assert_eq!(v["reason"]["change"], word);
+                assert_eq!(v["reason"]["linked_company"], "acme-eu");
+                assert_eq!(v["reason"]["until"].is_string(), until.is_some());
+                assert_eq!(v["action"], "linked-companies.grant");
+                assert_eq!(v["company"], "acme");
+            }
             for (change, role, refused) in [
                 (UserChange::Created, Some(Role::User), None),
                 (UserChange::RoleChanged, Some(Role::Manager), None),

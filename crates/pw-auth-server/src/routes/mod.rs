@@ -6,6 +6,7 @@ mod audit;
 mod authz;
 mod bodies;
 mod demo;
+mod grants;
 mod keys;
 mod login;
 mod oauth;
@@ -132,6 +133,7 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
         .merge(demo::router(&app)?)
         .merge(authz::router(&app)?)
         .merge(oauth::router(&app)?)
+        .merge(grants::router(&app)?)
         .route("/openapi.json", axum::routing::get(openapi))
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.
