@@ -153,7 +153,7 @@ fn the_default_policy_is_section_3_row_by_row() {
                 let own = authorize(policy, &p, &Request::new(id, &acme, tier), NOW).is_allowed();
                 // docs/design.md decides that a credential does not mint credentials
                 // nor manage users: an api key may not create, revoke or delete keys,
-                // nor create or update users, nor assign roles.
+                // nor create or update users, nor assign roles, nor give grants.
                 let human_only = [
                     "users.create-manager",
                     "users.create-user",
@@ -162,6 +162,7 @@ fn the_default_policy_is_section_3_row_by_row() {
                     "api-keys.revoke",
                     "api-keys.delete",
                     "roles.assign",
+                    "linked-companies.grant",
                 ];
                 let want_own = listed(who, role)
                     && gate_open(gate, tier)
@@ -179,12 +180,14 @@ fn the_default_policy_is_section_3_row_by_row() {
                 let linked = authorize(policy, &p, &req, NOW).is_allowed();
                 // docs/design.md decides two exceptions: an api key acts only in its
                 // own company, and deleting a company or editing its role manager is
-                // for its own administrator, never by grant.
+                // for its own administrator, never by grant; so is giving grants
+                // (docs/policy.md).
                 let own_company_only = [
                     "company.delete",
                     "roles.create",
                     "roles.edit",
                     "roles.assign",
+                    "linked-companies.grant",
                 ];
                 let want_linked = listed(who, role)
                     && gate_open(gate, tier)
