@@ -329,6 +329,35 @@ async fn token_of(
     }
 }
 
+/// A revocation or introspection once its client is authenticated: when it came and
+/// from whom, the client, and the token it names with its records (`None`: no token
+/// of this server's shape).
+struct TokenCall {
+    arrived: Arrived,
+    user: UserRecord,
+    found: Option<(AccessToken, Loaded)>,
+}
+
+/// The prologue the two token endpoints share: the form read, the client
+/// authenticated, the named token looked up; or the answer already given.
+async fn token_call(
+    app: &App,
+    peer: SocketAddr,
+    wipes: Option<Extension<Arc<Wipes>>>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<TokenCall, Handled> {
+    let arrived = Arrived::new(app, peer, headers);
+    let mut request = read_request(app, &arrived, wipes, headers, body).await?;
+    let user = client_user(app, &arrived, request.client.take()).await?;
+    let found = token_of(app, &request).await.map_err(Ok)?;
+    Ok(TokenCall {
+        arrived,
+        user,
+        found,
+    })
+}
+
 /// `POST /oauth/revoke` (RFC 7009): the client's own token revoked; 200 whatever
 /// the token was (§2.2), and the call audited.
 async fn revoke(
@@ -338,18 +367,13 @@ async fn revoke(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    let arrived = Arrived::new(&app, peer, &headers);
-    let mut request = match read_request(&app, &arrived, wipes, &headers, body).await {
-        Ok(r) => r,
+    let TokenCall {
+        arrived,
+        user,
+        found,
+    } = match token_call(&app, peer, wipes, &headers, body).await {
+        Ok(call) => call,
         Err(answered) => return answered,
-    };
-    let user = match client_user(&app, &arrived, request.client.take()).await {
-        Ok(u) => u,
-        Err(answered) => return answered,
-    };
-    let found = match token_of(&app, &request).await {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
     };
     let mut call = OAuthCall {
         operation: OAuthOperation::Revoke,
@@ -386,18 +410,13 @@ async fn introspect(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    let arrived = Arrived::new(&app, peer, &headers);
-    let mut request = match read_request(&app, &arrived, wipes, &headers, body).await {
-        Ok(r) => r,
+    let TokenCall {
+        arrived,
+        user,
+        found,
+    } = match token_call(&app, peer, wipes, &headers, body).await {
+        Ok(call) => call,
         Err(answered) => return answered,
-    };
-    let user = match client_user(&app, &arrived, request.client.take()).await {
-        Ok(u) => u,
-        Err(answered) => return answered,
-    };
-    let found = match token_of(&app, &request).await {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
     };
     let flow = app.auth.flow();
     // Active exactly when a request with it would authenticate now.
