@@ -347,3 +347,47 @@ pub(crate) async fn send(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// `tasks` callers, each sending `each` `GET`s of `url[task % urls.len()]` with the
+/// `Authorization` value `key` at once: how many answers were 200, 429 and anything
+/// else, and how many 200s each URL gave.
+pub(crate) async fn spread(
+    http: &reqwest::Client,
+    urls: &[String],
+    key: &str,
+    tasks: usize,
+    each: usize,
+) -> ([usize; 3], Vec<usize>) {
+    let n = urls.len();
+    let mut running = Vec::new();
+    for t in 0..tasks {
+        let (http, url, key) = (http.clone(), urls[t % n].clone(), key.to_owned());
+        running.push(tokio::spawn(async move {
+            let mut counts = [0usize; 3];
+            for _ in 0..each {
+                let r = http
+                    .get(&url)
+                    .header("authorization", &key)
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    200 => counts[0] += 1,
+                    429 => counts[1] += 1,
+                    _ => counts[2] += 1,
+                }
+            }
+            (t % n, counts)
+        }));
+    }
+    let mut total = [0usize; 3];
+    let mut admitted_by = vec![0usize; n];
+    for task in running {
+        let (server, counts) = task.await.unwrap();
+        admitted_by[server] += counts[0];
+        for (sum, n) in total.iter_mut().zip(counts) {
+            *sum += n;
+        }
+    }
+    (total, admitted_by)
+}

@@ -253,36 +253,7 @@ async fn two_servers_on_one_redis_spend_a_keys_quota_exactly() {
     const TASKS: usize = 10;
     const EACH: usize = 10;
     let urls = [a.url("/fabric/api/flows"), b.url("/fabric/api/flows")];
-    let mut tasks = Vec::new();
-    for t in 0..TASKS {
-        let (http, url, key) = (http.clone(), urls[t % 2].clone(), limited.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut counts = [0usize; 3];
-            for _ in 0..EACH {
-                let r = http
-                    .get(&url)
-                    .header("authorization", &key)
-                    .send()
-                    .await
-                    .unwrap();
-                match r.status().as_u16() {
-                    200 => counts[0] += 1,
-                    429 => counts[1] += 1,
-                    _ => counts[2] += 1,
-                }
-            }
-            (t % 2, counts)
-        }));
-    }
-    let mut total = [0usize; 3];
-    let mut admitted_by = [0usize; 2];
-    for task in tasks {
-        let (server, counts) = task.await.unwrap();
-        admitted_by[server] += counts[0];
-        for i in 0..3 {
-            total[i] += counts[i];
-        }
-    }
+    let (total, admitted_by) = crate::fixture::spread(&http, &urls, &limited, TASKS, EACH).await;
     assert_eq!(
         total,
         [QUOTA, TASKS * EACH - QUOTA, 0],
