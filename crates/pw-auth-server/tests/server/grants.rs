@@ -64,7 +64,8 @@ async fn a_grant_with_an_end_works_until_then_and_never_after(backend: Backend) 
 /// an end in the past); each change audited.
 async fn the_parents_administrator_gives_and_withdraws_grants_over_the_api(backend: Backend) {
     use reqwest::Method;
-    let f = Fixture::start(backend, "grants-api").await;
+    let clock = TestClock::frozen(FROZEN_AT);
+    let f = Fixture::with(Stores::on(backend, "grants-api"), clock, |_| {}).await;
     let http = reqwest::Client::new();
     let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
     let max = bearer(&http, &f.server, "max@acme.example", "max-demo-password").await;
@@ -126,9 +127,15 @@ async fn the_parents_administrator_gives_and_withdraws_grants_over_the_api(backe
             "{v}"
         );
     }
-    // The route: a member below manager, no such member, a bad end, a company not
-    // linked to acme (or none), an unknown field.
+    // The route: a member below manager, no such member, an end that is not in the
+    // future (now is not), a company not linked to acme (or none), an unknown field.
+    let now = f
+        .clock
+        .now()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     for (body, field) in [
+        (serde_json::json!({"user": "max", "until": now}), "until"),
         (serde_json::json!({"user": "uma"}), "user"),
         (serde_json::json!({"user": "nobody"}), "user"),
         (
