@@ -514,3 +514,54 @@ async fn the_reqwest_client_logs_in_at_the_token_endpoint() {
     assert!(e.to_string().contains("401"), "{e}");
     f.stop().await;
 }
+
+/// The OAuth endpoints share the login's failure throttle: once a client has failed
+/// its budget, the token, revocation and introspection endpoints answer 429
+/// `temporarily_unavailable` with `Retry-After`, unverified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_failed_too_often_is_throttled_at_every_oauth_endpoint() {
+    let f = Fixture::with(
+        Stores::sqlite("oauth-throttle"),
+        TestClock::default(),
+        |c| {
+            c.failure_quota = pw_auth_core::Quota::new(2, 3600, 2).unwrap();
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: &'static str, password: &'static str| {
+        http.post(f.url(path))
+            .basic_auth("ann@acme.example", Some(password))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    for _ in 0..2 {
+        let r = post(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            "wrong-password-1",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    for (path, body) in [
+        ("/oauth/token", "grant_type=client_credentials"),
+        ("/oauth/revoke", "token=pwt_x"),
+        ("/oauth/introspect", "token=pwt_x"),
+    ] {
+        // Even with the right password: the budget is spent.
+        let r = post(path, body, "ann-demo-password").await.unwrap();
+        assert_eq!(r.status(), 429, "{path}");
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait >= 1, "{path}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "temporarily_unavailable", "{path}");
+    }
+    f.stop().await;
+}
