@@ -120,6 +120,10 @@ async fn quota_is_spent(stores: Stores) {
         !limit.contains("\"key\""),
         "one policy for a key without a quota"
     );
+    // And its charge was kept: the next one finds one fewer still.
+    let (status, limit) = flows(&http, &f, &plain).await;
+    assert_eq!(status, 200);
+    assert_eq!(remaining(&limit, "default"), company_left - 2);
 
     // The audit log says which budget refused.
     let (status, page) = send(
