@@ -345,16 +345,22 @@ fn an_expired_token_is_told_so() {
     );
 }
 
-#[test]
-fn login_in_two_steps() {
-    let f = fixture();
+/// The fixture's users a login tells apart: ann (active), off (disabled), and the
+/// api-user of its key.
+fn login_users(f: &Fixture) -> (&UserRecord, &UserRecord, &UserRecord) {
     let ann = f.world.user(&id("ann")).unwrap();
     let off = f.world.user(&id("off")).unwrap();
     let digest = ApiKey::new(f.key.clone()).unwrap().digest();
     let Lookup::Found(key) = f.world.api_key(&digest) else {
         panic!("the fixture's key is stored")
     };
-    let key_user = f.world.user(&key.user).unwrap();
+    (ann, off, f.world.user(&key.user).unwrap())
+}
+
+#[test]
+fn login_in_two_steps() {
+    let f = fixture();
+    let (ann, off, key_user) = login_users(&f);
     let random = b"login-random-16b";
     let login = |user, ok| {
         f.flow
@@ -436,13 +442,7 @@ fn login_in_two_steps() {
 #[test]
 fn a_client_is_authenticated_as_a_login_is_without_a_token() {
     let f = fixture();
-    let ann = f.world.user(&id("ann")).unwrap();
-    let off = f.world.user(&id("off")).unwrap();
-    let digest = ApiKey::new(f.key.clone()).unwrap().digest();
-    let Lookup::Found(key) = f.world.api_key(&digest) else {
-        panic!("the fixture's key is stored")
-    };
-    let key_user = f.world.user(&key.user).unwrap();
+    let (ann, off, key_user) = login_users(&f);
     for (user, ok, result) in [
         (None, true, LoginResult::UnknownUser),
         (Some(ann), false, LoginResult::WrongPassword),

@@ -358,6 +358,20 @@ async fn token_call(
     })
 }
 
+/// The answer to a revocation or introspection, once `call` is audited (the
+/// client's company, its address).
+async fn audited_call(
+    app: &App,
+    arrived: &Arrived,
+    user: &UserRecord,
+    call: OAuthCall,
+    answer: Response,
+) -> Handled {
+    let audit = AuditRecord::oauth(app.auth.flow().policy(), call, &user.company, arrived.now)
+        .with_client(arrived.client.ip());
+    audited(app, audit, answer).await
+}
+
 /// `POST /oauth/revoke` (RFC 7009): the client's own token revoked; 200 whatever
 /// the token was (§2.2), and the call audited.
 async fn revoke(
@@ -395,9 +409,7 @@ async fn revoke(
             call.result = OAuthResult::Revoked;
         }
     }
-    let audit = AuditRecord::oauth(app.auth.flow().policy(), call, &user.company, arrived.now)
-        .with_client(arrived.client.ip());
-    audited(&app, audit, StatusCode::OK.into_response()).await
+    audited_call(&app, &arrived, &user, call, StatusCode::OK.into_response()).await
 }
 
 /// `POST /oauth/introspect` (RFC 7662): whether the token is active, and if it is,
@@ -461,9 +473,8 @@ async fn introspect(
             },
         ),
     };
-    let audit = AuditRecord::oauth(flow.policy(), call, &user.company, arrived.now)
-        .with_client(arrived.client.ip());
-    audited(&app, audit, json_response(StatusCode::OK, body.to_string())).await
+    let answer = json_response(StatusCode::OK, body.to_string());
+    audited_call(&app, &arrived, &user, call, answer).await
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414), the issuer being the
