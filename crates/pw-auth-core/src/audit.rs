@@ -47,7 +47,7 @@ pub struct AuditPrincipal {
 /// The version of the audit records' shape, described by `docs/audit-schema.json`. It
 /// changes whenever a field is added, removed or changes meaning; a new reason kind
 /// is a new version too.
-pub const AUDIT_SCHEMA_VERSION: u32 = 5;
+pub const AUDIT_SCHEMA_VERSION: u32 = 6;
 
 /// Serialises as [`AUDIT_SCHEMA_VERSION`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,6 +94,10 @@ pub enum AuditReason {
     /// (RFC 7662) endpoint by a client that authenticated with its username and
     /// password (a failed client authentication is recorded as a login's is).
     OAuth(OAuthCall),
+    /// One of a company's own custom roles created, edited or deleted by an
+    /// administration request (the decision to allow the request is recorded before,
+    /// as for every request).
+    CustomRoleChanged(CustomRoleChanged),
 }
 
 impl AuditReason {
@@ -113,6 +117,7 @@ impl AuditReason {
             AuditReason::OperatorCommand(_) => "operator_command",
             AuditReason::GrantChanged(_) => "grant_changed",
             AuditReason::OAuth(_) => "oauth",
+            AuditReason::CustomRoleChanged(_) => "custom_role_changed",
         }
     }
 
@@ -131,6 +136,7 @@ impl AuditReason {
             AuditReason::OverLimit(o) => Some(o.limited_by.as_str()),
             AuditReason::OAuth(o) => Some(o.result.as_str()),
             AuditReason::GrantChanged(g) => Some(if g.given { "given" } else { "withdrawn" }),
+            AuditReason::CustomRoleChanged(c) => Some(c.change.as_str()),
             _ => None,
         }
     }
@@ -149,6 +155,10 @@ pub struct UserChanged {
     /// The user's role after the change (asked for, when refused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// The custom role assigned ([`UserChange::CustomRoleAssigned`]) or taken away
+    /// ([`UserChange::CustomRoleRemoved`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_role: Option<CustomRoleName>,
     /// Why the role rules refused it ([`RoleChangeReason::kind`](crate::RoleChangeReason::kind)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<&'static str>,
@@ -229,6 +239,11 @@ pub enum UserChange {
     Disabled,
     /// Enabled again.
     Enabled,
+    /// Given one of the company's custom roles: from the next request on, their
+    /// permissions are exactly its toggles.
+    CustomRoleAssigned,
+    /// Their custom role taken away: their standard role applies again.
+    CustomRoleRemoved,
 }
 
 impl UserChange {
@@ -239,6 +254,8 @@ impl UserChange {
             UserChange::RoleChanged => "role_changed",
             UserChange::Disabled => "disabled",
             UserChange::Enabled => "enabled",
+            UserChange::CustomRoleAssigned => "custom_role_assigned",
+            UserChange::CustomRoleRemoved => "custom_role_removed",
         }
     }
 }
@@ -270,6 +287,60 @@ pub struct GrantChanged {
     /// When a given grant ends; none: never.
     #[serde(with = "crate::stamp::option", skip_serializing_if = "Option::is_none")]
     pub until: Option<OffsetDateTime>,
+}
+
+/// One of a company's own custom roles created, edited or deleted, as recorded:
+/// `{"kind": "custom_role_changed", "name": …, "change": "created", "view": […],
+/// "edit": […]}` — the toggles it has after the change (none for a deletion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename = "custom_role_changed")]
+pub struct CustomRoleChanged {
+    /// The role's name.
+    pub name: CustomRoleName,
+    /// What was done.
+    pub change: CustomRoleChange,
+    /// The areas whose view actions it allows after the change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub view: Vec<Box<str>>,
+    /// The areas whose edit actions it allows after the change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edit: Vec<Box<str>>,
+}
+
+impl CustomRoleChanged {
+    /// The record of `role` created, or edited to what it is now.
+    pub fn of(role: &crate::CompanyRole, change: CustomRoleChange) -> CustomRoleChanged {
+        CustomRoleChanged {
+            name: role.name().clone(),
+            change,
+            view: role.view().map(Box::from).collect(),
+            edit: role.edit().map(Box::from).collect(),
+        }
+    }
+}
+
+/// What an administration request did to a company's custom role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomRoleChange {
+    /// Created.
+    Created,
+    /// Its toggles replaced: the users holding it act under the new ones from their
+    /// next request on.
+    Edited,
+    /// Deleted (it was held by nobody).
+    Deleted,
+}
+
+impl CustomRoleChange {
+    /// Its stable code: its serialised form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CustomRoleChange::Created => "created",
+            CustomRoleChange::Edited => "edited",
+            CustomRoleChange::Deleted => "deleted",
+        }
+    }
 }
 
 fn given_or_withdrawn<S: serde::Serializer>(given: &bool, s: S) -> Result<S::Ok, S::Error> {
@@ -679,6 +750,36 @@ impl AuditRecord {
             action: policy
                 .action("linked-companies.grant")
                 .map(|def| Arc::clone(def.shared_id())),
+            company: Some(company.clone()),
+            tier: None,
+            policy: Arc::clone(policy.shared_id()),
+            client: None,
+            count: None,
+        }
+    }
+
+    /// The record of one of `company`'s own custom roles created, edited or deleted by
+    /// `principal` (an administrator of `company`, acting in it) through `action`
+    /// (`roles.create` or `roles.edit` in the default policy).
+    pub fn custom_role_changed(
+        policy: &Policy,
+        principal: &Principal,
+        action: &str,
+        company: &CompanyId,
+        change: CustomRoleChanged,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            schema_version: SchemaVersion,
+            decision_id: None,
+            time: now,
+            effect: Effect::Allow,
+            reason: AuditReason::CustomRoleChanged(change),
+            principal: Some(AuditPrincipal::of(principal)),
+            action: Some(match policy.action(action) {
+                Some(def) => Arc::clone(def.shared_id()),
+                None => cut(action),
+            }),
             company: Some(company.clone()),
             tier: None,
             policy: Arc::clone(policy.shared_id()),

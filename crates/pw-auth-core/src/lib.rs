@@ -81,9 +81,9 @@ mod tier;
 mod user;
 
 pub use audit::{
-    AUDIT_SCHEMA_VERSION, AuditRecord, DecisionId, DecisionIdError, GrantChanged, LoginResult,
-    OAuthCall, OAuthOperation, OAuthResult, OperatorAction, OperatorCommand, UserChange,
-    UserChanged,
+    AUDIT_SCHEMA_VERSION, AuditRecord, CustomRoleChange, CustomRoleChanged, DecisionId,
+    DecisionIdError, GrantChanged, LoginResult, OAuthCall, OAuthOperation, OAuthResult,
+    OperatorAction, OperatorCommand, UserChange, UserChanged,
 };
 pub use authn::{Authenticator, AuthnConfig, AuthnFailure, Lookup, RecordStore};
 pub use decision::{
@@ -109,9 +109,9 @@ pub use mint::{
     issue_token, mint_api_key,
 };
 pub use policy::{
-    ActionDef, ActionKind, ActionSpec, CustomRoleDef, CustomRoleSpec, Location, MAX_ACTION_ID_LEN,
-    MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS, Policy, PolicyDocument,
-    PolicyError, PolicyErrorKind, Requirement,
+    ActionDef, ActionKind, ActionSpec, CompanyRole, CustomRoleDef, CustomRoleSpec, Location,
+    MAX_ACTION_ID_LEN, MAX_ACTIONS, MAX_CUSTOM_ROLES, MAX_POLICY_LEN, MAX_ROLE_AREAS, Policy,
+    PolicyDocument, PolicyError, PolicyErrorKind, Requirement,
 };
 #[cfg(any(test, feature = "test-support"))]
 pub use principal::testing;

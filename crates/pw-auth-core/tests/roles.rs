@@ -152,6 +152,34 @@ proptest! {
         }
     }
 
+    /// A company's own custom role (kept in its records, handed over with the request)
+    /// decides exactly as the same role written into the policy document would, for
+    /// its own company; another company's is ignored; and it reads back from its
+    /// record unchanged.
+    #[test]
+    fn a_company_role_decides_as_the_same_role_in_the_policy(
+        (view, edit) in custom_spec(), action in any_action(), tier in any_tier(),
+        home in any_company(), target in any_company(), ctx in any_context(),
+        role_of in any_company(),
+    ) {
+        let spec = CustomRoleSpec { name: "r".into(), view, edit };
+        let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
+        doc.custom_roles = vec![spec.clone()];
+        let in_policy = Policy::compile(&doc).unwrap();
+        let own = policy().company_role(&role_of, &spec).unwrap();
+        let p = custom("r", &home);
+        let req = request(&action, &target, tier, &ctx);
+        let with_own = authorize(policy(), &p, &req.with_custom_role(Some(&own)), NOW);
+        if role_of == home {
+            prop_assert_eq!(with_own, authorize(&in_policy, &p, &req, NOW));
+        } else {
+            prop_assert_eq!(with_own, authorize(policy(), &p, &req, NOW));
+            // The default policy defines no custom role: nothing is allowed.
+            prop_assert!(!with_own.is_allowed());
+        }
+        prop_assert_eq!(CompanyRole::from_record(role_of.clone(), &own.to_spec()).unwrap(), own);
+    }
+
     #[test]
     fn no_role_change_ever_makes_an_administrator(
         actor_role in any_role(), actor_custom in any::<bool>(), from in any_role(), to in any_role(),

@@ -328,21 +328,26 @@ fn every_record_kind_matches_the_published_schema() {
                 assert_eq!(v["action"], "linked-companies.grant");
                 assert_eq!(v["company"], "acme");
             }
-            for (change, role, refused) in [
-                (UserChange::Created, Some(Role::User), None),
-                (UserChange::RoleChanged, Some(Role::Manager), None),
-                (UserChange::Disabled, None, None),
-                (UserChange::Enabled, None, None),
+            let lead = CustomRoleName::new("lead").unwrap();
+            for (change, role, custom_role, refused) in [
+                (UserChange::Created, Some(Role::User), None, None),
+                (UserChange::RoleChanged, Some(Role::Manager), None, None),
+                (UserChange::Disabled, None, None, None),
+                (UserChange::Enabled, None, None, None),
                 (
                     UserChange::RoleChanged,
                     Some(Role::Administrator),
+                    None,
                     Some("no_one_makes_administrator"),
                 ),
+                (UserChange::CustomRoleAssigned, None, Some(lead.clone()), None),
+                (UserChange::CustomRoleRemoved, None, Some(lead.clone()), None),
             ] {
                 let changed = UserChanged {
                     user: bob.clone(),
                     change,
                     role,
+                    custom_role: custom_role.clone(),
                     refused,
                 };
                 let r = AuditRecord::user_changed(&policy, p, "users.update", &acme, changed, at);
@@ -350,7 +355,37 @@ fn every_record_kind_matches_the_published_schema() {
                 let v = check(&r);
                 assert_eq!(v["reason"]["kind"], "user_changed");
                 assert_eq!(v["reason"]["change"], change.as_str());
+                assert_eq!(v["reason"]["custom_role"].as_str(), custom_role.as_ref().map(|c| c.as_str()));
                 assert_eq!(v["action"], "users.update");
+            }
+            let role = policy
+                .company_role_from_json(&acme, r#"{"name": "lead", "view": ["flows", "users"], "edit": ["flows"]}"#)
+                .unwrap();
+            for (change, action) in [
+                (CustomRoleChange::Created, "roles.create"),
+                (CustomRoleChange::Edited, "roles.edit"),
+                (CustomRoleChange::Deleted, "roles.edit"),
+            ] {
+                let mut changed = CustomRoleChanged::of(&role, change);
+                if change == CustomRoleChange::Deleted {
+                    changed.view.clear();
+                    changed.edit.clear();
+                }
+                let r = AuditRecord::custom_role_changed(&policy, p, action, &acme, changed, at);
+                assert_eq!(
+                    (r.reason.kind(), r.reason.detail(), r.effect),
+                    ("custom_role_changed", Some(change.as_str()), Effect::Allow)
+                );
+                let v = check(&r);
+                assert_eq!(v["reason"]["name"], "lead");
+                assert_eq!(v["action"], action);
+                assert_eq!(v["company"], "acme");
+                if change == CustomRoleChange::Deleted {
+                    assert!(v["reason"].get("view").is_none());
+                } else {
+                    assert_eq!(v["reason"]["view"], serde_json::json!(["flows", "users"]));
+                    assert_eq!(v["reason"]["edit"], serde_json::json!(["flows"]));
+                }
             }
         }
     }
@@ -508,6 +543,7 @@ fn an_audit_reasons_kind_is_its_serialised_kind_and_its_detail_the_failure_or_re
         user: crate::id::UserId::new("bob").unwrap(),
         change: UserChange::Disabled,
         role: None,
+        custom_role: None,
         refused: None,
     });
     assert_eq!(

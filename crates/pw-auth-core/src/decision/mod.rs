@@ -126,7 +126,12 @@ fn evaluate(
         Standing::Member | Standing::Grant => {}
     }
     if let Some(name) = principal.custom_role() {
-        return evaluate_custom(policy, name, action, request.tier);
+        // The company's own definition, if the caller handed over the one of this
+        // name of this company (the principal's: custom roles act only there).
+        let own = request
+            .custom_role
+            .filter(|r| r.name() == name && r.company() == request.company);
+        return evaluate_custom(policy, name, own, action, request.tier);
     }
     let role = principal.role();
     match action.requirement() {
@@ -166,16 +171,20 @@ fn evaluate(
     }
 }
 
-/// A principal under a custom role: exactly the role's toggles, on a tier with the
-/// role manager, never administrator-only or platform-only actions.
+/// A principal under a custom role: exactly the role's toggles — the company's own
+/// definition when there is one, else the policy's —, on a tier with the role
+/// manager, never administrator-only or platform-only actions.
 fn evaluate_custom(
     policy: &Policy,
     name: &crate::role::CustomRoleName,
+    own: Option<&crate::policy::CompanyRole>,
     action: &crate::policy::ActionDef,
     tier: Tier,
 ) -> Reason {
-    let Some(role) = policy.custom_role(name) else {
-        return Reason::UnknownCustomRole;
+    let allows = match (own, policy.custom_role(name)) {
+        (Some(own), _) => own.allows(action.area(), action.kind()),
+        (None, Some(role)) => role.allows(action),
+        (None, None) => return Reason::UnknownCustomRole,
     };
     if !tier.includes(Feature::RoleManager) {
         return Reason::TierExcludes {
@@ -186,7 +195,7 @@ fn evaluate_custom(
     if !action.requirement().admits(Level::Manager) {
         return Reason::NotGrantableByCustomRole;
     }
-    if !role.allows(action) {
+    if !allows {
         return Reason::CustomRoleLacks {
             action_kind: action.kind(),
         };

@@ -1,7 +1,7 @@
 //! What is asked ([`Request`]), and who pays for it ([`usage_key`]).
 
 use crate::id::CompanyId;
-use crate::policy::{ActionDef, Policy};
+use crate::policy::{ActionDef, CompanyRole, Policy};
 use crate::principal::Principal;
 use crate::tier::Tier;
 
@@ -28,6 +28,7 @@ pub struct Request<'a> {
     pub(super) tier: Tier,
     pub(super) parent: Option<&'a CompanyId>,
     pub(super) grants: &'a [CompanyId],
+    pub(super) custom_role: Option<&'a CompanyRole>,
 }
 
 impl<'a> Request<'a> {
@@ -41,6 +42,7 @@ impl<'a> Request<'a> {
             tier,
             parent: None,
             grants: &[],
+            custom_role: None,
         }
     }
 
@@ -67,6 +69,7 @@ impl<'a> Request<'a> {
             tier,
             parent: None,
             grants: &[],
+            custom_role: None,
         }
     }
 
@@ -112,6 +115,30 @@ impl<'a> Request<'a> {
     /// The linked companies the principal holds an explicit grant for.
     pub const fn with_grants(mut self, grants: &'a [CompanyId]) -> Request<'a> {
         self.grants = grants;
+        self
+    }
+
+    /// The company's own definition of the custom role the principal holds, from the
+    /// caller's records (`None`: the company defines none by that name, and the
+    /// policy's `custom_roles` apply). It is consulted only for a principal acting
+    /// under a custom role of that name in its own company, the role's company: any
+    /// other company's role is ignored.
+    ///
+    /// ```
+    /// use pw_auth_core::{CompanyId, CustomRoleName, Policy, Request, Role, Tier, authorize, testing};
+    /// let policy = Policy::default_policy();
+    /// let acme = CompanyId::new("acme")?;
+    /// let lead = policy.company_role_from_json(&acme, r#"{"name": "lead", "view": ["flows"]}"#)?;
+    /// let ann = testing::with_custom_role(testing::principal(Role::User, &acme), CustomRoleName::new("lead")?)
+    ///     .expect("a person may hold a custom role");
+    /// let view = Request::new("flows.view", &acme, Tier::Enterprise);
+    /// assert_eq!(authorize(&policy, &ann, &view, testing::NOW).reason().kind(), "unknown_custom_role");
+    /// let decision = authorize(&policy, &ann, &view.with_custom_role(Some(&lead)), testing::NOW);
+    /// assert_eq!(decision.reason().kind(), "allowed_by_custom_role");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn with_custom_role(mut self, role: Option<&'a CompanyRole>) -> Request<'a> {
+        self.custom_role = role;
         self
     }
 

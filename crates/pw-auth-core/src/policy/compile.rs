@@ -127,7 +127,7 @@ fn area_index(areas: &[Box<str>], area: &str) -> Option<u16> {
 /// Linear in the size of the document: names are checked for duplicates in a map,
 /// areas against a table indexed by area (a 1 MB document of custom roles once took
 /// 3.3 s, with a list scanned for every name and every area).
-fn compile_custom_roles(
+pub(super) fn compile_custom_roles(
     specs: &[CustomRoleSpec],
     areas: &[Box<str>],
 ) -> Result<Box<[CustomRoleDef]>, K> {

@@ -475,6 +475,18 @@ impl PolicyError {
         self.location = locate(text, &self.kind.path());
         self
     }
+
+    /// The same error of a lone custom role (`custom_roles[0]` of a document), placed
+    /// in `text`, that role's own definition.
+    pub(super) fn located_in_role(mut self, text: &str) -> PolicyError {
+        let path = self.kind.path();
+        let within = match path.as_slice() {
+            [Step::Key("custom_roles"), Step::Index(0), rest @ ..] => rest,
+            _ => &[],
+        };
+        self.location = locate(text, within);
+        self
+    }
 }
 
 impl From<PolicyErrorKind> for PolicyError {

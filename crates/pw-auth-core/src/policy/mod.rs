@@ -3,11 +3,13 @@
 //!
 //! * `document`: the serde form, as written by people;
 //! * `compile`: the checks, and the compiled form;
+//! * `company`: one company's own custom roles, kept in the caller's records;
 //! * `error`: what can be wrong, where, and how to fix it;
 //! * `lookup`: the open-addressing index an action is found by, in constant time.
 //!
 //! Reviewing a policy (its decision table, diffs, case files) is [`crate::review`].
 
+mod company;
 mod compile;
 mod document;
 mod error;
@@ -18,6 +20,7 @@ use crate::role::{CustomRoleName, Role};
 use crate::tier::{Feature, Tier};
 use std::sync::Arc;
 
+pub use company::CompanyRole;
 pub use document::{ActionKind, ActionSpec, CustomRoleSpec, PolicyDocument, Requirement};
 pub use error::{Location, PolicyError, PolicyErrorKind};
 

@@ -261,6 +261,7 @@ async fn create(
         user: new.id,
         change: UserChange::Created,
         role: Some(role),
+        custom_role: None,
         refused: None,
     };
     audit_change(app, who, action, &company, change).await?;
@@ -358,6 +359,7 @@ async fn role_rules(
         user: target.id.clone(),
         change: asked,
         role: Some(to).filter(|_| asked == UserChange::RoleChanged),
+        custom_role: None,
         refused: Some(reason.kind()),
     };
     audit_change(app, who, "users.update", company, refused).await?;
@@ -407,6 +409,7 @@ async fn change_role(
         user: user.id.clone(),
         change: UserChange::RoleChanged,
         role: Some(to),
+        custom_role: None,
         refused: None,
     };
     audit_change(&app, &who, "users.update", &company, change).await?;
@@ -441,6 +444,7 @@ async fn set_status(
         user: user.id.clone(),
         change,
         role: None,
+        custom_role: None,
         refused: None,
     };
     audit_change(app, who, "users.update", &company, done).await?;
