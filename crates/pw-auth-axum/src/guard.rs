@@ -336,6 +336,8 @@ impl<S: AuthStore> PwAuth<S> {
         let action = action.to_owned();
         // Only the grants in force now: one that ended is as if it never was.
         let grants = grants_in_force(&loaded.grants, now);
+        // The company's own definition of the principal's custom role, if it has one.
+        let own_role = loaded.custom_role;
         let served = if inner.limit {
             // The principal's own company pays (`usage_key`), at its own tier.
             let payer = usage_key(&principal).clone();
@@ -359,7 +361,8 @@ impl<S: AuthStore> PwAuth<S> {
             inner
                 .store
                 .with_budget(&payer, key.as_ref(), move |state, key_state| {
-                    let request = request_of(&action, &company_id, &info);
+                    let request =
+                        request_of(&action, &company_id, &info).with_custom_role(own_role.as_ref());
                     let budget = match key_state {
                         Some(k) => Budget::new(payer_tier, state).with_key(k),
                         None => Budget::new(payer_tier, state),
@@ -370,7 +373,7 @@ impl<S: AuthStore> PwAuth<S> {
                 .await
                 .map_err(unavailable)?
         } else {
-            let request = request_of(&action, &company, &info);
+            let request = request_of(&action, &company, &info).with_custom_role(own_role.as_ref());
             flow.decide(principal, &grants, request, None, now)
         };
         let mut served = served;

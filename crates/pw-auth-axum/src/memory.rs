@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant,
-    LimitState, TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest,
+    CustomRoleName, Grant, LimitState, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 
 use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
@@ -20,6 +20,8 @@ struct Records {
     deleted_keys: Vec<ApiKeyDigest>,
     tokens: HashMap<TokenDigest, TokenRecord>,
     grants: HashMap<UserId, Vec<Grant>>,
+    /// Each company's own custom roles, by company and name.
+    roles: HashMap<(CompanyId, CustomRoleName), CompanyRole>,
 }
 
 /// How many audit records a [`MemoryStore`] keeps unless told otherwise.
@@ -123,6 +125,22 @@ impl MemoryStore {
         self.write().tokens.insert(record.digest, record);
     }
 
+    /// Keeps one of a company's own custom roles (the company is the role's), replacing
+    /// its earlier definition: from the next request on, the users of that company
+    /// holding a custom role of that name act under it.
+    pub fn put_custom_role(&self, role: CompanyRole) {
+        let key = (role.company().clone(), role.name().clone());
+        self.write().roles.insert(key, role);
+    }
+
+    /// Removes one of `company`'s own custom roles: whether it had one by that name.
+    pub fn remove_custom_role(&self, company: &CompanyId, name: &CustomRoleName) -> bool {
+        self.write()
+            .roles
+            .remove(&(company.clone(), name.clone()))
+            .is_some()
+    }
+
     /// Gives `user` an explicit grant for the linked company `company`.
     pub fn grant(&self, user: UserId, company: CompanyId) {
         self.add_grant(user, Grant::permanent(company));
@@ -198,11 +216,16 @@ impl AuthStore for MemoryStore {
             .as_ref()
             .and_then(|u| r.grants.get(&u.id).cloned())
             .unwrap_or_default();
+        let custom_role = user.as_ref().and_then(|u| {
+            let name = u.custom_role.clone()?;
+            r.roles.get(&(u.company.clone(), name)).cloned()
+        });
         Ok(Loaded {
             key,
             token,
             user,
             grants,
+            custom_role,
         })
     }
 

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use pw_auth_core::{
-    ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant,
-    LimitState, Lookup, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
+    ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest,
+    Grant, LimitState, Lookup, RecordStore, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 use pw_auth_http::ServerStore;
 
@@ -48,6 +48,12 @@ pub struct Loaded {
     /// until a time; the guard decides with those in force at its `now`
     /// ([`grants_in_force`](pw_auth_core::grants_in_force)).
     pub grants: Vec<Grant>,
+    /// The user's company's own definition of the custom role the user holds, when
+    /// it defines one by that name (kept in the records; see
+    /// [`CompanyRole::from_record`]): the guard decides with it rather than with the
+    /// policy's custom role of that name. `None` when the user holds no custom role
+    /// or the company defines none by its name.
+    pub custom_role: Option<CompanyRole>,
 }
 
 impl RecordStore for Loaded {

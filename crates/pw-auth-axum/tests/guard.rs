@@ -460,3 +460,83 @@ async fn a_key_with_its_own_quota_spends_it_and_its_companys_together() {
         Some(r#""default";r=237;t=1"#)
     );
 }
+
+/// A user under a custom role is decided by their company's own definition of it,
+/// from the store, from the next request after it changes; another company's role of
+/// the same name is never theirs; without a definition, the policy's (none here).
+#[tokio::test]
+async fn a_custom_role_is_the_one_its_company_defines_in_the_store() {
+    use pw_auth_axum::Verdict;
+    use pw_auth_core::{CustomRoleName, ExpiresIn, Role, Tier, UserId, UserRecord, issue_token};
+    let now = time::OffsetDateTime::now_utc();
+    let policy = Policy::default_policy();
+    let (acme, globex) = (
+        CompanyId::new("acme").unwrap(),
+        CompanyId::new("globex").unwrap(),
+    );
+    let store = MemoryStore::default();
+    for c in [&acme, &globex] {
+        let tier = Tier::Enterprise;
+        store.add_company(c.clone(), CompanyInfo { tier, parent: None });
+    }
+    let mut ann = UserRecord::active(UserId::new("ann").unwrap(), acme.clone(), Role::Manager);
+    ann.custom_role = Some(CustomRoleName::new("lead").unwrap());
+    store.add_user(ann.clone());
+    let token = issue_token(
+        &ann,
+        b"0123456789abcdef0123456789abcdef",
+        now,
+        ExpiresIn::DEFAULT,
+    )
+    .unwrap();
+    store.add_token(token.record.clone());
+    let role =
+        |company: &CompanyId, text: &str| policy.company_role_from_json(company, text).unwrap();
+    store.put_custom_role(role(
+        &globex,
+        r#"{"name": "lead", "view": ["flows", "connectors"]}"#,
+    ));
+    let auth = PwAuth::new(
+        ServerFlow::new(policy.clone(), Responder::new("patchworks").unwrap()),
+        store,
+    );
+    let app: Router = Router::new()
+        .route(
+            "/flows",
+            get(|| async { "ok" }).route_layer(auth.require("flows.view").unwrap()),
+        )
+        .route(
+            "/connectors",
+            get(|| async { "ok" }).route_layer(auth.require("connectors.view").unwrap()),
+        );
+    let bearer = format!("Bearer {}", token.token.expose_secret());
+    let call = |path: &'static str| {
+        let request = http::Request::builder()
+            .uri(path)
+            .header("authorization", &bearer)
+            .body(Body::empty())
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let r = app.oneshot(request).await.unwrap();
+            let kind = r.extensions().get::<Verdict>().unwrap().kind;
+            (r.status().as_u16(), kind)
+        }
+    };
+    // Only globex defines `lead`: not ann's.
+    assert_eq!(call("/flows").await, (403, "unknown_custom_role"));
+    auth.store()
+        .put_custom_role(role(&acme, r#"{"name": "lead", "view": ["flows"]}"#));
+    assert_eq!(call("/flows").await, (200, "allowed_by_custom_role"));
+    assert_eq!(call("/connectors").await, (403, "custom_role_lacks"));
+    // Edited: the next request decides by the new toggles.
+    auth.store()
+        .put_custom_role(role(&acme, r#"{"name": "lead", "view": ["connectors"]}"#));
+    assert_eq!(call("/flows").await, (403, "custom_role_lacks"));
+    assert_eq!(call("/connectors").await, (200, "allowed_by_custom_role"));
+    assert!(
+        auth.store()
+            .remove_custom_role(&acme, &CustomRoleName::new("lead").unwrap())
+    );
+    assert_eq!(call("/connectors").await, (403, "unknown_custom_role"));
+}

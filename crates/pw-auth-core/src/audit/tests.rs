@@ -340,8 +340,18 @@ fn every_record_kind_matches_the_published_schema() {
                     None,
                     Some("no_one_makes_administrator"),
                 ),
-                (UserChange::CustomRoleAssigned, None, Some(lead.clone()), None),
-                (UserChange::CustomRoleRemoved, None, Some(lead.clone()), None),
+                (
+                    UserChange::CustomRoleAssigned,
+                    None,
+                    Some(lead.clone()),
+                    None,
+                ),
+                (
+                    UserChange::CustomRoleRemoved,
+                    None,
+                    Some(lead.clone()),
+                    None,
+                ),
             ] {
                 let changed = UserChanged {
                     user: bob.clone(),
@@ -355,11 +365,17 @@ fn every_record_kind_matches_the_published_schema() {
                 let v = check(&r);
                 assert_eq!(v["reason"]["kind"], "user_changed");
                 assert_eq!(v["reason"]["change"], change.as_str());
-                assert_eq!(v["reason"]["custom_role"].as_str(), custom_role.as_ref().map(|c| c.as_str()));
+                assert_eq!(
+                    v["reason"]["custom_role"].as_str(),
+                    custom_role.as_ref().map(|c| c.as_str())
+                );
                 assert_eq!(v["action"], "users.update");
             }
             let role = policy
-                .company_role_from_json(&acme, r#"{"name": "lead", "view": ["flows", "users"], "edit": ["flows"]}"#)
+                .company_role_from_json(
+                    &acme,
+                    r#"{"name": "lead", "view": ["flows", "users"], "edit": ["flows"]}"#,
+                )
                 .unwrap();
             for (change, action) in [
                 (CustomRoleChange::Created, "roles.create"),
