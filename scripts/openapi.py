@@ -46,7 +46,12 @@ schemas = {
   "User": {"type": "object", "required": ["id", "username", "role", "status"], "properties": {
       "id": {"type": "string"}, "username": {"type": ["string", "null"]},
       "role": {"type": "string", "enum": ["administrator", "manager", "user", "read-only", "api-user"]},
-      "status": {"type": "string", "enum": ["active", "disabled"]}}},
+      "status": {"type": "string", "enum": ["active", "disabled"]},
+      "custom_role": {"type": ["string", "null"], "description": "the custom role the user acts under, if any"}}},
+  "CustomRole": {"type": "object", "required": ["name", "view", "edit", "defined_by"], "properties": {
+      "name": {"type": "string"}, "view": {"type": "array", "items": {"type": "string"}},
+      "edit": {"type": "array", "items": {"type": "string"}},
+      "defined_by": {"type": "string", "enum": ["company", "policy"]}}},
   "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["ok", "ready", "unavailable"]}}},
 }
 
@@ -220,6 +225,25 @@ paths["/fabric/api/linked-companies/{company}/grants/{user}"] = {"delete": guard
     "Withdraws a member's access to a linked company: refused there from the next request",
     {"204": {"description": "withdrawn", "headers": limit_headers}}, [("404", "NotFound")], None,
     [company_param, {"name": "user", "in": "path", "required": True, "schema": {"type": "string"}}])}
+role_def = {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+    "name": {"type": "string"}, "view": {"type": "array", "items": {"type": "string"}},
+    "edit": {"type": "array", "items": {"type": "string"}}}}
+name_param = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+paths["/fabric/api/roles"] = {
+    "get": guarded("roles.edit", "The company's own custom roles, then the policy's",
+        ok("200", "the roles", {"type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": ref("schemas/CustomRole")}}})),
+    "post": guarded("roles.create", "Creates one of the company's own custom roles (errors located in the body)",
+        ok("201", "the role as kept", ref("schemas/CustomRole")), [*body_errors, ("409", "Conflict")], role_def)}
+paths["/fabric/api/roles/{name}"] = {
+    "put": guarded("roles.edit", "Replaces a custom role's definition: its holders act under the new one from their next request",
+        ok("200", "the role as kept", ref("schemas/CustomRole")), [*body_errors, ("404", "NotFound")], role_def, [name_param]),
+    "delete": guarded("roles.edit", "Deletes a custom role nobody holds",
+        {"204": {"description": "deleted", "headers": limit_headers}}, [("404", "NotFound"), ("409", "Conflict")], None, [name_param])}
+paths["/fabric/api/users/{id}/custom-role"] = {"put": guarded("roles.assign",
+    "Assigns a user one of the company's (or the policy's) custom roles, or takes theirs away (null)",
+    ok("200", "the user", ref("schemas/User")), [*body_errors, ("404", "NotFound")],
+    {"type": "object", "required": ["custom_role"], "additionalProperties": False, "properties": {
+        "custom_role": {"type": ["string", "null"]}}}, [id_param])}
 paths["/fabric/api/flows"] = {"get": guarded("flows.view", "The company's flows (a demonstration route)",
     ok("200", "the flows", {"type": "object", "required": ["company", "data"]}))}
 paths["/fabric/api/flows/{id}/deploy"] = {"post": guarded("flows.deploy", "Deploys a flow (a demonstration route)",

@@ -300,11 +300,11 @@ pub struct CustomRoleChanged {
     /// What was done.
     pub change: CustomRoleChange,
     /// The areas whose view actions it allows after the change.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub view: Vec<Box<str>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub view: Box<[Box<str>]>,
     /// The areas whose edit actions it allows after the change.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub edit: Vec<Box<str>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub edit: Box<[Box<str>]>,
 }
 
 impl CustomRoleChanged {

@@ -14,6 +14,7 @@ mod cause;
 mod local;
 mod postgres;
 mod records;
+pub use records::{Assigned, RoleDeleted};
 pub(crate) mod sql;
 mod sqlite;
 mod statements;
@@ -33,12 +34,12 @@ use sql::{Mode, Tx, TxFuture};
 use sqlite::Sqlite;
 
 /// The schema both stores write and read.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The migrations that take a database at `version` to [`SCHEMA_VERSION`], given the
 /// store's own text of each (`steps[0]` makes version 1, `steps[1]` version 2, …), as
 /// one batch; a database from a newer version is refused.
-pub(crate) fn migrations_from(version: i64, steps: [&str; 6]) -> Result<String, StoreError> {
+pub(crate) fn migrations_from(version: i64, steps: [&str; 7]) -> Result<String, StoreError> {
     let done = usize::try_from(version).unwrap_or(usize::MAX);
     match steps.get(done..) {
         Some(todo) => Ok(todo.concat()),
@@ -344,18 +345,18 @@ mod tests {
 
     #[test]
     fn migrations_run_from_the_version_found() {
-        let steps = ["one;", "two;", "three;", "four;", "five;", "six;"];
+        let steps = ["one;", "two;", "three;", "four;", "five;", "six;", "seven;"];
         assert_eq!(
             migrations_from(0, steps).unwrap(),
-            "one;two;three;four;five;six;"
+            "one;two;three;four;five;six;seven;"
         );
         assert_eq!(
             migrations_from(1, steps).unwrap(),
-            "two;three;four;five;six;"
+            "two;three;four;five;six;seven;"
         );
-        assert_eq!(migrations_from(5, steps).unwrap(), "six;");
+        assert_eq!(migrations_from(6, steps).unwrap(), "seven;");
         assert_eq!(migrations_from(SCHEMA_VERSION, steps).unwrap(), "");
-        for newer_or_broken in [7, 99, -1] {
+        for newer_or_broken in [8, 99, -1] {
             let e = migrations_from(newer_or_broken, steps).unwrap_err();
             assert!(
                 e.to_string()

@@ -384,8 +384,8 @@ fn every_record_kind_matches_the_published_schema() {
             ] {
                 let mut changed = CustomRoleChanged::of(&role, change);
                 if change == CustomRoleChange::Deleted {
-                    changed.view.clear();
-                    changed.edit.clear();
+                    changed.view = Box::default();
+                    changed.edit = Box::default();
                 }
                 let r = AuditRecord::custom_role_changed(&policy, p, action, &acme, changed, at);
                 assert_eq!(

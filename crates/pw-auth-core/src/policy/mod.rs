@@ -214,6 +214,37 @@ impl Policy {
         self.custom_roles.iter()
     }
 
+    /// The areas whose `kind` actions `role`, one of this policy's custom roles, allows,
+    /// sorted (none for a role of another policy).
+    ///
+    /// ```
+    /// use pw_auth_core::{ActionKind, Policy, PolicyDocument};
+    /// let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json())?;
+    /// doc.custom_roles = serde_json::from_str(r#"[{"name": "lead", "view": ["scripts", "flows"], "edit": ["flows"]}]"#)?;
+    /// let policy = Policy::compile(&doc)?;
+    /// let lead = policy.custom_roles().next().expect("one role");
+    /// assert_eq!(policy.custom_role_areas(lead, ActionKind::View).collect::<Vec<_>>(), ["flows", "scripts"]);
+    /// assert_eq!(policy.custom_role_areas(lead, ActionKind::Edit).collect::<Vec<_>>(), ["flows"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn custom_role_areas<'p>(
+        &'p self,
+        role: &'p CustomRoleDef,
+        kind: ActionKind,
+    ) -> impl Iterator<Item = &'p str> {
+        let mine = self
+            .custom_roles
+            .as_ptr_range()
+            .contains(&std::ptr::from_ref(role));
+        let list: &[u16] = match (mine, kind) {
+            (false, _) => &[],
+            (true, ActionKind::View) => &role.view,
+            (true, ActionKind::Edit) => &role.edit,
+        };
+        list.iter()
+            .filter_map(|&i| self.areas.get(usize::from(i)).map(|a| &**a))
+    }
+
     /// Every area, sorted.
     pub fn areas(&self) -> impl ExactSizeIterator<Item = &str> {
         self.areas.iter().map(|a| &**a)

@@ -85,6 +85,17 @@ const MIGRATION_6: &str = "
 CREATE TABLE key_budgets (key_id TEXT PRIMARY KEY, state TEXT NOT NULL);
 ";
 
+/// Schema version 7: each company's own custom roles (the role manager's), by company
+/// and name, each its definition as JSON (`{"name", "view", "edit"}`).
+const MIGRATION_7: &str = "
+CREATE TABLE custom_roles (
+    company TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (company, name)
+);
+";
+
 /// How long a statement waits for a lock before it fails (and the request is answered
 /// 503), and how long any statement may run: the SQLite store's busy timeout.
 const LOCK_TIMEOUT: Duration = Duration::from_millis(250);
@@ -186,6 +197,7 @@ impl Postgres {
                 MIGRATION_4,
                 MIGRATION_5,
                 MIGRATION_6,
+                MIGRATION_7,
             ],
         )?;
         if !steps.is_empty() {

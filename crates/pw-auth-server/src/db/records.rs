@@ -5,9 +5,9 @@
 
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 use pw_auth_core::{
-    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CredentialDigest, Grant, LimitState,
-    RotateError, RotatedApiKey, RotationGrace, Tier, TokenDigest, TokenRecord, UserId, UserRecord,
-    rotate_api_key,
+    ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest, CustomRoleName,
+    CustomRoleSpec, Grant, LimitState, RotateError, RotatedApiKey, RotationGrace, Tier,
+    TokenDigest, TokenRecord, UserId, UserRecord, rotate_api_key,
 };
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -38,6 +38,47 @@ async fn stored_state(
         Some(state) => parse(&state),
         None => Ok(LimitState::default()),
     }
+}
+
+/// A stored custom role of `company` as the core's type: a definition that fails the
+/// core's checks was not written by this server, and is refused as corrupt.
+fn company_role(company: &CompanyId, text: &str) -> Result<CompanyRole, StoreError> {
+    let spec: CustomRoleSpec = parse(text)?;
+    CompanyRole::from_record(company.clone(), &spec).map_err(|e| {
+        StoreError::new(
+            pw_auth_axum::StoreErrorKind::Corrupt,
+            "a stored custom role fails the role checks",
+        )
+        .caused_by(e)
+    })
+}
+
+/// What [`Db::assign_custom_role`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assigned {
+    /// The user's record now, and the custom role it held before.
+    Done {
+        /// The user's record after the change.
+        user: UserRecord,
+        /// The custom role the user held before, if any.
+        before: Option<CustomRoleName>,
+    },
+    /// The company has no such user.
+    NoUser,
+    /// The company defines no custom role of that name (and the policy does not
+    /// either).
+    NoRole,
+}
+
+/// What [`Db::delete_custom_role`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleDeleted {
+    /// Deleted.
+    Deleted,
+    /// The company has no custom role of that name.
+    NotFound,
+    /// Kept: this many of the company's users hold it.
+    Held(u64),
 }
 
 /// The records' own operations, beyond what the guard reads and writes
@@ -188,6 +229,116 @@ impl Db {
                     .execute(&q::SET_USER, args![user.id.as_str(), &record])
                     .await?
                     > 0)
+            })
+        })
+        .await
+    }
+
+    /// `company`'s own custom roles, by name.
+    pub async fn custom_roles_of(
+        &self,
+        company: CompanyId,
+    ) -> Result<Vec<CompanyRole>, StoreError> {
+        self.transaction_uncached(Mode::Single, move |tx| {
+            Box::pin(async move {
+                tx.rows(&q::COMPANY_ROLES, args![company.as_str()])
+                    .await?
+                    .iter()
+                    .map(|row| company_role(&company, row.text(0)?))
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    /// Keeps `role`, a new custom role of its company: `false` if the company has one
+    /// by that name already (nothing written).
+    pub async fn add_custom_role(&self, role: CompanyRole) -> Result<bool, StoreError> {
+        let record = json(&role.to_spec())?;
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let args = args![role.company().as_str(), role.name().as_str(), &record];
+                Ok(tx.execute(&q::ADD_ROLE, args).await? > 0)
+            })
+        })
+        .await
+    }
+
+    /// Replaces the definition of `role`'s company's custom role of its name: `false`
+    /// if there is none. From the next request on, its holders act under the new one.
+    pub async fn set_custom_role(&self, role: CompanyRole) -> Result<bool, StoreError> {
+        let record = json(&role.to_spec())?;
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let args = args![role.company().as_str(), role.name().as_str(), &record];
+                Ok(tx.execute(&q::SET_ROLE, args).await? > 0)
+            })
+        })
+        .await
+    }
+
+    /// Deletes `company`'s custom role `name`, unless one of its users holds it (an
+    /// assignment running at the same time either finishes first, and the role is
+    /// kept, or finds no role).
+    pub async fn delete_custom_role(
+        &self,
+        company: CompanyId,
+        name: CustomRoleName,
+    ) -> Result<RoleDeleted, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let key = args![company.as_str(), name.as_str()];
+                if tx.count(&q::ROLE_LOCKED, key).await? == 0 {
+                    return Ok(RoleDeleted::NotFound);
+                }
+                let holders = tx.count(&q::ROLE_HOLDERS, key).await?;
+                if holders > 0 {
+                    return Ok(RoleDeleted::Held(holders));
+                }
+                tx.execute(&q::DELETE_ROLE, key).await?;
+                Ok(RoleDeleted::Deleted)
+            })
+        })
+        .await
+    }
+
+    /// Gives `company`'s user `user` the custom role `role`, or takes theirs away
+    /// (`None`). A role must be one the company defines, unless `policy_defines` it
+    /// (a custom role of the policy document). From the next request on, every
+    /// credential of the user acts under it.
+    pub async fn assign_custom_role(
+        &self,
+        company: CompanyId,
+        user: UserId,
+        role: Option<CustomRoleName>,
+        policy_defines: bool,
+    ) -> Result<Assigned, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let Some(text) = tx
+                    .text(&q::USER_OF_LOCKED, args![user.as_str(), company.as_str()])
+                    .await?
+                else {
+                    return Ok(Assigned::NoUser);
+                };
+                let mut record: UserRecord = parse(&text)?;
+                if let Some(name) = &role
+                    && !policy_defines
+                    && tx
+                        .count(&q::ROLE_KEPT, args![company.as_str(), name.as_str()])
+                        .await?
+                        == 0
+                {
+                    return Ok(Assigned::NoRole);
+                }
+                let before = std::mem::replace(&mut record.custom_role, role);
+                let stored = json(&record)?;
+                tx.execute(&q::SET_USER, args![record.id.as_str(), &stored])
+                    .await?;
+                Ok(Assigned::Done {
+                    user: record,
+                    before,
+                })
             })
         })
         .await
@@ -699,6 +850,10 @@ impl Db {
                             })
                         })
                         .collect::<Result<_, StoreError>>()?;
+                }
+                // The company's own definition of the user's custom role, if any.
+                if let (Some(user), Some(text)) = (&loaded.user, row.maybe_text(4)?) {
+                    loaded.custom_role = Some(company_role(&user.company, text)?);
                 }
                 Ok(loaded)
             })

@@ -178,13 +178,17 @@ pub(crate) const DELETE_KEY: Sql = Sql {
 /// snapshot): always one row of the key's record (`NULL` if there is none), 1 if a key
 /// with that digest was deleted, the record of the user the key names, and that user's
 /// grants as a JSON array of `{"company", "expires_at"}` (Unix seconds or `null`),
-/// sorted by company.
+/// sorted by company, and the definition of the user's custom role when the user's
+/// company defines the one the user holds.
 pub(crate) const LOAD_KEY: Sql = Sql {
     sqlite: r#"SELECT k.record,
             EXISTS (SELECT 1 FROM deleted_keys WHERE digest = ?1),
             u.record,
             (SELECT json_group_array(json_object('company', company, 'expires_at', expires_at)) FROM
-                (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company))
+                (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company)),
+            (SELECT r.record FROM custom_roles r
+                WHERE r.company = json_extract(u.record, '$.company')
+                AND r.name = json_extract(u.record, '$.custom_role'))
         FROM (SELECT 1) AS one
         LEFT JOIN api_keys k ON k.digest = ?1
         LEFT JOIN users u ON u.id = json_extract(k.record, '$.user')"#,
@@ -192,23 +196,33 @@ pub(crate) const LOAD_KEY: Sql = Sql {
             (CASE WHEN EXISTS (SELECT 1 FROM deleted_keys WHERE digest = $1) THEN 1 ELSE 0 END)::bigint,
             u.record,
             (SELECT json_agg(json_build_object('company', company, 'expires_at', expires_at) ORDER BY company)
-                FROM grants WHERE "user" = u.id)::text
+                FROM grants WHERE "user" = u.id)::text,
+            (SELECT r.record FROM custom_roles r
+                WHERE r.company = (u.record::json ->> 'company')
+                AND r.name = (u.record::json ->> 'custom_role'))
         FROM (SELECT 1) AS one
         LEFT JOIN api_keys k ON k.digest = $1
         LEFT JOIN users u ON u.id = (k.record::json ->> 'user')"#,
 };
 
-/// [`LOAD_KEY`] for a bearer token: its record, 0, its user's record, the grants.
+/// [`LOAD_KEY`] for a bearer token: its record, 0, its user's record, the grants, the
+/// custom role's definition.
 pub(crate) const LOAD_TOKEN: Sql = Sql {
     sqlite: r#"SELECT t.record, 0, u.record,
             (SELECT json_group_array(json_object('company', company, 'expires_at', expires_at)) FROM
-                (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company))
+                (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company)),
+            (SELECT r.record FROM custom_roles r
+                WHERE r.company = json_extract(u.record, '$.company')
+                AND r.name = json_extract(u.record, '$.custom_role'))
         FROM (SELECT 1) AS one
         LEFT JOIN tokens t ON t.digest = ?1
         LEFT JOIN users u ON u.id = t."user""#,
     postgres: r#"SELECT t.record, 0::bigint, u.record,
             (SELECT json_agg(json_build_object('company', company, 'expires_at', expires_at) ORDER BY company)
-                FROM grants WHERE "user" = u.id)::text
+                FROM grants WHERE "user" = u.id)::text,
+            (SELECT r.record FROM custom_roles r
+                WHERE r.company = (u.record::json ->> 'company')
+                AND r.name = (u.record::json ->> 'custom_role'))
         FROM (SELECT 1) AS one
         LEFT JOIN tokens t ON t.digest = $1
         LEFT JOIN users u ON u.id = t."user""#,
@@ -364,4 +378,62 @@ pub(crate) const ALL_AUDIT: Sql = both!("SELECT record, count FROM audit ORDER B
 pub(crate) const PRUNE_AUDIT: Sql = Sql {
     sqlite: "DELETE FROM audit WHERE time < ?1",
     postgres: "DELETE FROM audit WHERE time < $1",
+};
+
+/// A company's own custom roles, by name.
+pub(crate) const COMPANY_ROLES: Sql = Sql {
+    sqlite: "SELECT record FROM custom_roles WHERE company = ?1 ORDER BY name",
+    postgres: "SELECT record FROM custom_roles WHERE company = $1 ORDER BY name",
+};
+
+/// A company's custom role, unless it has one by that name (nothing written then).
+pub(crate) const ADD_ROLE: Sql = Sql {
+    sqlite: "INSERT INTO custom_roles (company, name, record) VALUES (?1, ?2, ?3)
+        ON CONFLICT DO NOTHING",
+    postgres: "INSERT INTO custom_roles (company, name, record) VALUES ($1, $2, $3)
+        ON CONFLICT DO NOTHING",
+};
+
+/// A company's custom role's new definition.
+pub(crate) const SET_ROLE: Sql = Sql {
+    sqlite: "UPDATE custom_roles SET record = ?3 WHERE company = ?1 AND name = ?2",
+    postgres: "UPDATE custom_roles SET record = $3 WHERE company = $1 AND name = $2",
+};
+
+pub(crate) const DELETE_ROLE: Sql = Sql {
+    sqlite: "DELETE FROM custom_roles WHERE company = ?1 AND name = ?2",
+    postgres: "DELETE FROM custom_roles WHERE company = $1 AND name = $2",
+};
+
+/// Whether a company has a custom role of that name (1 or 0), the row locked against
+/// its deletion until the commit: an assignment and a deletion of the role never both
+/// succeed.
+pub(crate) const ROLE_KEPT: Sql = Sql {
+    sqlite: "SELECT COUNT(*) FROM custom_roles WHERE company = ?1 AND name = ?2",
+    postgres: "SELECT COUNT(*) FROM
+        (SELECT 1 FROM custom_roles WHERE company = $1 AND name = $2 FOR SHARE) AS r",
+};
+
+/// [`ROLE_KEPT`], the row locked for its deletion (an assignment waits, then finds
+/// none).
+pub(crate) const ROLE_LOCKED: Sql = Sql {
+    sqlite: "SELECT COUNT(*) FROM custom_roles WHERE company = ?1 AND name = ?2",
+    postgres: "SELECT COUNT(*) FROM
+        (SELECT 1 FROM custom_roles WHERE company = $1 AND name = $2 FOR UPDATE) AS r",
+};
+
+/// How many of a company's users hold its custom role of that name.
+pub(crate) const ROLE_HOLDERS: Sql = Sql {
+    sqlite: "SELECT COUNT(*) FROM users WHERE json_extract(record, '$.company') = ?1
+        AND json_extract(record, '$.custom_role') = ?2",
+    postgres: "SELECT COUNT(*) FROM users WHERE record::jsonb->>'company' = $1
+        AND record::jsonb->>'custom_role' = $2",
+};
+
+/// [`USER_OF`], the row locked until the commit (PostgreSQL; SQLite's write
+/// transaction holds the file).
+pub(crate) const USER_OF_LOCKED: Sql = Sql {
+    sqlite: "SELECT record FROM users WHERE id = ?1 AND json_extract(record, '$.company') = ?2",
+    postgres: "SELECT record FROM users WHERE id = $1 AND record::jsonb->>'company' = $2
+        FOR UPDATE",
 };

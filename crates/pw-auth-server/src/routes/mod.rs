@@ -10,6 +10,7 @@ mod grants;
 mod keys;
 mod login;
 mod oauth;
+mod roles;
 mod users;
 
 use std::net::SocketAddr;
@@ -134,6 +135,7 @@ pub(crate) fn router(app: App, metrics: Option<Arc<Metrics>>) -> Result<Router, 
         .merge(authz::router(&app)?)
         .merge(oauth::router(&app)?)
         .merge(grants::router(&app)?)
+        .merge(roles::router(&app)?)
         .route("/openapi.json", axum::routing::get(openapi))
         // Bodies are read by the handlers with their own caps and timeouts (login
         // 64 KiB, key creation 4 KiB), answered with the library's 413 or a 408.

@@ -68,7 +68,7 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
 }
 
 /// A person as listed: never a password or its hash.
-fn user_json(user: &UserRecord, username: Option<&str>) -> serde_json::Value {
+pub(super) fn user_json(user: &UserRecord, username: Option<&str>) -> serde_json::Value {
     let status = match user.status {
         UserStatus::Active => "active",
         UserStatus::Disabled => "disabled",
@@ -78,6 +78,7 @@ fn user_json(user: &UserRecord, username: Option<&str>) -> serde_json::Value {
         "username": username,
         "role": user.role.as_str(),
         "status": status,
+        "custom_role": user.custom_role.as_ref().map(|c| c.as_str()),
     })
 }
 

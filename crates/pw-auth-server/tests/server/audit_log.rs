@@ -64,7 +64,10 @@ async fn the_audit_log_is_paged_newest_first_and_found_by_decision_id(backend: B
     assert_eq!(found[0]["decision_id"], flows_id.as_str());
     assert_eq!(found[0]["action"], "flows.view");
     assert_eq!(found[0]["principal"]["user"], "ann");
-    assert_eq!(found[0]["schema_version"], 5);
+    assert_eq!(
+        found[0]["schema_version"],
+        pw_auth_core::AUDIT_SCHEMA_VERSION
+    );
     let (_, page) = get_json(&http, &f, &ann, "?kind=administrator_only").await;
     let refused = page["data"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{page}");

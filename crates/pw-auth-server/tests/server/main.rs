@@ -61,6 +61,7 @@ mod oauth_python;
 mod observe;
 mod openapi;
 mod reload;
+mod roles;
 mod scale_out;
 mod services;
 mod soak;
