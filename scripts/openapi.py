@@ -206,6 +206,11 @@ paths["/fabric/api/users/search"] = {"get": guarded("users.search", "The people 
     [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}])}
 paths["/fabric/api/users/managers"] = {"post": guarded("users.create-manager", "Creates a manager",
     ok("201", "the new manager", ref("schemas/User")), [*body_errors, ("409", "Conflict")], new_manager)}
+paths["/fabric/api/users/{id}"] = {"patch": guarded("users.update",
+    "Gives a user a new username, password or both, by the platform's role rules (a new password revokes their tokens)",
+    ok("200", "the user", ref("schemas/User")), [*body_errors, ("404", "NotFound"), ("409", "Conflict")],
+    {"type": "object", "additionalProperties": False, "properties": {
+        "username": {"type": "string"}, "password": {"type": "string"}}}, [id_param])}
 paths["/fabric/api/users/{id}/role"] = {"post": guarded("users.update", "Changes a user's role by the platform's role rules",
     ok("200", "the user", ref("schemas/User")), [*body_errors, ("404", "NotFound")],
     {"type": "object", "required": ["role"], "properties": {"role": {"type": "string"}}}, [id_param])}

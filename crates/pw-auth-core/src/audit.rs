@@ -235,6 +235,8 @@ pub enum UserChange {
     Created,
     /// Given another role.
     RoleChanged,
+    /// Given a new username or password (a new password revokes their tokens).
+    Updated,
     /// Disabled: every credential of theirs is refused from the next request on.
     Disabled,
     /// Enabled again.
@@ -252,6 +254,7 @@ impl UserChange {
         match self {
             UserChange::Created => "created",
             UserChange::RoleChanged => "role_changed",
+            UserChange::Updated => "updated",
             UserChange::Disabled => "disabled",
             UserChange::Enabled => "enabled",
             UserChange::CustomRoleAssigned => "custom_role_assigned",

@@ -14,7 +14,7 @@ mod cause;
 mod local;
 mod postgres;
 mod records;
-pub use records::{Assigned, RoleDeleted};
+pub use records::{Assigned, LoginUpdated, RoleDeleted};
 pub(crate) mod sql;
 mod sqlite;
 mod statements;

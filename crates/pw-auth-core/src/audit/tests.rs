@@ -333,6 +333,7 @@ fn every_record_kind_matches_the_published_schema() {
                 (UserChange::Created, Some(Role::User), None, None),
                 (UserChange::RoleChanged, Some(Role::Manager), None, None),
                 (UserChange::Disabled, None, None, None),
+                (UserChange::Updated, None, None, None),
                 (UserChange::Enabled, None, None, None),
                 (
                     UserChange::RoleChanged,
@@ -393,6 +394,7 @@ fn every_record_kind_matches_the_published_schema() {
                     ("custom_role_changed", Some(change.as_str()), Effect::Allow)
                 );
                 let v = check(&r);
+                assert_eq!(v["reason"]["change"], change.as_str());
                 assert_eq!(v["reason"]["name"], "lead");
                 assert_eq!(v["action"], action);
                 assert_eq!(v["company"], "acme");

@@ -70,6 +70,17 @@ pub enum Assigned {
     NoRole,
 }
 
+/// What [`Db::update_login`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginUpdated {
+    /// Done (and, for a new password, every token of the user's revoked).
+    Done,
+    /// The company has no such user.
+    NoUser,
+    /// Another user has the username: nothing changed.
+    UsernameTaken,
+}
+
 /// What [`Db::delete_custom_role`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleDeleted {
@@ -229,6 +240,51 @@ impl Db {
                     .execute(&q::SET_USER, args![user.id.as_str(), &record])
                     .await?
                     > 0)
+            })
+        })
+        .await
+    }
+
+    /// Gives `company`'s user `id` a new username, a new password (its hash), or
+    /// both, in one transaction; a new password revokes every token of the user's
+    /// (as of `now`), so a session opened with the old one ends with it.
+    pub async fn update_login(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        username: Option<String>,
+        hash: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<LoginUpdated, StoreError> {
+        self.transaction(Mode::Durable, move |tx| {
+            Box::pin(async move {
+                let user = args![id.as_str(), company.as_str()];
+                if tx.text(&q::USER_OF_LOCKED, user).await?.is_none() {
+                    return Ok(LoginUpdated::NoUser);
+                }
+                if let Some(username) = &username {
+                    let taken = args![username.as_str(), id.as_str()];
+                    if tx.count(&q::USERNAME_TAKEN_BY_OTHER, taken).await? > 0 {
+                        return Ok(LoginUpdated::UsernameTaken);
+                    }
+                    tx.execute(&q::SET_USERNAME, args![id.as_str(), username.as_str()])
+                        .await?;
+                }
+                if let Some(hash) = &hash {
+                    tx.execute(&q::SET_PASSWORD_OF, args![id.as_str(), hash.as_str()])
+                        .await?;
+                    for row in tx
+                        .rows(&q::TOKENS_OF_FOR_UPDATE, args![id.as_str()])
+                        .await?
+                    {
+                        let mut record: TokenRecord = parse(row.text(1)?)?;
+                        if record.revoke(now).is_ok() {
+                            tx.execute(&q::SET_TOKEN, args![row.text(0)?, &json(&record)?])
+                                .await?;
+                        }
+                    }
+                }
+                Ok(LoginUpdated::Done)
             })
         })
         .await

@@ -437,3 +437,19 @@ pub(crate) const USER_OF_LOCKED: Sql = Sql {
     postgres: "SELECT record FROM users WHERE id = $1 AND record::jsonb->>'company' = $2
         FOR UPDATE",
 };
+
+/// Whether a user other than the second argument has the username.
+pub(crate) const USERNAME_TAKEN_BY_OTHER: Sql = Sql {
+    sqlite: "SELECT COUNT(*) FROM users WHERE username = ?1 AND id <> ?2",
+    postgres: "SELECT COUNT(*) FROM users WHERE username = $1 AND id <> $2",
+};
+
+pub(crate) const SET_USERNAME: Sql = Sql {
+    sqlite: "UPDATE users SET username = ?2 WHERE id = ?1",
+    postgres: "UPDATE users SET username = $2 WHERE id = $1",
+};
+
+pub(crate) const SET_PASSWORD_OF: Sql = Sql {
+    sqlite: "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+    postgres: "UPDATE users SET password_hash = $2 WHERE id = $1",
+};

@@ -15,7 +15,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use http::{HeaderMap, StatusCode};
 use pw_auth_axum::{
     ActingIn, AuthStore, Authenticated, StoreError, StoreErrorKind, UnknownAction, outcome_response,
@@ -26,6 +26,7 @@ use pw_auth_core::{
 };
 
 use super::{ApiError, App, Handled, invalid, is_json, json_response, not_found, read_body};
+use crate::db::LoginUpdated;
 use crate::hashing::PoolFull;
 use crate::wipe::{Wipes, wipe};
 
@@ -52,6 +53,10 @@ pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
         .route(
             "/fabric/api/users/managers",
             post(create_route::<Managers>).route_layer(a.require(Managers::ACTION)?),
+        )
+        .route(
+            "/fabric/api/users/{id}",
+            patch(update).route_layer(a.require("users.update")?),
         )
         .route(
             "/fabric/api/users/{id}/role",
@@ -130,6 +135,34 @@ struct NewUser {
     role: Option<Role>,
 }
 
+/// A new password, of [`MIN_PASSWORD_LEN`] characters at least: the field and message
+/// of the error otherwise.
+fn new_password(text: Cow<'_, str>) -> Result<Password, (&'static str, String)> {
+    let password = Password::new(text.into_owned()).map_err(|e| ("password", e.to_string()))?;
+    if password.expose_secret().chars().count() < MIN_PASSWORD_LEN {
+        return Err((
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
+    }
+    Ok(password)
+}
+
+/// A username is 3 to 254 characters, none of them a space or a control character.
+fn check_username(username: &str) -> Result<(), (&'static str, String)> {
+    if !(3..=254).contains(&username.chars().count())
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err((
+            "username",
+            "must be 3 to 254 characters, no spaces".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a user creation's body: the field and message of the first error.
 fn new_user(body: &[u8]) -> Result<NewUser, (&'static str, String)> {
     #[derive(serde::Deserialize)]
@@ -149,31 +182,11 @@ fn new_user(body: &[u8]) -> Result<NewUser, (&'static str, String)> {
             "must be a JSON object with id, username and password".to_owned(),
         )
     })?;
-    let password = Password::new(
-        b.password
-            .ok_or(("password", "is required".to_owned()))?
-            .into_owned(),
-    )
-    .map_err(|e| ("password", e.to_string()))?;
-    if password.expose_secret().chars().count() < MIN_PASSWORD_LEN {
-        return Err((
-            "password",
-            format!("must be at least {MIN_PASSWORD_LEN} characters"),
-        ));
-    }
+    let password = new_password(b.password.ok_or(("password", "is required".to_owned()))?)?;
     let id = UserId::new(b.id.as_deref().ok_or(("id", "is required".to_owned()))?)
         .map_err(|e| ("id", e.to_string()))?;
     let username = b.username.ok_or(("username", "is required".to_owned()))?;
-    if !(3..=254).contains(&username.chars().count())
-        || username
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err((
-            "username",
-            "must be 3 to 254 characters, no spaces".to_owned(),
-        ));
-    }
+    check_username(&username)?;
     if password.expose_secret() == username {
         return Err(("password", "must not be the username".to_owned()));
     }
@@ -208,6 +221,17 @@ async fn audit_change(
     app.store.audit(&record).await
 }
 
+/// `password`'s hash, from the bounded hashing pool (503 when it is full).
+async fn hash(app: &App, password: Password) -> Result<String, ApiError> {
+    match app.hashing.hash(password).await {
+        Ok(Some(hash)) => Ok(hash),
+        Ok(None) => Err(StoreError::new(StoreErrorKind::Internal, "hashing a password").into()),
+        Err(PoolFull) => {
+            Err(StoreError::new(StoreErrorKind::Busy, "the password hashing pool is full").into())
+        }
+    }
+}
+
 /// Creates a user of `role` in `company` from `body`, through `action`.
 async fn create(
     app: &App,
@@ -235,17 +259,7 @@ async fn create(
         };
         return Err(invalid(app, "role", message));
     }
-    let hash = match app.hashing.hash(new.password).await {
-        Ok(Some(hash)) => hash,
-        Ok(None) => {
-            return Err(StoreError::new(StoreErrorKind::Internal, "hashing a password").into());
-        }
-        Err(PoolFull) => {
-            return Err(
-                StoreError::new(StoreErrorKind::Busy, "the password hashing pool is full").into(),
-            );
-        }
-    };
+    let hash = hash(app, new.password).await?;
     let user = UserRecord::active(new.id.clone(), company.clone(), role);
     let added = app
         .store
@@ -418,6 +432,117 @@ async fn change_role(
         StatusCode::OK,
         user_json(&user, None).to_string(),
     ))
+}
+
+/// `PATCH /fabric/api/users/{id}`: `{"username"?, "password"?}` (one or both) → 200
+/// with the user. Whom the actor may demote (the platform's role table) it may
+/// update, as it may disable; a new password revokes every token of theirs at once.
+/// 409 for a username another user has; 422 for a body that changes nothing, a
+/// username or password the creation routes would refuse.
+async fn update(
+    State(app): State<App>,
+    ActingIn(company): ActingIn,
+    Authenticated(who): Authenticated,
+    Path(id): Path<String>,
+    wipes: Option<Extension<Arc<Wipes>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Handled {
+    if !is_json(&headers) {
+        return Ok(outcome_response(
+            &app.auth.flow().responder().unsupported_media_type(),
+        ));
+    }
+    let body = read_body(&app, body, MAX_USER_BODY_LEN)
+        .await
+        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let parsed = login_change(&body);
+    wipe(body, wipes.as_deref().map(|w| &**w));
+    let (username, password) = parsed.map_err(|(field, message)| invalid(&app, field, &message))?;
+    let user = target(&app, &company, &id).await?;
+    role_rules(
+        &app,
+        &who,
+        &headers,
+        &company,
+        &user,
+        Role::ReadOnly,
+        UserChange::Updated,
+    )
+    .await?;
+    let hash = match password {
+        Some(p) => Some(hash(&app, p).await?),
+        None => None,
+    };
+    let updated = app
+        .store
+        .records()
+        .update_login(
+            company.clone(),
+            user.id.clone(),
+            username.clone(),
+            hash,
+            app.now(),
+        )
+        .await?;
+    match updated {
+        LoginUpdated::Done => {}
+        LoginUpdated::NoUser => return Ok(not_found()),
+        LoginUpdated::UsernameTaken => {
+            return Ok(json_response(
+                StatusCode::CONFLICT,
+                r#"{"message":"The username is taken."}"#.to_owned(),
+            ));
+        }
+    }
+    let change = UserChanged {
+        user: user.id.clone(),
+        change: UserChange::Updated,
+        role: None,
+        custom_role: None,
+        refused: None,
+    };
+    audit_change(&app, &who, "users.update", &company, change).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        user_json(&user, username.as_deref()).to_string(),
+    ))
+}
+
+/// What a body refuses: the field, and why.
+type Refusal = (&'static str, String);
+
+/// Parses an update's body: a new username, a new password, or both.
+fn login_change(body: &[u8]) -> Result<(Option<String>, Option<Password>), Refusal> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body<'a> {
+        username: Option<String>,
+        #[serde(borrow)]
+        password: Option<Cow<'a, str>>,
+    }
+    let b: Body<'_> = serde_json::from_slice(body).map_err(|_| {
+        (
+            "body",
+            "must be a JSON object with a username, a password or both".to_owned(),
+        )
+    })?;
+    if b.username.is_none() && b.password.is_none() {
+        return Err((
+            "body",
+            "name a new username, a new password or both".to_owned(),
+        ));
+    }
+    if let Some(username) = &b.username {
+        check_username(username)?;
+    }
+    let password = b.password.map(new_password).transpose()?;
+    if let (Some(p), Some(u)) = (&password, &b.username)
+        && p.expose_secret() == u
+    {
+        return Err(("password", "must not be the username".to_owned()));
+    }
+    Ok((b.username, password))
 }
 
 /// Disables or enables `id`: whom the actor may demote (the platform's role table),

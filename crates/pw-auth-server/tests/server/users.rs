@@ -4,7 +4,10 @@
 
 use crate::fixture::{Backend, Fixture, bearer, login, send};
 
-on_both_stores!(users_are_listed_created_promoted_and_disabled_by_the_platforms_rules,);
+on_both_stores!(
+    users_are_listed_created_promoted_and_disabled_by_the_platforms_rules,
+    a_users_username_and_password_are_updated_by_the_platforms_rules,
+);
 
 fn ids(page: &serde_json::Value) -> Vec<String> {
     page["data"]
@@ -311,5 +314,141 @@ async fn users_are_listed_created_promoted_and_disabled_by_the_platforms_rules(b
         .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
         .collect();
     assert_eq!(changes, expected);
+    f.stop().await;
+}
+
+/// `PATCH /fabric/api/users/{id}`: a new username and password for uma, by max (a
+/// manager outranks a user): her old session ends at once, the new login works and
+/// the old does not; refused by the role rules (max updating ann), the policy (uma,
+/// an API key), a username taken, a body that changes nothing or a short password;
+/// audited as `updated`.
+async fn a_users_username_and_password_are_updated_by_the_platforms_rules(backend: Backend) {
+    use reqwest::Method;
+    let f = Fixture::start(backend, "users-update").await;
+    let http = reqwest::Client::new();
+    let max = bearer(&http, &f.server, "max@acme.example", "max-demo-password").await;
+    let uma = bearer(&http, &f.server, "uma@acme.example", "uma-demo-password").await;
+    let key = f.key(&f.ann(), "erp").await;
+    let patch = |who: &str, path: &str, body: serde_json::Value| {
+        let (http, f, who, path) = (http.clone(), &f, who.to_owned(), path.to_owned());
+        async move { send(&http, f, &who, Method::PATCH, &path, Some(body)).await }
+    };
+    let kind = |v: &serde_json::Value| v["reason"]["kind"].as_str().map(str::to_owned);
+
+    // Refusals first: nothing changes.
+    let (status, v) = patch(
+        &max,
+        "/fabric/api/users/ann",
+        serde_json::json!({"username": "a@x.example"}),
+    )
+    .await;
+    assert_eq!(
+        (status, v["reason"]["kind"].as_str()),
+        (403, Some("target_outranks_actor")),
+        "{v}"
+    );
+    for (who, expect) in [(&uma, "role_too_low"), (&key, "human_only")] {
+        let (status, v) = patch(
+            who,
+            "/fabric/api/users/uma",
+            serde_json::json!({"username": "u@x.example"}),
+        )
+        .await;
+        assert_eq!((status, kind(&v).as_deref()), (403, Some(expect)), "{v}");
+    }
+    let (status, _) = patch(
+        &max,
+        "/fabric/api/users/uma",
+        serde_json::json!({"username": "max@acme.example"}),
+    )
+    .await;
+    assert_eq!(status, 409, "another user's username");
+    for (body, field) in [
+        (serde_json::json!({}), "body"),
+        (serde_json::json!({"password": "short"}), "password"),
+        (serde_json::json!({"username": "a b"}), "username"),
+        (
+            serde_json::json!({"username": "uma@x.example", "password": "uma@x.example"}),
+            "password",
+        ),
+        (serde_json::json!({"role": "manager"}), "body"),
+    ] {
+        let (status, v) = patch(&max, "/fabric/api/users/uma", body.clone()).await;
+        assert_eq!(status, 422, "{body}: {v}");
+        assert!(v["errors"][field].is_array(), "{body}: {v}");
+    }
+    let (status, _) = patch(
+        &max,
+        "/fabric/api/users/nobody",
+        serde_json::json!({"username": "n@x.example"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        login(&http, &f.server, "uma@acme.example", "uma-demo-password")
+            .await
+            .status(),
+        200
+    );
+
+    // Done: a new username and password; her session with the old one ends at once.
+    let body =
+        serde_json::json!({"username": "uma@north.example", "password": "a new long password"});
+    let (status, v) = patch(&max, "/fabric/api/users/uma", body).await;
+    assert_eq!(
+        (status, v["username"].as_str()),
+        (200, Some("uma@north.example")),
+        "{v}"
+    );
+    let (status, _) = send(&http, &f, &uma, Method::GET, "/fabric/api/users", None).await;
+    assert_eq!(status, 401, "her token was revoked with the old password");
+    assert_eq!(
+        login(&http, &f.server, "uma@acme.example", "uma-demo-password")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login(&http, &f.server, "uma@north.example", "uma-demo-password")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login(&http, &f.server, "uma@north.example", "a new long password")
+            .await
+            .status(),
+        200
+    );
+    // A username alone keeps the password, and the sessions.
+    let uma = bearer(&http, &f.server, "uma@north.example", "a new long password").await;
+    let (status, _) = patch(
+        &max,
+        "/fabric/api/users/uma",
+        serde_json::json!({"username": "uma@acme.example"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = send(&http, &f, &uma, Method::GET, "/fabric/api/users", None).await;
+    assert_eq!(status, 200, "a new username alone keeps her sessions");
+    assert_eq!(
+        login(&http, &f.server, "uma@acme.example", "a new long password")
+            .await
+            .status(),
+        200
+    );
+
+    let records = f.server.db().audit_records().await.unwrap();
+    let updated: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["reason"]["kind"] == "user_changed" && r["reason"]["change"] == "updated")
+        .collect();
+    assert_eq!(
+        updated.len(),
+        3,
+        "max's refusal and the two updates: {updated:?}"
+    );
+    assert_eq!(updated.iter().filter(|r| r["effect"] == "deny").count(), 1);
+    assert!(updated.iter().all(|r| r["reason"]["user"] != "nobody"));
     f.stop().await;
 }
