@@ -74,10 +74,11 @@ fn a_bad_definition_gets_the_policys_own_error_placed_in_the_text() {
         assert!(e.to_string().starts_with(message), "{text}: {e}");
         assert!(e.location().is_some(), "{text}");
     }
-    let too_long = format!(
-        r#"{{"name": "lead", "view": [], "pad": "{}"}}"#,
-        "x".repeat(MAX_POLICY_LEN)
-    );
+    // At the cap it is read; a byte over, refused unread.
+    let role = r#"{"name": "lead", "view": []}"#;
+    let at_cap = format!("{role}{}", " ".repeat(MAX_POLICY_LEN - role.len()));
+    assert!(policy.company_role_from_json(&acme(), &at_cap).is_ok());
+    let too_long = format!("{at_cap} ");
     assert!(matches!(
         policy
             .company_role_from_json(&acme(), &too_long)
