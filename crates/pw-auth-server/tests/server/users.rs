@@ -26,7 +26,7 @@ async fn users_are_listed_created_promoted_and_disabled_by_the_platforms_rules(b
     let max = bearer(&http, &f.server, "max@acme.example", "max-demo-password").await;
     let uma = bearer(&http, &f.server, "uma@acme.example", "uma-demo-password").await;
     // An API key makes an api-user; people are listed, api-users are not.
-    let _key = f.key(&f.ann(), "erp").await;
+    let key = f.key(&f.ann(), "erp").await;
 
     let (status, all) = send(&http, &f, &uma, Method::GET, "/fabric/api/users", None).await;
     assert_eq!(status, 200, "every role may view");
@@ -55,8 +55,22 @@ async fn users_are_listed_created_promoted_and_disabled_by_the_platforms_rules(b
     .await;
     assert_eq!(status, 422);
 
-    // A manager creates a user, who logs in.
+    // A manager creates a user, who logs in; an API key, at manager level, may not
+    // (a credential never makes people).
     let ulf = serde_json::json!({"id": "ulf", "username": "ulf@acme.example", "password": "ulf-password-1"});
+    let (status, refused) = send(
+        &http,
+        &f,
+        &key,
+        Method::POST,
+        "/fabric/api/users",
+        Some(ulf.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["reason"]["kind"].as_str()),
+        (403, Some("human_only"))
+    );
     let (status, made) = send(
         &http,
         &f,
