@@ -161,6 +161,34 @@ async fn no_secret_reaches_the_logs_at_the_most_verbose_level() {
         .unwrap()
         .to_owned();
     secrets.push(key.clone());
+    // A password in an administration request's body: a new user's, and one changed.
+    let made = "a-new-users-password-3d8e";
+    let changed = "umas-changed-password-b51a";
+    for (method, path, body, status) in [
+        (
+            reqwest::Method::POST,
+            "/fabric/api/users",
+            serde_json::json!({"id": "lou", "username": "lou@acme.example", "password": made}),
+            201,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/fabric/api/users/uma",
+            serde_json::json!({"password": changed}),
+            200,
+        ),
+    ] {
+        let r = http
+            .request(method, s.url(path))
+            .header("authorization", &bearer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    secrets.push(made.into());
+    secrets.push(changed.into());
     let unknown_key = format!("pwk_{}", "7".repeat(key.len() - 4));
     let junk_token = "Bearer junk-token-that-is-nobodys-c4e1";
     let basic = "Basic YW5uQGFjbWUuZXhhbXBsZTphbm4tZGVtby1wYXNzd29yZA==";
