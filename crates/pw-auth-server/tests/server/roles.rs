@@ -247,6 +247,48 @@ async fn the_role_manager_makes_edits_assigns_and_deletes_custom_roles(backend: 
         let (status, v) = send(&http, &f, &ann, Method::PUT, path, assign(name.into())).await;
         assert_eq!(status, expect, "{path} {name}: {v}");
     }
+    // An API key's user never holds one (its key would stop working): refused, and
+    // the key goes on.
+    let (_, keys) = send(&http, &f, &ann, Method::GET, "/fabric/api/api-keys", None).await;
+    let api_user = keys["data"][0]["user"].as_str().unwrap().to_owned();
+    let path = format!("/fabric/api/users/{api_user}/custom-role");
+    let (status, v) = send(&http, &f, &ann, Method::PUT, &path, assign("lead".into())).await;
+    assert_eq!(status, 422, "{v}");
+    let (status, _) = send(&http, &f, &key, Method::GET, "/fabric/api/flows", None).await;
+    assert_eq!(status, 200);
+    // A definition up to 64 KiB is read; one over the cap is refused unread.
+    let text = r#"{"name": "padded", "view": ["flows"]}"#;
+    let at_cap = format!("{text}{}", " ".repeat(64 * 1024 - text.len()));
+    let r = http
+        .post(f.url("/fabric/api/roles"))
+        .header("authorization", &ann)
+        .header("content-type", "application/json")
+        .body(at_cap)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::DELETE,
+        "/fabric/api/roles/padded",
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let huge = serde_json::json!({"name": "huge", "view": ["flows"], "pad": "x".repeat(64 * 1024)});
+    let (status, _) = send(
+        &http,
+        &f,
+        &ann,
+        Method::POST,
+        "/fabric/api/roles",
+        Some(huge),
+    )
+    .await;
+    assert_eq!(status, 413);
     let (status, v) = send(
         &http,
         &f,
@@ -324,15 +366,17 @@ async fn the_role_manager_makes_edits_assigns_and_deletes_custom_roles(backend: 
         })
         .collect();
     let expected = [
-        ("roles.create", "created"),
-        ("roles.assign", "custom_role_assigned"),
-        ("roles.edit", "edited"),
-        ("roles.assign", "custom_role_removed"),
-        ("roles.edit", "deleted"),
+        ("roles.create", "created", "lead"),
+        ("roles.assign", "custom_role_assigned", "lead"),
+        ("roles.edit", "edited", "lead"),
+        ("roles.create", "created", "padded"),
+        ("roles.edit", "deleted", "padded"),
+        ("roles.assign", "custom_role_removed", "lead"),
+        ("roles.edit", "deleted", "lead"),
     ];
     let expected: Vec<(String, String, String)> = expected
         .iter()
-        .map(|(a, c)| ((*a).to_owned(), (*c).to_owned(), "lead".to_owned()))
+        .map(|(a, c, n)| ((*a).to_owned(), (*c).to_owned(), (*n).to_owned()))
         .collect();
     assert_eq!(changes, expected);
     let created = records
