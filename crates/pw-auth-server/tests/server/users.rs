@@ -452,6 +452,16 @@ async fn a_users_username_and_password_are_updated_by_the_platforms_rules(backen
         200
     );
 
+    // Eight characters is long enough; seven is not.
+    for (password, status) in [("seven77", 422), ("eight888", 200)] {
+        let body = serde_json::json!({ "password": password });
+        assert_eq!(
+            patch(&max, "/fabric/api/users/uma", body).await.0,
+            status,
+            "{password}"
+        );
+    }
+
     let records = f.server.db().audit_records().await.unwrap();
     let updated: Vec<&serde_json::Value> = records
         .iter()
@@ -459,8 +469,8 @@ async fn a_users_username_and_password_are_updated_by_the_platforms_rules(backen
         .collect();
     assert_eq!(
         updated.len(),
-        3,
-        "max's refusal and the two updates: {updated:?}"
+        4,
+        "max's refusal and the three updates: {updated:?}"
     );
     assert_eq!(updated.iter().filter(|r| r["effect"] == "deny").count(), 1);
     assert!(updated.iter().all(|r| r["reason"]["user"] != "nobody"));
