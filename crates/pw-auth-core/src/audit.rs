@@ -713,25 +713,59 @@ impl AuditRecord {
         company: &CompanyId,
         now: OffsetDateTime,
     ) -> AuditRecord {
+        let reason = AuditReason::KeyCreated(KeyCreated {
+            key_id: key_id.clone(),
+            replaces: None,
+        });
+        let action = policy
+            .action("api-keys.create")
+            .map(|def| Arc::clone(def.shared_id()));
+        AuditRecord::administration(
+            policy,
+            principal,
+            action,
+            company,
+            Effect::Allow,
+            reason,
+            now,
+        )
+    }
+
+    /// The record of what an administration request of `principal` under `action`
+    /// did in `company` (the decision to allow the request is recorded before, as for
+    /// every request).
+    fn administration(
+        policy: &Policy,
+        principal: &Principal,
+        action: Option<Arc<str>>,
+        company: &CompanyId,
+        effect: Effect,
+        reason: AuditReason,
+        now: OffsetDateTime,
+    ) -> AuditRecord {
         AuditRecord {
             schema_version: SchemaVersion,
             decision_id: None,
             time: now,
-            effect: Effect::Allow,
-            reason: AuditReason::KeyCreated(KeyCreated {
-                key_id: key_id.clone(),
-                replaces: None,
-            }),
+            effect,
+            reason,
             principal: Some(AuditPrincipal::of(principal)),
-            action: policy
-                .action("api-keys.create")
-                .map(|def| Arc::clone(def.shared_id())),
+            action,
             company: Some(company.clone()),
             tier: None,
             policy: Arc::clone(policy.shared_id()),
             client: None,
             count: None,
         }
+    }
+
+    /// `action` as a record names it: the policy's own text when it defines it (shared),
+    /// else the text itself, cut to [`MAX_AUDIT_ACTION_LEN`].
+    fn action_named(policy: &Policy, action: &str) -> Option<Arc<str>> {
+        Some(match policy.action(action) {
+            Some(def) => Arc::clone(def.shared_id()),
+            None => cut(action),
+        })
     }
 
     /// The record of a grant given or withdrawn by `principal` (the parent company's
@@ -743,22 +777,19 @@ impl AuditRecord {
         change: GrantChanged,
         now: OffsetDateTime,
     ) -> AuditRecord {
-        AuditRecord {
-            schema_version: SchemaVersion,
-            decision_id: None,
-            time: now,
-            effect: Effect::Allow,
-            reason: AuditReason::GrantChanged(change),
-            principal: Some(AuditPrincipal::of(principal)),
-            action: policy
-                .action("linked-companies.grant")
-                .map(|def| Arc::clone(def.shared_id())),
-            company: Some(company.clone()),
-            tier: None,
-            policy: Arc::clone(policy.shared_id()),
-            client: None,
-            count: None,
-        }
+        let action = policy
+            .action("linked-companies.grant")
+            .map(|def| Arc::clone(def.shared_id()));
+        let reason = AuditReason::GrantChanged(change);
+        AuditRecord::administration(
+            policy,
+            principal,
+            action,
+            company,
+            Effect::Allow,
+            reason,
+            now,
+        )
     }
 
     /// The record of one of `company`'s own custom roles created, edited or deleted by
@@ -772,23 +803,17 @@ impl AuditRecord {
         change: CustomRoleChanged,
         now: OffsetDateTime,
     ) -> AuditRecord {
-        AuditRecord {
-            schema_version: SchemaVersion,
-            decision_id: None,
-            time: now,
-            effect: Effect::Allow,
-            reason: AuditReason::CustomRoleChanged(change),
-            principal: Some(AuditPrincipal::of(principal)),
-            action: Some(match policy.action(action) {
-                Some(def) => Arc::clone(def.shared_id()),
-                None => cut(action),
-            }),
-            company: Some(company.clone()),
-            tier: None,
-            policy: Arc::clone(policy.shared_id()),
-            client: None,
-            count: None,
-        }
+        let action = AuditRecord::action_named(policy, action);
+        let reason = AuditReason::CustomRoleChanged(change);
+        AuditRecord::administration(
+            policy,
+            principal,
+            action,
+            company,
+            Effect::Allow,
+            reason,
+            now,
+        )
     }
 
     /// The record of a client's call to the OAuth 2.0 revocation or introspection
@@ -851,23 +876,9 @@ impl AuditRecord {
             Some(_) => Effect::Deny,
             None => Effect::Allow,
         };
-        AuditRecord {
-            schema_version: SchemaVersion,
-            decision_id: None,
-            time: now,
-            effect,
-            reason: AuditReason::UserChanged(change),
-            principal: Some(AuditPrincipal::of(principal)),
-            action: Some(match policy.action(action) {
-                Some(def) => Arc::clone(def.shared_id()),
-                None => cut(action),
-            }),
-            company: Some(company.clone()),
-            tier: None,
-            policy: Arc::clone(policy.shared_id()),
-            client: None,
-            count: None,
-        }
+        let action = AuditRecord::action_named(policy, action);
+        let reason = AuditReason::UserChanged(change);
+        AuditRecord::administration(policy, principal, action, company, effect, reason, now)
     }
 
     /// The record of a platform operator's `command` on `company` (and `user`, when

@@ -381,7 +381,7 @@ impl Db {
                 if let Some(name) = &role
                     && !policy_defines
                     && tx
-                        .count(&q::ROLE_KEPT, args![company.as_str(), name.as_str()])
+                        .count(&q::ROLE_LOCKED, args![company.as_str(), name.as_str()])
                         .await?
                         == 0
                 {

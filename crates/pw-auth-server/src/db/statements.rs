@@ -405,17 +405,9 @@ pub(crate) const DELETE_ROLE: Sql = Sql {
     postgres: "DELETE FROM custom_roles WHERE company = $1 AND name = $2",
 };
 
-/// Whether a company has a custom role of that name (1 or 0), the row locked against
-/// its deletion until the commit: an assignment and a deletion of the role never both
-/// succeed.
-pub(crate) const ROLE_KEPT: Sql = Sql {
-    sqlite: "SELECT COUNT(*) FROM custom_roles WHERE company = ?1 AND name = ?2",
-    postgres: "SELECT COUNT(*) FROM
-        (SELECT 1 FROM custom_roles WHERE company = $1 AND name = $2 FOR SHARE) AS r",
-};
-
-/// [`ROLE_KEPT`], the row locked for its deletion (an assignment waits, then finds
-/// none).
+/// Whether a company has a custom role of that name (1 or 0), its row locked until the
+/// commit: a deletion and an assignment of the role, each taking it first, never both
+/// succeed (the second waits, then finds the role gone, or held).
 pub(crate) const ROLE_LOCKED: Sql = Sql {
     sqlite: "SELECT COUNT(*) FROM custom_roles WHERE company = ?1 AND name = ?2",
     postgres: "SELECT COUNT(*) FROM

@@ -10,12 +10,12 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::{delete, post};
 use http::{HeaderMap, StatusCode};
-use pw_auth_axum::{ActingIn, AuthStore, Authenticated, UnknownAction, outcome_response};
+use pw_auth_axum::{ActingIn, AuthStore, Authenticated, UnknownAction};
 use pw_auth_core::{AuditRecord, CompanyId, GrantChanged, Level, Principal, Role, UserId};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{ApiError, App, Handled, invalid, is_json, json_response, not_found, read_body};
+use super::{ApiError, App, Handled, invalid, json_body, json_response, not_found};
 use crate::config::MAX_KEY_BODY_LEN;
 
 pub(super) fn router(app: &App) -> Result<Router<App>, UnknownAction> {
@@ -77,13 +77,7 @@ async fn give(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    let flow = app.auth.flow();
-    if !is_json(&headers) {
-        return Ok(outcome_response(&flow.responder().unsupported_media_type()));
-    }
-    let body = read_body(&app, body, MAX_KEY_BODY_LEN)
-        .await
-        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let body = json_body(&app, &headers, body, MAX_KEY_BODY_LEN).await?;
     let linked = linked_to(&app, &parent, &linked).await?;
     let give: Give = serde_json::from_slice(&body).map_err(|_| {
         invalid(

@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 
 use super::bodies::{created_key_body, listed_key_json, maybe};
 use super::{
-    ApiError, App, Handled, client_of, invalid, is_json, json_response, not_found, read_body,
-    secret_json,
+    ApiError, App, Handled, client_of, invalid, is_json, json_body, json_response, not_found,
+    read_body, secret_json,
 };
 use crate::config::MAX_KEY_BODY_LEN;
 
@@ -163,13 +163,7 @@ async fn create_key(
     body: Body,
 ) -> Handled {
     let flow = app.auth.flow();
-    let responder = flow.responder();
-    if !is_json(&headers) {
-        return Ok(outcome_response(&responder.unsupported_media_type()));
-    }
-    let body = read_body(&app, body, MAX_KEY_BODY_LEN)
-        .await
-        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let body = json_body(&app, &headers, body, MAX_KEY_BODY_LEN).await?;
     let creation = creation_of(&body, flow.policy())
         .map_err(|(field, message)| invalid(&app, field, &message))?;
     let random = Zeroizing::new(app.random_bytes()?);

@@ -205,6 +205,24 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Why a body could not be read.
+/// A JSON request's body, read up to `cap` bytes: a 415 for another media type, a
+/// 413 over the cap, a 408 when it comes too slowly.
+pub(crate) async fn json_body(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    cap: usize,
+) -> Result<Bytes, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::Answer(outcome_response(
+            &app.auth.flow().responder().unsupported_media_type(),
+        )));
+    }
+    read_body(app, body, cap)
+        .await
+        .map_err(|refused| ApiError::Answer(refused.into_response()))
+}
+
 pub(crate) enum BodyRefused {
     /// Over the cap: the library's 413 naming it.
     TooLarge(Response),

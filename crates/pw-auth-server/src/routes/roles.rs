@@ -15,13 +15,13 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use http::{HeaderMap, StatusCode};
-use pw_auth_axum::{ActingIn, AuthStore, Authenticated, UnknownAction, outcome_response};
+use pw_auth_axum::{ActingIn, AuthStore, Authenticated, UnknownAction};
 use pw_auth_core::{
     AuditRecord, CompanyId, CompanyRole, CustomRoleChange, CustomRoleChanged, CustomRoleName,
     Principal, Role, UserChange, UserChanged, UserId,
 };
 
-use super::{ApiError, App, Handled, invalid, is_json, json_response, not_found, read_body};
+use super::{ApiError, App, Handled, invalid, json_body, json_response, not_found};
 use crate::db::{Assigned, RoleDeleted};
 
 /// The largest role definition read: 64 KiB (a role names each area at most twice).
@@ -90,14 +90,7 @@ async fn definition(
     company: &CompanyId,
     body: Body,
 ) -> Result<CompanyRole, ApiError> {
-    if !is_json(headers) {
-        return Err(ApiError::Answer(outcome_response(
-            &app.auth.flow().responder().unsupported_media_type(),
-        )));
-    }
-    let body = read_body(app, body, MAX_ROLE_BODY_LEN)
-        .await
-        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let body = json_body(app, headers, body, MAX_ROLE_BODY_LEN).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| invalid(app, "role", "the body is not UTF-8 text"))?;
     app.auth
@@ -229,7 +222,9 @@ async fn remove(
 /// user a custom role of the company's (or the policy's), `{"custom_role": null}`
 /// takes theirs away → 200 with the user. 404 for no such user of the company; 422
 /// for an API key's user (which never holds one), for the caller themselves (nobody
-/// narrows or widens their own permissions), or for a role nobody defines.
+/// narrows or widens their own permissions), or for a role nobody defines; 403 by the
+/// platform's role rules for a user the caller may not demote (an administrator), as
+/// for disabling.
 async fn assign(
     State(app): State<App>,
     ActingIn(company): ActingIn,
@@ -238,14 +233,7 @@ async fn assign(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    if !is_json(&headers) {
-        return Ok(outcome_response(
-            &app.auth.flow().responder().unsupported_media_type(),
-        ));
-    }
-    let body = read_body(&app, body, MAX_ROLE_BODY_LEN)
-        .await
-        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let body = json_body(&app, &headers, body, MAX_ROLE_BODY_LEN).await?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Assign {
@@ -283,7 +271,34 @@ async fn assign(
                 "an API key's user never holds a custom role: create a key with a scope instead",
             ));
         }
-        Some(_) => {}
+        // Whom the actor may demote (the platform's role rules), it may narrow or
+        // reshape with a custom role: never an administrator, never oneself.
+        Some(target) => {
+            let change = match asked {
+                Some(_) => UserChange::CustomRoleAssigned,
+                None => UserChange::CustomRoleRemoved,
+            };
+            let change = super::users::Asked {
+                action: "roles.assign",
+                change: UserChanged {
+                    user: target.id.clone(),
+                    change,
+                    role: None,
+                    custom_role: asked.clone().or_else(|| target.custom_role.clone()),
+                    refused: None,
+                },
+            };
+            let rules = super::users::role_rules(
+                &app,
+                &who,
+                &headers,
+                &company,
+                &target,
+                Role::ReadOnly,
+                change,
+            );
+            rules.await?;
+        }
     }
     let policy_defines = asked
         .as_ref()

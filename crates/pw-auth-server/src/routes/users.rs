@@ -25,7 +25,9 @@ use pw_auth_core::{
     UserRecord, UserStatus, authorize_role_change,
 };
 
-use super::{ApiError, App, Handled, invalid, is_json, json_response, not_found, read_body};
+use super::{
+    ApiError, App, Handled, invalid, is_json, json_body, json_response, not_found, read_body,
+};
 use crate::db::LoginUpdated;
 use crate::hashing::PoolFull;
 use crate::wipe::{Wipes, wipe};
@@ -335,17 +337,42 @@ async fn target(app: &App, company: &CompanyId, id: &str) -> Result<UserRecord, 
     }
 }
 
+/// What a request asks of a user: the policy action it came through and the change,
+/// as the audit record of its refusal by the role rules names them.
+pub(super) struct Asked {
+    /// The policy action guarding the route.
+    pub(super) action: &'static str,
+    /// The change asked for (its `refused` is filled in on a refusal).
+    pub(super) change: UserChanged,
+}
+
+impl Asked {
+    /// `change` of `user` through `users.update`, with nothing else to name.
+    fn update(user: &UserRecord, change: UserChange) -> Asked {
+        Asked {
+            action: "users.update",
+            change: UserChanged {
+                user: user.id.clone(),
+                change,
+                role: None,
+                custom_role: None,
+                refused: None,
+            },
+        }
+    }
+}
+
 /// Whether the platform's role rules let `who` change `target` to `to`: the role
 /// change decision, with the standing the target's company gives `who` (its own, or
 /// linked with a grant). `Err` with the refusal, audited.
-async fn role_rules(
+pub(super) async fn role_rules(
     app: &App,
     who: &Principal,
     headers: &HeaderMap,
     company: &CompanyId,
     target: &UserRecord,
     to: Role,
-    asked: UserChange,
+    asked: Asked,
 ) -> Result<(), ApiError> {
     let parent = app.store.company(company).await?.and_then(|c| c.parent);
     // The actor's grants, as the guard read them (from the records, by its
@@ -371,13 +398,10 @@ async fn role_rules(
     }
     let reason = decision.reason();
     let refused = UserChanged {
-        user: target.id.clone(),
-        change: asked,
-        role: Some(to).filter(|_| asked == UserChange::RoleChanged),
-        custom_role: None,
         refused: Some(reason.kind()),
+        ..asked.change
     };
-    audit_change(app, who, "users.update", company, refused).await?;
+    audit_change(app, who, asked.action, company, refused).await?;
     let body = serde_json::json!({"message": format!("{reason}."), "reason": reason});
     Err(ApiError::Answer(json_response(
         StatusCode::FORBIDDEN,
@@ -406,16 +430,9 @@ async fn change_role(
         .and_then(|b| b.role.parse::<Role>().ok())
         .ok_or_else(|| invalid(&app, "role", "must be a role"))?;
     let mut user = target(&app, &company, &id).await?;
-    role_rules(
-        &app,
-        &who,
-        &headers,
-        &company,
-        &user,
-        to,
-        UserChange::RoleChanged,
-    )
-    .await?;
+    let mut asked = Asked::update(&user, UserChange::RoleChanged);
+    asked.change.role = Some(to);
+    role_rules(&app, &who, &headers, &company, &user, to, asked).await?;
     user.role = to;
     if !app.store.records().set_user(user.clone()).await? {
         return Ok(not_found());
@@ -448,14 +465,7 @@ async fn update(
     headers: HeaderMap,
     body: Body,
 ) -> Handled {
-    if !is_json(&headers) {
-        return Ok(outcome_response(
-            &app.auth.flow().responder().unsupported_media_type(),
-        ));
-    }
-    let body = read_body(&app, body, MAX_USER_BODY_LEN)
-        .await
-        .map_err(|refused| ApiError::Answer(refused.into_response()))?;
+    let body = json_body(&app, &headers, body, MAX_USER_BODY_LEN).await?;
     let parsed = login_change(&body);
     wipe(body, wipes.as_deref().map(|w| &**w));
     let (username, password) = parsed.map_err(|(field, message)| invalid(&app, field, &message))?;
@@ -467,7 +477,7 @@ async fn update(
         &company,
         &user,
         Role::ReadOnly,
-        UserChange::Updated,
+        Asked::update(&user, UserChange::Updated),
     )
     .await?;
     let hash = match password {
@@ -561,7 +571,8 @@ async fn set_status(
         UserStatus::Active => UserChange::Enabled,
     };
     // "May demote to read-only" is exactly "outranks the target" in the role rules.
-    role_rules(app, who, headers, &company, &user, Role::ReadOnly, change).await?;
+    let asked = Asked::update(&user, change);
+    role_rules(app, who, headers, &company, &user, Role::ReadOnly, asked).await?;
     user.status = status;
     if !app.store.records().set_user(user.clone()).await? {
         return Ok(not_found());

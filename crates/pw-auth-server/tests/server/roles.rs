@@ -247,6 +247,27 @@ async fn the_role_manager_makes_edits_assigns_and_deletes_custom_roles(backend: 
         let (status, v) = send(&http, &f, &ann, Method::PUT, path, assign(name.into())).await;
         assert_eq!(status, expect, "{path} {name}: {v}");
     }
+    // Another administrator: the role rules refuse it, as they refuse disabling them.
+    let ada = pw_auth_core::UserRecord::active(
+        pw_auth_core::UserId::new("ada").unwrap(),
+        CompanyId::new("acme").unwrap(),
+        pw_auth_core::Role::Administrator,
+    );
+    f.server.db().add_user(ada, None).await.unwrap();
+    let (status, v) = send(
+        &http,
+        &f,
+        &ann,
+        Method::PUT,
+        "/fabric/api/users/ada/custom-role",
+        assign("lead".into()),
+    )
+    .await;
+    assert_eq!(
+        (status, kind(&v).as_deref()),
+        (403, Some("target_outranks_actor")),
+        "{v}"
+    );
     // An API key's user never holds one (its key would stop working): refused, and
     // the key goes on.
     let (_, keys) = send(&http, &f, &ann, Method::GET, "/fabric/api/api-keys", None).await;
@@ -355,6 +376,14 @@ async fn the_role_manager_makes_edits_assigns_and_deletes_custom_roles(backend: 
         .map(|r| {
             assert_eq!(r["principal"]["user"], "ann");
             assert_eq!(r["company"], "acme");
+            // The one refusal: ada, an administrator, by the role rules.
+            let refused = r["reason"]["user"] == "ada";
+            assert_eq!(r["effect"] == "deny", refused, "{r}");
+            assert_eq!(
+                r["reason"]["refused"] == "target_outranks_actor",
+                refused,
+                "{r}"
+            );
             let name = r["reason"]["name"]
                 .as_str()
                 .or(r["reason"]["custom_role"].as_str());
@@ -369,6 +398,7 @@ async fn the_role_manager_makes_edits_assigns_and_deletes_custom_roles(backend: 
         ("roles.create", "created", "lead"),
         ("roles.assign", "custom_role_assigned", "lead"),
         ("roles.edit", "edited", "lead"),
+        ("roles.assign", "custom_role_assigned", "lead"),
         ("roles.create", "created", "padded"),
         ("roles.edit", "deleted", "padded"),
         ("roles.assign", "custom_role_removed", "lead"),
