@@ -1,8 +1,9 @@
 //! The decisions target: arbitrary principals, requests, tiers and grants against
-//! the default policy (with two custom roles).
+//! the default policy (with two custom roles), and a company's own custom role handed
+//! over with the request (any company's, any of the names).
 
 use arbitrary::{Arbitrary, Unstructured};
-use pw_auth_core::{ActionDef, Level, Policy, PolicyDocument, Role};
+use pw_auth_core::{ActionDef, CustomRoleSpec, Level, Policy, PolicyDocument, Role};
 
 use crate::model::{ModelPrincipal, ModelRequest};
 use crate::policy::agree;
@@ -24,6 +25,17 @@ pub struct DecisionInput {
     grants: Vec<u8>,
     action: ActionChoice,
     tier: u8,
+    own_role: Option<OwnRole>,
+}
+
+/// A company's own custom role handed over with the request: whose (a company by
+/// index), which name (by index), and its toggles (areas of the policy by index, each
+/// viewed and perhaps edited).
+#[derive(Debug, Clone, Arbitrary)]
+pub struct OwnRole {
+    company: u8,
+    name: u8,
+    areas: Vec<(u8, bool)>,
 }
 
 /// An action of the policy by index, or any text.
@@ -104,6 +116,10 @@ pub fn decisions(input: &DecisionInput) -> Checked {
             .filter_map(|&i| pick(&COMPANIES, i))
             .map(str::to_owned)
             .collect(),
+        own_role: match &input.own_role {
+            Some(own) => Some(own_role(own, policy).ok_or_else(missing)?),
+            None => None,
+        },
     };
     let allowed = agree(policy, doc, &p, &r)?;
 
@@ -140,6 +156,29 @@ pub fn decisions(input: &DecisionInput) -> Checked {
         )?;
     }
     Ok(())
+}
+
+/// The company and definition of `own`: distinct areas of `policy`, each viewed, the
+/// ones marked edited too.
+fn own_role(own: &OwnRole, policy: &Policy) -> Option<(String, CustomRoleSpec)> {
+    let areas: Vec<&str> = policy.areas().collect();
+    let (mut view, mut edit) = (Vec::new(), Vec::new());
+    for &(i, edited) in &own.areas {
+        let area = pick(&areas, i)?.to_owned();
+        if view.contains(&area) {
+            continue;
+        }
+        if edited {
+            edit.push(area.clone());
+        }
+        view.push(area);
+    }
+    let spec = CustomRoleSpec {
+        name: pick(&CUSTOM, own.name)?.to_owned(),
+        view,
+        edit,
+    };
+    Some((pick(&COMPANIES, own.company)?.to_owned(), spec))
 }
 
 /// [`decisions`] on raw bytes, decoded with `arbitrary`.

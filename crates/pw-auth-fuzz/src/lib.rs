@@ -23,7 +23,7 @@ mod policy;
 mod server_flow;
 mod session;
 
-pub use decisions::{ActionChoice, DecisionInput, decisions, decisions_bytes};
+pub use decisions::{ActionChoice, DecisionInput, OwnRole, decisions, decisions_bytes};
 pub use lifetimes::{LifetimeInput, lifetimes, lifetimes_bytes};
 pub use limiter::{LimiterInput, limiter, limiter_bytes};
 pub use parsers::{authorization, login, www_authenticate};

@@ -3,7 +3,7 @@
 //! compiled engine can be checked against it (as Cedar checks its engine against a
 //! model).
 
-use pw_auth_core::{ActionKind, KeyScope, PolicyDocument};
+use pw_auth_core::{ActionKind, CustomRoleSpec, KeyScope, PolicyDocument};
 
 /// A principal, as the model sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,9 @@ pub struct ModelRequest {
     pub parent: Option<String>,
     /// The principal's grants.
     pub grants: Vec<String>,
+    /// A company's own custom role handed over with the request: the company, and
+    /// the role's definition.
+    pub own_role: Option<(String, CustomRoleSpec)>,
 }
 
 fn level(name: &str) -> u8 {
@@ -84,7 +87,14 @@ pub fn reason_kind(doc: &PolicyDocument, p: &ModelPrincipal, r: &ModelRequest) -
     }
     let feature_missing = a.feature.as_deref().is_some_and(|f| !tier_has(r.tier, f));
     if let Some(c) = &p.custom {
-        let Some(role) = doc.custom_roles.iter().find(|x| &x.name == c) else {
+        // The company's own role of that name, when it is the request's company's;
+        // else the document's.
+        let own = r
+            .own_role
+            .as_ref()
+            .filter(|(company, spec)| *company == r.company && spec.name == *c)
+            .map(|(_, spec)| spec);
+        let Some(role) = own.or_else(|| doc.custom_roles.iter().find(|x| &x.name == c)) else {
             return "unknown_custom_role";
         };
         if !tier_has(r.tier, "role-manager") {

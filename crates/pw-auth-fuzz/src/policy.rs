@@ -2,8 +2,8 @@
 
 use pw_auth_core::testing::{self, EXPIRES_AT, NOW};
 use pw_auth_core::{
-    ApiKeyId, CompanyId, CustomRoleName, IdError, Policy, PolicyDocument, Principal, Reason,
-    Request, Role, Tier, TokenId, UserId, authorize,
+    ApiKeyId, CompanyId, CompanyRole, CustomRoleName, IdError, Policy, PolicyDocument, Principal,
+    Reason, Request, Role, Tier, TokenId, UserId, authorize,
 };
 
 use crate::model::{ModelPrincipal, ModelRequest, reason_kind};
@@ -73,9 +73,20 @@ pub(crate) fn agree(
         .tier
         .parse()
         .map_err(|e| Violation(format!("fixture tier: {e}")))?;
+    let own = match &r.own_role {
+        Some((of, spec)) => {
+            let of = CompanyId::new(of).map_err(bad_id)?;
+            Some(
+                CompanyRole::from_record(of, spec)
+                    .map_err(|e| Violation(format!("fixture role: {e}")))?,
+            )
+        }
+        None => None,
+    };
     let req = Request::new(&r.action, &company, tier)
         .with_grants(&grants)
-        .with_parent(parent.as_ref());
+        .with_parent(parent.as_ref())
+        .with_custom_role(own.as_ref());
     let got = authorize(policy, &principal, &req, NOW);
     let kind = got.reason().kind();
     let want = reason_kind(doc, p, r);
@@ -143,6 +154,7 @@ pub fn policy(data: &[u8]) -> Checked {
                             tier,
                             parent: parent.map(str::to_owned),
                             grants: grants.into_iter().map(str::to_owned).collect(),
+                            own_role: None,
                         };
                         agree(&policy, &doc, &p, &r)?;
                     }

@@ -147,13 +147,44 @@ fn request(doc_ids: Vec<String>) -> impl Strategy<Value = NaiveRequest> {
         prop::sample::select(vec!["trial", "standard", "professional", "enterprise"]),
         prop::option::of(prop::sample::select(COMPANIES.to_vec())),
         prop::sample::subsequence(COMPANIES.to_vec(), 0..=3),
+        prop::option::of(own_role()),
     )
-        .prop_map(|(action, company, tier, parent, grants)| NaiveRequest {
-            action,
-            company: company.to_owned(),
-            tier,
-            parent: parent.map(str::to_owned),
-            grants: grants.into_iter().map(str::to_owned).collect(),
+        .prop_map(
+            |(action, company, tier, parent, grants, own_role)| NaiveRequest {
+                action,
+                company: company.to_owned(),
+                tier,
+                parent: parent.map(str::to_owned),
+                grants: grants.into_iter().map(str::to_owned).collect(),
+                own_role,
+            },
+        )
+}
+
+/// A company's own custom role handed over with a request: any company's, one of the
+/// principals' role names, toggles over the areas (one, `delta`, no action has).
+fn own_role() -> impl Strategy<Value = (String, CustomRoleSpec)> {
+    let areas: Vec<&str> = AREAS.iter().copied().chain(["delta"]).collect();
+    (
+        prop::sample::select(COMPANIES.to_vec()),
+        prop::sample::select(vec!["r1", "r2", "r3"]),
+        prop::sample::subsequence(areas, 0..=4),
+        prop::collection::vec(any::<bool>(), 4),
+    )
+        .prop_map(|(company, name, view, edited)| {
+            let edit = view
+                .iter()
+                .zip(edited)
+                .filter(|(_, e)| *e)
+                .map(|(a, _)| (*a).to_owned())
+                .collect();
+            let view = view.into_iter().map(str::to_owned).collect();
+            let spec = CustomRoleSpec {
+                name: name.to_owned(),
+                view,
+                edit,
+            };
+            (company.to_owned(), spec)
         })
 }
 
@@ -205,9 +236,13 @@ proptest! {
             let parent = r.parent.as_deref().map(|c| CompanyId::new(c).unwrap());
             let grants: Vec<CompanyId> = r.grants.iter().map(|c| CompanyId::new(c).unwrap()).collect();
             let tier: Tier = r.tier.parse().unwrap();
+            let own = r.own_role.as_ref().map(|(of, spec)| {
+                CompanyRole::from_record(CompanyId::new(of).unwrap(), spec).unwrap()
+            });
             let req = Request::new(&r.action, &company, tier)
                 .with_grants(&grants)
-                .with_parent(parent.as_ref());
+                .with_parent(parent.as_ref())
+                .with_custom_role(own.as_ref());
             let got = authorize(&policy, &principal, &req, testing::NOW);
             let want = naive(&doc, &p, r);
             prop_assert_eq!(got.reason().kind(), want, "{:?} {:?}", p, r);
@@ -264,6 +299,7 @@ fn model_cell(c: &Cell, scopes: &[(String, KeyScope)]) -> (NaivePrincipal, Naive
             tier,
             parent,
             grants,
+            own_role: None,
         },
     )
 }
