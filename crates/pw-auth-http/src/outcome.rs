@@ -306,11 +306,21 @@ impl Outcome {
         Outcome {
             status,
             headers,
-            // The bodies are strings, numbers and maps with string keys: serialising
-            // them to a `String` cannot fail.
-            body: serde_json::to_string(&body).unwrap_or_default(),
+            body: to_text(&body),
             proceed: false,
         }
+    }
+}
+
+/// `body` as JSON text, written into one buffer large enough for every refusal's
+/// body this crate makes (so it is not grown, and copied, as it is written).
+fn to_text(body: &impl serde::Serialize) -> String {
+    let mut text = Vec::with_capacity(512);
+    // The bodies are strings, numbers and maps with string keys: serialising them
+    // cannot fail, and what serde_json writes is UTF-8.
+    match serde_json::to_writer(&mut text, body) {
+        Ok(()) => String::from_utf8(text).unwrap_or_default(),
+        Err(_) => String::new(),
     }
 }
 
@@ -431,15 +441,23 @@ impl Responder {
 
     /// [`Responder::forbidden`] for a decision known to be a deny.
     pub(crate) fn forbidden_outcome(&self, decision: &Decision) -> Outcome {
+        /// The reason's sentence, written into the body as it is serialised (no
+        /// `String` of its own).
+        struct Message(Reason);
+        impl serde::Serialize for Message {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.0)
+            }
+        }
         /// `{"message": …, "reason": …}`, serialised straight to text.
         #[derive(serde::Serialize)]
         struct Body {
-            message: String,
+            message: Message,
             reason: Reason,
         }
         let reason = decision.reason();
         let body = Body {
-            message: reason.to_string(),
+            message: Message(reason),
             reason,
         };
         Outcome::json(
