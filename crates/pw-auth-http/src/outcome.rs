@@ -82,12 +82,7 @@ impl RateLimitFields {
 /// );
 /// ```
 pub fn rate_limit_fields(quota: &Quota, decision: &LimitDecision) -> RateLimitFields {
-    let mut fields = RateLimitFields {
-        policy: String::with_capacity(48),
-        limit: String::with_capacity(48),
-    };
-    fields.push("default", quota, decision);
-    fields
+    RateLimitFields::of(&[("default", quota, decision)])
 }
 
 /// The [`RateLimitFields`] of a request checked against its company's budget and its
@@ -112,53 +107,104 @@ pub fn joint_rate_limit_fields(
     key: &Quota,
     decision: &JointDecision,
 ) -> RateLimitFields {
-    let mut fields = RateLimitFields {
-        policy: String::with_capacity(96),
-        limit: String::with_capacity(96),
-    };
-    fields.push("default", company, &decision.company);
-    fields.push("key", key, &decision.key);
-    fields
+    RateLimitFields::of(&[
+        ("default", company, &decision.company),
+        ("key", key, &decision.key),
+    ])
 }
 
-impl RateLimitFields {
-    /// Appends one policy's items, after a `, ` if the lists hold one already.
-    fn push(&mut self, name: &str, quota: &Quota, decision: &LimitDecision) {
-        let (remaining, reset) = match *decision {
-            LimitDecision::Allow {
-                remaining,
-                reset_after,
-            } => (remaining, reset_after),
-            LimitDecision::Deny { reset_after, .. } => (0, reset_after),
-        };
-        // Built by hand rather than with `format!`: these are on every allowed request.
-        let item = |s: &mut String, a: &str, x: u64, b: &str, y: u64| {
-            if !s.is_empty() {
-                s.push_str(", ");
-            }
-            s.push('"');
-            s.push_str(name);
-            s.push_str("\";");
-            s.push_str(a);
-            push_decimal(s, x);
-            s.push_str(b);
-            push_decimal(s, y);
-        };
-        item(
-            &mut self.policy,
-            "q=",
-            u64::from(quota.limit()),
-            ";w=",
-            quota.period_secs(),
-        );
-        item(
-            &mut self.limit,
-            "r=",
-            u64::from(remaining),
-            ";t=",
-            whole_seconds_up(reset),
-        );
+/// One policy's item of a field: its name and two parameters (`q` and `w`, or `r`
+/// and `t`).
+struct Item<'a> {
+    name: &'a str,
+    first: (&'static str, u64),
+    second: (&'static str, u64),
+}
+
+impl Item<'_> {
+    /// Its length as written: `"name";a=x;b=y`.
+    fn len(&self) -> usize {
+        // Two quotes and a semicolon around the name; `a=` and `;b=` are in the
+        // parameters' prefixes.
+        3usize
+            .saturating_add(self.name.len())
+            .saturating_add(self.first.0.len())
+            .saturating_add(decimal_len(self.first.1))
+            .saturating_add(self.second.0.len())
+            .saturating_add(decimal_len(self.second.1))
     }
+
+    fn write(&self, s: &mut String) {
+        s.push('"');
+        s.push_str(self.name);
+        s.push_str("\";");
+        s.push_str(self.first.0);
+        push_decimal(s, self.first.1);
+        s.push_str(self.second.0);
+        push_decimal(s, self.second.1);
+    }
+}
+
+/// `items` as one field's list, in a string of exactly its length: an adapter that
+/// moves it into its header value (`http`'s `HeaderValue::try_from(String)`) then
+/// keeps the string's own buffer rather than allocating beside it.
+fn field<'a>(items: impl Iterator<Item = Item<'a>> + Clone) -> String {
+    let len = items.clone().enumerate().fold(0usize, |n, (i, item)| {
+        // Each item after the first follows a `, `.
+        let separator = if i > 0 { 2 } else { 0 };
+        n.saturating_add(separator).saturating_add(item.len())
+    });
+    let mut s = String::with_capacity(len);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        item.write(&mut s);
+    }
+    s
+}
+
+/// One quota's policy as checked: its name in the fields, the quota, the decision.
+type Checked<'a> = (&'a str, &'a Quota, &'a LimitDecision);
+
+impl RateLimitFields {
+    /// The fields of `policies`, listed in this order.
+    fn of<'a>(policies: &[Checked<'a>]) -> RateLimitFields {
+        let policy = |&(name, quota, _): &Checked<'a>| Item {
+            name,
+            first: ("q=", u64::from(quota.limit())),
+            second: (";w=", quota.period_secs()),
+        };
+        let limit = |&(name, _, decision): &Checked<'a>| {
+            let (remaining, reset) = match *decision {
+                LimitDecision::Allow {
+                    remaining,
+                    reset_after,
+                } => (remaining, reset_after),
+                LimitDecision::Deny { reset_after, .. } => (0, reset_after),
+            };
+            Item {
+                name,
+                first: ("r=", u64::from(remaining)),
+                second: (";t=", whole_seconds_up(reset)),
+            }
+        };
+        RateLimitFields {
+            policy: field(policies.iter().map(policy)),
+            limit: field(policies.iter().map(limit)),
+        }
+    }
+}
+
+/// How many digits `n` has in decimal.
+fn decimal_len(n: u64) -> usize {
+    let mut len = 1usize;
+    let mut n = n;
+    while n >= 10 {
+        n /= 10;
+        len = len.saturating_add(1);
+    }
+    len
 }
 
 /// The legacy fields many existing clients read instead of the draft's, as the
@@ -566,15 +612,93 @@ impl Responder {
 
 #[cfg(test)]
 mod tests {
-    use super::push_decimal;
+    use super::{decimal_len, push_decimal};
+    use super::{joint_rate_limit_fields, rate_limit_fields};
+    use pw_auth_core::{JointDecision, LimitDecision, Quota};
+    use std::time::Duration;
+
+    fn decimals() -> Vec<u64> {
+        let mut cases = vec![0, 1, 9, 10, 99, 100, 239, u64::MAX - 1, u64::MAX];
+        cases.extend((0..20).map(|e| 10u64.pow(e)));
+        cases.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        cases
+    }
+
+    #[test]
+    fn decimal_len_counts_what_display_writes() {
+        for n in decimals() {
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+        }
+    }
+
+    /// The fields say what `format!` would, in strings of exactly their length (so an
+    /// adapter's header value keeps the buffer), for one policy and for two, at every
+    /// width of every number.
+    #[test]
+    fn the_fields_are_written_exactly_and_sized_exactly() {
+        let quotas = [
+            Quota::DEFAULT,
+            Quota::new(1, 1, 1).unwrap(),
+            Quota::new(u32::MAX, 86_400, u32::MAX).unwrap(),
+        ];
+        let mut decisions = Vec::new();
+        for n in [0, 9, 10, 4_294_967_295] {
+            for t in [
+                Duration::ZERO,
+                Duration::from_millis(1),
+                Duration::from_secs(99_999),
+            ] {
+                decisions.push(LimitDecision::Allow {
+                    remaining: n,
+                    reset_after: t,
+                });
+                decisions.push(LimitDecision::Deny {
+                    retry_after: t,
+                    reset_after: t,
+                });
+            }
+        }
+        let item = |name: &str, q: &Quota, d: &LimitDecision| {
+            let (r, t) = match *d {
+                LimitDecision::Allow {
+                    remaining,
+                    reset_after,
+                } => (remaining, reset_after),
+                LimitDecision::Deny { reset_after, .. } => (0, reset_after),
+            };
+            let t = t.as_secs() + u64::from(t.subsec_nanos() > 0);
+            (
+                format!("\"{name}\";q={};w={}", q.limit(), q.period_secs()),
+                format!("\"{name}\";r={r};t={t}"),
+            )
+        };
+        for q in &quotas {
+            for d in &decisions {
+                let f = rate_limit_fields(q, d);
+                let (policy, limit) = item("default", q, d);
+                assert_eq!((&f.policy, &f.limit), (&policy, &limit));
+                assert_eq!(f.policy.capacity(), f.policy.len(), "{}", f.policy);
+                assert_eq!(f.limit.capacity(), f.limit.len(), "{}", f.limit);
+                for k in &quotas {
+                    let joint = JointDecision {
+                        company: *d,
+                        key: decisions[0],
+                    };
+                    let f = joint_rate_limit_fields(q, k, &joint);
+                    let (kp, kl) = item("key", k, &decisions[0]);
+                    assert_eq!(f.policy, format!("{policy}, {kp}"));
+                    assert_eq!(f.limit, format!("{limit}, {kl}"));
+                    assert_eq!(f.policy.capacity(), f.policy.len(), "{}", f.policy);
+                    assert_eq!(f.limit.capacity(), f.limit.len(), "{}", f.limit);
+                }
+            }
+        }
+    }
 
     /// Decimal as the standard library writes it, at every length and both ends.
     #[test]
     fn push_decimal_writes_what_display_writes() {
-        let mut cases = vec![0, 1, 9, 10, 99, 100, 239, u64::MAX - 1, u64::MAX];
-        cases.extend((0..20).map(|e| 10u64.pow(e)));
-        cases.extend((1..20).map(|e| 10u64.pow(e) - 1));
-        for n in cases {
+        for n in decimals() {
             let mut s = String::from("x");
             push_decimal(&mut s, n);
             assert_eq!(s, format!("x{n}"));
