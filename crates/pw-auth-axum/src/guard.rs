@@ -267,6 +267,16 @@ impl<S: AuthStore> PwAuth<S> {
     /// and the headers for the handler's answer; or `Err` with the whole response (a
     /// refusal, or 503 for a failed store), its audit record kept.
     pub async fn check(&self, parts: &Parts, action: &str) -> Result<Admitted, Response> {
+        self.check_shared(parts, Arc::from(action)).await
+    }
+
+    /// [`PwAuth::check`] for an action the caller holds shared (a layer's, made once):
+    /// not copied per request.
+    pub(crate) async fn check_shared(
+        &self,
+        parts: &Parts,
+        action: Arc<str>,
+    ) -> Result<Admitted, Response> {
         let inner = &self.inner;
         // One flow for the whole request, even if it is replaced meanwhile.
         let flow = inner.flow.load_full();
@@ -276,10 +286,11 @@ impl<S: AuthStore> PwAuth<S> {
         // records are looked up by and all that authentication reads.
         let parsed = credential_ref_from_headers(&parts.headers).map(|c| c.map(|c| c.digest()));
         let loaded = match &parsed {
-            Ok(Some(digest)) => inner.store.load(digest).await.map_err(unavailable)?,
-            _ => Loaded::default(),
+            Ok(Some(digest)) => Some(inner.store.load(digest).await.map_err(unavailable)?),
+            _ => None,
         };
-        let principal = match flow.authenticate_digest(parsed, &loaded, None, now) {
+        let records = loaded.as_deref().unwrap_or(&NO_RECORDS);
+        let principal = match flow.authenticate_digest(parsed, records, None, now) {
             Ok(p) => p,
             Err(refused) => {
                 // Only a failure is charged, and only a failure is refused by the
@@ -333,11 +344,8 @@ impl<S: AuthStore> PwAuth<S> {
                 parent: None,
             },
         };
-        let action = action.to_owned();
         // Only the grants in force now: one that ended is as if it never was.
-        let grants = grants_in_force(&loaded.grants, now);
-        // The company's own definition of the principal's custom role, if it has one.
-        let own_role = loaded.custom_role;
+        let grants = grants_in_force(&records.grants, now);
         let served = if inner.limit {
             // The principal's own company pays (`usage_key`), at its own tier.
             let payer = usage_key(&principal).clone();
@@ -361,8 +369,11 @@ impl<S: AuthStore> PwAuth<S> {
             inner
                 .store
                 .with_budget(&payer, key.as_ref(), move |state, key_state| {
+                    // The company's own definition of the principal's custom role, if
+                    // it has one (the records are shared, not copied, into the charge).
+                    let own_role = loaded.as_ref().and_then(|l| l.custom_role.as_ref());
                     let request =
-                        request_of(&action, &company_id, &info).with_custom_role(own_role.as_ref());
+                        request_of(&action, &company_id, &info).with_custom_role(own_role);
                     let budget = match key_state {
                         Some(k) => Budget::new(payer_tier, state).with_key(k),
                         None => Budget::new(payer_tier, state),
@@ -373,7 +384,8 @@ impl<S: AuthStore> PwAuth<S> {
                 .await
                 .map_err(unavailable)?
         } else {
-            let request = request_of(&action, &company, &info).with_custom_role(own_role.as_ref());
+            let request =
+                request_of(&action, &company, &info).with_custom_role(records.custom_role.as_ref());
             flow.decide(principal, &grants, request, None, now)
         };
         let mut served = served;
@@ -444,6 +456,15 @@ pub fn decided(response: &mut Response, audit: &AuditRecord) {
     }
     response.extensions_mut().insert(Verdict::of(audit));
 }
+
+/// The records of a request without a credential: none.
+static NO_RECORDS: Loaded = Loaded {
+    key: crate::Record::NotFound,
+    token: crate::Record::NotFound,
+    user: None,
+    grants: Vec::new(),
+    custom_role: None,
+};
 
 pub(crate) fn request_of<'a>(
     action: &'a str,

@@ -89,7 +89,7 @@ where
                 headers,
                 verdict,
                 ..
-            } = match auth.check(&parts, &action).await {
+            } = match auth.check_shared(&parts, action).await {
                 Ok(ok) => ok,
                 Err(refusal) => return Ok(refusal),
             };

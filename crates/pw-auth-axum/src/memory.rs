@@ -2,7 +2,7 @@
 //! one process.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use pw_auth_core::{
     ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest,
@@ -54,13 +54,16 @@ fn unpoisoned<G>(r: Result<G, std::sync::PoisonError<G>>) -> G {
 
 /// Records in memory: the records behind a read-write lock (requests only read them,
 /// so they never wait for each other), the budgets, the failure budgets and the audit
-/// log each behind a lock of its own. For tests, examples and servers whose records
-/// fit in one process and whose clients are known: it keeps a failure budget for
-/// every client key it is charged for, without pruning, so a server facing unknown
-/// clients should use a store that prunes (the reference server's). Of the audit
-/// records it keeps the newest [`DEFAULT_AUDIT_CAPACITY`] (or as many as
-/// [`MemoryStore::with_audit_capacity`] says), counting those it let go
-/// ([`MemoryStore::audit_dropped`]): memory stays bounded however long it serves.
+/// log each behind a lock of its own. A credential's records are gathered once and
+/// then shared, uncopied, by every request that presents it, until the next write of
+/// any record (which lets them all go: a revocation is read by the next request).
+/// For tests, examples and servers whose records fit in one process and whose
+/// clients are known: it keeps a failure budget for every client key it is charged
+/// for, without pruning, so a server facing unknown clients should use a store that
+/// prunes (the reference server's). Of the audit records it keeps the newest
+/// [`DEFAULT_AUDIT_CAPACITY`] (or as many as [`MemoryStore::with_audit_capacity`]
+/// says), counting those it let go ([`MemoryStore::audit_dropped`]): memory stays
+/// bounded however long it serves.
 ///
 /// ```
 /// use pw_auth_axum::{CompanyInfo, MemoryStore};
@@ -72,6 +75,11 @@ fn unpoisoned<G>(r: Result<G, std::sync::PoisonError<G>>) -> G {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: RwLock<Records>,
+    /// What [`AuthStore::load`] handed out, by digest, shared with every request that
+    /// asks again: only credentials that exist (or were deleted), so it holds no more
+    /// than the records do; emptied whenever the records are written (see
+    /// [`MemoryStore::write`]).
+    loads: RwLock<HashMap<CredentialDigest, Arc<Loaded>>>,
     budgets: Mutex<Budgets>,
     failures: Mutex<HashMap<String, LimitState>>,
     audit: Mutex<AuditLog>,
@@ -97,8 +105,14 @@ impl MemoryStore {
         unpoisoned(self.records.read())
     }
 
+    /// The records, to write. Every load kept is let go first: no request can read
+    /// the records until this guard is dropped, and each load is kept while the
+    /// records it was read from are held (always the records' lock first, then the
+    /// loads'), so a kept load is never older than the last write.
     fn write(&self) -> RwLockWriteGuard<'_, Records> {
-        unpoisoned(self.records.write())
+        let records = unpoisoned(self.records.write());
+        unpoisoned(self.loads.write()).clear();
+        records
     }
 
     fn audit_log(&self) -> MutexGuard<'_, AuditLog> {
@@ -184,8 +198,11 @@ impl MemoryStore {
 }
 
 impl AuthStore for MemoryStore {
-    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+    async fn load(&self, digest: &CredentialDigest) -> Result<Arc<Loaded>, StoreError> {
         let r = self.read();
+        if let Some(kept) = unpoisoned(self.loads.read()).get(digest) {
+            return Ok(Arc::clone(kept));
+        }
         let (key, token, user) = match digest {
             CredentialDigest::ApiKey(digest) => {
                 let key = match r.keys.get(digest) {
@@ -220,13 +237,21 @@ impl AuthStore for MemoryStore {
             let name = u.custom_role.clone()?;
             r.roles.get(&(u.company.clone(), name)).cloned()
         });
-        Ok(Loaded {
+        let loaded = Arc::new(Loaded {
             key,
             token,
             user,
             grants,
             custom_role,
-        })
+        });
+        let exists =
+            !matches!(loaded.key, Record::NotFound) || !matches!(loaded.token, Record::NotFound);
+        if exists {
+            // Kept while `r` is held: no write came between the read and this.
+            unpoisoned(self.loads.write()).insert(*digest, Arc::clone(&loaded));
+        }
+        drop(r);
+        Ok(loaded)
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
@@ -342,12 +367,12 @@ mod tests {
         assert!(store.load(&key).await.unwrap().grants.is_empty());
 
         assert!(store.update_key(&minted.record.digest, |k| k.revoke(now).unwrap()));
-        match store.load(&key).await.unwrap().key {
+        match &store.load(&key).await.unwrap().key {
             Record::Found(k) => assert_eq!(k.revoked_at, Some(now)),
             other => panic!("{other:?}"),
         }
         assert!(store.update_token(&issued.record.digest, |t| t.revoke(now).unwrap()));
-        match store.load(&token).await.unwrap().token {
+        match &store.load(&token).await.unwrap().token {
             Record::Found(t) => assert_eq!(t.revoked_at, Some(now)),
             other => panic!("{other:?}"),
         }
@@ -359,6 +384,48 @@ mod tests {
         assert!(
             !store.update_token(&never.record.digest, |_| ()),
             "never stored"
+        );
+    }
+
+    /// A credential's records are read once and shared by every load after it, until
+    /// anything is written; an unknown credential is never kept (so guesses cannot
+    /// grow the store).
+    #[tokio::test]
+    async fn loads_are_shared_until_a_write() {
+        use pw_auth_core::{KeyLabel, mint_api_key};
+        let now = datetime!(2026-11-27 12:00 UTC);
+        let acme = CompanyId::new("acme").unwrap();
+        let store = MemoryStore::default();
+        let minted = mint_api_key(&acme, KeyLabel::new("k").unwrap(), &random(1), now).unwrap();
+        store.add_user(minted.user.clone());
+        store.add_key(minted.record.clone());
+        let key = CredentialDigest::ApiKey(minted.record.digest);
+        let first = store.load(&key).await.unwrap();
+        let again = store.load(&key).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "shared, not read again");
+
+        let unknown = CredentialDigest::ApiKey(ApiKeyDigest::from_bytes(random(9)));
+        assert_eq!(store.load(&unknown).await.unwrap().key, Record::NotFound);
+        assert_eq!(
+            unpoisoned(store.loads.read()).len(),
+            1,
+            "the unknown is not kept"
+        );
+
+        // Any write lets go of what was kept: the next load reads the records anew.
+        store.add_company(
+            acme,
+            crate::CompanyInfo {
+                tier: pw_auth_core::Tier::Standard,
+                parent: None,
+            },
+        );
+        assert!(unpoisoned(store.loads.read()).is_empty());
+        let after = store.load(&key).await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &after), "read again after a write");
+        assert_eq!(
+            after.key, first.key,
+            "the same records: the write was elsewhere"
         );
     }
 

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::Arc;
 
 use pw_auth_core::{
     ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest,
@@ -108,10 +109,12 @@ pub struct CompanyInfo {
 pub trait AuthStore: Send + Sync + 'static {
     /// The records for a credential, looked up by its digest (the store never sees
     /// the secret): the key or token record, the user it names, and that user's grants.
+    /// Shared: a store that keeps what it read (as [`MemoryStore`](crate::MemoryStore)
+    /// and the reference server do) hands the same records to every request, uncopied.
     fn load(
         &self,
         digest: &CredentialDigest,
-    ) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Arc<Loaded>, StoreError>> + Send;
 
     /// A company's tier and parent; `None` if there is no such company.
     fn company(

@@ -60,7 +60,7 @@ fn locked() -> StoreError {
 }
 
 impl AuthStore for Locked {
-    async fn load(&self, _: &CredentialDigest) -> Result<Loaded, StoreError> {
+    async fn load(&self, _: &CredentialDigest) -> Result<std::sync::Arc<Loaded>, StoreError> {
         Err(locked())
     }
 

@@ -164,7 +164,7 @@ async fn main() {
     for _ in 0..rounds {
         let target =
             pw_auth_core::Request::new("flows.view", &acme, pw_auth_core::Tier::Professional);
-        let served = flow.serve([key.as_bytes()], &loaded, target, Some(&mut budget), now);
+        let served = flow.serve([key.as_bytes()], &*loaded, target, Some(&mut budget), now);
         assert!(std::hint::black_box(served).is_allowed());
     }
     let flow_ns = t0.elapsed().as_nanos() as f64 / f64::from(rounds);

@@ -64,7 +64,7 @@ impl Store {
 }
 
 impl AuthStore for Store {
-    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+    async fn load(&self, digest: &CredentialDigest) -> Result<Arc<Loaded>, StoreError> {
         self.time("load", self.records.load(digest)).await
     }
 

@@ -49,10 +49,9 @@ pub(crate) struct ReadCache {
 pub(crate) struct Ticket(u64);
 
 impl ReadCache {
-    /// What was read for `digest`, if it is held.
-    pub(crate) fn load(&self, digest: &CredentialDigest) -> Option<Loaded> {
-        let held = lock(&self.cached).loads.get(digest).map(Arc::clone)?;
-        Some(Loaded::clone(&held))
+    /// What was read for `digest`, if it is held (shared, not copied).
+    pub(crate) fn load(&self, digest: &CredentialDigest) -> Option<Arc<Loaded>> {
+        lock(&self.cached).loads.get(digest).map(Arc::clone)
     }
 
     /// What was read for `company`, if it is held.
@@ -67,13 +66,13 @@ impl ReadCache {
 
     /// Keeps what a read begun with `ticket` found for `digest`, unless something was
     /// invalidated since it began or there is nothing to keep.
-    pub(crate) fn keep_load(&self, ticket: Ticket, digest: CredentialDigest, loaded: &Loaded) {
+    pub(crate) fn keep_load(&self, ticket: Ticket, digest: CredentialDigest, loaded: &Arc<Loaded>) {
         let found = !matches!(loaded.key, pw_auth_axum::Record::NotFound)
             || !matches!(loaded.token, pw_auth_axum::Record::NotFound);
         if !found {
             return;
         }
-        let held = Arc::new(loaded.clone());
+        let held = Arc::clone(loaded);
         let mut c = lock(&self.cached);
         if c.generation == ticket.0 {
             if c.loads.len() >= CACHE_CAPACITY {
@@ -306,11 +305,11 @@ mod tests {
         CompanyId::new("acme").unwrap()
     }
 
-    fn found() -> Loaded {
-        Loaded {
+    fn found() -> Arc<Loaded> {
+        Arc::new(Loaded {
             key: Record::Deleted,
             ..Loaded::default()
-        }
+        })
     }
 
     #[test]
@@ -345,7 +344,7 @@ mod tests {
     #[test]
     fn an_unknown_credential_is_never_kept() {
         let cache = ReadCache::default();
-        cache.keep_load(cache.ticket(), digest(1), &Loaded::default());
+        cache.keep_load(cache.ticket(), digest(1), &Arc::new(Loaded::default()));
         assert_eq!(cache.len(), (0, 0));
     }
 

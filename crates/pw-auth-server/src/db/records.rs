@@ -3,6 +3,8 @@
 //! of [`super::statements`]. The backend only opens and commits the transaction
 //! ([`Mode`]), so SQLite and PostgreSQL cannot drift apart.
 
+use std::sync::Arc;
+
 use pw_auth_axum::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
 use pw_auth_core::{
     ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest, CustomRoleName,
@@ -1009,15 +1011,15 @@ impl Db {
 }
 
 impl AuthStore for Db {
-    async fn load(&self, digest: &CredentialDigest) -> Result<Loaded, StoreError> {
+    async fn load(&self, digest: &CredentialDigest) -> Result<Arc<Loaded>, StoreError> {
         let Some(local) = &self.local else {
-            return self.read_load(digest).await;
+            return Ok(Arc::new(self.read_load(digest).await?));
         };
         if let Some(hit) = local.cache.load(digest) {
             return Ok(hit);
         }
         let ticket = local.cache.ticket();
-        let loaded = self.read_load(digest).await?;
+        let loaded = Arc::new(self.read_load(digest).await?);
         local.cache.keep_load(ticket, *digest, &loaded);
         Ok(loaded)
     }

@@ -312,7 +312,7 @@ fn throttled(refused: &pw_auth_http::Refused) -> Response {
 async fn token_of(
     app: &App,
     request: &ClientRequest,
-) -> Result<Option<(AccessToken, Loaded)>, Response> {
+) -> Result<Option<(AccessToken, Arc<Loaded>)>, Response> {
     let Some(value) = request.take("token") else {
         return Err(invalid_request("the token parameter is required"));
     };
@@ -335,7 +335,7 @@ async fn token_of(
 struct TokenCall {
     arrived: Arrived,
     user: UserRecord,
-    found: Option<(AccessToken, Loaded)>,
+    found: Option<(AccessToken, Arc<Loaded>)>,
 }
 
 /// The prologue the two token endpoints share: the form read, the client
@@ -435,14 +435,14 @@ async fn introspect(
     let active = found.and_then(|(token, loaded)| {
         let digest = CredentialDigest::Bearer(token.digest());
         let principal = flow
-            .authenticate_digest(Ok(Some(digest)), &loaded, None, arrived.now)
+            .authenticate_digest(Ok(Some(digest)), &*loaded, None, arrived.now)
             .ok()?;
-        let Record::Found(record) = loaded.token else {
+        let Record::Found(record) = &loaded.token else {
             return None;
         };
         let mine = principal.user() == &user.id;
         let company = principal.company() == &user.company && user.role.level() >= Level::Manager;
-        (mine || company).then_some((principal, record))
+        (mine || company).then(|| (principal, record.clone()))
     });
     let (body, call) = match &active {
         Some((principal, record)) => (

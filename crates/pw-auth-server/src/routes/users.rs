@@ -383,8 +383,8 @@ pub(super) async fn role_rules(
     } else {
         match pw_auth_http::credential_ref_from_headers(headers) {
             Ok(Some(credential)) => {
-                let held = app.store.load(&credential.digest()).await?.grants;
-                pw_auth_core::grants_in_force(&held, now)
+                let held = app.store.load(&credential.digest()).await?;
+                pw_auth_core::grants_in_force(&held.grants, now)
             }
             _ => Vec::new(),
         }
