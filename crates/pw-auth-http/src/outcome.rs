@@ -266,8 +266,9 @@ fn push_decimal(s: &mut String, n: u64) {
             break;
         }
     }
-    for &d in digits.get(at..).unwrap_or(&[]) {
-        s.push(char::from(d));
+    // ASCII digits: always UTF-8, appended in one copy.
+    if let Some(text) = digits.get(at..).and_then(|d| std::str::from_utf8(d).ok()) {
+        s.push_str(text);
     }
 }
 
