@@ -7,6 +7,7 @@ use crate::fixture::{Backend, Fixture, bearer, login, send};
 on_both_stores!(
     users_are_listed_created_promoted_and_disabled_by_the_platforms_rules,
     a_users_username_and_password_are_updated_by_the_platforms_rules,
+    a_parent_member_with_a_grant_manages_the_linked_companys_users,
 );
 
 fn ids(page: &serde_json::Value) -> Vec<String> {
@@ -474,5 +475,70 @@ async fn a_users_username_and_password_are_updated_by_the_platforms_rules(backen
     );
     assert_eq!(updated.iter().filter(|r| r["effect"] == "deny").count(), 1);
     assert!(updated.iter().all(|r| r["reason"]["user"] != "nobody"));
+    f.stop().await;
+}
+
+/// In a linked company, the role rules read the actor's grants as the guard did: max
+/// (acme's manager, granted acme-eu in the demo) makes a user in acme-eu and may
+/// disable her there; ann (acme's administrator, no grant) may not even list them.
+async fn a_parent_member_with_a_grant_manages_the_linked_companys_users(backend: Backend) {
+    let f = Fixture::start(backend, "users-linked").await;
+    let http = reqwest::Client::new();
+    let ann = bearer(&http, &f.server, "ann@acme.example", "ann-demo-password").await;
+    let max = bearer(&http, &f.server, "max@acme.example", "max-demo-password").await;
+    let in_eu =
+        |who: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+            let mut r = http
+                .request(method, f.url(path))
+                .header("authorization", who)
+                .header("x-company", "acme-eu");
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            async move {
+                let r = r.send().await.unwrap();
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap();
+                (
+                    status,
+                    serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+                )
+            }
+        };
+    let eve = serde_json::json!({"id": "eve", "username": "eve@acme-eu.example", "password": "eve-password-1"});
+    let (status, made) = in_eu(&max, reqwest::Method::POST, "/fabric/api/users", Some(eve)).await;
+    assert_eq!(status, 201, "{made}");
+    let (status, off) = in_eu(
+        &max,
+        reqwest::Method::POST,
+        "/fabric/api/users/eve/disable",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &off["status"]),
+        (200, &serde_json::json!("disabled")),
+        "{off}"
+    );
+    let (status, _) = in_eu(
+        &ann,
+        reqwest::Method::POST,
+        "/fabric/api/users/eve/enable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "no grant for acme-eu");
+    let (status, on) = in_eu(
+        &max,
+        reqwest::Method::POST,
+        "/fabric/api/users/eve/enable",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &on["status"]),
+        (200, &serde_json::json!("active")),
+        "{on}"
+    );
     f.stop().await;
 }
