@@ -36,8 +36,7 @@ async fn login(State(auth): State<Auth>, body: Bytes) -> axum::response::Respons
 async fn create_key(State(auth): State<Auth>, ActingIn(company): ActingIn) -> impl IntoResponse {
     let label = KeyLabel::new("integration").unwrap();
     let minted = mint_api_key(&company, label, &my_users::random(), auth.now()).unwrap();
-    auth.store().add_user(minted.user.clone());
-    auth.store().add_key(minted.record.clone());
+    auth.store().add_minted(&minted);
     // Your body: the key is shown this once (the reference server also wipes its copies).
     let body = serde_json::json!({"id": minted.record.id, "key": minted.key.expose_secret()});
     (StatusCode::CREATED, body.to_string())

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use pw_auth_core::{
     ApiKeyDigest, ApiKeyId, ApiKeyRecord, AuditRecord, CompanyId, CompanyRole, CredentialDigest,
-    CustomRoleName, Grant, LimitState, TokenDigest, TokenRecord, UserId, UserRecord,
+    CustomRoleName, Grant, LimitState, MintedApiKey, TokenDigest, TokenRecord, UserId, UserRecord,
 };
 
 use crate::{AuthStore, CompanyInfo, Loaded, Record, StoreError};
@@ -132,6 +132,18 @@ impl MemoryStore {
     /// Adds or replaces an API key's record.
     pub fn add_key(&self, record: ApiKeyRecord) {
         self.write().keys.insert(record.digest, record);
+    }
+
+    /// Adds a freshly minted key's record and its api-user (never the key itself), in
+    /// one write: no request sees the key without its user.
+    pub fn add_minted(&self, minted: &MintedApiKey) {
+        let mut records = self.write();
+        records
+            .users
+            .insert(minted.user.id.clone(), minted.user.clone());
+        records
+            .keys
+            .insert(minted.record.digest, minted.record.clone());
     }
 
     /// Adds or replaces a token's record.
@@ -349,8 +361,7 @@ mod tests {
         let acme = CompanyId::new("acme").unwrap();
         let store = MemoryStore::default();
         let minted = mint_api_key(&acme, KeyLabel::new("k").unwrap(), &random(1), now).unwrap();
-        store.add_user(minted.user.clone());
-        store.add_key(minted.record.clone());
+        store.add_minted(&minted);
         let max = UserRecord::active(UserId::new("max").unwrap(), acme.clone(), Role::Manager);
         store.add_user(max.clone());
         let issued = issue_token(&max, &random(2), now, ExpiresIn::DEFAULT).unwrap();
@@ -397,8 +408,7 @@ mod tests {
         let acme = CompanyId::new("acme").unwrap();
         let store = MemoryStore::default();
         let minted = mint_api_key(&acme, KeyLabel::new("k").unwrap(), &random(1), now).unwrap();
-        store.add_user(minted.user.clone());
-        store.add_key(minted.record.clone());
+        store.add_minted(&minted);
         let key = CredentialDigest::ApiKey(minted.record.digest);
         let first = store.load(&key).await.unwrap();
         let again = store.load(&key).await.unwrap();

@@ -44,8 +44,7 @@ fn guard() -> (PwAuth<MemoryStore>, String) {
             parent: None,
         },
     );
-    store.add_user(minted.user.clone());
-    store.add_key(minted.record.clone());
+    store.add_minted(&minted);
     let flow = ServerFlow::new(
         Policy::default_policy(),
         Responder::new("patchworks").unwrap(),

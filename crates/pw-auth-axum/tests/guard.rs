@@ -162,8 +162,7 @@ async fn every_builder_setting_takes_effect() {
                 parent: None,
             },
         );
-        store.add_user(minted.user.clone());
-        store.add_key(minted.record.clone());
+        store.add_minted(&minted);
         store
     };
     let flow = || {
@@ -240,8 +239,7 @@ async fn every_answer_carries_the_verdict_its_audit_record_states() {
             parent: None,
         },
     );
-    store.add_user(minted.user.clone());
-    store.add_key(minted.record.clone());
+    store.add_minted(&minted);
     let auth = PwAuth::new(
         ServerFlow::new(
             Policy::default_policy(),
@@ -320,8 +318,7 @@ async fn with_decision_ids_each_answer_and_its_record_share_one() {
             parent: None,
         },
     );
-    store.add_user(minted.user.clone());
-    store.add_key(minted.record.clone());
+    store.add_minted(&minted);
     let n = Arc::new(AtomicU8::new(0));
     let auth = PwAuth::builder(
         ServerFlow::new(

@@ -53,8 +53,7 @@ fn guard(c: &mut Criterion) {
             parent: None,
         },
     );
-    store.add_user(minted.user.clone());
-    store.add_key(minted.record.clone());
+    store.add_minted(&minted);
     // A quota no run of the benchmark reaches.
     let mut doc: pw_auth_core::PolicyDocument =
         serde_json::from_str(Policy::default_document_json()).unwrap();

@@ -98,8 +98,7 @@ async fn main() {
                     parent: None,
                 },
             );
-            store.add_user(minted.user.clone());
-            store.add_key(minted.record.clone());
+            store.add_minted(&minted);
             let responder = Responder::new("patchworks").expect("a realm");
             let auth = PwAuth::new(ServerFlow::new(roomy_policy(), responder), store);
             let app = Router::new().route(
