@@ -256,9 +256,7 @@ impl AuthStore for MemoryStore {
             grants,
             custom_role,
         });
-        let exists =
-            !matches!(loaded.key, Record::NotFound) || !matches!(loaded.token, Record::NotFound);
-        if exists {
+        if loaded.is_known() {
             // Kept while `r` is held: no write came between the read and this.
             unpoisoned(self.loads.write()).insert(*digest, Arc::clone(&loaded));
         }

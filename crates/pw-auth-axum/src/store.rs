@@ -57,6 +57,15 @@ pub struct Loaded {
     pub custom_role: Option<CompanyRole>,
 }
 
+impl Loaded {
+    /// Whether the store knows the credential: its key or token record was found, or
+    /// the key is remembered as deleted. Only such records are worth keeping for the
+    /// next request; an unknown digest may be anyone's guess.
+    pub fn is_known(&self) -> bool {
+        !matches!(self.key, Record::NotFound) || !matches!(self.token, Record::NotFound)
+    }
+}
+
 impl RecordStore for Loaded {
     fn api_key(&self, digest: &ApiKeyDigest) -> Lookup<'_, ApiKeyRecord> {
         match &self.key {

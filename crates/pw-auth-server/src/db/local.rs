@@ -67,9 +67,7 @@ impl ReadCache {
     /// Keeps what a read begun with `ticket` found for `digest`, unless something was
     /// invalidated since it began or there is nothing to keep.
     pub(crate) fn keep_load(&self, ticket: Ticket, digest: CredentialDigest, loaded: &Arc<Loaded>) {
-        let found = !matches!(loaded.key, pw_auth_axum::Record::NotFound)
-            || !matches!(loaded.token, pw_auth_axum::Record::NotFound);
-        if !found {
+        if !loaded.is_known() {
             return;
         }
         let held = Arc::clone(loaded);
