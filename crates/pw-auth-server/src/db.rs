@@ -11,6 +11,7 @@
 
 mod batch;
 mod cause;
+mod checkpoint;
 mod local;
 mod postgres;
 mod records;

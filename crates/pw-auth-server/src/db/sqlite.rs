@@ -9,6 +9,7 @@ use std::time::Duration;
 use pw_auth_axum::{StoreError, StoreErrorKind};
 use rusqlite::Connection;
 
+use super::checkpoint::{BACKSTOP_PAGES, Checkpointer};
 use super::sql::{Mode, Tx, TxFuture};
 use super::{SCHEMA_VERSION, err, migrations_from};
 
@@ -172,10 +173,12 @@ fn narrow(path: &Path) -> Result<(), StoreError> {
 }
 
 /// The records on an embedded SQLite file. Cheap to clone; every transaction runs on a
-/// blocking thread.
+/// blocking thread. Its WAL is checkpointed by a thread of its own
+/// ([`super::checkpoint`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Sqlite {
     conn: Arc<Mutex<Connection>>,
+    checkpointer: Checkpointer,
 }
 
 impl Sqlite {
@@ -206,6 +209,9 @@ impl Sqlite {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
+        // The checkpointer thread checkpoints; this connection only if it falls behind.
+        conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES)
+            .map_err(err)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
@@ -229,6 +235,7 @@ impl Sqlite {
         }
         Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
+            checkpointer: Checkpointer::start(path)?,
         })
     }
 
@@ -256,7 +263,15 @@ impl Sqlite {
     where
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R>,
     {
-        in_transaction(&mut Self::lock(&self.conn), mode, f)
+        let mut conn = Self::lock(&self.conn);
+        let before = conn.total_changes();
+        let result = in_transaction(&mut conn, mode, f);
+        // Rows were written (and committed, or rolled back: a checkpoint of nothing
+        // costs little): the checkpointer copies them within its interval.
+        if conn.total_changes() != before {
+            self.checkpointer.nudge();
+        }
+        result
     }
 }
 
@@ -480,6 +495,71 @@ mod tests {
             assert_eq!(count(&db), kept, "{mode:?}: committed");
             assert_eq!(pragma(&db, "synchronous"), "1", "{mode:?}");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Waits up to ten seconds for `done`.
+    fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(10), "never: {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The connection that commits checkpoints only as a backstop; a write is
+    /// checkpointed whole by the checkpointer's thread, and reads alone never wake it.
+    #[test]
+    fn a_write_is_checkpointed_off_the_committing_connection() {
+        use super::super::checkpoint::INTERVAL;
+        let (dir, db) = temp_db("checkpoint");
+        assert_eq!(
+            pragma(&db, "wal_autocheckpoint"),
+            BACKSTOP_PAGES.to_string()
+        );
+        const INSERT: super::super::sql::Sql = super::super::sql::Sql {
+            sqlite: "INSERT INTO companies (id, tier) VALUES ('acme', 'professional')",
+            postgres: "",
+        };
+        const READ: super::super::sql::Sql = super::super::sql::Sql {
+            sqlite: "SELECT COUNT(*) FROM companies",
+            postgres: "",
+        };
+        let read = || {
+            db.transaction_here(Mode::Write, |tx| {
+                Box::pin(async move { tx.count(&READ, args![]).await })
+            })
+            .unwrap()
+        };
+        assert_eq!(read(), 0);
+        std::thread::sleep(INTERVAL * 4);
+        assert_eq!(db.checkpointer.seen().0, 0, "a read wakes nobody");
+
+        db.transaction_here(Mode::Write, |tx| {
+            Box::pin(async move { tx.execute(&INSERT, args![]).await })
+        })
+        .unwrap();
+        eventually("the write checkpointed", || {
+            let (runs, last) = db.checkpointer.seen();
+            runs >= 1 && last.frames > 0 && last.copied == last.frames
+        });
+        // The main file alone (the log ignored) now holds the row.
+        let path = dir.join("records.sqlite");
+        let main_only = Connection::open_with_flags(
+            format!("file:{}?immutable=1", path.display()),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        let rows: i64 = main_only
+            .query_row("SELECT COUNT(*) FROM companies", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+        assert_eq!(read(), 1);
+
+        // The thread ends with the last handle.
+        let alive = db.checkpointer.thread_alive();
+        drop(db);
+        eventually("the thread ended", || alive.upgrade().is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

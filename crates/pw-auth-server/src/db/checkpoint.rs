@@ -1,0 +1,142 @@
+//! Checkpoints of the SQLite file's write-ahead log, off the writers' path.
+//!
+//! A commit appends its pages to the WAL; a checkpoint copies the newest version of
+//! each page into the database file and syncs both files. Left to SQLite's own
+//! automatic checkpoints (every 1,000 pages), the connection that commits also
+//! checkpoints: under load about 30 times a second, each one stopping every commit —
+//! and every request waiting for one — for its `fsync`s. Here a thread of its own, on
+//! its own connection, checkpoints at most every [`INTERVAL`] once something was
+//! committed ([`Checkpointer::nudge`]), in SQLite's `PASSIVE` mode, which never waits
+//! for, nor holds up, a writer or a reader. Pages written many times in an interval
+//! (the audit log's newest leaves, the budgets) are copied once.
+//!
+//! The committing connection keeps an automatic checkpoint as a backstop, at
+//! [`BACKSTOP_PAGES`]. The log starts again from its beginning only after a
+//! checkpoint that found it whole: when commits pause, this thread's; under sustained
+//! commits, which append while a passive checkpoint copies, the backstop's, which then
+//! finds most pages copied already. So under load the `-wal` file grows to about the
+//! backstop and stays that size. Durability is the commit's, as before: a checkpoint
+//! moves committed pages from one file to the other and never decides whether a
+//! commit is kept.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pw_auth_axum::{StoreError, StoreErrorKind};
+use rusqlite::Connection;
+
+use super::err;
+
+/// The least time between two checkpoints.
+pub(crate) const INTERVAL: Duration = Duration::from_millis(25);
+
+/// The committing connection's own automatic checkpoint, in pages (4 KiB each): reached
+/// only if the checkpointer falls behind.
+pub(crate) const BACKSTOP_PAGES: u32 = 16_384;
+
+/// What the last checkpoint found: the WAL's frames and how many of them were in the
+/// database file when it ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Checkpointed {
+    pub(crate) frames: i64,
+    pub(crate) copied: i64,
+}
+
+/// A handle on the checkpointer thread, which ends when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpointer {
+    nudges: SyncSender<()>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "what the thread did, read by the tests")
+    )]
+    seen: Arc<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    runs: AtomicU64,
+    last: Mutex<Checkpointed>,
+}
+
+impl Checkpointer {
+    /// Starts the thread, with a connection of its own to the database at `path`
+    /// (already open, in WAL mode).
+    pub(crate) fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        // SQLite's defaults: a checkpoint syncs the WAL before copying it and the
+        // database file after; a passive one never waits for a lock (busy: tried
+        // again at the next nudge).
+        let conn = Connection::open(path).map_err(err)?;
+        // One nudge waits at most: more in the meantime mean the same checkpoint.
+        let (nudges, rx) = sync_channel(1);
+        let seen = Arc::new(Seen::default());
+        let theirs = Arc::clone(&seen);
+        std::thread::Builder::new()
+            .name("pw-auth-checkpoint".to_owned())
+            .spawn(move || run(&conn, &rx, &theirs))
+            .map_err(|e| {
+                StoreError::new(StoreErrorKind::Internal, "starting the WAL checkpointer")
+                    .caused_by(e)
+            })?;
+        Ok(Checkpointer { nudges, seen })
+    }
+
+    /// Something was committed: a checkpoint follows within [`INTERVAL`] or so. Never
+    /// waits.
+    pub(crate) fn nudge(&self) {
+        match self.nudges.try_send(()) {
+            // Full: a checkpoint is already due. Disconnected: the thread stopped
+            // (it never does while a handle lives); the backstop still checkpoints.
+            Ok(()) | Err(TrySendError::Full(()) | TrySendError::Disconnected(())) => {}
+        }
+    }
+
+    /// How many checkpoints ran, and what the last one found.
+    #[cfg(test)]
+    pub(crate) fn seen(&self) -> (u64, Checkpointed) {
+        let last = *self
+            .seen
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (self.seen.runs.load(Ordering::Acquire), last)
+    }
+
+    /// What the thread shares with the handles: gone once the thread has ended.
+    #[cfg(test)]
+    pub(crate) fn thread_alive(&self) -> std::sync::Weak<impl Sized + use<>> {
+        Arc::downgrade(&self.seen)
+    }
+}
+
+/// Until every handle is dropped: waits for a nudge, lets [`INTERVAL`] pass, then
+/// checkpoints what was committed meanwhile.
+fn run(conn: &Connection, nudges: &Receiver<()>, seen: &Seen) {
+    while nudges.recv().is_ok() {
+        std::thread::sleep(INTERVAL);
+        // The nudges of the interval are this checkpoint's.
+        while nudges.try_recv().is_ok() {}
+        // A checkpoint that fails (another one under way, a full disk) is tried again
+        // at the next nudge; meanwhile the backstop bounds the WAL.
+        if let Ok(found) = checkpoint(conn) {
+            *seen
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = found;
+        }
+        seen.runs.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// One `PASSIVE` checkpoint: copies what no reader still needs, without waiting.
+fn checkpoint(conn: &Connection) -> Result<Checkpointed, rusqlite::Error> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok(Checkpointed {
+            frames: r.get(1)?,
+            copied: r.get(2)?,
+        })
+    })
+}
