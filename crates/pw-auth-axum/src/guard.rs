@@ -329,7 +329,21 @@ impl<S: AuthStore> PwAuth<S> {
                 return Err(response);
             }
         };
-        let info = match inner.store.company(&company).await.map_err(unavailable)? {
+        // The principal's own company, if the store read it with the records.
+        let own = records
+            .company
+            .as_ref()
+            .filter(|_| {
+                records
+                    .user
+                    .as_ref()
+                    .is_some_and(|u| &u.company == principal.company())
+            });
+        let read = match own {
+            Some(info) if &company == principal.company() => Some(info.clone()),
+            _ => inner.store.company(&company).await.map_err(unavailable)?,
+        };
+        let info = match read {
             Some(info) => info,
             // The principal's own company must exist: corrupt data, fail closed.
             None if &company == principal.company() => {
@@ -351,6 +365,8 @@ impl<S: AuthStore> PwAuth<S> {
             let payer = usage_key(&principal).clone();
             let payer_tier = if payer == company {
                 info.tier
+            } else if let Some(own) = own.filter(|_| &payer == principal.company()) {
+                own.tier
             } else {
                 match inner.store.company(&payer).await.map_err(unavailable)? {
                     Some(home) => home.tier,
@@ -464,6 +480,7 @@ static NO_RECORDS: Loaded = Loaded {
     user: None,
     grants: Vec::new(),
     custom_role: None,
+    company: None,
 };
 
 pub(crate) fn request_of<'a>(

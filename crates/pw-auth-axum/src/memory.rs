@@ -249,12 +249,16 @@ impl AuthStore for MemoryStore {
             let name = u.custom_role.clone()?;
             r.roles.get(&(u.company.clone(), name)).cloned()
         });
+        let company = user
+            .as_ref()
+            .and_then(|u| r.companies.get(&u.company).cloned());
         let loaded = Arc::new(Loaded {
             key,
             token,
             user,
             grants,
             custom_role,
+            company,
         });
         if loaded.is_known() {
             // Kept while `r` is held: no write came between the read and this.

@@ -537,3 +537,165 @@ async fn a_custom_role_is_the_one_its_company_defines_in_the_store() {
     );
     assert_eq!(call("/connectors").await, (403, "unknown_custom_role"));
 }
+
+/// A memory store that notes each company the guard asks it for, and can hide the
+/// company it reads with a credential's records.
+struct Asking {
+    inner: MemoryStore,
+    asked: std::sync::Mutex<Vec<String>>,
+    hide: std::sync::atomic::AtomicBool,
+}
+
+impl Asking {
+    fn asked(&self) -> Vec<String> {
+        std::mem::take(&mut *self.asked.lock().unwrap())
+    }
+}
+
+impl AuthStore for Asking {
+    async fn load(&self, d: &CredentialDigest) -> Result<std::sync::Arc<Loaded>, StoreError> {
+        let loaded = self.inner.load(d).await?;
+        if !self.hide.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(loaded);
+        }
+        let mut hidden = (*loaded).clone();
+        hidden.company = None;
+        Ok(std::sync::Arc::new(hidden))
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
+        self.asked.lock().unwrap().push(id.as_str().to_owned());
+        self.inner.company(id).await
+    }
+
+    async fn with_budget<R, F>(
+        &self,
+        company: &CompanyId,
+        key: Option<&pw_auth_core::ApiKeyId>,
+        f: F,
+    ) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
+    {
+        self.inner.with_budget(company, key, f).await
+    }
+
+    async fn with_failures<R, F>(&self, keys: Vec<String>, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
+    {
+        self.inner.with_failures(keys, f).await
+    }
+
+    async fn audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.inner.audit(record).await
+    }
+}
+
+/// The user's own company read with the records (`Loaded::company`) decides and
+/// charges a request in it without another lookup, and is as fresh as the records (a
+/// tier changed is read by the next request); a store that does not read it is asked,
+/// as is any other company a request acts in — whose member still pays at their own
+/// company's tier, known from the records.
+#[tokio::test]
+async fn the_users_company_read_with_the_records_is_not_asked_again() {
+    use pw_auth_core::{ExpiresIn, PolicyDocument, Role, Tier, UserId, UserRecord, issue_token};
+    use std::sync::Arc;
+    let now = time::OffsetDateTime::now_utc();
+    let mut doc: PolicyDocument = serde_json::from_str(Policy::default_document_json()).unwrap();
+    doc.quotas = serde_json::from_value(serde_json::json!({
+        "professional": {"limit": 7, "period_secs": 60},
+        "standard": {"limit": 3, "period_secs": 60}
+    }))
+    .unwrap();
+    let policy = Policy::compile(&doc).unwrap();
+    let (acme, eu) = (
+        CompanyId::new("acme").unwrap(),
+        CompanyId::new("acme-eu").unwrap(),
+    );
+    let inner = MemoryStore::default();
+    let info = |tier, parent: Option<&CompanyId>| CompanyInfo {
+        tier,
+        parent: parent.cloned(),
+    };
+    inner.add_company(acme.clone(), info(Tier::Professional, None));
+    inner.add_company(eu.clone(), info(Tier::Professional, Some(&acme)));
+    let max = UserRecord::active(UserId::new("max").unwrap(), acme.clone(), Role::Manager);
+    inner.add_user(max.clone());
+    inner.grant(max.id.clone(), eu.clone());
+    let issued = issue_token(
+        &max,
+        b"0123456789abcdef0123456789abcdef",
+        now,
+        ExpiresIn::DEFAULT,
+    )
+    .unwrap();
+    inner.add_token(issued.record.clone());
+    let named = eu.clone();
+    let auth = PwAuth::builder(
+        ServerFlow::new(policy, Responder::new("patchworks").unwrap()),
+        Asking {
+            inner,
+            asked: std::sync::Mutex::default(),
+            hide: std::sync::atomic::AtomicBool::new(false),
+        },
+    )
+    .company_hook(Arc::new(move |parts: &http::request::Parts, _: &_| {
+        Ok(parts.headers.contains_key("x-in-eu").then(|| named.clone()))
+    }))
+    .build();
+    let app: Router = Router::new().route(
+        "/flows",
+        get(|| async { "ok" }).route_layer(auth.require("flows.view").unwrap()),
+    );
+    let bearer = format!("Bearer {}", issued.token.expose_secret());
+    let call = |in_eu: bool| {
+        let mut request = http::Request::builder()
+            .uri("/flows")
+            .header("authorization", &bearer);
+        if in_eu {
+            request = request.header("x-in-eu", "1");
+        }
+        let app = app.clone();
+        async move {
+            let r = app
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let policy = r.headers().get("ratelimit-policy").cloned();
+            (
+                r.status().as_u16(),
+                policy.map(|v| v.to_str().unwrap().to_owned()),
+            )
+        }
+    };
+    let quota = |q: u32| Some(format!(r#""default";q={q};w=60"#));
+
+    assert_eq!(call(false).await, (200, quota(7)));
+    assert_eq!(
+        auth.store().asked(),
+        Vec::<String>::new(),
+        "read with the records"
+    );
+
+    auth.store()
+        .hide
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(call(false).await, (200, quota(7)));
+    assert_eq!(auth.store().asked(), ["acme"], "not read with them: asked");
+    auth.store()
+        .hide
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+
+    auth.store()
+        .inner
+        .add_company(acme.clone(), info(Tier::Standard, None));
+    assert_eq!(call(false).await, (200, quota(3)), "the new tier, at once");
+    assert_eq!(auth.store().asked(), Vec::<String>::new());
+
+    // In the linked company (professional) max pays at acme's tier (standard now).
+    assert_eq!(call(true).await, (200, quota(3)));
+    assert_eq!(auth.store().asked(), ["acme-eu"], "only the other company");
+}

@@ -913,6 +913,14 @@ impl Db {
                 if let (Some(user), Some(text)) = (&loaded.user, row.maybe_text(4)?) {
                     loaded.custom_role = Some(company_role(&user.company, text)?);
                 }
+                // The user's company, read in the same snapshot: the guard asks no
+                // more for a request in it.
+                if let (Some(_), Some(tier)) = (&loaded.user, row.maybe_text(5)?) {
+                    loaded.company = Some(CompanyInfo {
+                        tier: tier.parse().map_err(err)?,
+                        parent: row.maybe_text(6)?.map(company_id).transpose()?,
+                    });
+                }
                 Ok(loaded)
             })
         })

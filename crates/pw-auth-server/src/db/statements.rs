@@ -178,8 +178,8 @@ pub(crate) const DELETE_KEY: Sql = Sql {
 /// snapshot): always one row of the key's record (`NULL` if there is none), 1 if a key
 /// with that digest was deleted, the record of the user the key names, and that user's
 /// grants as a JSON array of `{"company", "expires_at"}` (Unix seconds or `null`),
-/// sorted by company, and the definition of the user's custom role when the user's
-/// company defines the one the user holds.
+/// sorted by company, the definition of the user's custom role when the user's
+/// company defines the one the user holds, and the user's company's tier and parent.
 pub(crate) const LOAD_KEY: Sql = Sql {
     sqlite: r#"SELECT k.record,
             EXISTS (SELECT 1 FROM deleted_keys WHERE digest = ?1),
@@ -188,10 +188,12 @@ pub(crate) const LOAD_KEY: Sql = Sql {
                 (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company)),
             (SELECT r.record FROM custom_roles r
                 WHERE r.company = json_extract(u.record, '$.company')
-                AND r.name = json_extract(u.record, '$.custom_role'))
+                AND r.name = json_extract(u.record, '$.custom_role')),
+            c.tier, c.parent
         FROM (SELECT 1) AS one
         LEFT JOIN api_keys k ON k.digest = ?1
-        LEFT JOIN users u ON u.id = json_extract(k.record, '$.user')"#,
+        LEFT JOIN users u ON u.id = json_extract(k.record, '$.user')
+        LEFT JOIN companies c ON c.id = json_extract(u.record, '$.company')"#,
     postgres: r#"SELECT k.record,
             (CASE WHEN EXISTS (SELECT 1 FROM deleted_keys WHERE digest = $1) THEN 1 ELSE 0 END)::bigint,
             u.record,
@@ -199,33 +201,39 @@ pub(crate) const LOAD_KEY: Sql = Sql {
                 FROM grants WHERE "user" = u.id)::text,
             (SELECT r.record FROM custom_roles r
                 WHERE r.company = (u.record::json ->> 'company')
-                AND r.name = (u.record::json ->> 'custom_role'))
+                AND r.name = (u.record::json ->> 'custom_role')),
+            c.tier, c.parent
         FROM (SELECT 1) AS one
         LEFT JOIN api_keys k ON k.digest = $1
-        LEFT JOIN users u ON u.id = (k.record::json ->> 'user')"#,
+        LEFT JOIN users u ON u.id = (k.record::json ->> 'user')
+        LEFT JOIN companies c ON c.id = (u.record::json ->> 'company')"#,
 };
 
 /// [`LOAD_KEY`] for a bearer token: its record, 0, its user's record, the grants, the
-/// custom role's definition.
+/// custom role's definition, the user's company's tier and parent.
 pub(crate) const LOAD_TOKEN: Sql = Sql {
     sqlite: r#"SELECT t.record, 0, u.record,
             (SELECT json_group_array(json_object('company', company, 'expires_at', expires_at)) FROM
                 (SELECT company, expires_at FROM grants WHERE "user" = u.id ORDER BY company)),
             (SELECT r.record FROM custom_roles r
                 WHERE r.company = json_extract(u.record, '$.company')
-                AND r.name = json_extract(u.record, '$.custom_role'))
+                AND r.name = json_extract(u.record, '$.custom_role')),
+            c.tier, c.parent
         FROM (SELECT 1) AS one
         LEFT JOIN tokens t ON t.digest = ?1
-        LEFT JOIN users u ON u.id = t."user""#,
+        LEFT JOIN users u ON u.id = t."user"
+        LEFT JOIN companies c ON c.id = json_extract(u.record, '$.company')"#,
     postgres: r#"SELECT t.record, 0::bigint, u.record,
             (SELECT json_agg(json_build_object('company', company, 'expires_at', expires_at) ORDER BY company)
                 FROM grants WHERE "user" = u.id)::text,
             (SELECT r.record FROM custom_roles r
                 WHERE r.company = (u.record::json ->> 'company')
-                AND r.name = (u.record::json ->> 'custom_role'))
+                AND r.name = (u.record::json ->> 'custom_role')),
+            c.tier, c.parent
         FROM (SELECT 1) AS one
         LEFT JOIN tokens t ON t.digest = $1
-        LEFT JOIN users u ON u.id = t."user""#,
+        LEFT JOIN users u ON u.id = t."user"
+        LEFT JOIN companies c ON c.id = (u.record::json ->> 'company')"#,
 };
 
 pub(crate) const REMEMBER_DELETED_KEY: Sql = Sql {

@@ -3,6 +3,7 @@
 //! answered request's audit record and budget charge are on disk when it is answered;
 //! a SQLite file has one server.
 
+use pw_auth_core::Tier;
 use pw_auth_server::{AuditSync, Config, RecordsAt, start};
 
 use crate::fixture::{Backend, FROZEN_AT, Fixture, Stores, TestClock, bearer};
@@ -128,6 +129,27 @@ async fn a_credentials_lookup_reads_its_user_grants_and_deletion(backend: Backen
         assert_eq!(in_eu(key.clone()).await, 403, "nor does an api-user");
         assert_eq!(flows(&fx, &http, &max).await, 200, "max in his own company");
     }
+    // The records carry their user's company, read in the same statement, and a
+    // changed tier is read by the next lookup (the cache forgotten at the change).
+    let digest = pw_auth_http::parse_authorization(key.as_bytes())
+        .unwrap()
+        .digest();
+    let company = || async {
+        let loaded = pw_auth_axum::AuthStore::load(fx.server.db(), &digest)
+            .await
+            .unwrap();
+        loaded.company.clone().map(|c| (c.tier, c.parent))
+    };
+    assert_eq!(company().await, Some((Tier::Professional, None)));
+    let acme = pw_auth_core::CompanyId::new("acme").unwrap();
+    assert!(
+        fx.server
+            .db()
+            .set_tier(acme, Tier::Enterprise)
+            .await
+            .unwrap()
+    );
+    assert_eq!(company().await, Some((Tier::Enterprise, None)));
 
     let id = fx.key_id(&admin, "lookup").await;
     let delete = fx.url(&format!("/fabric/api/api-keys/{id}"));
