@@ -4,11 +4,13 @@
 #   bare axum · axum + pw-auth-axum's guard on its memory store · the reference
 #   server on SQLite (audit commits synced as by default, and in full) · on
 #   PostgreSQL · on PostgreSQL with the budgets on Redis
-# (the servers are crates/pw-auth-server/examples/load_target.rs). Prints a Markdown
-# table: requests/s, p50 and p99 latency, and each row's ratio to bare axum.
+# (the servers are crates/pw-auth-server/examples/load_target.rs), in rounds: each
+# round runs every row once, in turn. Prints a Markdown table: each row's median
+# requests/s over the rounds, the p50 and p99 latency of that median run, its ratio
+# to bare axum's median, and the ratio within each round (to that round's bare axum).
 #
-#   scripts/load.sh                  # 10 s a row, 2 wrk threads, 32 connections
-#   PW_AUTH_LOAD_SECS=30 PW_AUTH_LOAD_CONNECTIONS=64 scripts/load.sh
+#   scripts/load.sh                  # 10 s a row, 3 rounds, 2 wrk threads, 32 connections
+#   PW_AUTH_LOAD_SECS=30 PW_AUTH_LOAD_ROUNDS=5 PW_AUTH_LOAD_CONNECTIONS=64 scripts/load.sh
 #
 # Installs what it needs if it is missing (wrk, and for the PostgreSQL rows
 # PostgreSQL and Redis: the distribution's packages); the PostgreSQL and Redis it
@@ -21,6 +23,7 @@ cd "$(dirname "$0")/.."
 SECS=${PW_AUTH_LOAD_SECS:-10}
 CONNECTIONS=${PW_AUTH_LOAD_CONNECTIONS:-32}
 THREADS=${PW_AUTH_LOAD_THREADS:-2}
+ROUNDS=${PW_AUTH_LOAD_ROUNDS:-3}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -111,24 +114,55 @@ row() {
   echo "$name|$rps|$p50|$p99|${bad:-0}"
 }
 
-rows=()
-rows+=("$(row 'axum, no auth' bare)")
-rows+=("$(row "axum + pw-auth-axum's guard, memory store" guard)")
-rows+=("$(row 'pw-auth-server, SQLite (WAL)' server)")
-rows+=("$(row 'pw-auth-server, SQLite, --audit-sync full' server PW_AUTH_AUDIT_SYNC=full)")
-rows+=("$(row 'pw-auth-server, PostgreSQL' server PW_AUTH_POSTGRES_URL="$(new_database load_pg)")")
-rows+=("$(row 'pw-auth-server, PostgreSQL + Redis' server PW_AUTH_POSTGRES_URL="$(new_database load_pg_redis)" \
-  PW_AUTH_REDIS_URL="redis://127.0.0.1:$redis_port")")
-
-echo "wrk, $THREADS threads, $CONNECTIONS connections, ${SECS} s a row, loopback, release builds, $(nproc) cores"
-echo
-echo "| server | requests/s | p50 | p99 | of bare axum |"
-echo "|---|---|---|---|---|"
-bare=$(echo "${rows[0]}" | cut -d'|' -f2)
-for r in "${rows[@]}"; do
-  IFS='|' read -r name rps p50 p99 bad <<<"$r"
-  ratio=$(python3 -c "print(f'{100 * $rps / $bare:.1f} %')")
-  note=""
-  [ "$bad" = "0" ] || note=" ($bad answers not 200)"
-  printf '| %s%s | %s | %s | %s | %s |\n' "$name" "$note" "$(printf '%.0f' "$rps")" "$p50" "$p99" "$ratio"
+# The rows, run in turn, ROUNDS times over (each round every row once, in this
+# order): a row's figure is its median over the rounds, so that one slow or fast
+# moment of a shared machine does not decide a ratio.
+specs=(
+  "axum, no auth|bare"
+  "axum + pw-auth-axum's guard, memory store|guard"
+  "pw-auth-server, SQLite (WAL)|server"
+  "pw-auth-server, SQLite, --audit-sync full|server|PW_AUTH_AUDIT_SYNC=full"
+  "pw-auth-server, PostgreSQL|server|pg"
+  "pw-auth-server, PostgreSQL + Redis|server|pg|redis"
+)
+results="$work/results"
+: >"$results"
+for round in $(seq 1 "$ROUNDS"); do
+  for i in "${!specs[@]}"; do
+    IFS='|' read -r name variant a b <<<"${specs[$i]}"
+    env_args=()
+    for extra in "$a" "$b"; do
+      case "$extra" in
+        "") ;;
+        pg) env_args+=(PW_AUTH_POSTGRES_URL="$(new_database "load_${i}_$round")") ;;
+        redis) env_args+=(PW_AUTH_REDIS_URL="redis://127.0.0.1:$redis_port") ;;
+        *) env_args+=("$extra") ;;
+      esac
+    done
+    line=$(row "$name" "$variant" "${env_args[@]}")
+    echo "$i|$round|$line" >>"$results"
+    echo "round $round: $line" >&2
+  done
 done
+
+echo "wrk, $THREADS threads, $CONNECTIONS connections, ${SECS} s a row, $ROUNDS rounds, loopback, release builds, $(nproc) cores"
+echo
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    i, rnd, name, rps, p50, p99, bad = line.rstrip("\n").split("|")
+    rows.setdefault(int(i), []).append((int(rnd), name, float(rps), p50, p99, int(bad or 0)))
+bare = statistics.median(r[2] for r in rows[0])
+bare_by_round = {r[0]: r[2] for r in rows[0]}
+print("| server | requests/s (median) | p50 | p99 | of bare axum | each round |")
+print("|---|---|---|---|---|---|")
+for i in sorted(rows):
+    runs = sorted(rows[i], key=lambda r: r[2])
+    mid = runs[(len(runs) - 1) // 2]
+    rps = statistics.median(r[2] for r in runs)
+    bad = sum(r[5] for r in runs)
+    note = f" ({bad} answers not 200)" if bad else ""
+    each = ", ".join(f"{100 * r[2] / bare_by_round[r[0]]:.1f}" for r in sorted(rows[i]))
+    print(f"| {mid[1]}{note} | {rps:.0f} | {mid[3]} | {mid[4]} | {100 * rps / bare:.1f} % | {each} |")
+PY
