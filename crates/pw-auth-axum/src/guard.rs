@@ -330,15 +330,12 @@ impl<S: AuthStore> PwAuth<S> {
             }
         };
         // The principal's own company, if the store read it with the records.
-        let own = records
-            .company
-            .as_ref()
-            .filter(|_| {
-                records
-                    .user
-                    .as_ref()
-                    .is_some_and(|u| &u.company == principal.company())
-            });
+        let own = records.company.as_ref().filter(|_| {
+            records
+                .user
+                .as_ref()
+                .is_some_and(|u| &u.company == principal.company())
+        });
         let read = match own {
             Some(info) if &company == principal.company() => Some(info.clone()),
             _ => inner.store.company(&company).await.map_err(unavailable)?,
