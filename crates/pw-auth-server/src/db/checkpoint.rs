@@ -3,7 +3,7 @@
 //! A commit appends its pages to the WAL; a checkpoint copies the newest version of
 //! each page into the database file and syncs both files. Left to SQLite's own
 //! automatic checkpoints (every 1,000 pages), the connection that commits also
-//! checkpoints: under load about 30 times a second, each one stopping every commit —
+//! checkpoints: under load about 35 times a second, each one stopping every commit —
 //! and every request waiting for one — for its `fsync`s. Here a thread of its own, on
 //! its own connection, checkpoints at most every [`INTERVAL`] once something was
 //! committed ([`Checkpointer::nudge`]), in SQLite's `PASSIVE` mode, which never waits
@@ -33,8 +33,9 @@ use super::err;
 /// The least time between two checkpoints.
 pub(crate) const INTERVAL: Duration = Duration::from_millis(25);
 
-/// The committing connection's own automatic checkpoint, in pages (4 KiB each): reached
-/// only if the checkpointer falls behind.
+/// The committing connection's own automatic checkpoint, in pages (4 KiB each): under
+/// sustained commits the one after which the log starts again (the module's
+/// documentation), and the bound on the log if this thread falls behind.
 pub(crate) const BACKSTOP_PAGES: u32 = 16_384;
 
 /// What the last checkpoint found: the WAL's frames and how many of them were in the
