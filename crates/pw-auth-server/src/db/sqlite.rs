@@ -535,11 +535,7 @@ mod tests {
         std::thread::sleep(INTERVAL * 4);
         assert_eq!(db.checkpointer.runs(), 0, "a read wakes nobody");
 
-        db.transaction_here(Mode::Write, |tx| {
-            Box::pin(async move { tx.execute(&INSERT, args![]).await })
-        })
-        .unwrap();
-        // The main file alone (the log ignored) comes to hold the row.
+        // The main file alone (the log ignored) comes to hold the written row.
         let path = dir.join("records.sqlite");
         let rows_in_main_file = || -> Result<i64, rusqlite::Error> {
             Connection::open_with_flags(
@@ -548,13 +544,17 @@ mod tests {
             )?
             .query_row("SELECT COUNT(*) FROM companies", [], |r| r.get(0))
         };
-        // Before a checkpoint the file holds not even the tables (their creation is
-        // in the log too).
+        // Nothing was ever checkpointed: the file holds not even the tables (their
+        // creation is in the log too).
         assert!(rows_in_main_file().is_err(), "nothing checkpointed yet");
+        db.transaction_here(Mode::Write, |tx| {
+            Box::pin(async move { tx.execute(&INSERT, args![]).await })
+        })
+        .unwrap();
+        // The count goes up just after the checkpoint: both are waited for.
         eventually("the write checkpointed", || {
-            rows_in_main_file().is_ok_and(|n| n == 1)
+            rows_in_main_file().is_ok_and(|n| n == 1) && db.checkpointer.runs() >= 1
         });
-        assert!(db.checkpointer.runs() >= 1);
         assert_eq!(read(), 1);
 
         // The thread ends with the last handle.
