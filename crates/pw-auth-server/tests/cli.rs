@@ -36,7 +36,7 @@ fn check_config(file: &Path) -> (bool, String, String) {
 
 #[test]
 fn check_config_says_ok_or_names_the_line() {
-    let dir = temp_dir::temp_dir("cli-check");
+    let dir = temp_dir::TempDir::new("cli-check");
     let good = dir.join("good.toml");
     std::fs::write(
         &good,
@@ -128,7 +128,7 @@ fn get(url: &str) -> u16 {
 
 #[test]
 fn serve_reads_its_file_and_flags_reloads_on_sighup_and_stops_on_sigint() {
-    let dir = temp_dir::temp_dir("cli-serve");
+    let dir = temp_dir::TempDir::new("cli-serve");
     let policy = dir.join("policy.json");
     std::fs::write(&policy, pw_auth_core::Policy::default_document_json()).unwrap();
     let config = dir.join("pw-auth.toml");
@@ -313,7 +313,7 @@ fn flows(addr: &str, who: &str, company: Option<&str>) -> u16 {
 
 #[test]
 fn operators_create_companies_link_grant_reset_and_disable_from_the_command_line() {
-    let dir = temp_dir::temp_dir("cli-admin");
+    let dir = temp_dir::TempDir::new("cli-admin");
     let db = dir.join("records.sqlite");
     let (ok, out, err) = admin(
         &db,

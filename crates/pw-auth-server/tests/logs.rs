@@ -75,16 +75,19 @@ fn events_of(id: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-async fn server(adjust: impl FnOnce(&mut Config)) -> Running {
+/// A server on a fresh records file, and the directory that holds it: removed when
+/// dropped, so bind it before the server (which is then dropped first).
+async fn server(adjust: impl FnOnce(&mut Config)) -> (temp_dir::TempDir, Running) {
     captured();
-    let dir = temp_dir::temp_dir("logs");
+    let dir = temp_dir::TempDir::new("logs");
     let mut config = Config::on(
         RecordsAt::Sqlite(dir.join("records.sqlite")),
         "127.0.0.1:0".parse().unwrap(),
     );
     config.seed_demo = true;
     adjust(&mut config);
-    start(config).await.unwrap()
+    let running = start(config).await.unwrap();
+    (dir, running)
 }
 
 async fn login(
@@ -109,7 +112,7 @@ async fn login(
 /// are (so the scan is not of an empty log).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_logs_at_the_most_verbose_level() {
-    let s = server(|_| {}).await;
+    let (_dir, s) = server(|_| {}).await;
     let http = reqwest::Client::new();
     let mut secrets: Vec<String> = vec![
         "ann-demo-password".into(),
@@ -270,7 +273,7 @@ async fn no_secret_reaches_the_logs_at_the_most_verbose_level() {
 /// at ERROR with its cause, under the request's id; no other answer logs an error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_503_logs_its_cause_once() {
-    let s = server(|c| {
+    let (_dir, s) = server(|c| {
         c.failure_quota = Quota::new(10_000, 60, 10_000).unwrap();
         c.username_ceiling = Quota::new(10_000, 60, 10_000).unwrap();
         c.hashing = HashingLimits {
