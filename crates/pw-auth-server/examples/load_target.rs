@@ -10,7 +10,8 @@
 //!
 //! Every authenticated variant gets one API key of acme (professional) and a quota no
 //! run reaches, so every request is authenticated, authorised, charged and audited and
-//! answered 200. It prints `READY <port> <key>` on one line, then serves until killed.
+//! answered 200. It prints `READY <port> <key>` on one line, then serves until
+//! SIGTERM or SIGINT (the `server` variant then removes its SQLite records).
 //!
 //! `cargo run --release -p pw-auth-server --example load_target -- bare|guard|server`
 #![expect(clippy::print_stderr, reason = "a wrong variant is said on stderr")]
@@ -57,6 +58,16 @@ fn ready(port: u16, key: &str) {
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY {port} {key}").expect("stdout");
     out.flush().expect("stdout");
+}
+
+/// When the process is told to stop: SIGTERM (`kill`) or SIGINT (Ctrl-C).
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }
 
 async fn listen() -> tokio::net::TcpListener {
@@ -146,7 +157,11 @@ async fn main() {
                 .await
                 .expect("the key stored");
             ready(running.addr().port(), minted.key.expose_secret());
-            std::future::pending::<()>().await;
+            // Stopped by a signal (as `scripts/load.sh` stops it): the server first,
+            // then its records, which a load run grows by gigabytes.
+            stopped().await;
+            running.stop().await.expect("the server stops");
+            std::fs::remove_dir_all(&dir).expect("the records removed");
         }
         other => {
             eprintln!("unknown variant `{other}`: expected bare, guard or server");
