@@ -1,7 +1,9 @@
 //! One server for an external load generator (`scripts/load.sh` drives it with wrk):
 //! the same route, `GET /fabric/api/flows`, answering the same body, served by
 //!
-//! - `bare`: axum alone, no authentication (the ceiling);
+//! - `bare`: axum alone, no authentication (the ceiling); with
+//!   `PW_AUTH_LOAD_BUSY_NS=n` its handler first does about `n` ns of plain CPU work
+//!   (calibrated at start), to show what that much work a request costs here;
 //! - `guard`: axum with `pw-auth-axum`'s guard on its in-memory store;
 //! - `server`: the reference server, on a fresh SQLite file (its audit log committed
 //!   with `synchronous = FULL` when `PW_AUTH_AUDIT_SYNC=full`), or on PostgreSQL when
@@ -54,6 +56,41 @@ fn roomy_policy() -> Policy {
     Policy::compile(&doc).expect("the load policy")
 }
 
+/// How many rounds of [`burn`] take `PW_AUTH_LOAD_BUSY_NS` nanoseconds on this
+/// machine (none when it is unset or 0): the fastest of five trials, the one least
+/// disturbed. For the `bare` variant, so that a run can show what a given amount of
+/// work a request costs bare axum's throughput here (`docs/performance.md`).
+fn busy_rounds() -> u64 {
+    let ns: u128 = std::env::var("PW_AUTH_LOAD_BUSY_NS")
+        .ok()
+        .map(|v| v.parse().expect("PW_AUTH_LOAD_BUSY_NS: nanoseconds"))
+        .unwrap_or(0);
+    if ns == 0 {
+        return 0;
+    }
+    const TRIAL: u64 = 2_000_000;
+    let fastest = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            burn(TRIAL);
+            start.elapsed().as_nanos().max(1)
+        })
+        .min()
+        .unwrap_or(1);
+    let rounds = u128::from(TRIAL).saturating_mul(ns).checked_div(fastest);
+    rounds.map_or(0, |r| u64::try_from(r).unwrap_or(u64::MAX))
+}
+
+/// `rounds` dependent multiply-adds the optimiser cannot drop: CPU work and nothing
+/// else (no memory, no allocation, no system call).
+fn burn(rounds: u64) {
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..rounds {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+    std::hint::black_box(x);
+}
+
 fn ready(port: u16, key: &str) {
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY {port} {key}").expect("stdout");
@@ -82,11 +119,15 @@ async fn main() {
     let acme = CompanyId::new("acme").expect("an id");
     match variant.as_str() {
         "bare" => {
+            let busy = busy_rounds();
             let app = Router::new().route(
                 "/fabric/api/flows",
                 get(move || {
                     let acme = acme.clone();
-                    async move { flows_body(&acme) }
+                    async move {
+                        burn(busy);
+                        flows_body(&acme)
+                    }
                 }),
             );
             let listener = listen().await;
