@@ -12,6 +12,14 @@
 #   scripts/load.sh                  # 10 s a row, 3 rounds, 2 wrk threads, 32 connections
 #   PW_AUTH_LOAD_SECS=30 PW_AUTH_LOAD_ROUNDS=5 PW_AUTH_LOAD_CONNECTIONS=64 scripts/load.sh
 #
+# Each row also gets the server process's CPU a request (all its threads, user and
+# system, over the wrk run; PostgreSQL's and Redis's processes are not in it).
+#
+#   PW_AUTH_LOAD_ROWS="bare guard"   # only these rows, of: bare guard sqlite
+#                                    # sqlite-full pg pg-redis (all by default)
+#   PW_AUTH_LOAD_BUSY="1000 2000"    # also bare axum with ~1,000 and ~2,000 ns of
+#                                    # plain CPU work in its handler (a row each)
+#
 # Installs what it needs if it is missing (wrk, and for the PostgreSQL rows
 # PostgreSQL and Redis: the distribution's packages); the PostgreSQL and Redis it
 # uses are its own, in a temporary directory, on free loopback ports, stopped at the
@@ -24,11 +32,26 @@ SECS=${PW_AUTH_LOAD_SECS:-10}
 CONNECTIONS=${PW_AUTH_LOAD_CONNECTIONS:-32}
 THREADS=${PW_AUTH_LOAD_THREADS:-2}
 ROUNDS=${PW_AUTH_LOAD_ROUNDS:-3}
+ROWS=${PW_AUTH_LOAD_ROWS:-bare guard sqlite sqlite-full pg pg-redis}
+BUSY=${PW_AUTH_LOAD_BUSY:-}
+
+wanted() { [[ " $ROWS " == *" $1 "* ]]; }
+for r in $ROWS; do
+  case "$r" in
+    bare | guard | sqlite | sqlite-full | pg | pg-redis) ;;
+    *) echo "PW_AUTH_LOAD_ROWS: unknown row '$r'" >&2; exit 2 ;;
+  esac
+done
+wanted bare || { echo "PW_AUTH_LOAD_ROWS: the ratios need the bare row" >&2; exit 2; }
+databases=false
+if wanted pg || wanted pg-redis; then databases=true; fi
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
-command -v redis-server >/dev/null || need+=(redis-server)
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+if $databases; then
+  command -v redis-server >/dev/null || need+=(redis-server)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
@@ -53,26 +76,29 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# PostgreSQL and Redis of the script's own.
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_postgres=()
-if [ "$(id -u)" -eq 0 ]; then
-  as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-  chown postgres:postgres "$work"
-fi
-pg_port=$(free_port)
-"${as_postgres[@]}" "$pg_bin/initdb" -U postgres -A trust -E UTF8 --no-sync -D "$work/pg" >/dev/null
-"${as_postgres[@]}" "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work" \
-  -c listen_addresses=127.0.0.1 -c max_connections=200 >"$work/pg.log" 2>&1 &
-pids+=($!)
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
-  sleep 0.1
-done
+# PostgreSQL and Redis of the script's own, for the rows that use them.
+start_databases() {
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  as_postgres=()
+  if [ "$(id -u)" -eq 0 ]; then
+    as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    chown postgres:postgres "$work"
+  fi
+  pg_port=$(free_port)
+  "${as_postgres[@]}" "$pg_bin/initdb" -U postgres -A trust -E UTF8 --no-sync -D "$work/pg" >/dev/null
+  "${as_postgres[@]}" "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -k "$work" \
+    -c listen_addresses=127.0.0.1 -c max_connections=200 >"$work/pg.log" 2>&1 &
+  pids+=($!)
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$work" >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
+    sleep 0.1
+  done
+}
+if $databases; then start_databases; fi
 # A fresh database named $1 (each row starts on empty records).
 new_database() {
   "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$1"
@@ -102,29 +128,38 @@ row() {
   key=$(echo "$line" | cut -d' ' -f3)
   local header=()
   [ "$key" = "-" ] || header=(-H "Authorization: $key")
+  # The server's CPU (user + system, all threads, in clock ticks) around the run.
+  local cpu0 cpu1
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECS}s" --latency "${header[@]}" \
     "http://127.0.0.1:$port/fabric/api/flows" >"$work/$variant.wrk"
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
-  local rps p50 p99 bad
+  local rps p50 p99 bad requests cpu
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$variant.wrk")
   p50=$(awk '$1 == "50%" {print $2}' "$work/$variant.wrk")
   p99=$(awk '$1 == "99%" {print $2}' "$work/$variant.wrk")
   bad=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$work/$variant.wrk")
-  echo "$name|$rps|$p50|$p99|${bad:-0}"
+  requests=$(awk '/requests in/ {print $1}' "$work/$variant.wrk")
+  cpu=$(python3 -c "print(f'{($cpu1 - $cpu0) / $(getconf CLK_TCK) * 1e6 / max($requests, 1):.1f}')")
+  echo "$name|$rps|$p50|$p99|${bad:-0}|$cpu"
 }
 
 # The rows, run in turn, ROUNDS times over (each round every row once, in this
 # order): a row's figure is its median over the rounds, so that one slow or fast
 # moment of a shared machine does not decide a ratio.
-specs=(
-  "axum, no auth|bare"
-  "axum + pw-auth-axum's guard, memory store|guard"
-  "pw-auth-server, SQLite (WAL)|server"
-  "pw-auth-server, SQLite, --audit-sync full|server|PW_AUTH_AUDIT_SYNC=full"
-  "pw-auth-server, PostgreSQL|server|pg"
-  "pw-auth-server, PostgreSQL + Redis|server|pg|redis"
-)
+specs=("axum, no auth|bare")
+for ns in $BUSY; do
+  specs+=("axum, no auth, ~$ns ns of CPU work a request|bare|PW_AUTH_LOAD_BUSY_NS=$ns")
+done
+if wanted guard; then specs+=("axum + pw-auth-axum's guard, memory store|guard"); fi
+if wanted sqlite; then specs+=("pw-auth-server, SQLite (WAL)|server"); fi
+if wanted sqlite-full; then
+  specs+=("pw-auth-server, SQLite, --audit-sync full|server|PW_AUTH_AUDIT_SYNC=full")
+fi
+if wanted pg; then specs+=("pw-auth-server, PostgreSQL|server|pg"); fi
+if wanted pg-redis; then specs+=("pw-auth-server, PostgreSQL + Redis|server|pg|redis"); fi
 results="$work/results"
 : >"$results"
 for round in $(seq 1 "$ROUNDS"); do
@@ -151,12 +186,14 @@ python3 - "$results" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    i, rnd, name, rps, p50, p99, bad = line.rstrip("\n").split("|")
-    rows.setdefault(int(i), []).append((int(rnd), name, float(rps), p50, p99, int(bad or 0)))
+    i, rnd, name, rps, p50, p99, bad, cpu = line.rstrip("\n").split("|")
+    rows.setdefault(int(i), []).append(
+        (int(rnd), name, float(rps), p50, p99, int(bad or 0), float(cpu))
+    )
 bare = statistics.median(r[2] for r in rows[0])
 bare_by_round = {r[0]: r[2] for r in rows[0]}
-print("| server | requests/s (median) | p50 | p99 | of bare axum | each round |")
-print("|---|---|---|---|---|---|")
+print("| server | requests/s (median) | p50 | p99 | of bare axum | each round | server CPU a request (median) |")
+print("|---|---|---|---|---|---|---|")
 for i in sorted(rows):
     runs = sorted(rows[i], key=lambda r: r[2])
     mid = runs[(len(runs) - 1) // 2]
@@ -164,5 +201,9 @@ for i in sorted(rows):
     bad = sum(r[5] for r in runs)
     note = f" ({bad} answers not 200)" if bad else ""
     each = ", ".join(f"{100 * r[2] / bare_by_round[r[0]]:.1f}" for r in sorted(rows[i]))
-    print(f"| {mid[1]}{note} | {rps:.0f} | {mid[3]} | {mid[4]} | {100 * rps / bare:.1f} % | {each} |")
+    cpu = statistics.median(r[6] for r in runs)
+    print(
+        f"| {mid[1]}{note} | {rps:.0f} | {mid[3]} | {mid[4]} | {100 * rps / bare:.1f} % "
+        f"| {each} | {cpu:.1f} µs |"
+    )
 PY
