@@ -15,6 +15,7 @@ mod checkpoint;
 mod local;
 mod postgres;
 mod records;
+mod shared;
 pub use records::{Assigned, LoginUpdated, RoleDeleted};
 pub(crate) mod sql;
 mod sqlite;
@@ -31,6 +32,7 @@ use batch::AuditLog;
 pub use batch::AuditSync;
 use local::{Budgets, Owner, ReadCache};
 use postgres::Postgres;
+use shared::SharedCache;
 use sql::{Mode, Tx, TxFuture};
 use sqlite::Sqlite;
 
@@ -206,12 +208,40 @@ pub(crate) fn unix(t: OffsetDateTime) -> i64 {
 /// On SQLite the server is the file's only writer (a second server on it is refused),
 /// so it also keeps in memory what it read and each company's budget (`db/local.rs`),
 /// exactly: every transaction that may change a record empties what it read before
-/// its caller hears it is done.
+/// its caller hears it is done. On PostgreSQL with a Redis told of every change
+/// ([`Db::with_records_generation`]), it keeps what it read too, checked against a
+/// generation in Redis at every use (`db/shared.rs`).
 #[derive(Clone, Debug)]
 pub struct Db {
     backend: Backend,
     audit: AuditLog,
-    local: Option<Arc<Local>>,
+    /// What this server keeps in memory, if anything.
+    memory: Option<Arc<Memory>>,
+}
+
+/// What a server keeps in memory: on a SQLite file, whose only writer it is; or on
+/// PostgreSQL, when Redis carries the records' generation.
+#[derive(Debug)]
+enum Memory {
+    Local(Local),
+    Shared(Shared),
+}
+
+/// What a server on PostgreSQL keeps when Redis carries the records' generation.
+struct Shared {
+    cache: SharedCache,
+    redis: crate::RedisLimits,
+    /// What the age of what was read is measured by.
+    clock: Arc<pw_auth_http::Clock>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("cache", &self.cache)
+            .field("redis", &self.redis)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a server on a SQLite file keeps in memory (`db/local.rs`).
@@ -283,11 +313,11 @@ impl Db {
         Ok(Db {
             audit: AuditLog::start(backend.clone(), Some(Arc::clone(&budgets)), sync, None)?,
             backend,
-            local: Some(Arc::new(Local {
+            memory: Some(Arc::new(Memory::Local(Local {
                 cache: ReadCache::default(),
                 budgets,
                 _owner: owner,
-            })),
+            }))),
         })
     }
 
@@ -309,8 +339,47 @@ impl Db {
                 })?),
             )?,
             backend,
-            local: None,
+            memory: None,
         })
+    }
+
+    /// These records, telling every other server of each change through the records'
+    /// generation on `redis`, and keeping what they read, used only while the
+    /// generation is the one it was read under and for at most a second by `clock`
+    /// (`db/shared.rs`): a change made through any server told so is read by the next
+    /// request on every server; one made where Redis is not told (the `admin` command
+    /// without `--redis`), within a second. For PostgreSQL; a SQLite file, whose
+    /// server is its only writer, already keeps what it reads, and is returned as it
+    /// is.
+    pub fn with_records_generation(
+        mut self,
+        redis: &crate::RedisLimits,
+        clock: Arc<pw_auth_http::Clock>,
+    ) -> Db {
+        if matches!(self.backend, Backend::Postgres(_)) {
+            self.memory = Some(Arc::new(Memory::Shared(Shared {
+                cache: SharedCache::default(),
+                redis: redis.clone(),
+                clock,
+            })));
+        }
+        self
+    }
+
+    /// What a SQLite file's server keeps.
+    fn local(&self) -> Option<&Local> {
+        match self.memory.as_deref() {
+            Some(Memory::Local(local)) => Some(local),
+            _ => None,
+        }
+    }
+
+    /// What a server on PostgreSQL keeps with Redis's generation.
+    fn shared(&self) -> Option<&Shared> {
+        match self.memory.as_deref() {
+            Some(Memory::Shared(shared)) => Some(shared),
+            _ => None,
+        }
     }
 
     /// Runs `f` in a transaction of `mode` on whichever backend this is: committed if
@@ -323,8 +392,33 @@ impl Db {
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
     {
         let result = self.backend.transaction(mode, f).await;
-        if let Some(local) = &self.local {
+        if let Some(local) = self.local() {
             local.cache.invalidate();
+        }
+        if let Some(shared) = self.shared() {
+            shared.cache.clear();
+            if result.is_ok() {
+                // Every server is told before the caller hears it is done. If Redis
+                // cannot be told, the change is committed but the others may use
+                // what they read before it for up to a second: the caller hears of
+                // the failure rather than of a change in force everywhere.
+                let [b0, b1, b2, b3, b4, b5, b6, ..] = crate::config::os_random().map_err(|e| {
+                    StoreError::new(StoreErrorKind::Internal, "no random bytes").caused_by(e)
+                })?;
+                // 56 random bits: room to count up from.
+                let start = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, 0]);
+                shared
+                    .redis
+                    .bump_records_generation(start)
+                    .await
+                    .map_err(|e| {
+                        StoreError::new(
+                            e.kind(),
+                            "the change is committed, but the other servers could not be told",
+                        )
+                        .caused_by(e)
+                    })?;
+            }
         }
         result
     }

@@ -356,6 +356,12 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         Some(url) => Some(RedisLimits::connect_with_ca(url, REDIS_PREFIX, ca).await?),
         None => None,
     };
+    // Records shared with other servers are kept while Redis's generation says they
+    // are current (a SQLite file's server keeps them anyway).
+    let db = match &limits {
+        Some(redis) => db.with_records_generation(redis, Arc::clone(&config.clock)),
+        None => db,
+    };
     let seeded = config.seed_demo && db.is_empty().await?;
     if seeded {
         seed_demo(&db).await?;

@@ -62,6 +62,14 @@ end
 return {1, {}}
 ";
 
+/// Bumps the records' generation (`KEYS[1]`) and answers the new one. A missing
+/// generation (a fresh Redis, or one that lost its data) starts from `ARGV[1]`, a
+/// random number, so no generation read before can come round again.
+const BUMP_GENERATION: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('INCR', KEYS[1])
+";
+
 /// How many locks the keys are spread over (a key's stripe: a hash of it).
 const STRIPES: usize = 64;
 
@@ -154,6 +162,31 @@ impl RedisLimits {
 
     fn failure_key(&self, key: &str) -> String {
         format!("{}failures:{key}", self.prefix)
+    }
+
+    fn generation_key(&self) -> String {
+        format!("{}records-generation", self.prefix)
+    }
+
+    /// The records' generation, bumped by every server after each change of a record
+    /// (`db/shared.rs`); `None` before the first bump.
+    pub(crate) async fn records_generation(&self) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        conn.get(self.generation_key()).await.map_err(err)
+    }
+
+    /// Bumps the records' generation (after a change of a record has committed):
+    /// from `start` if there is none yet.
+    pub(crate) async fn bump_records_generation(&self, start: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        // Made here rather than kept: it runs once a change, not once a request.
+        let _now: i64 = Script::new(BUMP_GENERATION)
+            .key(self.generation_key())
+            .arg(start)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 
     /// Whether Redis answers (`PING`).

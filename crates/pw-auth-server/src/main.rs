@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use pw_auth_server::settings::{LogFormat, Settings};
-use pw_auth_server::{AuditSync, Chain, DEMO_USERS, RecordsAt, hash_password, open_records, start};
+use pw_auth_server::{
+    AuditSync, Chain, DEMO_USERS, REDIS_PREFIX, RecordsAt, RedisLimits, hash_password,
+    open_records, start,
+};
 
 /// Every freed heap block is zeroed before it goes back to the system allocator. The
 /// server wipes the secrets it owns (login bodies, tokens, keys, argon2's blocks), but
@@ -41,15 +44,8 @@ enum Command {
     /// only while no server has it open (stop it first), PostgreSQL at any time.
     /// Passwords are read from stdin (one line), never from an argument.
     Admin {
-        /// The SQLite database file.
-        #[arg(long, default_value = "pw-auth.sqlite", conflicts_with = "postgres")]
-        db: PathBuf,
-        /// The PostgreSQL records instead (best from the environment).
-        #[arg(long, env = "PW_AUTH_POSTGRES_URL", hide_env_values = true)]
-        postgres: Option<String>,
-        /// CA certificates (PEM) PostgreSQL's certificate is verified against.
-        #[arg(long, value_name = "FILE")]
-        tls_ca: Option<PathBuf>,
+        #[command(flatten)]
+        at: Box<Records>,
         /// The policy file the servers decide with, named in each command's audit
         /// record (the default policy without it).
         #[arg(long, value_name = "FILE")]
@@ -156,13 +152,33 @@ fn password_from_stdin() -> Result<pw_auth_core::Password, String> {
 }
 
 /// Runs an operator's command; what it did, for stdout.
-async fn admin(
+/// Where the `admin` command finds the records, and the servers' Redis.
+#[derive(clap::Args)]
+struct Records {
+    /// The SQLite database file.
+    #[arg(long, default_value = "pw-auth.sqlite", conflicts_with = "postgres")]
     db: PathBuf,
+    /// The PostgreSQL records instead (best from the environment).
+    #[arg(long, env = "PW_AUTH_POSTGRES_URL", hide_env_values = true)]
     postgres: Option<String>,
+    /// With `--postgres`: the servers' Redis (best from the environment), told of
+    /// each change so that every server reads it at its next request (without it,
+    /// within a second).
+    #[arg(long, env = "PW_AUTH_REDIS_URL", hide_env_values = true)]
+    redis: Option<String>,
+    /// CA certificates (PEM) PostgreSQL's and Redis's certificates are verified
+    /// against.
+    #[arg(long, value_name = "FILE")]
     tls_ca: Option<PathBuf>,
-    policy: Option<PathBuf>,
-    op: AdminOp,
-) -> Result<String, String> {
+}
+
+async fn admin(at: Records, policy: Option<PathBuf>, op: AdminOp) -> Result<String, String> {
+    let Records {
+        db,
+        postgres,
+        redis,
+        tls_ca,
+    } = at;
     use pw_auth_core::{CompanyId, Policy, Role, Tier, UserId, UserRecord, UserStatus};
     let company = |s: &str| CompanyId::new(s).map_err(|e| format!("`{s}`: {e}"));
     let user = |s: &str| UserId::new(s).map_err(|e| format!("`{s}`: {e}"));
@@ -171,6 +187,7 @@ async fn admin(
         // A signal, not the records: the server has them (a SQLite file is its own).
         return reload_policy(pid_file);
     }
+    let postgres_records = postgres.is_some();
     let records = match postgres {
         Some(url) => RecordsAt::Postgres(url),
         None => RecordsAt::Sqlite(db),
@@ -195,6 +212,16 @@ async fn admin(
     let db = open_records(&records, tls_ca.as_deref(), AuditSync::Normal)
         .await
         .map_err(store)?;
+    // A SQLite file's server is its only writer: nobody to tell.
+    let db = match redis.as_ref().filter(|_| postgres_records) {
+        Some(url) => db.with_records_generation(
+            &RedisLimits::connect_with_ca(url, REDIS_PREFIX, tls_ca.as_deref())
+                .await
+                .map_err(store)?,
+            std::sync::Arc::new(time::OffsetDateTime::now_utc),
+        ),
+        None => db,
+    };
     let hash = |p: &pw_auth_core::Password| hash_password(p.expose_secret()).map_err(store);
     use pw_auth_core::OperatorAction as Op;
     // What was done, for stdout, and what to record: the command, the company and the
@@ -442,16 +469,10 @@ fn settings(config: Option<PathBuf>, flags: Settings) -> Result<Settings, String
 fn main() -> ExitCode {
     let (config, flags) = match Cli::parse().command {
         Command::Serve { config, settings } => (config, *settings),
-        Command::Admin {
-            db,
-            postgres,
-            tls_ca,
-            policy,
-            op,
-        } => {
+        Command::Admin { at, policy, op } => {
             let done = tokio::runtime::Runtime::new()
                 .map_err(|e| Chain(&e).to_string())
-                .and_then(|rt| rt.block_on(admin(db, postgres, tls_ca, policy, op)));
+                .and_then(|rt| rt.block_on(admin(*at, policy, op)));
             return match done {
                 Ok(what) => {
                     println!("{what}");

@@ -755,7 +755,7 @@ impl Db {
                 })
             })
             .await?;
-        if done && let Some(local) = &self.local {
+        if done && let Some(local) = self.local() {
             local.budgets.forget_key(&deleted);
         }
         Ok(done)
@@ -1020,7 +1020,21 @@ impl Db {
 
 impl AuthStore for Db {
     async fn load(&self, digest: &CredentialDigest) -> Result<Arc<Loaded>, StoreError> {
-        let Some(local) = &self.local else {
+        if let Some(shared) = self.shared() {
+            // The generation before anything is read (`db/shared.rs`).
+            let generation = shared.redis.records_generation().await?;
+            let Some(generation) = generation else {
+                return Ok(Arc::new(self.read_load(digest).await?));
+            };
+            let begun = (shared.clock)();
+            if let Some(hit) = shared.cache.load(&generation, digest, begun) {
+                return Ok(hit);
+            }
+            let loaded = Arc::new(self.read_load(digest).await?);
+            shared.cache.keep_load(&generation, *digest, &loaded, begun);
+            return Ok(loaded);
+        }
+        let Some(local) = self.local() else {
             return Ok(Arc::new(self.read_load(digest).await?));
         };
         if let Some(hit) = local.cache.load(digest) {
@@ -1033,7 +1047,24 @@ impl AuthStore for Db {
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<CompanyInfo>, StoreError> {
-        let Some(local) = &self.local else {
+        if let Some(shared) = self.shared() {
+            let generation = shared.redis.records_generation().await?;
+            let Some(generation) = generation else {
+                return self.read_company(id).await;
+            };
+            let begun = (shared.clock)();
+            if let Some(hit) = shared.cache.company(&generation, id, begun) {
+                return Ok(Some(hit));
+            }
+            let info = self.read_company(id).await?;
+            if let Some(info) = &info {
+                shared
+                    .cache
+                    .keep_company(&generation, id.clone(), info, begun);
+            }
+            return Ok(info);
+        }
+        let Some(local) = self.local() else {
             return self.read_company(id).await;
         };
         if let Some(hit) = local.cache.company(id) {
@@ -1057,7 +1088,7 @@ impl AuthStore for Db {
         R: Send + 'static,
         F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
-        let Some(local) = &self.local else {
+        let Some(local) = self.local() else {
             return self.locked_budget(company, key, f).await;
         };
         // In memory, written with the audit log's next commit (`db/local.rs`).

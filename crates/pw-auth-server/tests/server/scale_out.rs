@@ -345,3 +345,124 @@ async fn the_shared_limiter_decides_as_the_core_does() {
         "{allowed} allowed, {denied} denied"
     );
 }
+
+/// What a server read of the records is used while Redis's generation says it is
+/// current: a change made by a writer that tells Redis (another server, or `admin`
+/// with `--redis`) is read at the next request; one made where Redis is not told
+/// (`admin` without `--redis`) is read once what was kept is a second old by the
+/// server's clock — and until then what was kept is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_server_keeps_is_used_while_the_generation_holds_for_a_second_at_most() {
+    use pw_auth_core::ApiKeyId;
+    use pw_auth_server::{AuditSync, REDIS_PREFIX, open_records};
+    let stores = Stores::postgres("generation", true);
+    let clock = TestClock::frozen(FROZEN_AT);
+    let a = serve(&stores, &clock).await;
+    let mut caller = Caller::new();
+    let (_, ann) = caller
+        .login(&a, "ann@acme.example", "ann-demo-password")
+        .await;
+    let (_, quiet_key) = caller.new_key(&a, &ann, "quiet").await;
+    let (_, told_key) = caller.new_key(&a, &ann, "told").await;
+    let list = caller
+        .send(
+            caller
+                .http
+                .get(a.url("/fabric/api/api-keys"))
+                .header("authorization", &ann),
+        )
+        .await
+        .1;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id_of = |label: &str| {
+        let key = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == label)
+            .unwrap();
+        ApiKeyId::new(key["id"].as_str().unwrap()).unwrap()
+    };
+    let acme = CompanyId::new("acme").unwrap();
+
+    // Revoked where Redis is not told: the server uses what it read, for up to a
+    // second, and then reads the revocation.
+    assert_eq!(caller.flows(&a, &quiet_key).await, 200, "read and kept");
+    let quiet = open_records(&stores.records(), None, AuditSync::Normal)
+        .await
+        .unwrap();
+    let revoked = quiet
+        .revoke_key(acme.clone(), id_of("quiet"), clock.now())
+        .await
+        .unwrap();
+    assert_eq!(revoked, Some(true));
+    assert_eq!(
+        caller.flows(&a, &quiet_key).await,
+        200,
+        "Redis not told: what was kept is used while it is under a second old"
+    );
+    clock.advance(1);
+    assert_eq!(
+        caller.flows(&a, &quiet_key).await,
+        401,
+        "a second old: read again"
+    );
+
+    // Revoked by a writer that tells Redis: refused at the next request.
+    assert_eq!(caller.flows(&a, &told_key).await, 200, "read and kept");
+    let redis = RedisLimits::connect(&stores.config().redis.unwrap(), REDIS_PREFIX)
+        .await
+        .unwrap();
+    let told = quiet.with_records_generation(&redis, clock.shared());
+    let revoked = told
+        .revoke_key(acme, id_of("told"), clock.now())
+        .await
+        .unwrap();
+    assert_eq!(revoked, Some(true));
+    assert_eq!(
+        caller.flows(&a, &told_key).await,
+        401,
+        "Redis told: read at the next request"
+    );
+    a.stop().await.unwrap();
+}
+
+/// `admin` on PostgreSQL with `--redis` tells the servers of its change: a company
+/// disabled from the command line is refused at the next request of a server that
+/// had read its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_command_told_of_redis_is_read_at_the_next_request() {
+    let stores = Stores::postgres("admin-generation", true);
+    let clock = TestClock::frozen(FROZEN_AT);
+    let a = serve(&stores, &clock).await;
+    let mut caller = Caller::new();
+    let (_, ann) = caller
+        .login(&a, "ann@acme.example", "ann-demo-password")
+        .await;
+    let (_, key) = caller.new_key(&a, &ann, "k").await;
+    assert_eq!(caller.flows(&a, &key).await, 200, "read and kept");
+    let postgres = stores.postgres_url().unwrap().to_owned();
+    let redis = stores.config().redis.unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pw-auth-server"))
+            .args(["admin", "--postgres", &postgres, "--redis", &redis])
+            .args(["disable-company", "acme"])
+            .env_remove("PW_AUTH_POSTGRES_URL")
+            .env_remove("PW_AUTH_REDIS_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        caller.flows(&a, &key).await,
+        401,
+        "disabled from the command line, refused at the next request"
+    );
+    a.stop().await.unwrap();
+}
