@@ -223,6 +223,40 @@ mod tests {
         assert!(cache.load("1", &digest(2), t0).is_none());
     }
 
+    /// Everything read under one generation is kept together, up to the capacity;
+    /// past it, what was kept is let go (memory stays bounded).
+    #[test]
+    fn what_is_kept_is_bounded() {
+        let cache = SharedCache::default();
+        let t0 = time::macros::datetime!(2026-12-07 12:00 UTC);
+        let (acme, beta) = (
+            CompanyId::new("acme").unwrap(),
+            CompanyId::new("beta").unwrap(),
+        );
+        cache.load("1", &digest(1), t0);
+        cache.keep_load("1", digest(1), &found(), t0);
+        cache.keep_load("1", digest(2), &found(), t0);
+        cache.keep_company("1", acme.clone(), &info(), t0);
+        cache.keep_company("1", beta.clone(), &info(), t0);
+        assert!(cache.load("1", &digest(1), t0).is_some(), "both kept");
+        assert!(cache.load("1", &digest(2), t0).is_some(), "both kept");
+        assert!(cache.company("1", &acme, t0).is_some(), "both kept");
+        assert!(cache.company("1", &beta, t0).is_some(), "both kept");
+
+        let many = u32::try_from(CACHE_CAPACITY).unwrap();
+        for n in 0..many {
+            let mut bytes = [0u8; 32];
+            bytes[..4].copy_from_slice(&n.to_le_bytes());
+            let d = CredentialDigest::ApiKey(ApiKeyDigest::from_bytes(bytes));
+            cache.keep_load("1", d, &found(), t0);
+            let c = CompanyId::new(&format!("c{n}")).unwrap();
+            cache.keep_company("1", c, &info(), t0);
+        }
+        let kept = lock(&cache.kept);
+        assert!(kept.loads.len() <= CACHE_CAPACITY, "{}", kept.loads.len());
+        assert!(kept.companies.len() <= CACHE_CAPACITY);
+    }
+
     /// An unknown credential is never kept; a clear forgets everything, and a read
     /// begun before it is not kept after it.
     #[test]

@@ -13,6 +13,24 @@ on_both_stores!(
     a_credentials_lookup_reads_its_user_grants_and_deletion,
 );
 
+/// The same on PostgreSQL with Redis, where each server keeps what it read under the
+/// records' generation (`db/shared.rs`).
+mod postgres_redis {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changes_are_seen_by_the_next_request_however_warm() {
+        super::changes_are_seen_by_the_next_request_however_warm(super::Backend::PostgresRedis)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_credentials_lookup_reads_its_user_grants_and_deletion() {
+        super::a_credentials_lookup_reads_its_user_grants_and_deletion(
+            super::Backend::PostgresRedis,
+        )
+        .await;
+    }
+}
+
 /// `GET /fabric/api/flows` with `authorization`; its status.
 async fn flows(fx: &Fixture, http: &reqwest::Client, authorization: &str) -> u16 {
     http.get(fx.url("/fabric/api/flows"))

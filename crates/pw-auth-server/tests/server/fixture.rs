@@ -20,6 +20,9 @@ use crate::services::{self, Pg, Redis};
 pub(crate) enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL with Redis for the budgets and the records' generation (each server
+    /// keeping what it read: `db/shared.rs`).
+    PostgresRedis,
 }
 
 /// A test's records: a private directory (removed when dropped) holding a SQLite file,
@@ -57,6 +60,7 @@ impl Stores {
         match backend {
             Backend::Sqlite => Stores::sqlite(name),
             Backend::Postgres => Stores::postgres(name, false),
+            Backend::PostgresRedis => Stores::postgres(name, true),
         }
     }
 

@@ -149,7 +149,7 @@ async fn metrics_count_requests_decisions_and_store_calls(backend: Backend) {
 async fn health_and_readiness_say_only_up_and_ready(backend: Backend) {
     let stores = match backend {
         Backend::Sqlite => Stores::sqlite("health"),
-        Backend::Postgres => Stores::postgres("health", true),
+        Backend::Postgres | Backend::PostgresRedis => Stores::postgres("health", true),
     };
     let mut f = Fixture::with(stores, TestClock::default(), |_| {}).await;
     let http = reqwest::Client::new();

@@ -424,6 +424,15 @@ async fn what_a_server_keeps_is_used_while_the_generation_holds_for_a_second_at_
         401,
         "Redis told: read at the next request"
     );
+    // The generation is where `docs/scaling.md` says, under the deployment's prefix.
+    let client = redis::Client::open(stores.config().redis.unwrap()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let generation: Option<u64> = redis::cmd("GET")
+        .arg(format!("{REDIS_PREFIX}records-generation"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(generation.is_some(), "bumped by every change");
     a.stop().await.unwrap();
 }
 
