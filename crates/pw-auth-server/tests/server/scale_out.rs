@@ -69,6 +69,18 @@ impl Caller {
         (status, v["key"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// The id of the key labelled `label`, as `admin` lists them on `server`.
+    async fn key_id(&mut self, server: &Running, admin: &str, label: &str) -> String {
+        let req = self
+            .http
+            .get(server.url("/fabric/api/api-keys"))
+            .header("authorization", admin);
+        let list: serde_json::Value = serde_json::from_str(&self.send(req).await.1).unwrap();
+        let keys = list["data"].as_array().unwrap();
+        let key = keys.iter().find(|k| k["label"] == label).unwrap();
+        key["id"].as_str().unwrap().to_owned()
+    }
+
     /// The first answer other than 503 to `flows` (asked every 100 ms, at most 50
     /// times, while a store comes back).
     async fn flows_once_back(&mut self, server: &Running, authorization: &str) -> u16 {
@@ -111,17 +123,7 @@ async fn two_servers_share_records_and_one_budget() {
     // A key revoked on A is refused on B at the next request.
     let (_, doomed) = caller.new_key(&a, &ann, "doomed").await;
     assert_eq!(caller.flows(&b, &doomed).await, 200);
-    let list = caller
-        .send(
-            caller
-                .http
-                .get(a.url("/fabric/api/api-keys"))
-                .header("authorization", &ann),
-        )
-        .await
-        .1;
-    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
-    let id = list["data"][1]["id"].as_str().unwrap().to_owned();
+    let id = caller.key_id(&a, &ann, "doomed").await;
     let revoke = a.url(&format!("/fabric/api/api-keys/{id}/revoke"));
     let req = caller.http.post(revoke).header("authorization", &ann);
     assert_eq!(caller.send(req).await.0, 200);
@@ -346,6 +348,35 @@ async fn the_shared_limiter_decides_as_the_core_does() {
     );
 }
 
+/// One server on a PostgreSQL and a Redis of the test's own, its clock frozen, and
+/// ann (acme's administrator) logged in through it.
+struct OneServer {
+    stores: Stores,
+    clock: TestClock,
+    server: Running,
+    caller: Caller,
+    ann: String,
+}
+
+impl OneServer {
+    async fn start(name: &str) -> OneServer {
+        let stores = Stores::postgres(name, true);
+        let clock = TestClock::frozen(FROZEN_AT);
+        let server = serve(&stores, &clock).await;
+        let caller = Caller::new();
+        let (_, ann) = caller
+            .login(&server, "ann@acme.example", "ann-demo-password")
+            .await;
+        OneServer {
+            stores,
+            clock,
+            server,
+            caller,
+            ann,
+        }
+    }
+}
+
 /// What a server read of the records is used while Redis's generation says it is
 /// current: a change made by a writer that tells Redis (another server, or `admin`
 /// with `--redis`) is read at the next request; one made where Redis is not told
@@ -355,34 +386,17 @@ async fn the_shared_limiter_decides_as_the_core_does() {
 async fn what_a_server_keeps_is_used_while_the_generation_holds_for_a_second_at_most() {
     use pw_auth_core::ApiKeyId;
     use pw_auth_server::{AuditSync, REDIS_PREFIX, open_records};
-    let stores = Stores::postgres("generation", true);
-    let clock = TestClock::frozen(FROZEN_AT);
-    let a = serve(&stores, &clock).await;
-    let mut caller = Caller::new();
-    let (_, ann) = caller
-        .login(&a, "ann@acme.example", "ann-demo-password")
-        .await;
+    let OneServer {
+        stores,
+        clock,
+        server: a,
+        mut caller,
+        ann,
+    } = OneServer::start("generation").await;
     let (_, quiet_key) = caller.new_key(&a, &ann, "quiet").await;
     let (_, told_key) = caller.new_key(&a, &ann, "told").await;
-    let list = caller
-        .send(
-            caller
-                .http
-                .get(a.url("/fabric/api/api-keys"))
-                .header("authorization", &ann),
-        )
-        .await
-        .1;
-    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
-    let id_of = |label: &str| {
-        let key = list["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["label"] == label)
-            .unwrap();
-        ApiKeyId::new(key["id"].as_str().unwrap()).unwrap()
-    };
+    let quiet_id = ApiKeyId::new(&caller.key_id(&a, &ann, "quiet").await).unwrap();
+    let told_id = ApiKeyId::new(&caller.key_id(&a, &ann, "told").await).unwrap();
     let acme = CompanyId::new("acme").unwrap();
 
     // Revoked where Redis is not told: the server uses what it read, for up to a
@@ -392,7 +406,7 @@ async fn what_a_server_keeps_is_used_while_the_generation_holds_for_a_second_at_
         .await
         .unwrap();
     let revoked = quiet
-        .revoke_key(acme.clone(), id_of("quiet"), clock.now())
+        .revoke_key(acme.clone(), quiet_id, clock.now())
         .await
         .unwrap();
     assert_eq!(revoked, Some(true));
@@ -414,10 +428,7 @@ async fn what_a_server_keeps_is_used_while_the_generation_holds_for_a_second_at_
         .await
         .unwrap();
     let told = quiet.with_records_generation(&redis, clock.shared());
-    let revoked = told
-        .revoke_key(acme, id_of("told"), clock.now())
-        .await
-        .unwrap();
+    let revoked = told.revoke_key(acme, told_id, clock.now()).await.unwrap();
     assert_eq!(revoked, Some(true));
     assert_eq!(
         caller.flows(&a, &told_key).await,
@@ -441,13 +452,13 @@ async fn what_a_server_keeps_is_used_while_the_generation_holds_for_a_second_at_
 /// had read its key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_command_told_of_redis_is_read_at_the_next_request() {
-    let stores = Stores::postgres("admin-generation", true);
-    let clock = TestClock::frozen(FROZEN_AT);
-    let a = serve(&stores, &clock).await;
-    let mut caller = Caller::new();
-    let (_, ann) = caller
-        .login(&a, "ann@acme.example", "ann-demo-password")
-        .await;
+    let OneServer {
+        stores,
+        server: a,
+        mut caller,
+        ann,
+        ..
+    } = OneServer::start("admin-generation").await;
     let (_, key) = caller.new_key(&a, &ann, "k").await;
     assert_eq!(caller.flows(&a, &key).await, 200, "read and kept");
     let postgres = stores.postgres_url().unwrap().to_owned();
