@@ -175,39 +175,45 @@ impl Writer {
             };
             states.push((set, id, json(state)?));
         }
-        let result = self.backend.transaction_on(
-            self.runtime.as_ref(),
-            self.mode,
-            move |tx: &mut Tx<'_>| {
-                Box::pin(async move {
-                    if one_by_one {
-                        for row in &rows {
-                            let c = &row.columns;
-                            tx.execute(
-                                &q::AUDIT_ONE,
-                                &[
-                                    Arg::Text(&row.record),
-                                    Arg::Int(row.time),
-                                    Arg::MaybeText(row.aggregate.as_deref()),
-                                    Arg::Int(row.count),
-                                    Arg::MaybeText(c.company.as_deref()),
-                                    Arg::MaybeText(c.principal_company.as_deref()),
-                                    Arg::Text(c.kind),
-                                    Arg::MaybeText(c.decision_id.as_deref()),
-                                ],
-                            )
-                            .await?;
+        // PostgreSQL with nothing but the rows to write: one statement, which commits on
+        // its own as atomically and durably as a transaction of it would (every commit
+        // is synced there), in one round trip instead of three (begin, insert, commit).
+        let mode = if !one_by_one && states.is_empty() {
+            Mode::Single
+        } else {
+            self.mode
+        };
+        let result =
+            self.backend
+                .transaction_on(self.runtime.as_ref(), mode, move |tx: &mut Tx<'_>| {
+                    Box::pin(async move {
+                        if one_by_one {
+                            for row in &rows {
+                                let c = &row.columns;
+                                tx.execute(
+                                    &q::AUDIT_ONE,
+                                    &[
+                                        Arg::Text(&row.record),
+                                        Arg::Int(row.time),
+                                        Arg::MaybeText(row.aggregate.as_deref()),
+                                        Arg::Int(row.count),
+                                        Arg::MaybeText(c.company.as_deref()),
+                                        Arg::MaybeText(c.principal_company.as_deref()),
+                                        Arg::Text(c.kind),
+                                        Arg::MaybeText(c.decision_id.as_deref()),
+                                    ],
+                                )
+                                .await?;
+                            }
+                        } else {
+                            tx.execute(&q::AUDIT_MANY, args![&array]).await?;
                         }
-                    } else {
-                        tx.execute(&q::AUDIT_MANY, args![&array]).await?;
-                    }
-                    for (set, id, state) in &states {
-                        tx.execute(set, args![id, state]).await?;
-                    }
-                    Ok(())
-                })
-            },
-        );
+                        for (set, id, state) in &states {
+                            tx.execute(set, args![id, state]).await?;
+                        }
+                        Ok(())
+                    })
+                });
         if result.is_err()
             && let Some(b) = &self.budgets
         {
