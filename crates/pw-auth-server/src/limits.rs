@@ -7,10 +7,15 @@
 //! knows nothing of limits. When another server wrote first, the script hands back
 //! what it found and the check runs again on that. So no request is admitted on a
 //! state another request already spent, and there is no second implementation of the
-//! limiter to keep equal to the core's (`docs/design.md`, "Shared state"). Within one
-//! server, updates of one key take turns (a lock per key stripe), so only servers
-//! contend with each other, and the value a server stored last is tried without
-//! reading it first: one round trip per request unless another server wrote between.
+//! limiter to keep equal to the core's (`docs/design.md`, "Shared state").
+//!
+//! Within one server the keys are spread over stripes, each with a task that stores
+//! its charges in turn ([`Combiner`]), so only servers contend with each other. The
+//! charges of one key that queued while its last compare-and-set was on its way are
+//! run one after another and stored by one compare-and-set: a company's requests
+//! share round trips instead of waiting for one each. The values a stripe stored last
+//! are tried without reading them first: one round trip for the charges a turn takes,
+//! unless another server wrote between.
 //!
 //! Redis unreachable, too slow, or too contended: the request is refused (503), never
 //! let through unlimited.
@@ -24,27 +29,17 @@ use pw_auth_axum::{StoreError, StoreErrorKind};
 use pw_auth_core::{ApiKeyId, CompanyId, LimitState};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{err, json, parse};
 
-/// Compares the stored value with ARGV[1] (`""`: no value) and, if equal, stores
-/// ARGV[2] and answers `{1, ''}`; if not, answers `{0, stored}`. Failure budgets
-/// (ARGV[3] = "1") expire a day after their last charge.
-const COMPARE_AND_SET: &str = r"
-local current = redis.call('GET', KEYS[1]) or ''
-if current ~= ARGV[1] then return {0, current} end
-if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[2], 'EX', 86400)
-else redis.call('SET', KEYS[1], ARGV[2]) end
-return {1, ''}
-";
-
-/// The same for several keys at once (the failure budgets of one login, or a
-/// company's budget with its key's own): compares every stored value with ARGV[i]
-/// and, if all are equal, stores each ARGV[n + i] that differs (expiring a day after
+/// Compares the values stored at `KEYS` (one company's budget, with its key's own when
+/// it has one, or the failure budgets of one login): compares every stored value with
+/// ARGV[i] (`""`: no value) and, if all are equal, stores each ARGV[n + i] that differs (expiring a day after
 /// its last charge when ARGV[2n + 1] = "1"), and answers `{1, {}}`; if one differs,
 /// answers `{0, {every stored value}}`. Run as one script, so no other command runs
 /// between the comparison and the writes.
-const COMPARE_AND_SET_MANY: &str = r"
+const COMPARE_AND_SET: &str = r"
 local n = #KEYS
 local current = {}
 local same = true
@@ -73,15 +68,22 @@ return redis.call('INCR', KEYS[1])
 /// How many locks the keys are spread over (a key's stripe: a hash of it).
 const STRIPES: usize = 64;
 
-/// One stripe's turn, and the key and value it stored last.
-type Stripe = tokio::sync::Mutex<Option<(String, String)>>;
+/// The queue of one stripe's task ([`Combiner`]).
+type Stripe = mpsc::Sender<Job>;
+
+/// How many charges may wait for one stripe's task; past that a request waits for room.
+const QUEUE: usize = 1024;
+
+/// The most charges one turn of a stripe's task takes.
+const MAX_COMBINED: usize = 256;
 
 /// How many times a check is run again after losing a compare-and-set before the
 /// request is refused (503).
 const MAX_ATTEMPTS: u32 = 200;
 
-/// How long a command may take, a connection attempt, and the wait for a key's turn:
-/// past it the request is refused (503) rather than kept waiting.
+/// How long a command may take, a connection attempt, the wait for room in a stripe's
+/// queue, and then for the charge to be stored: past it the request is refused (503)
+/// rather than kept waiting.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The limiter states on Redis. Cheap to clone (one multiplexed connection that
@@ -89,11 +91,9 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct RedisLimits {
     conn: ConnectionManager,
-    script: Script,
-    many: Script,
     prefix: String,
-    /// Updates of keys in one stripe take turns; each stripe remembers the value it
-    /// last stored (key, value).
+    /// The queues of the stripes' tasks: the charges of keys in one stripe are stored
+    /// by its task, in turn.
     stripes: Arc<[Stripe]>,
 }
 
@@ -142,13 +142,21 @@ impl RedisLimits {
             .await
             .map_err(err)?;
         Ok(RedisLimits {
-            conn,
-            script: Script::new(COMPARE_AND_SET),
-            many: Script::new(COMPARE_AND_SET_MANY),
             prefix: prefix.to_owned(),
             stripes: (0..STRIPES)
-                .map(|_| tokio::sync::Mutex::new(None))
+                .map(|_| {
+                    let (queue, jobs) = mpsc::channel(QUEUE);
+                    let combiner = Combiner {
+                        conn: conn.clone(),
+                        script: Script::new(COMPARE_AND_SET),
+                        last: None,
+                    };
+                    // Ends when the last handle (and with it the queue) is dropped.
+                    tokio::spawn(combiner.run(jobs));
+                    queue
+                })
                 .collect(),
+            conn,
         })
     }
 
@@ -199,13 +207,7 @@ impl RedisLimits {
         Ok(())
     }
 
-    async fn read(&self, key: &str) -> Result<String, StoreError> {
-        let mut conn = self.conn.clone();
-        let stored: Option<String> = conn.get(key).await.map_err(err)?;
-        Ok(stored.unwrap_or_default())
-    }
-
-    /// The lock that updates of `key` on this server take turns on.
+    /// The stripe whose task stores the charges of `key` on this server.
     fn stripe(&self, key: &str) -> Option<&Stripe> {
         let mut h = std::hash::DefaultHasher::new();
         key.hash(&mut h);
@@ -214,75 +216,43 @@ impl RedisLimits {
         self.stripes.get(i)
     }
 
-    /// Runs `f` on the state at `key` until its result is stored on the state it read.
-    async fn update<R, F>(&self, key: String, expires: bool, mut f: F) -> Result<R, StoreError>
+    /// Runs `f` on the states at `keys` (full Redis keys, the first naming the stripe
+    /// whose task runs it) until its result is stored on the states it read, each
+    /// expiring a day after its last charge if `expires`: handed to the stripe's task,
+    /// which stores it with every other charge of the same keys that queued meanwhile
+    /// ([`Combiner`]).
+    async fn update<R, F>(&self, keys: Vec<String>, expires: bool, f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut LimitState) -> R,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
-        let stripe = self.stripe(&key).ok_or_else(|| {
-            StoreError::new(StoreErrorKind::Internal, "no lock for the limiter key")
+        let stripe = keys.first().and_then(|k| self.stripe(k)).ok_or_else(|| {
+            StoreError::new(StoreErrorKind::Internal, "no stripe for the limiter keys")
         })?;
-        // A turn that does not come within the timeout (Redis hanging, requests
-        // queued behind it) is a refusal too, not an ever-longer queue.
-        let mut last = tokio::time::timeout(TIMEOUT, stripe.lock())
-            .await
-            .map_err(|_| StoreError::new(StoreErrorKind::Busy, "the limiter key stayed busy"))?;
-        // The value this server last stored at `key`, if it is the stripe's last key:
-        // tried first, it saves the read; the compare-and-set checks it is current.
-        let cached = last
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone());
-        let (mut stored, mut fresh) = match cached {
-            Some(v) => (v, false),
-            None => (self.read(&key).await?, true),
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            keys,
+            expires,
+            charge: Box::new(Pending {
+                f,
+                last: None,
+                reply,
+            }),
         };
-        for _ in 0..MAX_ATTEMPTS {
-            let mut state = if stored.is_empty() {
-                LimitState::default()
-            } else {
-                parse(&stored)?
-            };
-            let before = state;
-            let result = f(&mut state);
-            if state == before {
-                if fresh {
-                    // Nothing to write: the result stands on the state as read.
-                    return Ok(result);
-                }
-                // Decided on the remembered value, which another server may have
-                // changed since: decide again on what Redis holds.
-                stored = self.read(&key).await?;
-                fresh = true;
-                continue;
-            }
-            let new = json(&state)?;
-            let mut conn = self.conn.clone();
-            let answer: (i64, String) = self
-                .script
-                .key(&key)
-                .arg(&stored)
-                .arg(&new)
-                .arg(if expires { "1" } else { "0" })
-                .invoke_async(&mut conn)
-                .await
-                .map_err(err)?;
-            match answer {
-                (1, _) => {
-                    *last = Some((key, new));
-                    return Ok(result);
-                }
-                // Another server wrote first: run the check again on what it left.
-                (_, current) => {
-                    stored = current;
-                    fresh = true;
-                }
-            }
-        }
-        Err(StoreError::new(
-            StoreErrorKind::Busy,
-            format!("the limiter state stayed contended for {MAX_ATTEMPTS} attempts"),
-        ))
+        // A turn that does not come within the timeout (Redis hanging, requests queued
+        // behind it) is a refusal too, not an ever-longer queue. A charge whose request
+        // stopped waiting before its turn is left out of it; one already on its way to
+        // Redis is stored (charged, as a request dropped after its charge always was).
+        let busy = || StoreError::new(StoreErrorKind::Busy, "the limiter key stayed busy");
+        let stopped = || StoreError::new(StoreErrorKind::Internal, "the limiter has stopped");
+        tokio::time::timeout(TIMEOUT, stripe.send(job))
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| stopped())?;
+        tokio::time::timeout(TIMEOUT, answer)
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| stopped())?
     }
 
     /// Runs `f` on `company`'s usage budget, and `key`'s own when given, and stores
@@ -294,46 +264,141 @@ impl RedisLimits {
         mut f: F,
     ) -> Result<R, StoreError>
     where
-        R: Send,
-        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send,
+        R: Send + 'static,
+        F: FnMut(&mut LimitState, Option<&mut LimitState>) -> R + Send + 'static,
     {
-        let Some(key) = key else {
-            return self
-                .update(self.budget_key(company), false, |s| f(s, None))
-                .await;
+        let keys = match key {
+            Some(key) => vec![self.budget_key(company), self.key_budget_key(key)],
+            None => vec![self.budget_key(company)],
         };
-        let keys = vec![self.budget_key(company), self.key_budget_key(key)];
-        self.update_many(keys, false, move |states| match states {
+        self.update(keys, false, move |states| match states {
+            [company] => Some(f(company, None)),
             [company, key] => Some(f(company, Some(key))),
             _ => None,
         })
         .await?
-        .ok_or_else(|| StoreError::new(StoreErrorKind::Internal, "two budgets were not read"))
+        .ok_or_else(|| StoreError::new(StoreErrorKind::Internal, "the budgets were not read"))
     }
 
     /// Runs `f` on the failure budgets at `keys` until its result is stored on the
-    /// states it read: one read of them all, then a compare-and-set of them all.
+    /// states it read: a compare-and-set of them all.
     pub async fn with_failures<R, F>(&self, keys: Vec<String>, f: F) -> Result<R, StoreError>
     where
-        F: FnMut(&mut [LimitState]) -> R + Send,
+        R: Send + 'static,
+        F: FnMut(&mut [LimitState]) -> R + Send + 'static,
     {
         let keys: Vec<String> = keys.iter().map(|k| self.failure_key(k)).collect();
-        self.update_many(keys, true, f).await
+        self.update(keys, true, f).await
+    }
+}
+
+/// A charge waiting for its stripe's task: the check it runs, the result of its last
+/// run, and where that result goes once its states are stored.
+trait Charge: Send {
+    /// Runs the check on `states`, leaving its new states there and keeping its result.
+    fn run(&mut self, states: &mut [LimitState]);
+    /// Answers the waiting request: the result of the last run when `outcome` is that
+    /// its states were stored, else the error.
+    fn finish(self: Box<Self>, outcome: Result<(), StoreError>);
+    /// Whether the request stopped waiting (its client went away, or it timed out).
+    fn abandoned(&self) -> bool;
+}
+
+/// A [`Charge`] of `f`, answering with its result.
+struct Pending<R, F> {
+    f: F,
+    last: Option<R>,
+    reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+impl<R, F> Charge for Pending<R, F>
+where
+    R: Send + 'static,
+    F: FnMut(&mut [LimitState]) -> R + Send + 'static,
+{
+    fn run(&mut self, states: &mut [LimitState]) {
+        self.last = Some((self.f)(states));
     }
 
-    /// Runs `f` on the states at `keys` (full Redis keys) until its result is stored
-    /// on the states it read, each expiring a day after its last charge if `expires`.
-    async fn update_many<R, F>(
-        &self,
-        keys: Vec<String>,
+    fn finish(self: Box<Self>, outcome: Result<(), StoreError>) {
+        let Pending { last, reply, .. } = *self;
+        let result = outcome.and_then(|()| {
+            last.ok_or_else(|| StoreError::new(StoreErrorKind::Internal, "a charge never ran"))
+        });
+        // A request that stopped waiting needs no answer.
+        let _ = reply.send(result);
+    }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+}
+
+/// One charge of the states at `keys`.
+struct Job {
+    keys: Vec<String>,
+    expires: bool,
+    charge: Box<dyn Charge>,
+}
+
+/// The task of one stripe of keys: takes the charges that queued up, and stores those
+/// of the same keys together — each run, in the order they came, on the states the one
+/// before left, and the last states written by one compare-and-set — then answers
+/// them. When one company's requests arrive faster than Redis answers, they share
+/// round trips instead of queueing for one each; the states stored are those the
+/// charges made one after another, so every request is charged, and decided, as if
+/// alone. A compare-and-set that finds another server wrote first runs them all again
+/// on what it left.
+struct Combiner {
+    conn: ConnectionManager,
+    script: Script,
+    /// The keys this stripe stored last and their values: tried first, saving a read;
+    /// the compare-and-set checks they are current.
+    last: Option<(Vec<String>, Vec<String>)>,
+}
+
+impl Combiner {
+    /// Until every handle on the stripe is dropped: takes what queued (at least one
+    /// charge, at most [`MAX_COMBINED`]), stores each group of the same keys, answers.
+    async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        while let Some(first) = jobs.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_COMBINED {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            for mut group in groups(batch) {
+                let outcome = self
+                    .store(&group.keys, group.expires, &mut group.charges)
+                    .await;
+                for charge in group.charges {
+                    charge.finish(outcome.clone());
+                }
+            }
+        }
+    }
+
+    /// Runs `charges` one after another on the states at `keys` until what they leave
+    /// is stored on the states they ran on.
+    async fn store(
+        &mut self,
+        keys: &[String],
         expires: bool,
-        mut f: F,
-    ) -> Result<R, StoreError>
-    where
-        F: FnMut(&mut [LimitState]) -> R + Send,
-    {
-        let parse_all = |values: &[String]| -> Result<Vec<LimitState>, StoreError> {
-            values
+        charges: &mut [Box<dyn Charge>],
+    ) -> Result<(), StoreError> {
+        let cached = self
+            .last
+            .as_ref()
+            .filter(|(k, _)| k.as_slice() == keys)
+            .map(|(_, v)| v.clone());
+        let (mut stored, mut fresh) = match cached {
+            Some(values) => (values, false),
+            None => (self.read(keys).await?, true),
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let mut states = stored
                 .iter()
                 .map(|v| {
                     if v.is_empty() {
@@ -342,58 +407,169 @@ impl RedisLimits {
                         parse(v)
                     }
                 })
-                .collect()
-        };
-        let mut stored: Vec<String> = {
-            let mut conn = self.conn.clone();
-            let values: Vec<Option<String>> = redis::cmd("MGET")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .map_err(err)?;
-            values.into_iter().map(Option::unwrap_or_default).collect()
-        };
-        for _ in 0..MAX_ATTEMPTS {
-            let mut states = parse_all(&stored)?;
+                .collect::<Result<Vec<LimitState>, StoreError>>()?;
             let before = states.clone();
-            let result = f(&mut states);
-            if states == before {
-                // Nothing to write: the result stands on the states as read.
-                return Ok(result);
+            for charge in charges.iter_mut() {
+                charge.run(&mut states);
             }
-            let mut invocation = self.many.prepare_invoke();
-            for key in &keys {
+            if states == before {
+                if fresh {
+                    // Nothing to write: the results stand on the states as read.
+                    return Ok(());
+                }
+                // Decided on the remembered values, which another server may have
+                // changed since: decide again on what Redis holds.
+                stored = self.read(keys).await?;
+                fresh = true;
+                continue;
+            }
+            let mut new = Vec::with_capacity(states.len());
+            for ((state, before), old) in states.iter().zip(&before).zip(&stored) {
+                new.push(if state == before {
+                    old.clone()
+                } else {
+                    json(state)?
+                });
+            }
+            let mut invocation = self.script.prepare_invoke();
+            for key in keys {
                 invocation.key(key);
             }
-            for old in &stored {
-                invocation.arg(old);
-            }
-            for (state, old) in states
-                .iter()
-                .zip(&before)
-                .zip(&stored)
-                .map(|((s, b), o)| (s, (b, o)))
-            {
-                let (before, old) = old;
-                if state == before {
-                    invocation.arg(old);
-                } else {
-                    invocation.arg(json(state)?);
-                }
+            for value in stored.iter().chain(&new) {
+                invocation.arg(value);
             }
             invocation.arg(if expires { "1" } else { "0" });
             let mut conn = self.conn.clone();
             let (done, current): (i64, Vec<String>) =
                 invocation.invoke_async(&mut conn).await.map_err(err)?;
             if done == 1 {
-                return Ok(result);
+                self.last = Some((keys.to_vec(), new));
+                return Ok(());
             }
             // Another server wrote first: decide again on what it left.
             stored = current;
+            fresh = true;
         }
         Err(StoreError::new(
             StoreErrorKind::Busy,
             format!("the limiter states stayed contended for {MAX_ATTEMPTS} attempts"),
         ))
+    }
+
+    /// The values at `keys` (`""` where there is none).
+    async fn read(&self, keys: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        let values: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(values.into_iter().map(Option::unwrap_or_default).collect())
+    }
+}
+
+/// The charges of one turn that charge the same keys, in the order they came.
+struct Group {
+    keys: Vec<String>,
+    expires: bool,
+    charges: Vec<Box<dyn Charge>>,
+}
+
+/// The charges of `batch` (those whose request still waits) gathered by the keys they
+/// charge, in the order each group's first came.
+fn groups(batch: Vec<Job>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for job in batch {
+        if job.charge.abandoned() {
+            continue;
+        }
+        match groups
+            .iter_mut()
+            .find(|g| g.keys == job.keys && g.expires == job.expires)
+        {
+            Some(group) => group.charges.push(job.charge),
+            None => groups.push(Group {
+                keys: job.keys,
+                expires: job.expires,
+                charges: vec![job.charge],
+            }),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn job(keys: &[&str], expires: bool) -> (Job, oneshot::Receiver<Result<usize, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let n = keys.len();
+        let job = Job {
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            expires,
+            charge: Box::new(Pending {
+                f: move |_: &mut [LimitState]| n,
+                last: None,
+                reply,
+            }),
+        };
+        (job, answer)
+    }
+
+    /// A turn's charges are grouped by the keys (and expiry) they charge, each group
+    /// in the order its first came and its charges in theirs; a charge whose request
+    /// stopped waiting is left out.
+    #[test]
+    fn a_turn_groups_its_charges_by_keys_in_order_and_leaves_out_the_abandoned() {
+        let (a1, _r1) = job(&["a"], false);
+        let (b1, _r2) = job(&["b", "k"], false);
+        let (gone, r3) = job(&["a"], false);
+        drop(r3);
+        let (a2, _r4) = job(&["a"], false);
+        let (a_expiring, _r5) = job(&["a"], true);
+        let (b2, _r6) = job(&["b", "k"], false);
+        let seen: Vec<(Vec<String>, bool, usize)> = groups(vec![a1, b1, gone, a2, a_expiring, b2])
+            .into_iter()
+            .map(|g| (g.keys, g.expires, g.charges.len()))
+            .collect();
+        let key = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            seen,
+            [
+                (key(&["a"]), false, 2),
+                (key(&["b", "k"]), false, 2),
+                (key(&["a"]), true, 1),
+            ]
+        );
+    }
+
+    /// A charge answers with the result of its last run once its states are stored,
+    /// the store's error otherwise, and an error if it never ran.
+    #[test]
+    fn a_charge_answers_its_last_run_or_the_error() {
+        let (mut stored, answer) = job(&["a", "b"], false);
+        stored.charge.run(&mut []);
+        stored.charge.finish(Ok(()));
+        assert_eq!(answer.blocking_recv().unwrap().unwrap(), 2);
+
+        let (mut failed, answer) = job(&["a"], false);
+        failed.charge.run(&mut []);
+        failed
+            .charge
+            .finish(Err(StoreError::new(StoreErrorKind::Unavailable, "redis")));
+        assert_eq!(
+            answer.blocking_recv().unwrap().unwrap_err().kind(),
+            StoreErrorKind::Unavailable
+        );
+
+        let (never, answer) = job(&["a"], false);
+        assert!(!never.charge.abandoned());
+        never.charge.finish(Ok(()));
+        assert_eq!(
+            answer.blocking_recv().unwrap().unwrap_err().kind(),
+            StoreErrorKind::Internal
+        );
     }
 }

@@ -348,6 +348,86 @@ async fn the_shared_limiter_decides_as_the_core_does() {
     );
 }
 
+/// Charges that arrive together are stored together, and each is still charged as if
+/// alone: two servers' limiters on one Redis, 150 charges of one company on each at
+/// once, all at one instant — exactly as many are admitted as `check_limit` admits
+/// applied 300 times, the state left is the one it leaves, and the 300 charges took
+/// far fewer compare-and-sets than 300 (a server stores the charges that queued while
+/// its last compare-and-set was on its way with one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charges_made_at_once_share_round_trips_and_are_each_exact() {
+    let redis = Redis::start();
+    let servers = [
+        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
+        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
+    ];
+    let acme = CompanyId::new("acme").unwrap();
+    let quota = Quota::new(60, 60, 100).unwrap();
+    let now = OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let server = servers[i % 2].clone();
+        let acme = acme.clone();
+        tasks.push(tokio::spawn(async move {
+            server
+                .with_budget(&acme, None, move |state, _| {
+                    let (decision, next) = check_limit(*state, &quota, now);
+                    *state = next;
+                    decision
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut admitted = 0;
+    for task in tasks {
+        if task.await.unwrap().is_allowed() {
+            admitted += 1;
+        }
+    }
+    let (mut model, mut expected) = (LimitState::default(), 0);
+    for _ in 0..300 {
+        let (decision, next) = check_limit(model, &quota, now);
+        model = next;
+        if decision.is_allowed() {
+            expected += 1;
+        }
+    }
+    assert_eq!(expected, 100, "the model admits the burst");
+    assert_eq!(admitted, expected);
+    let stored = servers[0]
+        .with_budget(&acme, None, |state, _| *state)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, model,
+        "the state left is the core's after 300 checks"
+    );
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let scripts: u64 = stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(
+        (1..=150).contains(&scripts),
+        "{scripts} compare-and-sets for 300 charges"
+    );
+}
+
 /// One server on a PostgreSQL and a Redis of the test's own, its clock frozen, and
 /// ann (acme's administrator) logged in through it.
 struct OneServer {
