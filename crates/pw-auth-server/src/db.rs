@@ -270,28 +270,17 @@ impl Backend {
         }
     }
 
-    /// [`Backend::transaction`] on a thread of the caller's own that may block (the
-    /// audit writer's): SQLite's runs on it; PostgreSQL's is driven from it on
-    /// `runtime`, the server's own, so that a connection the pool opens for it is
-    /// driven by the server's runtime like every other (on a runtime of the writer's
-    /// own it would only make progress while the writer commits).
-    pub(crate) fn transaction_on<R, F>(
-        &self,
-        runtime: Option<&tokio::runtime::Handle>,
-        mode: Mode,
-        f: F,
-    ) -> Result<R, StoreError>
+    /// [`Backend::transaction`] for the audit writer, on its own thread and runtime
+    /// (`db/batch.rs`): SQLite's blocks that thread; PostgreSQL's runs on the writer's
+    /// own connection, which its runtime alone drives.
+    pub(crate) async fn audit_transaction<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
     {
-        match (self, runtime) {
-            (Backend::Sqlite(s), _) => s.transaction_here(mode, f),
-            (Backend::Postgres(p), Some(runtime)) => runtime.block_on(p.transaction(mode, f)),
-            (Backend::Postgres(_), None) => Err(StoreError::new(
-                StoreErrorKind::Internal,
-                "the audit writer has no runtime to reach PostgreSQL on",
-            )),
+        match self {
+            Backend::Sqlite(s) => s.transaction_here(mode, f),
+            Backend::Postgres(p) => p.audit_transaction(mode, f).await,
         }
     }
 }
@@ -311,7 +300,7 @@ impl Db {
         let budgets = Arc::new(Budgets::default());
         let backend = Backend::Sqlite(sqlite);
         Ok(Db {
-            audit: AuditLog::start(backend.clone(), Some(Arc::clone(&budgets)), sync, None)?,
+            audit: AuditLog::start(backend.clone(), Some(Arc::clone(&budgets)), sync)?,
             backend,
             memory: Some(Arc::new(Memory::Local(Local {
                 cache: ReadCache::default(),
@@ -329,15 +318,7 @@ impl Db {
     pub async fn connect_postgres(url: &str, ca: Option<&Path>) -> Result<Db, StoreError> {
         let backend = Backend::Postgres(Postgres::connect_with_ca(url, ca).await?);
         Ok(Db {
-            audit: AuditLog::start(
-                backend.clone(),
-                None,
-                AuditSync::Full,
-                Some(tokio::runtime::Handle::try_current().map_err(|e| {
-                    StoreError::new(StoreErrorKind::Internal, "connecting outside a runtime")
-                        .caused_by(e)
-                })?),
-            )?,
+            audit: AuditLog::start(backend.clone(), None, AuditSync::Full)?,
             backend,
             memory: None,
         })

@@ -92,29 +92,53 @@ pub(crate) struct AuditLog {
 
 impl AuditLog {
     /// Starts the writer thread over `backend`, writing `budgets`' charges with each
-    /// commit when given; an asynchronous backend (PostgreSQL) is driven on `runtime`.
+    /// commit when given. The thread has a runtime of its own; on PostgreSQL it
+    /// drives a connection of its own there, so a commit's round trip waits for no
+    /// task of the server's.
     pub(crate) fn start(
         backend: Backend,
         budgets: Option<Arc<Budgets>>,
         sync: AuditSync,
-        runtime: Option<tokio::runtime::Handle>,
     ) -> Result<AuditLog, StoreError> {
         let (queue, rx) = mpsc::channel(QUEUE);
-        let writer = Writer {
-            backend,
-            budgets,
-            mode: match sync {
-                AuditSync::Normal => Mode::Write,
-                AuditSync::Full => Mode::Durable,
-            },
-            runtime,
+        let (started, ready) = std::sync::mpsc::sync_channel(1);
+        let mode = match sync {
+            AuditSync::Normal => Mode::Write,
+            AuditSync::Full => Mode::Durable,
         };
+        let internal = |what| StoreError::new(StoreErrorKind::Internal, what);
         std::thread::Builder::new()
             .name("pw-auth-audit".to_owned())
-            .spawn(move || writer.run(rx))
-            .map_err(|e| {
-                StoreError::new(StoreErrorKind::Internal, "starting the audit writer").caused_by(e)
-            })?;
+            .spawn(move || {
+                // Made here, not by the caller: a runtime may not be dropped where the
+                // caller runs (inside the server's runtime).
+                let mut builder = tokio::runtime::Builder::new_current_thread();
+                if matches!(backend, Backend::Postgres(_)) {
+                    builder.enable_all();
+                }
+                let runtime = match builder.build() {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = started.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(()));
+                let writer = Writer {
+                    backend,
+                    budgets,
+                    mode,
+                };
+                // Kept on this thread's stack, where it is polled, not moved to the heap.
+                runtime.block_on(std::pin::pin!(writer.run(rx)));
+            })
+            .map_err(|e| internal("starting the audit writer").caused_by(e))?;
+        // The thread answers as soon as its runtime is made (a brief wait, once, where
+        // the records are opened), before it takes any record.
+        ready
+            .recv()
+            .map_err(|e| internal("starting the audit writer").caused_by(e))?
+            .map_err(|e| internal("starting the audit writer's runtime").caused_by(e))?;
         Ok(AuditLog { queue })
     }
 
@@ -131,18 +155,21 @@ struct Writer {
     backend: Backend,
     budgets: Option<Arc<Budgets>>,
     mode: Mode,
-    /// The server's runtime, for PostgreSQL's client.
-    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Writer {
     /// Until every handle is dropped: takes what has queued up (at least one record,
     /// at most [`MAX_BATCH`]), commits it, answers each.
-    fn run(self, mut rx: mpsc::Receiver<(Entry, Reply)>) {
-        while let Some(first) = rx.blocking_recv() {
+    ///
+    /// Runs on the writer's own runtime, which nothing else uses: SQLite's commits
+    /// block it; PostgreSQL's connection is driven by it between commits too, so that
+    /// a connection PostgreSQL closed meanwhile is known closed, and replaced, before
+    /// the next commit would be sent on it.
+    async fn run(self, mut rx: mpsc::Receiver<(Entry, Reply)>) {
+        while let Some(first) = rx.recv().await {
             let (entries, replies): (Vec<Entry>, Vec<Reply>) =
                 gather(first, &mut rx, MAX_BATCH).into_iter().unzip();
-            let result = self.commit(entries);
+            let result = self.commit(entries).await;
             for reply in replies {
                 // A request that stopped waiting (its client went away) needs no answer.
                 let _ = reply.send(result.clone());
@@ -152,7 +179,7 @@ impl Writer {
 
     /// Writes `entries`, and the budgets charged since the last commit, in one
     /// transaction. On failure the budgets stay to be written with the next one.
-    fn commit(&self, entries: Vec<Entry>) -> Result<(), StoreError> {
+    async fn commit(&self, entries: Vec<Entry>) -> Result<(), StoreError> {
         let rows = rows(entries);
         // SQLite runs in this process: one prepared insert a row costs less than
         // writing and parsing the rows as JSON. PostgreSQL: one statement, one round
@@ -183,37 +210,38 @@ impl Writer {
         } else {
             self.mode
         };
-        let result =
-            self.backend
-                .transaction_on(self.runtime.as_ref(), mode, move |tx: &mut Tx<'_>| {
-                    Box::pin(async move {
-                        if one_by_one {
-                            for row in &rows {
-                                let c = &row.columns;
-                                tx.execute(
-                                    &q::AUDIT_ONE,
-                                    &[
-                                        Arg::Text(&row.record),
-                                        Arg::Int(row.time),
-                                        Arg::MaybeText(row.aggregate.as_deref()),
-                                        Arg::Int(row.count),
-                                        Arg::MaybeText(c.company.as_deref()),
-                                        Arg::MaybeText(c.principal_company.as_deref()),
-                                        Arg::Text(c.kind),
-                                        Arg::MaybeText(c.decision_id.as_deref()),
-                                    ],
-                                )
-                                .await?;
-                            }
-                        } else {
-                            tx.execute(&q::AUDIT_MANY, args![&array]).await?;
+        let result = self
+            .backend
+            .audit_transaction(mode, move |tx: &mut Tx<'_>| {
+                Box::pin(async move {
+                    if one_by_one {
+                        for row in &rows {
+                            let c = &row.columns;
+                            tx.execute(
+                                &q::AUDIT_ONE,
+                                &[
+                                    Arg::Text(&row.record),
+                                    Arg::Int(row.time),
+                                    Arg::MaybeText(row.aggregate.as_deref()),
+                                    Arg::Int(row.count),
+                                    Arg::MaybeText(c.company.as_deref()),
+                                    Arg::MaybeText(c.principal_company.as_deref()),
+                                    Arg::Text(c.kind),
+                                    Arg::MaybeText(c.decision_id.as_deref()),
+                                ],
+                            )
+                            .await?;
                         }
-                        for (set, id, state) in &states {
-                            tx.execute(set, args![id, state]).await?;
-                        }
-                        Ok(())
-                    })
-                });
+                    } else {
+                        tx.execute(&q::AUDIT_MANY, args![&array]).await?;
+                    }
+                    for (set, id, state) in &states {
+                        tx.execute(set, args![id, state]).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
         if result.is_err()
             && let Some(b) = &self.budgets
         {

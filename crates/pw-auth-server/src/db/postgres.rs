@@ -111,6 +111,9 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub(crate) struct Postgres {
     pool: Pool,
+    /// The audit writer's own connection (`db/batch.rs`): made and driven on the
+    /// writer's thread, so that a commit's round trip waits on nothing else.
+    audit: Pool,
 }
 
 impl fmt::Debug for Postgres {
@@ -118,6 +121,7 @@ impl fmt::Debug for Postgres {
         // The connection settings hold a password: never printed.
         f.debug_struct("Postgres")
             .field("pool", &self.pool.status())
+            .field("audit", &self.audit.status())
             .finish_non_exhaustive()
     }
 }
@@ -140,29 +144,46 @@ impl Postgres {
             STATEMENT_TIMEOUT.as_millis()
         ));
         config.connect_timeout(POOL_TIMEOUT);
-        let manager = Manager::from_config(
-            config,
-            tls,
-            ManagerConfig {
-                // A connection PostgreSQL closed (a restart) is replaced, not reused.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_TIMEOUT))
-            .create_timeout(Some(POOL_TIMEOUT))
-            .recycle_timeout(Some(POOL_TIMEOUT))
-            .build()
-            .map_err(err)?;
-        let db = Postgres { pool };
+        let pool = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                tls.clone(),
+                ManagerConfig {
+                    // A connection PostgreSQL closed (a restart) is replaced, not reused.
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(POOL_TIMEOUT))
+                .create_timeout(Some(POOL_TIMEOUT))
+                .recycle_timeout(Some(POOL_TIMEOUT))
+                .build()
+                .map_err(err)
+        };
+        let db = Postgres {
+            pool: pool(POOL_SIZE)?,
+            // Opened by the writer when it first commits, on its own runtime.
+            audit: pool(1)?,
+        };
         db.migrate().await?;
         Ok(db)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         self.pool.get().await.map_err(err)
+    }
+
+    /// [`Postgres::transaction`] on the audit writer's own connection: to be driven
+    /// only by the writer, on its own runtime (`db/batch.rs`).
+    pub(crate) async fn audit_transaction<R, F>(&self, mode: Mode, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
+    {
+        let client = self.audit.get().await.map_err(err)?;
+        in_transaction(client, mode, f).await
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -217,14 +238,26 @@ impl Postgres {
         R: Send + 'static,
         F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
     {
-        let mut client = self.client().await?;
-        let tx = match mode {
-            Mode::Single => return f(&mut Tx::PostgresSingle(&client)).await,
-            Mode::Write | Mode::Durable => client.transaction().await,
-        }
-        .map_err(err)?;
-        let r = f(&mut Tx::Postgres(&tx)).await?;
-        tx.commit().await.map_err(err)?;
-        Ok(r)
+        in_transaction(self.client().await?, mode, f).await
     }
+}
+
+/// Runs `f` on `client` in a transaction of `mode` ([`Postgres::transaction`]).
+async fn in_transaction<R, F>(
+    mut client: deadpool_postgres::Client,
+    mode: Mode,
+    f: F,
+) -> Result<R, StoreError>
+where
+    R: Send + 'static,
+    F: for<'t, 'c> FnOnce(&'t mut Tx<'c>) -> TxFuture<'t, R> + Send + 'static,
+{
+    let tx = match mode {
+        Mode::Single => return f(&mut Tx::PostgresSingle(&client)).await,
+        Mode::Write | Mode::Durable => client.transaction().await,
+    }
+    .map_err(err)?;
+    let r = f(&mut Tx::Postgres(&tx)).await?;
+    tx.commit().await.map_err(err)?;
+    Ok(r)
 }
