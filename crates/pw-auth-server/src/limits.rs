@@ -35,10 +35,10 @@ use crate::db::{err, json, parse};
 
 /// Compares the values stored at `KEYS` (one company's budget, with its key's own when
 /// it has one, or the failure budgets of one login): compares every stored value with
-/// ARGV[i] (`""`: no value) and, if all are equal, stores each ARGV[n + i] that differs (expiring a day after
-/// its last charge when ARGV[2n + 1] = "1"), and answers `{1, {}}`; if one differs,
-/// answers `{0, {every stored value}}`. Run as one script, so no other command runs
-/// between the comparison and the writes.
+/// ARGV[i] (`""`: no value) and, if all are equal, stores each ARGV[n + i] that
+/// differs (expiring a day after its last charge when ARGV[2n + 1] = "1"), and answers
+/// `{1, {}}`; if one differs, answers `{0, {every stored value}}`. Run as one script,
+/// so no other command runs between the comparison and the writes.
 const COMPARE_AND_SET: &str = r"
 local n = #KEYS
 local current = {}
@@ -65,7 +65,8 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('INCR', KEYS[1])
 ";
 
-/// How many locks the keys are spread over (a key's stripe: a hash of it).
+/// How many stripes (each with its task) the keys are spread over (a key's stripe: a
+/// hash of it).
 const STRIPES: usize = 64;
 
 /// The queue of one stripe's task ([`Combiner`]).
@@ -141,6 +142,13 @@ impl RedisLimits {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(err)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Internal,
+                "Redis used outside a Tokio runtime",
+            )
+            .caused_by(e)
+        })?;
         Ok(RedisLimits {
             prefix: prefix.to_owned(),
             stripes: (0..STRIPES)
@@ -152,7 +160,7 @@ impl RedisLimits {
                         last: None,
                     };
                     // Ends when the last handle (and with it the queue) is dropped.
-                    tokio::spawn(combiner.run(jobs));
+                    runtime.spawn(combiner.run(jobs));
                     queue
                 })
                 .collect(),
