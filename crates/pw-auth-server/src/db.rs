@@ -30,6 +30,7 @@ use time::OffsetDateTime;
 
 use batch::AuditLog;
 pub use batch::AuditSync;
+pub(crate) use batch::gather;
 use local::{Budgets, Owner, ReadCache};
 use postgres::Postgres;
 use shared::SharedCache;

@@ -31,7 +31,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{err, json, parse};
+use crate::db::{err, gather, json, parse};
 
 /// Compares the values stored at `KEYS` (one company's budget, with its key's own when
 /// it has one, or the failure budgets of one login): compares every stored value with
@@ -370,14 +370,7 @@ impl Combiner {
     /// charge, at most [`MAX_COMBINED`]), stores each group of the same keys, answers.
     async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         while let Some(first) = jobs.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_COMBINED {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            for mut group in groups(batch) {
+            for mut group in groups(gather(first, &mut jobs, MAX_COMBINED)) {
                 let outcome = self
                     .store(&group.keys, group.expires, &mut group.charges)
                     .await;

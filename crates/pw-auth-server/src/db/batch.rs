@@ -252,8 +252,9 @@ impl Writer {
 }
 
 /// `first` and what is queued behind it, `max` at the most (the rest waits for the
-/// next commit).
-fn gather<T>(first: T, rx: &mut mpsc::Receiver<T>, max: usize) -> Vec<T> {
+/// next turn): the audit writer's commits, and the Redis limiter's turns
+/// (`limits.rs`).
+pub(crate) fn gather<T>(first: T, rx: &mut mpsc::Receiver<T>, max: usize) -> Vec<T> {
     let mut batch = Vec::with_capacity(max.min(rx.len().saturating_add(1)));
     batch.push(first);
     while batch.len() < max {
