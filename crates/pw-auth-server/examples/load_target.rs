@@ -8,7 +8,9 @@
 //! - `server`: the reference server, on a fresh SQLite file (its audit log committed
 //!   with `synchronous = FULL` when `PW_AUTH_AUDIT_SYNC=full`), or on PostgreSQL when
 //!   `PW_AUTH_POSTGRES_URL` is set (an empty database), its budgets on Redis when
-//!   `PW_AUTH_REDIS_URL` is set too.
+//!   `PW_AUTH_REDIS_URL` is set too; with `PW_AUTH_LOAD_METRICS=127.0.0.1:PORT` it
+//!   serves `/metrics` there, whose request and store-call latencies tell where a
+//!   request's time goes (`docs/performance.md`).
 //!
 //! Every authenticated variant gets one API key of acme (professional) and a quota no
 //! run reaches, so every request is authenticated, authorised, charged and audited and
@@ -180,6 +182,9 @@ async fn main() {
             let mut config = Config::on(records, "127.0.0.1:0".parse().expect("an address"));
             config.seed_demo = true;
             config.redis = std::env::var("PW_AUTH_REDIS_URL").ok();
+            config.metrics_listen = std::env::var("PW_AUTH_LOAD_METRICS")
+                .ok()
+                .map(|a| a.parse().expect("PW_AUTH_LOAD_METRICS: an address"));
             config.policy = roomy_policy();
             if std::env::var("PW_AUTH_AUDIT_SYNC").as_deref() == Ok("full") {
                 config.audit_sync = AuditSync::Full;
