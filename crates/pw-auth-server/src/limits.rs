@@ -10,7 +10,7 @@
 //! limiter to keep equal to the core's (`docs/design.md`, "Shared state").
 //!
 //! Within one server the keys are spread over stripes, each with a task that stores
-//! its charges in turn ([`Combiner`]), so only servers contend with each other. The
+//! its charges in turn (`Combiner`), so only servers contend with each other. The
 //! charges of one key that queued while its last compare-and-set was on its way are
 //! run one after another and stored by one compare-and-set: a company's requests
 //! share round trips instead of waiting for one each. The values a stripe stored last
