@@ -288,6 +288,27 @@ async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
     b.stop().await.unwrap();
 }
 
+/// Two servers' limiters on `redis`, with one prefix.
+async fn two_limiters(redis: &Redis) -> [RedisLimits; 2] {
+    [
+        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
+        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
+    ]
+}
+
+/// A charge of a company's budget under `quota` at `now`, as the guard makes it: the
+/// core's `check_limit`, its new state kept.
+fn charge(
+    quota: Quota,
+    now: OffsetDateTime,
+) -> impl FnMut(&mut LimitState, Option<&mut LimitState>) -> LimitDecision + Send + 'static {
+    move |state, _| {
+        let (decision, next) = check_limit(*state, &quota, now);
+        *state = next;
+        decision
+    }
+}
+
 /// The shared limiter decides exactly as the core does: two servers' limiters on one
 /// Redis, 3,000 charges in a random order (which server, which of three companies, each
 /// server's clock moving on its own, sometimes back), give the same decisions —
@@ -297,10 +318,7 @@ async fn a_fast_clock_on_one_server_costs_the_other_one_interval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_limiter_decides_as_the_core_does() {
     let redis = Redis::start();
-    let servers = [
-        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
-        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
-    ];
+    let servers = two_limiters(&redis).await;
     let companies = ["acme", "globex", "initech"].map(|c| CompanyId::new(c).unwrap());
     let quota = Quota::new(20, 10, 5).unwrap();
     let mut model = [LimitState::default(); 3];
@@ -322,11 +340,7 @@ async fn the_shared_limiter_decides_as_the_core_does() {
         let now = OffsetDateTime::from_unix_timestamp_nanos(i128::from(clocks[server]) * 1_000_000)
             .unwrap();
         let got: LimitDecision = servers[server]
-            .with_budget(&companies[company], None, move |state, _| {
-                let (decision, next) = check_limit(*state, &quota, now);
-                *state = next;
-                decision
-            })
+            .with_budget(&companies[company], None, charge(quota, now))
             .await
             .unwrap();
         let (expected, next_state) = check_limit(model[company], &quota, now);
@@ -357,10 +371,7 @@ async fn the_shared_limiter_decides_as_the_core_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charges_made_at_once_share_round_trips_and_are_each_exact() {
     let redis = Redis::start();
-    let servers = [
-        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
-        RedisLimits::connect(&redis.url(), "t:").await.unwrap(),
-    ];
+    let servers = two_limiters(&redis).await;
     let acme = CompanyId::new("acme").unwrap();
     let quota = Quota::new(60, 60, 100).unwrap();
     let now = OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
@@ -370,11 +381,7 @@ async fn charges_made_at_once_share_round_trips_and_are_each_exact() {
         let acme = acme.clone();
         tasks.push(tokio::spawn(async move {
             server
-                .with_budget(&acme, None, move |state, _| {
-                    let (decision, next) = check_limit(*state, &quota, now);
-                    *state = next;
-                    decision
-                })
+                .with_budget(&acme, None, charge(quota, now))
                 .await
                 .unwrap()
         }));
