@@ -129,7 +129,10 @@ impl AuditLog {
                     budgets,
                     mode,
                 };
-                // Kept on this thread's stack, where it is polled, not moved to the heap.
+                // Kept on this thread's stack, where it is polled, not moved to the heap
+                // (tokio boxes a future this large): boxed, its block held a password
+                // when freed in the memcheck tests (`tests/memcheck.rs`), left there
+                // while a SQLite commit ran inside it, by a path not yet found.
                 runtime.block_on(std::pin::pin!(writer.run(rx)));
             })
             .map_err(|e| internal("starting the audit writer").caused_by(e))?;
