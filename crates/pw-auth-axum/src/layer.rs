@@ -11,6 +11,7 @@ use axum::response::Response;
 use http::{HeaderName, HeaderValue, Request};
 use pw_auth_http::RateLimitFields;
 
+use crate::extract::Guarded;
 use crate::{ActingIn, Admitted, AuthStore, PwAuth};
 
 /// The layer of [`PwAuth::require`].
@@ -93,8 +94,10 @@ where
                 Ok(ok) => ok,
                 Err(refusal) => return Ok(refusal),
             };
-            parts.extensions.insert(principal);
-            parts.extensions.insert(ActingIn(company));
+            parts.extensions.insert(Guarded {
+                principal,
+                acting_in: ActingIn(company),
+            });
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
             for (name, value) in headers {
                 // The value's bytes move into the header, uncopied.
