@@ -357,7 +357,7 @@ impl<S: AuthStore> PwAuth<S> {
         };
         // Only the grants in force now: one that ended is as if it never was.
         let grants = grants_in_force(&records.grants, now);
-        let served = if inner.limit {
+        let mut served = if inner.limit {
             // The principal's own company pays (`usage_key`), at its own tier.
             let payer = usage_key(&principal).clone();
             let payer_tier = if payer == company {
@@ -401,7 +401,6 @@ impl<S: AuthStore> PwAuth<S> {
                 request_of(&action, &company, &info).with_custom_role(records.custom_role.as_ref());
             flow.decide(principal, &grants, request, None, now)
         };
-        let mut served = served;
         if let Some(c) = client {
             served.record_client(c.ip());
         }
