@@ -406,7 +406,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         recipe,
         auth: auth.clone(),
     };
-    let app = routes::App {
+    let app = routes::App::new(routes::AppState {
         auth,
         decision_ids,
         store: store.clone(),
@@ -418,7 +418,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         trusted: trusted.clone(),
         body_timeout: config.connections.body_read_timeout,
         authz: config.authz_routes.clone().into(),
-    };
+    });
     // Every route's action checked against the policy before anything listens.
     let metrics_on_main = config
         .metrics_listen

@@ -33,9 +33,29 @@ use crate::observe::Metrics;
 use crate::store::Store;
 use pw_auth_axum::{StoreError, UnknownAction};
 
-/// What every handler reads.
+/// What every handler reads, shared: axum clones a router's state for every request
+/// (each handler's service holds a copy, and a layered route's service is cloned per
+/// request too), so it is one `Arc` — one reference count to touch — rather than a
+/// count for each of its fields, on cache lines every worker thread writes.
 #[derive(Clone)]
-pub(crate) struct App {
+pub(crate) struct App(Arc<AppState>);
+
+impl App {
+    pub(crate) fn new(state: AppState) -> App {
+        App(Arc::new(state))
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// The state behind [`App`].
+pub(crate) struct AppState {
     pub(crate) auth: PwAuth<Store>,
     /// Each decision's id (the guard's, and the login's and key creation's own).
     pub(crate) decision_ids: Arc<pw_auth_axum::DecisionIds>,
@@ -53,7 +73,7 @@ pub(crate) struct App {
     pub(crate) authz: Arc<[crate::gateway::AuthzRoute]>,
 }
 
-impl App {
+impl AppState {
     pub(crate) fn now(&self) -> OffsetDateTime {
         (self.clock)()
     }
