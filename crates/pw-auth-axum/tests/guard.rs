@@ -699,3 +699,71 @@ async fn the_users_company_read_with_the_records_is_not_asked_again() {
     assert_eq!(call(true).await, (200, quota(3)));
     assert_eq!(auth.store().asked(), ["acme-eu"], "only the other company");
 }
+
+/// A guarded handler reads who is calling and where from the request the guard let
+/// through; the same extractors on a route without a guard refuse it (500), so a
+/// handler never runs as nobody.
+#[tokio::test]
+async fn a_guarded_handler_reads_who_and_where_and_an_unguarded_one_is_refused() {
+    use pw_auth_axum::{ActingIn, Authenticated};
+    use pw_auth_core::{KeyLabel, Tier, mint_api_key};
+    let now = time::OffsetDateTime::now_utc();
+    let acme = CompanyId::new("acme").unwrap();
+    let minted =
+        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
+    let auth = auth();
+    auth.store().add_company(
+        acme.clone(),
+        CompanyInfo {
+            tier: Tier::Professional,
+            parent: None,
+        },
+    );
+    auth.store().add_minted(&minted);
+    let who = |Authenticated(p): Authenticated, ActingIn(c): ActingIn| async move {
+        format!("{} of {} in {c}", p.user(), p.company())
+    };
+    let app: Router = Router::new()
+        .route(
+            "/guarded",
+            get(who).route_layer(auth.require("flows.view").unwrap()),
+        )
+        .route("/open", get(who))
+        .route(
+            "/open-who",
+            get(|Authenticated(_): Authenticated| async { "ran" }),
+        )
+        .route("/open-where", get(|ActingIn(_): ActingIn| async { "ran" }));
+    let call = |path: &str| {
+        let request = http::Request::get(path)
+            .header("authorization", minted.key.expose_secret())
+            .body(Body::empty())
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    assert_eq!(
+        call("/guarded").await,
+        (
+            http::StatusCode::OK,
+            format!("{} of acme in acme", minted.user.id)
+        )
+    );
+    for path in ["/open", "/open-who", "/open-where"] {
+        assert_eq!(
+            call(path).await,
+            (
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "the route has no pw-auth guard".to_owned()
+            ),
+            "{path}"
+        );
+    }
+}
