@@ -13,10 +13,13 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use http::Request;
-use pw_auth_axum::{Admitted, CompanyInfo, MemoryStore, PwAuth};
-use pw_auth_core::{CompanyId, KeyLabel, Policy, Tier, mint_api_key};
+use pw_auth_axum::{Admitted, MemoryStore, PwAuth};
+use pw_auth_core::Policy;
 use pw_auth_http::{Responder, ServerFlow};
 use time::macros::datetime;
+
+mod common;
+use common::acme_and_its_key;
 
 /// `f`'s output: the memory store never waits, so its future is ready at once.
 fn ready<T>(f: impl Future<Output = T>) -> T {
@@ -33,18 +36,7 @@ fn allocations(f: impl FnOnce()) -> u64 {
 /// A store with acme's API key, a guard over it with a fixed clock, and the key.
 fn guard() -> (PwAuth<MemoryStore>, String) {
     let now = datetime!(2026-11-27 12:00 UTC);
-    let acme = CompanyId::new("acme").unwrap();
-    let minted =
-        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
-    let store = MemoryStore::default();
-    store.add_company(
-        acme,
-        CompanyInfo {
-            tier: Tier::Professional,
-            parent: None,
-        },
-    );
-    store.add_minted(&minted);
+    let (store, minted) = acme_and_its_key(now);
     let flow = ServerFlow::new(
         Policy::default_policy(),
         Responder::new("patchworks").unwrap(),

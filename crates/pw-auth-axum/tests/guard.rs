@@ -16,6 +16,9 @@ use pw_auth_core::{AuditRecord, CompanyId, CredentialDigest, LimitState, Policy}
 use pw_auth_http::{Responder, ServerFlow};
 use tower::ServiceExt;
 
+mod common;
+use common::acme_and_its_key;
+
 fn auth() -> PwAuth<MemoryStore> {
     let flow = ServerFlow::new(
         Policy::default_policy(),
@@ -226,20 +229,9 @@ async fn every_builder_setting_takes_effect() {
 #[tokio::test]
 async fn every_answer_carries_the_verdict_its_audit_record_states() {
     use pw_auth_axum::Verdict;
-    use pw_auth_core::{Effect, KeyLabel, Tier, mint_api_key};
-    let now = time::OffsetDateTime::now_utc();
+    use pw_auth_core::Effect;
+    let (store, minted) = acme_and_its_key(time::OffsetDateTime::now_utc());
     let acme = CompanyId::new("acme").unwrap();
-    let minted =
-        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
-    let store = MemoryStore::default();
-    store.add_company(
-        acme.clone(),
-        CompanyInfo {
-            tier: Tier::Professional,
-            parent: None,
-        },
-    );
-    store.add_minted(&minted);
     let auth = PwAuth::new(
         ServerFlow::new(
             Policy::default_policy(),
@@ -303,22 +295,10 @@ async fn every_answer_carries_the_verdict_its_audit_record_states() {
 #[tokio::test]
 async fn with_decision_ids_each_answer_and_its_record_share_one() {
     use pw_auth_axum::{DECISION_ID, Verdict};
-    use pw_auth_core::{DecisionId, KeyLabel, Tier, mint_api_key};
+    use pw_auth_core::DecisionId;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU8, Ordering};
-    let now = time::OffsetDateTime::now_utc();
-    let acme = CompanyId::new("acme").unwrap();
-    let minted =
-        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
-    let store = MemoryStore::default();
-    store.add_company(
-        acme.clone(),
-        CompanyInfo {
-            tier: Tier::Professional,
-            parent: None,
-        },
-    );
-    store.add_minted(&minted);
+    let (store, minted) = acme_and_its_key(time::OffsetDateTime::now_utc());
     let n = Arc::new(AtomicU8::new(0));
     let auth = PwAuth::builder(
         ServerFlow::new(
@@ -706,20 +686,14 @@ async fn the_users_company_read_with_the_records_is_not_asked_again() {
 #[tokio::test]
 async fn a_guarded_handler_reads_who_and_where_and_an_unguarded_one_is_refused() {
     use pw_auth_axum::{ActingIn, Authenticated};
-    use pw_auth_core::{KeyLabel, Tier, mint_api_key};
-    let now = time::OffsetDateTime::now_utc();
-    let acme = CompanyId::new("acme").unwrap();
-    let minted =
-        mint_api_key(&acme, KeyLabel::new("k").unwrap(), b"0123456789abcdef", now).unwrap();
-    let auth = auth();
-    auth.store().add_company(
-        acme.clone(),
-        CompanyInfo {
-            tier: Tier::Professional,
-            parent: None,
-        },
+    let (store, minted) = acme_and_its_key(time::OffsetDateTime::now_utc());
+    let auth = PwAuth::new(
+        ServerFlow::new(
+            Policy::default_policy(),
+            Responder::new("patchworks").unwrap(),
+        ),
+        store,
     );
-    auth.store().add_minted(&minted);
     let who = |Authenticated(p): Authenticated, ActingIn(c): ActingIn| async move {
         format!("{} of {} in {c}", p.user(), p.company())
     };
