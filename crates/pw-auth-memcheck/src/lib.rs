@@ -37,8 +37,22 @@ static RUN: Mutex<()> = Mutex::new(());
 #[derive(Debug)]
 pub struct Scanning;
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+/// Whether `hay` holds the armed needle, its `len` bytes read from their atomics one
+/// at a time as they are compared. The needle is never copied whole into the scanning
+/// thread's memory: a copy on its stack (where `dealloc` once gathered it, for every
+/// block freed while armed) stays there after the scan, and the next large value
+/// built on that stack with room it leaves unwritten — a future, a closure — carries
+/// it to the heap when moved there, to be found as a secret the code under test
+/// copied (a writer thread's future was, in every process).
+fn holds_needle(hay: &[u8], len: usize) -> bool {
+    let first = NEEDLE.first().map(|b| b.load(Ordering::SeqCst));
+    len > 0
+        && hay.windows(len).any(|w| {
+            w.first().copied() == first
+                && w.iter()
+                    .zip(&NEEDLE)
+                    .all(|(h, n)| *h == n.load(Ordering::SeqCst))
+        })
 }
 
 // SAFETY: every method forwards to `System` with the arguments it was given; the
@@ -56,15 +70,11 @@ unsafe impl GlobalAlloc for Scanning {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let len = LEN.load(Ordering::SeqCst);
         if len > 0 {
-            let mut needle = [0u8; MAX_NEEDLE];
-            for (to, from) in needle.iter_mut().zip(&NEEDLE) {
-                *to = from.load(Ordering::SeqCst);
-            }
             // SAFETY: `ptr` is a live block of `layout.size()` bytes that this
             // allocator handed out (the caller's contract for `dealloc`); it is read
             // before it is freed.
             let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
-            if contains(block, needle.get(..len).unwrap_or_default()) {
+            if holds_needle(block, len) {
                 let n = FOUND.fetch_add(1, Ordering::SeqCst);
                 if let Some(size) = SIZES.get(n) {
                     size.store(layout.size(), Ordering::SeqCst);
