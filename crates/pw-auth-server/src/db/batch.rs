@@ -129,11 +129,7 @@ impl AuditLog {
                     budgets,
                     mode,
                 };
-                // Kept on this thread's stack, where it is polled, not moved to the heap
-                // (tokio boxes a future this large): boxed, its block held a password
-                // when freed in the memcheck tests (`tests/memcheck.rs`), left there
-                // while a SQLite commit ran inside it, by a path not yet found.
-                runtime.block_on(std::pin::pin!(writer.run(rx)));
+                runtime.block_on(writer.run(rx));
             })
             .map_err(|e| internal("starting the audit writer").caused_by(e))?;
         // The thread answers as soon as its runtime is made (a brief wait, once, where
