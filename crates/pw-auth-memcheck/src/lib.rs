@@ -12,6 +12,7 @@
 //! written without it, so it lives here, in a crate nothing ships.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
@@ -44,15 +45,14 @@ pub struct Scanning;
 /// built on that stack with room it leaves unwritten — a future, a closure — carries
 /// it to the heap when moved there, to be found as a secret the code under test
 /// copied (a writer thread's future was, in every process).
-fn holds_needle(hay: &[u8], len: usize) -> bool {
+fn holds_needle(hay: &[u8], len: NonZeroUsize) -> bool {
     let first = NEEDLE.first().map(|b| b.load(Ordering::SeqCst));
-    len > 0
-        && hay.windows(len).any(|w| {
-            w.first().copied() == first
-                && w.iter()
-                    .zip(&NEEDLE)
-                    .all(|(h, n)| *h == n.load(Ordering::SeqCst))
-        })
+    hay.windows(len.get()).any(|w| {
+        w.first().copied() == first
+            && w.iter()
+                .zip(&NEEDLE)
+                .all(|(h, n)| *h == n.load(Ordering::SeqCst))
+    })
 }
 
 // SAFETY: every method forwards to `System` with the arguments it was given; the
@@ -68,8 +68,7 @@ unsafe impl GlobalAlloc for Scanning {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let len = LEN.load(Ordering::SeqCst);
-        if len > 0 {
+        if let Some(len) = NonZeroUsize::new(LEN.load(Ordering::SeqCst)) {
             // SAFETY: `ptr` is a live block of `layout.size()` bytes that this
             // allocator handed out (the caller's contract for `dealloc`); it is read
             // before it is freed.

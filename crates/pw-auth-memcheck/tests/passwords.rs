@@ -97,6 +97,31 @@ fn the_scanner_finds_an_unwiped_secret() {
     assert_eq!(found, 1);
 }
 
+/// Only the whole secret is a finding: blocks holding all of it but its last byte,
+/// all of it but its first, or its first byte alone are not, nor is a block shorter
+/// than the secret; one holding it at its very end is.
+#[test]
+fn the_scanner_finds_the_whole_secret_and_nothing_less() {
+    let last = SECRET.len() - 1;
+    let sizes = freed_block_sizes_holding(SECRET, || {
+        // Each built at its final capacity: no reallocation frees a copy on the way.
+        let mut but_last = Vec::with_capacity(SECRET.len() + 5);
+        but_last.extend_from_slice(b"xx");
+        but_last.extend_from_slice(&SECRET[..last]);
+        but_last.extend_from_slice(b"yyyy");
+        let but_first = SECRET[1..].to_vec();
+        let first_alone = vec![SECRET[0]; 64];
+        let shorter = SECRET[..3].to_vec();
+        let mut at_the_end = Vec::with_capacity(40 + SECRET.len());
+        at_the_end.extend_from_slice(&[b'z'; 40]);
+        at_the_end.extend_from_slice(SECRET);
+        for block in [but_last, but_first, first_alone, shorter, at_the_end] {
+            drop(std::hint::black_box(block));
+        }
+    });
+    assert_eq!(sizes, [40 + SECRET.len()]);
+}
+
 /// Each block that held the secret is reported with its size.
 #[test]
 fn the_scanner_reports_the_size_of_each_block_found() {
