@@ -26,6 +26,49 @@ fn custom(name: &str, home: &CompanyId) -> Principal {
     .unwrap()
 }
 
+/// Each custom role's areas read back as its document gave them, sorted, for each
+/// kind of action; a role of another policy, even one compiled from the same
+/// document, has none in this one.
+#[test]
+fn custom_role_areas_are_the_documents() {
+    let policy = policy_with_custom_roles();
+    let role = |name: &str| {
+        policy
+            .custom_role(&CustomRoleName::new(name).unwrap())
+            .unwrap()
+    };
+    let areas = |role, kind| policy.custom_role_areas(role, kind).collect::<Vec<_>>();
+    let lead = role("integration-lead");
+    assert_eq!(
+        areas(lead, ActionKind::View),
+        ["connectors", "flows", "scripts"]
+    );
+    assert_eq!(
+        areas(lead, ActionKind::Edit),
+        ["connectors", "flows", "scripts"]
+    );
+    let auditor = role("auditor");
+    assert_eq!(
+        areas(auditor, ActionKind::View),
+        [
+            "audit-logs",
+            "blueprints",
+            "company",
+            "flows",
+            "roles",
+            "users"
+        ]
+    );
+    assert!(areas(auditor, ActionKind::Edit).is_empty());
+
+    let other = policy_with_custom_roles();
+    let foreign = other
+        .custom_role(&CustomRoleName::new("integration-lead").unwrap())
+        .unwrap();
+    assert!(areas(foreign, ActionKind::View).is_empty());
+    assert!(areas(foreign, ActionKind::Edit).is_empty());
+}
+
 /// Every action for each custom role (and an unknown one), on every tier.
 #[test]
 fn custom_role_table() {
