@@ -88,6 +88,18 @@ proptest! {
         prop_assert_eq!(LoginResponse::parse(r.to_json().as_bytes()), Ok(r));
     }
 
+    /// The OAuth form of a response (RFC 6749 §5.1), read by serde_json: the token,
+    /// its lifetime and `Bearer`, and nothing else.
+    #[test]
+    fn oauth_responses_read_as_rfc_6749(token in "[A-Za-z0-9._~+/-]{1,100}={0,2}", secs in 1u64..=pw_auth_core::MAX_EXPIRES_IN_SECS) {
+        let r = LoginResponse::new(AccessToken::new(token.clone()).unwrap(), ExpiresIn::from_secs(secs).unwrap());
+        let read: serde_json::Value = serde_json::from_str(&r.to_oauth_json()).unwrap();
+        prop_assert_eq!(
+            read,
+            serde_json::json!({"access_token": token, "expires_in": secs, "token_type": "Bearer"})
+        );
+    }
+
     #[test]
     fn no_error_quotes_a_secret(secret in "[A-Za-z0-9]{12,30}", shape in 0usize..6) {
         let body = match shape {
