@@ -185,6 +185,8 @@ fn every_path() {
     let mut out = String::new();
     for (title, s) in &cases {
         let o = s.outcome();
+        // What an adapter reads to decide agrees with the flow's own verdict.
+        assert_eq!(o.is_proceed(), s.is_allowed(), "{title}");
         let audit = serde_json::to_value(s.audit()).unwrap();
         out.push_str(&format!(
             "{title:<26} {} proceed={:<5} audit={}\n{:27}www-authenticate: {}\n{:27}retry-after: {}\n",
@@ -425,6 +427,16 @@ fn login_in_two_steps() {
     let body = issued.body();
     let response = LoginResponse::parse(body.as_bytes()).unwrap();
     assert_eq!(response.token().digest(), issued.record().digest);
+    // The OAuth form carries the same token, and says how long it lives.
+    let oauth: serde_json::Value = serde_json::from_str(&issued.oauth_body()).unwrap();
+    assert_eq!(
+        oauth,
+        serde_json::json!({
+            "access_token": response.token().expose_secret(),
+            "expires_in": response.expires_in().as_secs(),
+            "token_type": "Bearer",
+        })
+    );
     assert_eq!(ok.audit(), issued.audit());
     let audit = serde_json::to_string(ok.audit()).unwrap();
     assert!(audit.contains(r#""result":"token_issued""#) && audit.contains(r#""user":"ann""#));
