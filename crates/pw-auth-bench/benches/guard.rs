@@ -91,6 +91,24 @@ fn guard(c: &mut Criterion) {
         .into_parts();
     assert!(ready(auth.check(&parts, "flows.view")).is_ok());
 
+    // `PW_AUTH_GUARD_COUNT="bare|guarded|check N"`: serve N requests of one kind and
+    // stop, without criterion, for `valgrind --tool=callgrind`, whose instruction
+    // counts repeat exactly from run to run where this machine's timings do not (the
+    // difference of two runs' totals, N apart, is N requests' cost, set-up excluded).
+    if let Ok(spec) = std::env::var("PW_AUTH_GUARD_COUNT") {
+        let (kind, n) = spec.split_once(' ').unwrap();
+        let n: u64 = n.parse().unwrap();
+        for _ in 0..n {
+            match kind {
+                "bare" => drop(black_box(ready(bare.clone().oneshot(request())))),
+                "guarded" => drop(black_box(ready(guarded.clone().oneshot(request())))),
+                "check" => drop(black_box(ready(auth.check(&parts, "flows.view")))),
+                other => panic!("PW_AUTH_GUARD_COUNT: no kind `{other}`"),
+            }
+        }
+        std::process::exit(0);
+    }
+
     let mut g = c.benchmark_group("guard");
     g.bench_function(BenchmarkId::new("router", "bare"), |b| {
         b.iter(|| ready(bare.clone().oneshot(black_box(request()))))
