@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole-request load table: one route (GET /fabric/api/flows, the same body), the
 # same connections, driven by wrk from a second process on loopback, against
-#   bare axum · axum + pw-auth-axum's guard on its memory store · the reference
+#   bare axum · axum behind the least an API-key layer does (parse, hash, look up:
+#   the floor) · axum + pw-auth-axum's guard on its memory store · the reference
 #   server on SQLite (audit commits synced as by default, and in full) · on
 #   PostgreSQL · on PostgreSQL with the budgets on Redis
 # (the servers are crates/pw-auth-server/examples/load_target.rs), in rounds: each
@@ -15,7 +16,7 @@
 # Each row also gets the server process's CPU a request (all its threads, user and
 # system, over the wrk run; PostgreSQL's and Redis's processes are not in it).
 #
-#   PW_AUTH_LOAD_ROWS="bare guard"   # only these rows, of: bare guard sqlite
+#   PW_AUTH_LOAD_ROWS="bare guard"   # only these rows, of: bare floor guard sqlite
 #                                    # sqlite-full pg pg-redis (all by default)
 #   PW_AUTH_LOAD_BUSY="1000 2000"    # also bare axum with ~1,000 and ~2,000 ns of
 #                                    # plain CPU work in its handler (a row each)
@@ -32,13 +33,13 @@ SECS=${PW_AUTH_LOAD_SECS:-10}
 CONNECTIONS=${PW_AUTH_LOAD_CONNECTIONS:-32}
 THREADS=${PW_AUTH_LOAD_THREADS:-2}
 ROUNDS=${PW_AUTH_LOAD_ROUNDS:-3}
-ROWS=${PW_AUTH_LOAD_ROWS:-bare guard sqlite sqlite-full pg pg-redis}
+ROWS=${PW_AUTH_LOAD_ROWS:-bare floor guard sqlite sqlite-full pg pg-redis}
 BUSY=${PW_AUTH_LOAD_BUSY:-}
 
 wanted() { [[ " $ROWS " == *" $1 "* ]]; }
 for r in $ROWS; do
   case "$r" in
-    bare | guard | sqlite | sqlite-full | pg | pg-redis) ;;
+    bare | floor | guard | sqlite | sqlite-full | pg | pg-redis) ;;
     *) echo "PW_AUTH_LOAD_ROWS: unknown row '$r'" >&2; exit 2 ;;
   esac
 done
@@ -153,6 +154,7 @@ specs=("axum, no auth|bare")
 for ns in $BUSY; do
   specs+=("axum, no auth, ~$ns ns of CPU work a request|bare|PW_AUTH_LOAD_BUSY_NS=$ns")
 done
+if wanted floor; then specs+=("axum + a bare API-key lookup (the floor)|floor"); fi
 if wanted guard; then specs+=("axum + pw-auth-axum's guard, memory store|guard"); fi
 if wanted sqlite; then specs+=("pw-auth-server, SQLite (WAL)|server"); fi
 if wanted sqlite-full; then

@@ -4,6 +4,12 @@
 //! - `bare`: axum alone, no authentication (the ceiling); with
 //!   `PW_AUTH_LOAD_BUSY_NS=n` its handler first does about `n` ns of plain CPU work
 //!   (calibrated at start), to show what that much work a request costs here;
+//! - `floor`: axum behind the least any API-key layer does, written here with
+//!   `axum::middleware::from_fn` and no pw-auth adapter: the key parsed from
+//!   `Authorization`, hashed (SHA-256) and looked up in a map, its company handed to
+//!   the handler, 401 if unknown — no expiry, no decision, no budget, no audit, no
+//!   `RateLimit` fields; what the guard's work is measured against (not a server to
+//!   deploy);
 //! - `guard`: axum with `pw-auth-axum`'s guard on its in-memory store;
 //! - `server`: the reference server, on a fresh SQLite file (its audit log committed
 //!   with `synchronous = FULL` when `PW_AUTH_AUDIT_SYNC=full`), or on PostgreSQL when
@@ -17,21 +23,26 @@
 //! answered 200. It prints `READY <port> <key>` on one line, then serves until
 //! SIGTERM or SIGINT (the `server` variant then removes its SQLite records).
 //!
-//! `cargo run --release -p pw-auth-server --example load_target -- bare|guard|server`
+//! `cargo run --release -p pw-auth-server --example load_target -- bare|floor|guard|server`
 #![expect(clippy::print_stderr, reason = "a wrong variant is said on stderr")]
 #![expect(
     clippy::expect_used,
     reason = "a load target stops loudly on a broken set-up"
 )]
 
+use std::collections::HashMap;
 use std::io::Write as _;
+use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use pw_auth_axum::{ActingIn, CompanyInfo, MemoryStore, PwAuth};
-use pw_auth_core::{CompanyId, KeyLabel, Policy, PolicyDocument, Tier, mint_api_key};
-use pw_auth_http::{Responder, ServerFlow};
+use pw_auth_core::{
+    ApiKeyDigest, CompanyId, CredentialDigest, KeyLabel, Policy, PolicyDocument, Tier, mint_api_key,
+};
+use pw_auth_http::{Responder, ServerFlow, credential_ref_from_headers};
 use pw_auth_server::{AuditSync, Config, RecordsAt, os_random, start};
 use time::OffsetDateTime;
 
@@ -44,6 +55,32 @@ fn flows_body(company: &CompanyId) -> axum::Json<serde_json::Value> {
 }
 
 async fn guarded_flows(ActingIn(company): ActingIn) -> impl IntoResponse {
+    flows_body(&company)
+}
+
+/// The `floor` variant's layer: the key's company, by its digest, or 401.
+async fn floor_layer(
+    keys: Arc<HashMap<ApiKeyDigest, CompanyId>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let company = match credential_ref_from_headers(request.headers()) {
+        Ok(Some(credential)) => match credential.digest() {
+            CredentialDigest::ApiKey(digest) => keys.get(&digest).cloned(),
+            CredentialDigest::Bearer(_) => None,
+        },
+        _ => None,
+    };
+    match company {
+        Some(company) => {
+            request.extensions_mut().insert(company);
+            next.run(request).await
+        }
+        None => http::StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+async fn floor_flows(Extension(company): Extension<CompanyId>) -> impl IntoResponse {
     flows_body(&company)
 }
 
@@ -136,6 +173,28 @@ async fn main() {
             ready(listener.local_addr().expect("bound").port(), "-");
             axum::serve(listener, app).await.expect("serve");
         }
+        "floor" => {
+            let minted = mint_api_key(
+                &acme,
+                KeyLabel::new("load").expect("a label"),
+                &os_random().expect("random bytes"),
+                OffsetDateTime::now_utc(),
+            )
+            .expect("a key");
+            let keys = Arc::new(HashMap::from([(minted.record.digest, acme.clone())]));
+            let app = Router::new().route(
+                "/fabric/api/flows",
+                get(floor_flows).route_layer(axum::middleware::from_fn(move |request, next| {
+                    floor_layer(Arc::clone(&keys), request, next)
+                })),
+            );
+            let listener = listen().await;
+            ready(
+                listener.local_addr().expect("bound").port(),
+                minted.key.expose_secret(),
+            );
+            axum::serve(listener, app).await.expect("serve");
+        }
         "guard" => {
             let minted = mint_api_key(
                 &acme,
@@ -210,7 +269,7 @@ async fn main() {
             std::fs::remove_dir_all(&dir).expect("the records removed");
         }
         other => {
-            eprintln!("unknown variant `{other}`: expected bare, guard or server");
+            eprintln!("unknown variant `{other}`: expected bare, floor, guard or server");
             std::process::exit(2);
         }
     }
