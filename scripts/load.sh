@@ -17,7 +17,9 @@
 # system, over the wrk run; PostgreSQL's and Redis's processes are not in it).
 #
 #   PW_AUTH_LOAD_ROWS="bare guard"   # only these rows, of: bare floor guard sqlite
-#                                    # sqlite-full pg pg-redis (all by default)
+#                                    # sqlite-full pg pg-redis (all by default), and
+#                                    # floor-handler (the floor's check in the
+#                                    # handler, no layer; only when asked for)
 #   PW_AUTH_LOAD_BUSY="1000 2000"    # also bare axum with ~1,000 and ~2,000 ns of
 #                                    # plain CPU work in its handler (a row each)
 #
@@ -39,7 +41,7 @@ BUSY=${PW_AUTH_LOAD_BUSY:-}
 wanted() { [[ " $ROWS " == *" $1 "* ]]; }
 for r in $ROWS; do
   case "$r" in
-    bare | floor | guard | sqlite | sqlite-full | pg | pg-redis) ;;
+    bare | floor | floor-handler | guard | sqlite | sqlite-full | pg | pg-redis) ;;
     *) echo "PW_AUTH_LOAD_ROWS: unknown row '$r'" >&2; exit 2 ;;
   esac
 done
@@ -155,6 +157,9 @@ for ns in $BUSY; do
   specs+=("axum, no auth, ~$ns ns of CPU work a request|bare|PW_AUTH_LOAD_BUSY_NS=$ns")
 done
 if wanted floor; then specs+=("axum + a bare API-key lookup (the floor)|floor"); fi
+if wanted floor-handler; then
+  specs+=("axum, the floor's lookup in the handler, no layer|floor-handler")
+fi
 if wanted guard; then specs+=("axum + pw-auth-axum's guard, memory store|guard"); fi
 if wanted sqlite; then specs+=("pw-auth-server, SQLite (WAL)|server"); fi
 if wanted sqlite-full; then

@@ -9,7 +9,7 @@
 //!   `Authorization`, hashed (SHA-256) and looked up in a map, its company handed to
 //!   the handler, 401 if unknown — no expiry, no decision, no budget, no audit, no
 //!   `RateLimit` fields; what the guard's work is measured against (not a server to
-//!   deploy);
+//!   deploy); `floor-handler` does the same in the handler, with no layer;
 //! - `guard`: axum with `pw-auth-axum`'s guard on its in-memory store;
 //! - `server`: the reference server, on a fresh SQLite file (its audit log committed
 //!   with `synchronous = FULL` when `PW_AUTH_AUDIT_SYNC=full`), or on PostgreSQL when
@@ -23,7 +23,7 @@
 //! answered 200. It prints `READY <port> <key>` on one line, then serves until
 //! SIGTERM or SIGINT (the `server` variant then removes its SQLite records).
 //!
-//! `cargo run --release -p pw-auth-server --example load_target -- bare|floor|guard|server`
+//! `cargo run --release -p pw-auth-server --example load_target -- bare|floor|floor-handler|guard|server`
 #![expect(clippy::print_stderr, reason = "a wrong variant is said on stderr")]
 #![expect(
     clippy::expect_used,
@@ -40,7 +40,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use pw_auth_axum::{ActingIn, CompanyInfo, MemoryStore, PwAuth};
 use pw_auth_core::{
-    ApiKeyDigest, CompanyId, CredentialDigest, KeyLabel, Policy, PolicyDocument, Tier, mint_api_key,
+    ApiKeyDigest, CompanyId, CredentialDigest, KeyLabel, MintedApiKey, Policy, PolicyDocument,
+    Tier, mint_api_key,
 };
 use pw_auth_http::{Responder, ServerFlow, credential_ref_from_headers};
 use pw_auth_server::{AuditSync, Config, RecordsAt, os_random, start};
@@ -58,20 +59,28 @@ async fn guarded_flows(ActingIn(company): ActingIn) -> impl IntoResponse {
     flows_body(&company)
 }
 
-/// The `floor` variant's layer: the key's company, by its digest, or 401.
-async fn floor_layer(
-    keys: Arc<HashMap<ApiKeyDigest, CompanyId>>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let company = match credential_ref_from_headers(request.headers()) {
+/// The company of the request's API key, by its digest: all the `floor` variants
+/// check.
+fn key_company(
+    keys: &HashMap<ApiKeyDigest, CompanyId>,
+    headers: &http::HeaderMap,
+) -> Option<CompanyId> {
+    match credential_ref_from_headers(headers) {
         Ok(Some(credential)) => match credential.digest() {
             CredentialDigest::ApiKey(digest) => keys.get(&digest).cloned(),
             CredentialDigest::Bearer(_) => None,
         },
         _ => None,
-    };
-    match company {
+    }
+}
+
+/// The `floor` variant's layer: the key's company, or 401.
+async fn floor_layer(
+    keys: Arc<HashMap<ApiKeyDigest, CompanyId>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match key_company(&keys, request.headers()) {
         Some(company) => {
             request.extensions_mut().insert(company);
             next.run(request).await
@@ -82,6 +91,17 @@ async fn floor_layer(
 
 async fn floor_flows(Extension(company): Extension<CompanyId>) -> impl IntoResponse {
     flows_body(&company)
+}
+
+/// The API key every authenticated variant is loaded with: one of `company`'s.
+fn load_key(company: &CompanyId) -> MintedApiKey {
+    mint_api_key(
+        company,
+        KeyLabel::new("load").expect("a label"),
+        &os_random().expect("random bytes"),
+        OffsetDateTime::now_utc(),
+    )
+    .expect("a key")
 }
 
 /// The default policy with a quota no load run reaches.
@@ -173,21 +193,22 @@ async fn main() {
             ready(listener.local_addr().expect("bound").port(), "-");
             axum::serve(listener, app).await.expect("serve");
         }
-        "floor" => {
-            let minted = mint_api_key(
-                &acme,
-                KeyLabel::new("load").expect("a label"),
-                &os_random().expect("random bytes"),
-                OffsetDateTime::now_utc(),
-            )
-            .expect("a key");
+        "floor" | "floor-handler" => {
+            let minted = load_key(&acme);
             let keys = Arc::new(HashMap::from([(minted.record.digest, acme.clone())]));
-            let app = Router::new().route(
-                "/fabric/api/flows",
+            let route = if variant == "floor" {
                 get(floor_flows).route_layer(axum::middleware::from_fn(move |request, next| {
                     floor_layer(Arc::clone(&keys), request, next)
-                })),
-            );
+                }))
+            } else {
+                get(move |request: axum::extract::Request| async move {
+                    match key_company(&keys, request.headers()) {
+                        Some(company) => flows_body(&company).into_response(),
+                        None => http::StatusCode::UNAUTHORIZED.into_response(),
+                    }
+                })
+            };
+            let app = Router::new().route("/fabric/api/flows", route);
             let listener = listen().await;
             ready(
                 listener.local_addr().expect("bound").port(),
@@ -196,13 +217,7 @@ async fn main() {
             axum::serve(listener, app).await.expect("serve");
         }
         "guard" => {
-            let minted = mint_api_key(
-                &acme,
-                KeyLabel::new("load").expect("a label"),
-                &os_random().expect("random bytes"),
-                OffsetDateTime::now_utc(),
-            )
-            .expect("a key");
+            let minted = load_key(&acme);
             let store = MemoryStore::default();
             store.add_company(
                 acme.clone(),
@@ -249,13 +264,7 @@ async fn main() {
                 config.audit_sync = AuditSync::Full;
             }
             let running = start(config).await.expect("the server starts");
-            let minted = mint_api_key(
-                &acme,
-                KeyLabel::new("load").expect("a label"),
-                &os_random().expect("random bytes"),
-                OffsetDateTime::now_utc(),
-            )
-            .expect("a key");
+            let minted = load_key(&acme);
             running
                 .db()
                 .add_key(minted.record.clone(), minted.user.clone())
@@ -269,7 +278,9 @@ async fn main() {
             std::fs::remove_dir_all(&dir).expect("the records removed");
         }
         other => {
-            eprintln!("unknown variant `{other}`: expected bare, floor, guard or server");
+            eprintln!(
+                "unknown variant `{other}`: expected bare, floor, floor-handler, guard or server"
+            );
             std::process::exit(2);
         }
     }
