@@ -18,9 +18,10 @@
 //!   serves `/metrics` there, whose request and store-call latencies tell where a
 //!   request's time goes (`docs/performance.md`).
 //!
-//! Every authenticated variant gets one API key of acme (professional) and a quota no
-//! run reaches, so every request is authenticated, authorised, charged and audited and
-//! answered 200. It prints `READY <port> <key>` on one line, then serves until
+//! Every authenticated variant gets one API key of acme (professional), which every
+//! request sends; `guard` and `server` also a quota no run reaches, so each of their
+//! requests is authenticated, authorised, charged and audited and answered 200 (the
+//! `floor` variants only look the key up). It prints `READY <port> <key>` on one line, then serves until
 //! SIGTERM or SIGINT (the `server` variant then removes its SQLite records).
 //!
 //! `cargo run --release -p pw-auth-server --example load_target -- bare|floor|floor-handler|guard|server`
